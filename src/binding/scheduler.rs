@@ -1,0 +1,397 @@
+//! JS classes `Scheduler`, `DeterministicClock` and `WallClock` (API.md §1).
+
+use napi::bindgen_prelude::*;
+use napi::ValueType;
+use napi_derive::napi;
+use serde_json::Value;
+
+use super::args::{self, MAX_SAFE_INTEGER};
+use super::convert::{outcome_from_js, task_to_js};
+use super::error::{Coded, CodedResult, ThrowExt};
+use crate::sched::{self, Clock, TimerId};
+
+/// A virtual clock moved only by `advance` and `set`. Pass it to a `Scheduler` and keep a
+/// reference: the scheduler and your code share the same instant.
+#[napi]
+pub struct DeterministicClock {
+    pub(crate) inner: sched::DeterministicClock,
+}
+
+#[napi]
+impl DeterministicClock {
+    /// A clock reading `startMs` (default 0).
+    #[napi(constructor)]
+    pub fn new(env: Env, start_ms: Option<Unknown>) -> Result<Self> {
+        let start = match start_ms {
+            Some(v) if !args::is_undefined(&v) => args::u53(&v, "startMs").or_throw(&env)?,
+            _ => 0,
+        };
+        Ok(Self { inner: sched::DeterministicClock::new(start) })
+    }
+
+    /// The current virtual time in milliseconds.
+    #[napi]
+    pub fn now_ms(&self) -> f64 {
+        self.inner.now_ms() as f64
+    }
+
+    /// Moves the clock forward by `ms`.
+    #[napi]
+    pub fn advance(&self, env: Env, ms: Unknown) -> Result<()> {
+        let ms = args::u53(&ms, "ms").or_throw(&env)?;
+        let now = self.inner.now_ms();
+        if now.saturating_add(ms) as f64 > MAX_SAFE_INTEGER {
+            return Err(Coded::out_of_range("ms", "a value that keeps the clock <= 2^53 - 1", ms).throw(&env));
+        }
+        self.inner.advance(ms);
+        Ok(())
+    }
+
+    /// Sets the clock to `ms` (it may move backwards).
+    #[napi]
+    pub fn set(&self, env: Env, ms: Unknown) -> Result<()> {
+        self.inner.set(args::u53(&ms, "ms").or_throw(&env)?);
+        Ok(())
+    }
+}
+
+/// Real time: milliseconds since the Unix epoch.
+#[napi]
+#[derive(Default)]
+pub struct WallClock {}
+
+#[napi]
+impl WallClock {
+    /// A wall clock.
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self {}
+    }
+
+    /// Milliseconds since the Unix epoch.
+    #[napi]
+    pub fn now_ms(&self) -> f64 {
+        sched::WallClock.now_ms() as f64
+    }
+}
+
+/// Where a JS scheduler gets its time.
+pub(crate) enum ClockSource {
+    /// A core clock (deterministic or wall): the scheduler reads it directly.
+    Native,
+    /// A JS object with `nowMs()`: read before every operation that needs time and stored in
+    /// `cell`, which is the clock the core scheduler sees.
+    Custom { cell: sched::DeterministicClock, obj: ObjectRef<false> },
+}
+
+impl ClockSource {
+    /// Parses the `clock` option into the core clock and, for custom clocks, the JS source.
+    pub(crate) fn from_option(v: Option<Unknown<'_>>) -> CodedResult<(Box<dyn Clock>, ClockSource)> {
+        let Some(v) = v.filter(|v| !args::is_undefined(v)) else {
+            return Ok((Box::new(sched::WallClock), ClockSource::Native));
+        };
+        if args::ty(&v) != ValueType::Object {
+            return Err(Coded::arg_type(
+                "options.clock",
+                "a DeterministicClock, WallClock or { nowMs() } object",
+                args::describe(&v),
+            ));
+        }
+        // SAFETY: the value is an object; the class cast checks napi's type tag and fails cleanly
+        // for other objects.
+        if let Ok(c) = unsafe { v.cast::<&DeterministicClock>() } {
+            return Ok((Box::new(c.inner.clone()), ClockSource::Native));
+        }
+        // SAFETY: as above, a type-tag-checked class cast.
+        if unsafe { v.cast::<&WallClock>() }.is_ok() {
+            return Ok((Box::new(sched::WallClock), ClockSource::Native));
+        }
+        // SAFETY: type checked above.
+        let obj =
+            unsafe { v.cast::<Object>() }.map_err(|_| Coded::arg_type("options.clock", "an object", "?"))?;
+        let now_ms = args::prop(&obj, "nowMs")?;
+        if args::ty(&now_ms) != ValueType::Function {
+            return Err(Coded::arg_type("options.clock.nowMs", "of type function", args::describe(&now_ms)));
+        }
+        let obj_ref = obj.create_ref::<false>().map_err(|e| Coded::error("ERR_INTERNAL", e.reason))?;
+        let cell = sched::DeterministicClock::new(0);
+        Ok((Box::new(cell.clone()), ClockSource::Custom { cell, obj: obj_ref }))
+    }
+
+    /// For a custom clock, calls `nowMs()` and stores the reading. Errors leave the scheduler
+    /// untouched: `ERR_CLOCK_FAILED` (with `cause`) when it throws, `ERR_INVALID_RETURN_VALUE`
+    /// when it returns anything but a non-negative safe integer.
+    pub(crate) fn sync(&self, env: &Env) -> Result<()> {
+        let ClockSource::Custom { cell, obj } = self else {
+            return Ok(());
+        };
+        let o = obj.get_value(env)?;
+        let f: Function<(), Unknown> = o.get_named_property("nowMs")?;
+        let value = match f.apply(o, ()) {
+            Ok(v) => v,
+            Err(e) => {
+                // Wrap the thrown value so callers get a stable code; keep the original as cause.
+                let mut pending = std::ptr::null_mut();
+                // SAFETY: env is live; an exception may be pending from the call above.
+                unsafe { napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut pending) };
+                let err = Coded::error("ERR_CLOCK_FAILED", format!("clock.nowMs() threw: {}", e.reason));
+                let raw = err.to_raw(env.raw())?;
+                if !pending.is_null() {
+                    // SAFETY: raw and pending are values of this env; the key is a C literal.
+                    unsafe { napi::sys::napi_set_named_property(env.raw(), raw, c"cause".as_ptr(), pending) };
+                }
+                // SAFETY: raw is a value of this env.
+                unsafe { napi::sys::napi_throw(env.raw(), raw) };
+                return Err(napi::Error::new(Status::PendingException, "clock failed"));
+            }
+        };
+        let ms = match args::number(&value, "clock.nowMs()").and_then(|n| args::u53_f(n, "clock.nowMs()")) {
+            Ok(ms) => ms,
+            Err(_) => {
+                return Err(Coded::new(
+                    super::error::ErrorClass::Type,
+                    "ERR_INVALID_RETURN_VALUE",
+                    format!(
+                        "clock.nowMs() must return a non-negative safe integer, got {}",
+                        args::describe(&value)
+                    ),
+                )
+                .throw(env))
+            }
+        };
+        cell.set(ms);
+        Ok(())
+    }
+
+    pub(crate) fn release(self, env: &Env) {
+        if let ClockSource::Custom { obj, .. } = self {
+            let _ = obj.unref(env);
+        }
+    }
+}
+
+/// The deterministic scheduler at data level: timers, a FIFO macrotask queue, hostcall
+/// completions, stream chunks and inbound events, ordered by seq (invariants I1–I5). It runs no
+/// JS: `tick()` hands back the next `Macrotask` for you to dispatch.
+#[napi(custom_finalize)]
+pub struct Scheduler {
+    inner: sched::Scheduler<Value>,
+    clock: Option<ClockSource>,
+}
+
+impl ObjectFinalize for Scheduler {
+    fn finalize(mut self, env: Env) -> Result<()> {
+        if let Some(c) = self.clock.take() {
+            c.release(&env);
+        }
+        Ok(())
+    }
+}
+
+impl Scheduler {
+    fn sync(&self, env: &Env) -> Result<()> {
+        match &self.clock {
+            Some(c) => c.sync(env),
+            None => Ok(()),
+        }
+    }
+}
+
+#[napi]
+impl Scheduler {
+    /// `new Scheduler({ clock })`: `clock` is a `DeterministicClock`, a `WallClock` (the
+    /// default) or any object with a `nowMs()` method returning milliseconds.
+    #[napi(constructor)]
+    pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
+        crate::obs::init_from_env();
+        let opts = args::options(options, "options").or_throw(&env)?;
+        let clock_v = match &opts {
+            Some(o) => Some(args::prop(o, "clock").or_throw(&env)?),
+            None => None,
+        };
+        let (clock, source) = ClockSource::from_option(clock_v).or_throw(&env)?;
+        let inner = sched::Scheduler::new(clock).with_max_timer_id(MAX_SAFE_INTEGER as u64);
+        let s = Self { inner, clock: Some(source) };
+        s.sync(&env)?;
+        Ok(s)
+    }
+
+    /// The next seq to be assigned (starts at 0).
+    #[napi(getter)]
+    pub fn current_seq(&self) -> f64 {
+        self.inner.current_seq().0 as f64
+    }
+
+    /// Queued macrotasks.
+    #[napi(getter)]
+    pub fn macrotask_count(&self) -> u32 {
+        self.inner.macrotask_count() as u32
+    }
+
+    /// Pending (not cancelled) timers.
+    #[napi(getter)]
+    pub fn timer_count(&self) -> u32 {
+        self.inner.timer_count() as u32
+    }
+
+    /// The clock's time in milliseconds.
+    #[napi]
+    pub fn now_ms(&self, env: Env) -> Result<f64> {
+        self.sync(&env)?;
+        Ok(self.inner.now_ms() as f64)
+    }
+
+    /// True when a macrotask is queued or a non-cancelled timer is pending. O(1).
+    #[napi]
+    pub fn has_pending(&self) -> bool {
+        self.inner.has_pending()
+    }
+
+    /// Sets a timer due at `now + delayMs`; returns its id (ids start at 1, wrap to 1 after
+    /// `Number.MAX_SAFE_INTEGER`, skipping ids still pending). Takes the next seq.
+    #[napi]
+    pub fn set_timeout(&mut self, env: Env, delay_ms: Unknown) -> Result<f64> {
+        let delay = args::u53(&delay_ms, "delayMs").or_throw(&env)?;
+        self.sync(&env)?;
+        match self.inner.set_timeout(delay) {
+            Ok(id) => Ok(id.0 as f64),
+            Err(e) => Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()).throw(&env)),
+        }
+    }
+
+    /// Cancels a timer: true only if it was pending and not yet cancelled.
+    #[napi]
+    pub fn clear_timeout(&mut self, env: Env, timer_id: Unknown) -> Result<bool> {
+        let id = args::u53(&timer_id, "timerId").or_throw(&env)?;
+        Ok(self.inner.clear_timeout(TimerId(id)))
+    }
+
+    /// Appends a hostcall completion macrotask with the next seq (never runs JS, I4).
+    #[napi(ts_args_type = "callId: string, outcome: HostcallOutcome")]
+    pub fn enqueue_hostcall_complete(&mut self, env: Env, call_id: Unknown, outcome: Unknown) -> Result<()> {
+        let call_id = args::string(&call_id, "callId").or_throw(&env)?;
+        let outcome = outcome_from_js(&env, &outcome, "outcome").or_throw(&env)?;
+        self.inner.enqueue_hostcall_complete(call_id, outcome);
+        Ok(())
+    }
+
+    /// Appends several completions in list order in one call; equivalent to calling
+    /// `enqueueHostcallComplete` for each. The whole list is validated first: on a bad entry
+    /// nothing is enqueued.
+    #[napi(ts_args_type = "list: Array<[string, HostcallOutcome]>")]
+    pub fn enqueue_hostcall_completions(&mut self, env: Env, list: Unknown) -> Result<()> {
+        let parsed = parse_completions(&env, &list).or_throw(&env)?;
+        self.inner.enqueue_hostcall_completions(parsed);
+        Ok(())
+    }
+
+    /// Appends a `stream_chunk` outcome for `callId`.
+    #[napi(ts_args_type = "callId: string, sequence: number, chunk: unknown, isFinal: boolean")]
+    pub fn enqueue_stream_chunk(
+        &mut self,
+        env: Env,
+        call_id: Unknown,
+        sequence: Unknown,
+        chunk: Unknown,
+        is_final: Unknown,
+    ) -> Result<()> {
+        let call_id = args::string(&call_id, "callId").or_throw(&env)?;
+        let sequence = args::u53(&sequence, "sequence").or_throw(&env)?;
+        let chunk = args::json(&env, &chunk, "chunk").or_throw(&env)?;
+        let is_final = args::boolean(&is_final, "isFinal").or_throw(&env)?;
+        self.inner.enqueue_stream_chunk(call_id, sequence, chunk, is_final);
+        Ok(())
+    }
+
+    /// Appends an `inbound_event` macrotask.
+    #[napi(ts_args_type = "eventId: string, payload?: unknown")]
+    pub fn enqueue_event(&mut self, env: Env, event_id: Unknown, payload: Option<Unknown>) -> Result<()> {
+        let event_id = args::string(&event_id, "eventId").or_throw(&env)?;
+        let payload = match payload {
+            Some(p) => args::json(&env, &p, "payload").or_throw(&env)?,
+            None => Value::Null,
+        };
+        self.inner.enqueue_event(event_id, payload);
+        Ok(())
+    }
+
+    /// One tick: moves every due timer (deadline <= now, in (deadline, seq) order) to the back
+    /// of the queue with a fresh seq, then pops at most one macrotask (I1).
+    #[napi(ts_return_type = "Macrotask | null")]
+    pub fn tick<'e>(&mut self, env: &'e Env) -> Result<Option<Object<'e>>> {
+        self.sync(env)?;
+        match self.inner.tick() {
+            Some(t) => Ok(Some(task_to_js(env, &t)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `maxTasks` ticks in one call (one JS↔native crossing): exactly what calling
+    /// `tick()` repeatedly would return, stopping at the first `null`. The clock is read once.
+    #[napi(ts_return_type = "Macrotask[]")]
+    pub fn drain<'e>(&mut self, env: &'e Env, max_tasks: Unknown) -> Result<Array<'e>> {
+        let max = args::u53(&max_tasks, "maxTasks").or_throw(env)?;
+        self.sync(env)?;
+        let tasks = self.inner.drain(usize::try_from(max).unwrap_or(usize::MAX));
+        let mut arr = env.create_array(tasks.len() as u32)?;
+        for (i, t) in tasks.iter().enumerate() {
+            arr.set(i as u32, task_to_js(env, t)?)?;
+        }
+        Ok(arr)
+    }
+
+    /// Earliest deadline of a non-cancelled timer, or null. O(1).
+    #[napi]
+    pub fn next_timer_deadline(&self) -> Option<f64> {
+        self.inner.next_timer_deadline().map(|d| d as f64)
+    }
+
+    /// `max(0, nextTimerDeadline - now)`, or null without timers.
+    #[napi]
+    pub fn time_until_next_timer(&self, env: Env) -> Result<Option<f64>> {
+        self.sync(&env)?;
+        Ok(self.inner.time_until_next_timer().map(|d| d as f64))
+    }
+}
+
+fn parse_completions(
+    env: &Env,
+    list: &Unknown<'_>,
+) -> CodedResult<Vec<(String, sched::HostcallOutcome<Value>)>> {
+    let not_array = || Coded::arg_type("list", "an Array of [callId, outcome] pairs", args::describe(list));
+    if args::ty(list) != ValueType::Object {
+        return Err(not_array());
+    }
+    // SAFETY: checked to be an object; Array's conversion verifies it is an array.
+    let arr = unsafe { list.cast::<Array>() }.map_err(|_| not_array())?;
+    let mut out = Vec::with_capacity(arr.len() as usize);
+    for i in 0..arr.len() {
+        let name = format!("list[{i}]");
+        let pair: Unknown = arr
+            .get(i)
+            .ok()
+            .flatten()
+            .ok_or_else(|| Coded::arg_type(&name, "a [callId, outcome] pair", "a hole"))?;
+        if args::ty(&pair) != ValueType::Object {
+            return Err(Coded::arg_type(&name, "a [callId, outcome] pair", args::describe(&pair)));
+        }
+        // SAFETY: checked to be an object.
+        let pair = unsafe { pair.cast::<Array>() }
+            .map_err(|_| Coded::arg_type(&name, "a [callId, outcome] pair", "an object"))?;
+        let id: Unknown = pair
+            .get(0)
+            .ok()
+            .flatten()
+            .ok_or_else(|| Coded::arg_type(&name, "a [callId, outcome] pair", "an empty array"))?;
+        let outcome: Unknown = pair
+            .get(1)
+            .ok()
+            .flatten()
+            .ok_or_else(|| Coded::arg_type(&name, "a [callId, outcome] pair", "a one-element array"))?;
+        out.push((
+            args::string(&id, &format!("{name}[0]"))?,
+            outcome_from_js(env, &outcome, &format!("{name}[1]"))?,
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,293 @@
+//! `Scheduler`: the deterministic loop state — timers, a FIFO macrotask queue and a clock.
+//!
+//! # Ground rules (the invariants of the original design)
+//! - I1: `tick` hands out at most one macrotask.
+//! - I2: microtasks drain to empty after each macrotask — the job of whoever runs JS (EventLoop).
+//! - I3: timers with equal deadlines fire in increasing seq order ([`TimerQueue`] Q1).
+//! - I4: completions and events only enqueue; nothing here calls back into user code.
+//! - I5: every observable step takes a seq from one counter: each `set_timeout`, each enqueue,
+//!   and each timer moved to the macrotask queue (with a *fresh* seq, so a due timer never
+//!   overtakes a macrotask that was queued before the tick that moved it, MQ1–MQ3).
+//!
+//! A tick moves *all* due timers (deadline <= now, inclusive) to the back of the queue in
+//! (deadline, seq) order, then pops the front. After a tick returns `None`, no live timer is due.
+
+use std::collections::VecDeque;
+
+use thiserror::Error;
+
+use super::clock::{Clock, WallClock};
+use super::seq::Seq;
+use super::task::{HostcallCompletion, HostcallOutcome, InboundEvent, Macrotask, MacrotaskKind, TimerId};
+use super::timer::TimerQueue;
+
+/// Errors of the scheduler core.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SchedError {
+    /// Every timer id up to the configured maximum is pending.
+    #[error("all {max} timer ids are in use")]
+    TimerIdsExhausted {
+        /// The largest id the scheduler hands out.
+        max: u64,
+    },
+}
+
+/// The deterministic scheduler. `P` is the payload type of hostcall values and events.
+pub struct Scheduler<P = serde_json::Value> {
+    seq: Seq,
+    clock: Box<dyn Clock>,
+    timers: TimerQueue,
+    queue: VecDeque<Macrotask<P>>,
+    next_timer_id: u64,
+    max_timer_id: u64,
+}
+
+impl<P> std::fmt::Debug for Scheduler<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("seq", &self.seq)
+            .field("macrotask_count", &self.queue.len())
+            .field("timer_count", &self.timers.len())
+            .field("next_timer_id", &self.next_timer_id)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl<P> Default for Scheduler<P> {
+    fn default() -> Self {
+        Self::new(WallClock)
+    }
+}
+
+impl<P> Scheduler<P> {
+    /// A scheduler reading time from `clock`.
+    pub fn new(clock: impl Clock + 'static) -> Self {
+        Self {
+            seq: Seq::ZERO,
+            clock: Box::new(clock),
+            timers: TimerQueue::new(),
+            queue: VecDeque::new(),
+            next_timer_id: 1,
+            max_timer_id: u64::MAX,
+        }
+    }
+
+    /// Limits timer ids to `1..=max` (they wrap to 1 after `max`). JS uses 2^53 − 1.
+    #[must_use]
+    pub fn with_max_timer_id(mut self, max: u64) -> Self {
+        self.max_timer_id = max.max(1);
+        if self.next_timer_id > self.max_timer_id {
+            self.next_timer_id = 1;
+        }
+        self
+    }
+
+    /// The next seq to be assigned.
+    pub fn current_seq(&self) -> Seq {
+        self.seq
+    }
+
+    /// The clock's current time.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// True when a macrotask is queued or a live timer is pending (cancelled timers do not count).
+    pub fn has_pending(&self) -> bool {
+        !self.queue.is_empty() || !self.timers.is_empty()
+    }
+
+    /// Queued macrotasks.
+    pub fn macrotask_count(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Live (pending, not cancelled) timers.
+    pub fn timer_count(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// Bytes of heap memory held by pending timers.
+    pub fn timer_heap_bytes(&self) -> usize {
+        self.timers.heap_bytes()
+    }
+
+    fn take_seq(&mut self) -> Seq {
+        let s = self.seq;
+        self.seq = s.next();
+        s
+    }
+
+    /// Test hook: forces the next timer id the allocator tries (ID1).
+    #[doc(hidden)]
+    pub fn set_next_timer_id(&mut self, id: u64) {
+        self.next_timer_id = id.clamp(1, self.max_timer_id);
+    }
+
+    /// Picks the next free id, wrapping to 1 after the maximum and skipping ids still pending.
+    fn allocate_timer_id(&mut self) -> Result<TimerId, SchedError> {
+        if self.timers.len() as u64 >= self.max_timer_id {
+            return Err(SchedError::TimerIdsExhausted { max: self.max_timer_id });
+        }
+        loop {
+            let id = self.next_timer_id;
+            self.next_timer_id = if id >= self.max_timer_id { 1 } else { id + 1 };
+            if !self.timers.contains(id) {
+                return Ok(TimerId(id));
+            }
+        }
+    }
+
+    /// Sets a timer due at `now + delay_ms` (saturating); it takes the next seq.
+    ///
+    /// # Errors
+    /// [`SchedError::TimerIdsExhausted`] when every id up to the maximum is pending.
+    pub fn set_timeout(&mut self, delay_ms: u64) -> Result<TimerId, SchedError> {
+        let deadline = self.clock.now_ms().saturating_add(delay_ms);
+        self.set_timer_at(deadline)
+    }
+
+    /// Sets a timer due at an absolute `deadline_ms`; it takes the next seq.
+    ///
+    /// # Errors
+    /// [`SchedError::TimerIdsExhausted`] when every id up to the maximum is pending.
+    pub fn set_timer_at(&mut self, deadline_ms: u64) -> Result<TimerId, SchedError> {
+        let id = self.allocate_timer_id()?;
+        let seq = self.take_seq();
+        self.timers.insert(id.0, deadline_ms);
+        tracing::trace!(target: "seqloop::sched", seq = seq.0, timer_id = id.0, deadline_ms, "timer_set");
+        Ok(id)
+    }
+
+    /// Cancels a timer. True only if it was pending and not yet cancelled; unknown, fired and
+    /// already-cancelled ids give false and change nothing (CT1–CT5).
+    pub fn clear_timeout(&mut self, id: TimerId) -> bool {
+        let cleared = self.timers.cancel(id.0);
+        tracing::trace!(target: "seqloop::sched", timer_id = id.0, cleared, "timer_clear");
+        cleared
+    }
+
+    fn push(&mut self, kind: MacrotaskKind<P>) -> Seq {
+        let seq = self.take_seq();
+        tracing::trace!(target: "seqloop::sched", seq = seq.0, kind = kind.code(), "enqueue");
+        self.queue.push_back(Macrotask { seq, kind });
+        seq
+    }
+
+    /// Appends a hostcall completion with the next seq (I4).
+    pub fn enqueue_hostcall_complete(
+        &mut self,
+        call_id: impl Into<String>,
+        outcome: HostcallOutcome<P>,
+    ) -> Seq {
+        let call_id = call_id.into();
+        self.push(MacrotaskKind::HostcallComplete(Box::new(HostcallCompletion { call_id, outcome })))
+    }
+
+    /// Appends several completions in order, exactly like sequential single enqueues (HC3).
+    pub fn enqueue_hostcall_completions<I>(&mut self, completions: I)
+    where
+        I: IntoIterator<Item = (String, HostcallOutcome<P>)>,
+    {
+        let iter = completions.into_iter();
+        self.queue.reserve(iter.size_hint().0);
+        for (call_id, outcome) in iter {
+            self.enqueue_hostcall_complete(call_id, outcome);
+        }
+    }
+
+    /// Appends one stream chunk (a `StreamChunk` hostcall outcome).
+    pub fn enqueue_stream_chunk(
+        &mut self,
+        call_id: impl Into<String>,
+        sequence: u64,
+        chunk: P,
+        is_final: bool,
+    ) -> Seq {
+        self.enqueue_hostcall_complete(call_id, HostcallOutcome::StreamChunk { sequence, chunk, is_final })
+    }
+
+    /// Appends an inbound event.
+    pub fn enqueue_event(&mut self, event_id: impl Into<String>, payload: P) -> Seq {
+        let event_id = event_id.into();
+        self.push(MacrotaskKind::InboundEvent(Box::new(InboundEvent { event_id, payload })))
+    }
+
+    /// Appends an EventLoop immediate with the next seq.
+    pub fn enqueue_immediate(&mut self, id: u64) -> Seq {
+        self.push(MacrotaskKind::Immediate { id })
+    }
+
+    /// Removes a queued immediate (for `clearImmediate`). True when it was queued.
+    pub fn cancel_immediate(&mut self, id: u64) -> bool {
+        let pos =
+            self.queue.iter().position(|t| matches!(t.kind, MacrotaskKind::Immediate { id: i } if i == id));
+        pos.and_then(|p| self.queue.remove(p)).is_some()
+    }
+
+    /// Moves every due timer to the back of the queue with a fresh seq. Returns how many moved.
+    pub fn promote_due_timers(&mut self) -> usize {
+        let now = self.clock.now_ms();
+        self.promote_due_timers_at(now)
+    }
+
+    fn promote_due_timers_at(&mut self, now: u64) -> usize {
+        let Self { timers, queue, seq, .. } = self;
+        timers.pop_due(now, |id, deadline_ms| {
+            let s = *seq;
+            *seq = s.next();
+            tracing::trace!(target: "seqloop::sched", seq = s.0, timer_id = id, deadline_ms, "timer_fire");
+            queue.push_back(Macrotask {
+                seq: s,
+                kind: MacrotaskKind::TimerFired { timer_id: TimerId(id), deadline_ms },
+            });
+        })
+    }
+
+    /// One tick: moves due timers to the queue (each with a fresh seq), then pops at most one
+    /// macrotask (I1).
+    pub fn tick(&mut self) -> Option<Macrotask<P>> {
+        self.promote_due_timers();
+        let task = self.queue.pop_front();
+        if let Some(t) = &task {
+            tracing::trace!(target: "seqloop::sched", seq = t.seq.0, kind = t.kind.code(), "tick");
+        }
+        task
+    }
+
+    /// Up to `max` ticks in one call; stops at the first empty tick. Equivalent to calling
+    /// [`tick`](Self::tick) repeatedly and collecting the results.
+    pub fn drain(&mut self, max: usize) -> Vec<Macrotask<P>> {
+        let mut out = Vec::with_capacity(max.min(self.queue.len().max(16)));
+        while out.len() < max {
+            match self.tick() {
+                Some(t) => out.push(t),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Earliest deadline of a live timer (cancelled timers are skipped), in O(1).
+    pub fn next_timer_deadline(&self) -> Option<u64> {
+        self.timers.peek_deadline()
+    }
+
+    /// `max(0, next deadline − now)`, or `None` without live timers.
+    pub fn time_until_next_timer(&self) -> Option<u64> {
+        let d = self.timers.peek_deadline()?;
+        Some(d.saturating_sub(self.clock.now_ms()))
+    }
+
+    /// Live timers as `(id, deadline)` in firing order.
+    pub fn pending_timers(&self) -> Vec<(TimerId, u64)> {
+        self.timers.snapshot().into_iter().map(|(id, d)| (TimerId(id), d)).collect()
+    }
+
+    /// Drops every timer and queued macrotask (seq and timer-id counters keep going).
+    pub fn reset(&mut self) {
+        self.timers.clear();
+        self.queue.clear();
+    }
+}
