@@ -25,6 +25,79 @@ export declare class DeterministicClock {
 }
 
 /**
+ * A deterministic event loop that holds JS callbacks and runs them itself, one macrotask per
+ * tick (I1) with every microtask and `process.nextTick` drained after each (I2), in seq order
+ * (I3, I5). Wrapped by the `EventLoop` class of the package entry point, which adds the
+ * `...args` rest parameters.
+ */
+export declare class NativeEventLoop {
+  /** `new EventLoop({ clock: 'virtual' | 'wall', startMs, record })`. */
+  constructor(options?: { clock?: 'virtual' | 'wall', startMs?: number, record?: boolean })
+  /** The loop's time in milliseconds (virtual, or since the Unix epoch for a wall clock). */
+  now(): number
+  /** Pending timers and intervals (not cleared). */
+  get timerCount(): number
+  /** Queued macrotasks (immediates, completions, events, due timers already moved). */
+  get macrotaskCount(): number
+  /** True when a macrotask is queued or a timer is pending. */
+  hasPending(): boolean
+  /** Earliest pending timer deadline, or null. */
+  nextTimerDeadline(): number | null
+  /** Schedules `fn(...args)` after `ms` (default 0). Returns the timer id. */
+  setTimeout(fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]): number
+  /** Schedules `fn(...args)` every `ms` (at least 1), re-armed from its own deadline. */
+  setInterval(fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]): number
+  /** Enqueues `fn(...args)` as a macrotask at once (after what is already queued). */
+  setImmediate(fn: (...args: any[]) => unknown, args?: unknown[]): number
+  /**
+   * Cancels a timeout or interval. Returns true when it was pending. `undefined`/`null` are
+   * ignored (false), as Node's `clearTimeout` does.
+   */
+  clearTimeout(id: number | undefined | null): boolean
+  /** Same as `clearTimeout`. */
+  clearInterval(id: number | undefined | null): boolean
+  /** Cancels an immediate that has not run. Returns true when it was queued. */
+  clearImmediate(id: number | undefined | null): boolean
+  /** Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs. */
+  hostcall(callId: string): Promise<unknown>
+  /**
+   * Enqueues the completion of a hostcall or a chunk of a stream (I4: never runs JS now).
+   * Throws `ERR_UNKNOWN_HOSTCALL` when nothing waits for `callId` (no pending `hostcall()` for a
+   * success/error outcome, no open `onStream` listener for a chunk).
+   */
+  completeHostcall(callId: string, outcome: HostcallOutcome): void
+  /**
+   * Receives `stream_chunk` outcomes of `callId` in order: `fn(chunk, { sequence, isFinal })`.
+   * The listener is removed after the final chunk.
+   */
+  onStream(callId: string, fn: (chunk: unknown, info: { sequence: number, isFinal: boolean }) => unknown): void
+  /** Adds an event listener `fn(eventId, payload)`; listeners run in registration order. */
+  onEvent(fn: (eventId: string, payload: unknown) => unknown): void
+  /** Enqueues an `inbound_event` macrotask (I4). */
+  dispatchEvent(eventId: string, payload?: unknown): void
+  /** Runs one tick; resolves with the macrotask that ran, or null. */
+  runOnce(): Promise<Macrotask | null>
+  /** Ticks until nothing is due (time does not move). Resolves with the number run. */
+  runUntilIdle(options?: { maxTicks?: number }): Promise<number>
+  /**
+   * Virtual clock: moves time forward by `ms`, running due work in order at each deadline.
+   * Resolves with the number of macrotasks run.
+   */
+  advance(ms: number, options?: { maxTicks?: number }): Promise<number>
+  /**
+   * Virtual clock: jumps from deadline to deadline until no work is left. Rejects with
+   * `ERR_LOOP_LIMIT` past `maxTicks` (default 100000) with the remaining work still queued.
+   */
+  runAll(options?: { maxTicks?: number }): Promise<number>
+  /**
+   * Wall clock: runs in real time until no work is left (timers, queued macrotasks, pending
+   * hostcalls and open streams). Sleeps on a libuv timer between deadlines; while it waits only
+   * for hostcall completions it does not keep the process alive.
+   */
+  run(): Promise<number>
+}
+
+/**
  * The deterministic scheduler at data level: timers, a FIFO macrotask queue, hostcall
  * completions, stream chunks and inbound events, ordered by seq (invariants I1–I5). It runs no
  * JS: `tick()` hands back the next `Macrotask` for you to dispatch.
@@ -87,6 +160,3 @@ export declare class WallClock {
   /** Milliseconds since the Unix epoch. */
   nowMs(): number
 }
-
-/** TypeScript shapes that the generated index.d.ts refers to. */
-export declare const SEQLOOP_VERSION: string

@@ -836,6 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.DeterministicClock = nativeBinding.DeterministicClock
+module.exports.NativeEventLoop = nativeBinding.NativeEventLoop
 module.exports.Scheduler = nativeBinding.Scheduler
 module.exports.WallClock = nativeBinding.WallClock
-module.exports.SEQLOOP_VERSION = nativeBinding.SEQLOOP_VERSION

@@ -4,4 +4,6 @@
 mod args;
 mod convert;
 mod error;
+mod event_loop;
 mod scheduler;
+mod uv;

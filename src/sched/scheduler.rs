@@ -30,6 +30,12 @@ pub enum SchedError {
         /// The largest id the scheduler hands out.
         max: u64,
     },
+    /// `rearm_timer` was given an id that is already pending (or 0).
+    #[error("timer id {id} is already pending")]
+    TimerIdLive {
+        /// The id.
+        id: u64,
+    },
 }
 
 /// The deterministic scheduler. `P` is the payload type of hostcall values and events.
@@ -158,6 +164,31 @@ impl<P> Scheduler<P> {
         self.timers.insert(id.0, deadline_ms);
         tracing::trace!(target: "seqloop::sched", seq = seq.0, timer_id = id.0, deadline_ms, "timer_set");
         Ok(id)
+    }
+
+    /// Re-arms timer `id` (which must not be live) at `deadline_ms` with the next seq: how an
+    /// interval keeps its id across firings.
+    ///
+    /// # Errors
+    /// [`SchedError::TimerIdLive`] when `id` is already pending or is 0.
+    pub fn rearm_timer(&mut self, id: TimerId, deadline_ms: u64) -> Result<(), SchedError> {
+        if id.0 == 0 || self.timers.contains(id.0) {
+            return Err(SchedError::TimerIdLive { id: id.0 });
+        }
+        let seq = self.take_seq();
+        self.timers.insert(id.0, deadline_ms);
+        tracing::trace!(target: "seqloop::sched", seq = seq.0, timer_id = id.0, deadline_ms, "timer_rearm");
+        Ok(())
+    }
+
+    /// True when timer `id` is pending and not cancelled.
+    pub fn timer_is_pending(&self, id: TimerId) -> bool {
+        self.timers.contains(id.0)
+    }
+
+    /// True when a macrotask is queued or a live timer is due at `now`.
+    pub fn has_due_work(&self) -> bool {
+        !self.queue.is_empty() || self.timers.peek_deadline().is_some_and(|d| d <= self.clock.now_ms())
     }
 
     /// Cancels a timer. True only if it was pending and not yet cancelled; unknown, fired and

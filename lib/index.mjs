@@ -1,0 +1,12 @@
+// ESM entry point: the same bindings as the CommonJS entry, as named exports.
+import { createRequire } from 'node:module'
+
+const seqloop = createRequire(import.meta.url)('./index.js')
+
+export const {
+  Scheduler,
+  DeterministicClock,
+  WallClock,
+  EventLoop,
+} = seqloop
+export default seqloop
