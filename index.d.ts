@@ -32,7 +32,7 @@ export declare class DeterministicClock {
  */
 export declare class NativeEventLoop {
   /** `new EventLoop({ clock: 'virtual' | 'wall', startMs, record })`. */
-  constructor(options?: { clock?: 'virtual' | 'wall', startMs?: number, record?: boolean })
+  constructor(options?: { clock?: 'virtual' | 'wall', startMs?: number, record?: boolean, asyncContext?: boolean })
   /** The loop's time in milliseconds (virtual, or since the Unix epoch for a wall clock). */
   now(): number
   /** Pending timers and intervals (not cleared). */
@@ -58,6 +58,12 @@ export declare class NativeEventLoop {
   clearInterval(id: number | undefined | null): boolean
   /** Cancels an immediate that has not run. Returns true when it was queued. */
   clearImmediate(id: number | undefined | null): boolean
+  /**
+   * The hot timer methods as plain functions bound to this loop, without napi-rs's per-call
+   * overhead: `{ setTimeout(fn, ms, args?), setInterval(fn, ms, args?), setImmediate(fn,
+   * args?), clearTimeout(id), clearImmediate(id) }`. Used by the package's `EventLoop` class.
+   */
+  fastPaths(): { setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function }
   /** Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs. */
   hostcall(callId: string): Promise<unknown>
   /**

@@ -1,23 +1,43 @@
 'use strict'
 // Package entry point: the generated napi loader (../index.js) plus the little JS that the
-// native classes need to look like Node's own APIs (rest parameters for timer arguments).
+// native classes need to look like Node's own APIs (rest parameters for timer arguments) and to
+// reach the addon's raw fast paths for the hottest calls.
 const native = require('../index.js')
+
+const kFast = Symbol('seqloop.fast')
 
 /**
  * A deterministic event loop: timers, intervals, immediates, hostcalls, streams and events run
  * by the addon in seq order, with every microtask and nextTick drained after each macrotask.
  */
 class EventLoop extends native.NativeEventLoop {
+  constructor (options) {
+    super(options)
+    Object.defineProperty(this, kFast, { value: super.fastPaths() })
+  }
+
   setTimeout (fn, ms, ...args) {
-    return super.setTimeout(fn, ms, args.length === 0 ? undefined : args)
+    return this[kFast].setTimeout(fn, ms, args.length === 0 ? undefined : args)
   }
 
   setInterval (fn, ms, ...args) {
-    return super.setInterval(fn, ms, args.length === 0 ? undefined : args)
+    return this[kFast].setInterval(fn, ms, args.length === 0 ? undefined : args)
   }
 
   setImmediate (fn, ...args) {
-    return super.setImmediate(fn, args.length === 0 ? undefined : args)
+    return this[kFast].setImmediate(fn, args.length === 0 ? undefined : args)
+  }
+
+  clearTimeout (id) {
+    return this[kFast].clearTimeout(id)
+  }
+
+  clearInterval (id) {
+    return this[kFast].clearTimeout(id)
+  }
+
+  clearImmediate (id) {
+    return this[kFast].clearImmediate(id)
   }
 }
 

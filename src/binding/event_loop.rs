@@ -36,6 +36,7 @@ use rustc_hash::FxHashMap;
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::outcome_from_js;
 use super::error::{Coded, CodedResult, ThrowExt};
+use super::fast;
 use super::uv::UvTimer;
 use crate::sched::{self, Clock, HostcallOutcome, Macrotask, MacrotaskKind, Scheduler, TimerId};
 
@@ -213,6 +214,8 @@ struct State {
     streams: FxHashMap<String, Listener>,
     listeners: Vec<Listener>,
     run: Option<Run>,
+    /// Give each timer/immediate the async context it was scheduled in (AsyncLocalStorage).
+    async_contexts: bool,
 }
 
 impl State {
@@ -322,7 +325,7 @@ fn async_ctx(env: sys::napi_env, name: &str) -> Result<sys::napi_async_context> 
 }
 
 fn destroy_ctx(env: sys::napi_env, ctx: sys::napi_async_context) {
-    if !env_closing() {
+    if !env_closing() && !ctx.is_null() {
         // SAFETY: ctx came from napi_async_init on this env; callers destroy each context once.
         unsafe { sys::napi_async_destroy(env, ctx) };
     }
@@ -800,23 +803,6 @@ fn callback_arg(v: &Unknown<'_>, name: &str) -> CodedResult<()> {
     Ok(())
 }
 
-fn args_arg(v: &Option<Unknown<'_>>) -> CodedResult<Option<sys::napi_value>> {
-    match v {
-        None => Ok(None),
-        Some(v) if args::is_undefined(v) => Ok(None),
-        Some(v) => {
-            let mut is_arr = false;
-            // SAFETY: v is a live value of the current call.
-            unsafe { sys::napi_is_array(v.value().env, v.raw(), &mut is_arr) };
-            if is_arr {
-                Ok(Some(v.raw()))
-            } else {
-                Err(Coded::arg_type("args", "an Array", args::describe(v)))
-            }
-        }
-    }
-}
-
 impl NativeEventLoop {
     fn promise(&self, env: &Env, kind: RunKind, max_ticks: u64) -> Result<sys::napi_value> {
         let raw = env.raw();
@@ -852,15 +838,7 @@ impl NativeEventLoop {
     }
 
     fn wake(&self) {
-        let st = self.inner.state.borrow();
-        if let Some(run) = st.run.as_ref() {
-            if run.sleeping {
-                if let Some(t) = &run.timer {
-                    t.set_ref(true);
-                    t.start(on_uv_timer, 0);
-                }
-            }
-        }
+        self.inner.wake();
     }
 
     fn max_ticks(env: &Env, opts: Option<Unknown>) -> Result<u64> {
@@ -882,35 +860,189 @@ impl NativeEventLoop {
         }
         Ok(())
     }
+}
 
+impl LoopInner {
+    fn wake(&self) {
+        let st = self.state.borrow();
+        if let Some(run) = st.run.as_ref() {
+            if run.sleeping {
+                if let Some(t) = &run.timer {
+                    t.set_ref(true);
+                    t.start(on_uv_timer, 0);
+                }
+            }
+        }
+    }
+
+    fn new_ctx(&self, name: &str) -> CodedResult<sys::napi_async_context> {
+        if !self.state.try_borrow().map(|s| s.async_contexts).unwrap_or(true) {
+            return Ok(ptr::null_mut());
+        }
+        async_ctx(self.env, name).map_err(|e| Coded::error("ERR_INTERNAL", e.reason.clone()))
+    }
+
+    fn state_mut(&self) -> CodedResult<std::cell::RefMut<'_, State>> {
+        self.state.try_borrow_mut().map_err(|_| Coded::error("ERR_LOOP_REENTRANT", "the loop is busy"))
+    }
+
+    /// Stores a callback and its optional argument array in the stash.
+    fn store(
+        st: &mut State,
+        env: sys::napi_env,
+        func: sys::napi_value,
+        extra: Option<sys::napi_value>,
+    ) -> CodedResult<(Slot, Option<Slot>)> {
+        let f = st.stash.put(env, func).map_err(|e| Coded::error("ERR_INTERNAL", e.reason.clone()))?;
+        let a = match extra {
+            Some(a) => {
+                Some(st.stash.put(env, a).map_err(|e| Coded::error("ERR_INTERNAL", e.reason.clone()))?)
+            }
+            None => None,
+        };
+        Ok((f, a))
+    }
+
+    /// `setTimeout`/`setInterval` on raw values: `func`, `ms` (undefined → 0) and an optional
+    /// array of extra arguments.
     fn schedule(
         &self,
-        env: &Env,
-        func: Unknown,
-        delay: u64,
-        args: Option<sys::napi_value>,
-        repeat: Option<u64>,
-    ) -> Result<f64> {
-        let raw = env.raw();
-        let ctx = async_ctx(raw, "seqloop.Timeout")?;
-        let mut st = self.inner.state.borrow_mut();
+        env: sys::napi_env,
+        func: sys::napi_value,
+        ms: sys::napi_value,
+        extra: sys::napi_value,
+        interval: bool,
+    ) -> fast::Ret {
+        check_callback(env, func)?;
+        let mut delay = if fast::type_of(env, ms) == sys::ValueType::napi_undefined {
+            0
+        } else {
+            fast::u53(env, ms, "ms")?
+        };
+        if interval {
+            delay = delay.max(1);
+        }
+        let extra = extra_args(env, extra)?;
+        let ctx = self.new_ctx("seqloop.Timeout")?;
+        let mut st = self.state_mut()?;
         let id = match st.core.set_timeout(delay) {
             Ok(id) => id,
             Err(e) => {
                 drop(st);
-                destroy_ctx(raw, ctx);
-                return Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()).throw(env));
+                destroy_ctx(env, ctx);
+                return Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()));
             }
         };
-        let fslot = st.stash.put(raw, func.raw())?;
-        let aslot = match args {
-            Some(a) => Some(st.stash.put(raw, a)?),
-            None => None,
-        };
-        st.timers.insert(id.0, Callback { func: fslot, args: aslot, ctx, repeat });
+        let (func, args) = Self::store(&mut st, env, func, extra)?;
+        st.timers.insert(id.0, Callback { func, args, ctx, repeat: interval.then_some(delay) });
         drop(st);
         self.wake();
-        Ok(id.0 as f64)
+        fast::to_number(env, id.0 as f64)
+    }
+
+    fn immediate(&self, env: sys::napi_env, func: sys::napi_value, extra: sys::napi_value) -> fast::Ret {
+        check_callback(env, func)?;
+        let extra = extra_args(env, extra)?;
+        let ctx = self.new_ctx("seqloop.Immediate")?;
+        let mut st = self.state_mut()?;
+        let id = st.next_immediate;
+        st.next_immediate += 1;
+        let (func, args) = Self::store(&mut st, env, func, extra)?;
+        st.immediates.insert(id, Callback { func, args, ctx, repeat: None });
+        st.core.enqueue_immediate(id);
+        drop(st);
+        self.wake();
+        fast::to_number(env, id as f64)
+    }
+
+    /// `clearTimeout`/`clearInterval`: `undefined`/`null` → false, like Node.
+    fn clear_timer(&self, env: sys::napi_env, id: sys::napi_value) -> fast::Ret {
+        if is_nullish(env, id) {
+            return fast::to_bool(env, false);
+        }
+        let id = fast::u53(env, id, "id")?;
+        let mut st = self.state_mut()?;
+        let was_pending = st.core.clear_timeout(TimerId(id));
+        let had_callback = drop_callback(&mut st, env, id);
+        fast::to_bool(env, was_pending || had_callback)
+    }
+
+    fn clear_immediate(&self, env: sys::napi_env, id: sys::napi_value) -> fast::Ret {
+        if is_nullish(env, id) {
+            return fast::to_bool(env, false);
+        }
+        let id = fast::u53(env, id, "id")?;
+        let mut st = self.state_mut()?;
+        let Some(cb) = st.immediates.remove(&id) else { return fast::to_bool(env, false) };
+        st.core.cancel_immediate(id);
+        st.stash.clear(env, cb.func);
+        if let Some(a) = cb.args {
+            st.stash.clear(env, a);
+        }
+        destroy_ctx(env, cb.ctx);
+        fast::to_bool(env, true)
+    }
+}
+
+fn is_nullish(env: sys::napi_env, v: sys::napi_value) -> bool {
+    matches!(fast::type_of(env, v), sys::ValueType::napi_undefined | sys::ValueType::napi_null)
+}
+
+fn check_callback(env: sys::napi_env, func: sys::napi_value) -> CodedResult<()> {
+    if fast::type_of(env, func) == sys::ValueType::napi_function {
+        Ok(())
+    } else {
+        Err(Coded::arg_type("callback", "of type function", fast::describe(env, func)))
+    }
+}
+
+/// The optional array of extra callback arguments (`undefined` → none).
+fn extra_args(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Option<sys::napi_value>> {
+    if fast::type_of(env, v) == sys::ValueType::napi_undefined {
+        return Ok(None);
+    }
+    let mut is_arr = false;
+    // SAFETY: v is a live value of this call.
+    unsafe { sys::napi_is_array(env, v, &mut is_arr) };
+    if is_arr {
+        Ok(Some(v))
+    } else {
+        Err(Coded::arg_type("args", "an Array", fast::describe(env, v)))
+    }
+}
+
+macro_rules! fast_fn {
+    ($name:ident, $n:literal, |$inner:ident, $env:ident, $a:ident| $body:expr) => {
+        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+            // SAFETY: only installed by `fast_paths` with an `Rc<LoopInner>` target.
+            unsafe { fast::call::<LoopInner, $n>(env, info, |$inner, $env, $a| $body) }
+        }
+    };
+}
+
+fast_fn!(fast_set_timeout, 3, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], a.argv[2], false));
+fast_fn!(fast_set_interval, 3, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], a.argv[2], true));
+fast_fn!(fast_set_immediate, 2, |inner, env, a| inner.immediate(env, a.argv[0], a.argv[1]));
+fast_fn!(fast_clear_timer, 1, |inner, env, a| inner.clear_timer(env, a.argv[0]));
+fast_fn!(fast_clear_immediate, 1, |inner, env, a| inner.clear_immediate(env, a.argv[0]));
+
+fn raw_result<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
+    match r {
+        // SAFETY: v is a value of this env created during this call.
+        Ok(v) => Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) }),
+        Err(e) => Err(e.throw(env)),
+    }
+}
+
+fn raw_or_undefined(env: &Env, v: &Option<Unknown<'_>>) -> sys::napi_value {
+    match v {
+        Some(v) => v.raw(),
+        None => {
+            let mut u = ptr::null_mut();
+            // SAFETY: env is live.
+            unsafe { sys::napi_get_undefined(env.raw(), &mut u) };
+            u
+        }
     }
 }
 
@@ -919,7 +1051,7 @@ impl NativeEventLoop {
     /// `new EventLoop({ clock: 'virtual' | 'wall', startMs, record })`.
     #[napi(
         constructor,
-        ts_args_type = "options?: { clock?: 'virtual' | 'wall', startMs?: number, record?: boolean }"
+        ts_args_type = "options?: { clock?: 'virtual' | 'wall', startMs?: number, record?: boolean, asyncContext?: boolean }"
     )]
     pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
         crate::obs::init_from_env();
@@ -930,7 +1062,7 @@ impl NativeEventLoop {
             HOOK_SET.with(|h| h.set(true));
         }
         let opts = args::options(options, "options").or_throw(&env)?;
-        let (mut wall, mut start) = (false, 0u64);
+        let (mut wall, mut start, mut async_contexts) = (false, 0u64, true);
         if let Some(o) = &opts {
             let c = args::prop(o, "clock").or_throw(&env)?;
             if !args::is_undefined(&c) {
@@ -946,6 +1078,10 @@ impl NativeEventLoop {
                         .throw(&env))
                     }
                 }
+            }
+            let a = args::prop(o, "asyncContext").or_throw(&env)?;
+            if !args::is_undefined(&a) {
+                async_contexts = args::boolean(&a, "options.asyncContext").or_throw(&env)?;
             }
             let s = args::prop(o, "startMs").or_throw(&env)?;
             if !args::is_undefined(&s) {
@@ -973,6 +1109,7 @@ impl NativeEventLoop {
             streams: FxHashMap::default(),
             listeners: Vec::new(),
             run: None,
+            async_contexts,
         };
         Ok(Self { inner: Rc::new(LoopInner { env: raw, state: RefCell::new(state) }) })
     }
@@ -1008,101 +1145,102 @@ impl NativeEventLoop {
     }
 
     /// Schedules `fn(...args)` after `ms` (default 0). Returns the timer id.
-    #[napi(ts_args_type = "fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]")]
-    pub fn set_timeout(
+    #[napi(
+        ts_args_type = "fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]",
+        ts_return_type = "number"
+    )]
+    pub fn set_timeout<'e>(
         &self,
-        env: Env,
+        env: &'e Env,
         func: Unknown,
         ms: Option<Unknown>,
         args: Option<Unknown>,
-    ) -> Result<f64> {
-        callback_arg(&func, "callback").or_throw(&env)?;
-        let delay = match &ms {
-            Some(v) if !args::is_undefined(v) => args::u53(v, "ms").or_throw(&env)?,
-            _ => 0,
-        };
-        let a = args_arg(&args).or_throw(&env)?;
-        self.schedule(&env, func, delay, a, None)
+    ) -> Result<Unknown<'e>> {
+        let r = self.inner.schedule(
+            env.raw(),
+            func.raw(),
+            raw_or_undefined(env, &ms),
+            raw_or_undefined(env, &args),
+            false,
+        );
+        raw_result(env, r)
     }
 
     /// Schedules `fn(...args)` every `ms` (at least 1), re-armed from its own deadline.
-    #[napi(ts_args_type = "fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]")]
-    pub fn set_interval(
+    #[napi(
+        ts_args_type = "fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]",
+        ts_return_type = "number"
+    )]
+    pub fn set_interval<'e>(
         &self,
-        env: Env,
+        env: &'e Env,
         func: Unknown,
         ms: Option<Unknown>,
         args: Option<Unknown>,
-    ) -> Result<f64> {
-        callback_arg(&func, "callback").or_throw(&env)?;
-        let delay = match &ms {
-            Some(v) if !args::is_undefined(v) => args::u53(v, "ms").or_throw(&env)?,
-            _ => 0,
-        }
-        .max(1);
-        let a = args_arg(&args).or_throw(&env)?;
-        self.schedule(&env, func, delay, a, Some(delay))
+    ) -> Result<Unknown<'e>> {
+        let r = self.inner.schedule(
+            env.raw(),
+            func.raw(),
+            raw_or_undefined(env, &ms),
+            raw_or_undefined(env, &args),
+            true,
+        );
+        raw_result(env, r)
     }
 
     /// Enqueues `fn(...args)` as a macrotask at once (after what is already queued).
-    #[napi(ts_args_type = "fn: (...args: any[]) => unknown, args?: unknown[]")]
-    pub fn set_immediate(&self, env: Env, func: Unknown, args: Option<Unknown>) -> Result<f64> {
-        callback_arg(&func, "callback").or_throw(&env)?;
-        let a = args_arg(&args).or_throw(&env)?;
-        let raw = env.raw();
-        let ctx = async_ctx(raw, "seqloop.Immediate")?;
-        let mut st = self.inner.state.borrow_mut();
-        let id = st.next_immediate;
-        st.next_immediate += 1;
-        let fslot = st.stash.put(raw, func.raw())?;
-        let aslot = match a {
-            Some(a) => Some(st.stash.put(raw, a)?),
-            None => None,
-        };
-        st.immediates.insert(id, Callback { func: fslot, args: aslot, ctx, repeat: None });
-        st.core.enqueue_immediate(id);
-        drop(st);
-        self.wake();
-        Ok(id as f64)
+    #[napi(ts_args_type = "fn: (...args: any[]) => unknown, args?: unknown[]", ts_return_type = "number")]
+    pub fn set_immediate<'e>(
+        &self,
+        env: &'e Env,
+        func: Unknown,
+        args: Option<Unknown>,
+    ) -> Result<Unknown<'e>> {
+        raw_result(env, self.inner.immediate(env.raw(), func.raw(), raw_or_undefined(env, &args)))
     }
 
     /// Cancels a timeout or interval. Returns true when it was pending. `undefined`/`null` are
     /// ignored (false), as Node's `clearTimeout` does.
-    #[napi(ts_args_type = "id: number | undefined | null")]
-    pub fn clear_timeout(&self, env: Env, id: Option<Unknown>) -> Result<bool> {
-        let Some(id) = id.filter(|v| !matches!(args::ty(v), ValueType::Undefined | ValueType::Null)) else {
-            return Ok(false);
-        };
-        let id = args::u53(&id, "id").or_throw(&env)?;
-        let mut st = self.inner.state.borrow_mut();
-        let was_pending = st.core.clear_timeout(TimerId(id));
-        let had_callback = drop_callback(&mut st, env.raw(), id);
-        Ok(was_pending || had_callback)
+    #[napi(ts_args_type = "id: number | undefined | null", ts_return_type = "boolean")]
+    pub fn clear_timeout<'e>(&self, env: &'e Env, id: Option<Unknown>) -> Result<Unknown<'e>> {
+        raw_result(env, self.inner.clear_timer(env.raw(), raw_or_undefined(env, &id)))
     }
 
     /// Same as `clearTimeout`.
-    #[napi(ts_args_type = "id: number | undefined | null")]
-    pub fn clear_interval(&self, env: Env, id: Option<Unknown>) -> Result<bool> {
-        self.clear_timeout(env, id)
+    #[napi(ts_args_type = "id: number | undefined | null", ts_return_type = "boolean")]
+    pub fn clear_interval<'e>(&self, env: &'e Env, id: Option<Unknown>) -> Result<Unknown<'e>> {
+        raw_result(env, self.inner.clear_timer(env.raw(), raw_or_undefined(env, &id)))
     }
 
     /// Cancels an immediate that has not run. Returns true when it was queued.
-    #[napi(ts_args_type = "id: number | undefined | null")]
-    pub fn clear_immediate(&self, env: Env, id: Option<Unknown>) -> Result<bool> {
-        let Some(id) = id.filter(|v| !matches!(args::ty(v), ValueType::Undefined | ValueType::Null)) else {
-            return Ok(false);
-        };
-        let id = args::u53(&id, "id").or_throw(&env)?;
+    #[napi(ts_args_type = "id: number | undefined | null", ts_return_type = "boolean")]
+    pub fn clear_immediate<'e>(&self, env: &'e Env, id: Option<Unknown>) -> Result<Unknown<'e>> {
+        raw_result(env, self.inner.clear_immediate(env.raw(), raw_or_undefined(env, &id)))
+    }
+
+    /// The hot timer methods as plain functions bound to this loop, without napi-rs's per-call
+    /// overhead: `{ setTimeout(fn, ms, args?), setInterval(fn, ms, args?), setImmediate(fn,
+    /// args?), clearTimeout(id), clearImmediate(id) }`. Used by the package's `EventLoop` class.
+    #[napi(
+        ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function }"
+    )]
+    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
         let raw = env.raw();
-        let mut st = self.inner.state.borrow_mut();
-        let Some(cb) = st.immediates.remove(&id) else { return Ok(false) };
-        st.core.cancel_immediate(id);
-        st.stash.clear(raw, cb.func);
-        if let Some(a) = cb.args {
-            st.stash.clear(raw, a);
+        let mut o = Object::new(env)?;
+        let entries: [(&std::ffi::CStr, &str, RawCb); 5] = [
+            (c"setTimeout", "setTimeout", fast_set_timeout),
+            (c"setInterval", "setInterval", fast_set_interval),
+            (c"setImmediate", "setImmediate", fast_set_immediate),
+            (c"clearTimeout", "clearTimeout", fast_clear_timer),
+            (c"clearImmediate", "clearImmediate", fast_clear_immediate),
+        ];
+        for (cname, name, cb) in entries {
+            let f = fast::bind(raw, cname, &self.inner, cb)?;
+            // SAFETY: f is a function value of this env.
+            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
         }
-        destroy_ctx(raw, cb.ctx);
-        Ok(true)
+        Ok(o)
     }
 
     /// Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs.

@@ -5,5 +5,6 @@ mod args;
 mod convert;
 mod error;
 mod event_loop;
+mod fast;
 mod scheduler;
 mod uv;

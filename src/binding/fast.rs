@@ -1,0 +1,173 @@
+//! Raw N-API functions for hot paths (`setTimeout`, `clearTimeout`, …).
+//!
+//! napi-rs methods cost ~300 ns per call here (a native-borrow registry, a type-tag check and an
+//! unwrap on every call); a plain N-API callback costs ~40 ns. Hot methods are therefore also
+//! offered as functions created with `napi_create_function`, each carrying a strong `Rc` to the
+//! native object in its `data` pointer. The JS facade (lib/) calls them; the napi-rs methods
+//! stay as the typed, documented surface.
+//!
+//! Invariants:
+//! - F1: a bound function's `data` is `Rc::into_raw` of its target, owned by the function and
+//!   given back by the function's finalizer, so the target outlives every call of it.
+//! - F2: callbacks never unwind into N-API: panics are caught and become `ERR_INTERNAL` errors.
+//! - F3: a callback only takes `&T`; mutation goes through the target's own `RefCell`s, so a
+//!   reentrant call (JS calling back in) fails a borrow instead of aliasing.
+
+use std::ffi::{c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::rc::Rc;
+
+use napi::sys;
+
+use super::error::Coded;
+
+/// Arguments of a raw call: the first `N` (missing ones are `undefined`).
+pub(crate) struct Args<const N: usize> {
+    pub(crate) argv: [sys::napi_value; N],
+    data: *mut c_void,
+}
+
+/// What a raw callback returns: a value, or an error to throw.
+pub(crate) type Ret = Result<sys::napi_value, Coded>;
+
+unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<Args<N>> {
+    let mut argv = [ptr::null_mut(); N];
+    let mut argc = N;
+    let mut data = ptr::null_mut();
+    // SAFETY: called with the env and info N-API passed to the callback; argv has room for N.
+    let st =
+        unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) };
+    if st != sys::Status::napi_ok {
+        return None;
+    }
+    let mut undef = ptr::null_mut();
+    // SAFETY: env is live.
+    unsafe { sys::napi_get_undefined(env, &mut undef) };
+    for slot in argv.iter_mut().skip(argc.min(N)) {
+        *slot = undef;
+    }
+    Some(Args { argv, data })
+}
+
+/// Runs `body` for a raw callback bound to a `T` (F1–F3) and converts its outcome.
+///
+/// # Safety
+/// `info` must come from a function created by [`bind`] with the same `T`.
+pub(crate) unsafe fn call<T, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    body: impl FnOnce(&T, sys::napi_env, &Args<N>) -> Ret,
+) -> sys::napi_value {
+    // SAFETY: forwarded contract.
+    let Some(args) = (unsafe { read_args::<N>(env, info) }) else { return ptr::null_mut() };
+    // SAFETY: (F1) data is the Rc pointer of a live T, kept alive by this function object.
+    let target = unsafe { &*(args.data as *const T) };
+    let out = catch_unwind(AssertUnwindSafe(|| body(target, env, &args)));
+    let err = match out {
+        Ok(Ok(v)) => return v,
+        Ok(Err(e)) => e,
+        Err(_) => {
+            Coded::error("ERR_INTERNAL", "seqloop hit an internal error (a bug); the call had no effect")
+        }
+    };
+    if let Ok(v) = err.to_raw(env) {
+        // SAFETY: v is an error object of this env.
+        unsafe { sys::napi_throw(env, v) };
+    }
+    ptr::null_mut()
+}
+
+unsafe extern "C" fn release<T>(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: (F1) gives back the count taken in `bind`; runs once, when the function is collected.
+    drop(unsafe { Rc::from_raw(data as *const T) });
+}
+
+/// Creates a JS function `name` that calls `cb` with a strong reference to `target` (F1).
+pub(crate) fn bind<T: 'static>(
+    env: sys::napi_env,
+    name: &CStr,
+    target: &Rc<T>,
+    cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+) -> napi::Result<sys::napi_value> {
+    let data = Rc::into_raw(target.clone()) as *mut c_void;
+    let mut f = ptr::null_mut();
+    // SAFETY: env is live; name is NUL-terminated; cb has the N-API callback signature.
+    let st = unsafe {
+        sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(cb), data, &mut f)
+    };
+    let st = if st == sys::Status::napi_ok {
+        // SAFETY: f is the function just created; the finalizer gets back exactly `data`.
+        unsafe { sys::napi_add_finalizer(env, f, data, Some(release::<T>), ptr::null_mut(), ptr::null_mut()) }
+    } else {
+        st
+    };
+    if st != sys::Status::napi_ok {
+        // SAFETY: no finalizer owns `data`, so the count taken above is ours to give back.
+        drop(unsafe { Rc::from_raw(data as *const T) });
+        return Err(napi::Error::from_status(napi::Status::from(st)));
+    }
+    Ok(f)
+}
+
+/// Reads a JS number (or `None` for another type).
+pub(crate) fn number(env: sys::napi_env, v: sys::napi_value) -> Option<f64> {
+    let mut n = 0f64;
+    // SAFETY: v is a live value; napi_get_value_double fails cleanly for non-numbers.
+    (unsafe { sys::napi_get_value_double(env, v, &mut n) } == sys::Status::napi_ok).then_some(n)
+}
+
+/// The N-API type of `v`.
+pub(crate) fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
+    let mut t = 0;
+    // SAFETY: v is a live value of env.
+    unsafe { sys::napi_typeof(env, v, &mut t) };
+    t
+}
+
+/// A JS number value.
+pub(crate) fn to_number(env: sys::napi_env, n: f64) -> Ret {
+    let mut v = ptr::null_mut();
+    // SAFETY: env is live.
+    if unsafe { sys::napi_create_double(env, n, &mut v) } == sys::Status::napi_ok {
+        Ok(v)
+    } else {
+        Err(Coded::error("ERR_INTERNAL", "could not create a number"))
+    }
+}
+
+/// A JS boolean value.
+pub(crate) fn to_bool(env: sys::napi_env, b: bool) -> Ret {
+    let mut v = ptr::null_mut();
+    // SAFETY: env is live.
+    if unsafe { sys::napi_get_boolean(env, b, &mut v) } == sys::Status::napi_ok {
+        Ok(v)
+    } else {
+        Err(Coded::error("ERR_INTERNAL", "could not create a boolean"))
+    }
+}
+
+/// Describes a raw value for error messages (mirrors `args::describe`).
+pub(crate) fn describe(env: sys::napi_env, v: sys::napi_value) -> String {
+    match type_of(env, v) {
+        sys::ValueType::napi_undefined => "undefined".into(),
+        sys::ValueType::napi_null => "null".into(),
+        sys::ValueType::napi_number => format!("type number ({})", number(env, v).unwrap_or(f64::NAN)),
+        sys::ValueType::napi_string => "type string".into(),
+        sys::ValueType::napi_boolean => "type boolean".into(),
+        sys::ValueType::napi_function => "function".into(),
+        sys::ValueType::napi_object => "an instance of Object".into(),
+        sys::ValueType::napi_bigint => "type bigint".into(),
+        sys::ValueType::napi_symbol => "type symbol".into(),
+        _ => "an unknown value".into(),
+    }
+}
+
+/// A time or id argument: a non-negative safe integer (fractions truncated), with the coded
+/// errors of API.md §Conventions.
+pub(crate) fn u53(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<u64, Coded> {
+    match number(env, v) {
+        Some(n) => super::args::check_u53(n, name),
+        None => Err(Coded::arg_type(name, "of type number", describe(env, v))),
+    }
+}
