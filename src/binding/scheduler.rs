@@ -20,7 +20,7 @@ pub struct DeterministicClock {
 #[napi]
 impl DeterministicClock {
     /// A clock reading `startMs` (default 0).
-    #[napi(constructor)]
+    #[napi(constructor, ts_args_type = "startMs?: number")]
     pub fn new(env: Env, start_ms: Option<Unknown>) -> Result<Self> {
         let start = match start_ms {
             Some(v) if !args::is_undefined(&v) => args::u53(&v, "startMs").or_throw(&env)?,
@@ -36,7 +36,7 @@ impl DeterministicClock {
     }
 
     /// Moves the clock forward by `ms`.
-    #[napi]
+    #[napi(ts_args_type = "ms: number")]
     pub fn advance(&self, env: Env, ms: Unknown) -> Result<()> {
         let ms = args::u53(&ms, "ms").or_throw(&env)?;
         let now = self.inner.now_ms();
@@ -48,7 +48,7 @@ impl DeterministicClock {
     }
 
     /// Sets the clock to `ms` (it may move backwards).
-    #[napi]
+    #[napi(ts_args_type = "ms: number")]
     pub fn set(&self, env: Env, ms: Unknown) -> Result<()> {
         self.inner.set(args::u53(&ms, "ms").or_throw(&env)?);
         Ok(())
@@ -201,7 +201,10 @@ impl Scheduler {
 impl Scheduler {
     /// `new Scheduler({ clock })`: `clock` is a `DeterministicClock`, a `WallClock` (the
     /// default) or any object with a `nowMs()` method returning milliseconds.
-    #[napi(constructor)]
+    #[napi(
+        constructor,
+        ts_args_type = "options?: { clock?: DeterministicClock | WallClock | { nowMs(): number }, record?: boolean }"
+    )]
     pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
         crate::obs::init_from_env();
         let opts = args::options(options, "options").or_throw(&env)?;
@@ -249,7 +252,7 @@ impl Scheduler {
 
     /// Sets a timer due at `now + delayMs`; returns its id (ids start at 1, wrap to 1 after
     /// `Number.MAX_SAFE_INTEGER`, skipping ids still pending). Takes the next seq.
-    #[napi]
+    #[napi(ts_args_type = "delayMs: number")]
     pub fn set_timeout(&mut self, env: Env, delay_ms: Unknown) -> Result<f64> {
         let delay = args::u53(&delay_ms, "delayMs").or_throw(&env)?;
         self.sync(&env)?;
@@ -260,7 +263,7 @@ impl Scheduler {
     }
 
     /// Cancels a timer: true only if it was pending and not yet cancelled.
-    #[napi]
+    #[napi(ts_args_type = "timerId: number")]
     pub fn clear_timeout(&mut self, env: Env, timer_id: Unknown) -> Result<bool> {
         let id = args::u53(&timer_id, "timerId").or_throw(&env)?;
         Ok(self.inner.clear_timeout(TimerId(id)))
@@ -328,7 +331,7 @@ impl Scheduler {
 
     /// Up to `maxTasks` ticks in one call (one JS↔native crossing): exactly what calling
     /// `tick()` repeatedly would return, stopping at the first `null`. The clock is read once.
-    #[napi(ts_return_type = "Macrotask[]")]
+    #[napi(ts_args_type = "maxTasks: number", ts_return_type = "Macrotask[]")]
     pub fn drain<'e>(&mut self, env: &'e Env, max_tasks: Unknown) -> Result<Array<'e>> {
         let max = args::u53(&max_tasks, "maxTasks").or_throw(env)?;
         self.sync(env)?;

@@ -1,0 +1,27 @@
+// Compiled by __test__/types.test.js with `tsc --noEmit --strict`: the public types must accept
+// real usage and reject misuse (the @ts-expect-error lines fail the build if they compile).
+import { EventLoop, Scheduler, DeterministicClock, WallClock, Macrotask, HostcallOutcome } from '../../lib/index'
+
+const clock = new DeterministicClock(0)
+const s = new Scheduler({ clock })
+new Scheduler({ clock: new WallClock() })
+new Scheduler({ clock: { nowMs: () => 5 } })
+const id: number = s.setTimeout(100)
+const cleared: boolean = s.clearTimeout(id)
+const outcome: HostcallOutcome = { type: 'success', value: { ok: true } }
+s.enqueueHostcallComplete('c', outcome)
+const task: Macrotask | null = s.tick()
+if (task && task.kind === 'timer_fired') {
+  const t: number = task.timerId
+}
+const batch: Macrotask[] = s.drain(10)
+
+const loop = new EventLoop({ clock: 'virtual', startMs: 0 })
+const tid: number = loop.setTimeout((a: string, b: number) => {}, 5, 'x', 1)
+loop.clearTimeout(tid)
+const p: Promise<number> = loop.runAll({ maxTicks: 10 })
+// @ts-expect-error extra arguments must match the callback's parameters
+loop.setTimeout((a: string) => {}, 5, 42)
+// @ts-expect-error clock must be 'virtual' or 'wall'
+new EventLoop({ clock: 'sundial' })
+void cleared; void batch; void p
