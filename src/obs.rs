@@ -23,6 +23,8 @@ pub fn init_from_env() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
+            // Colour only for a terminal: logs piped to a file or a test runner stay plain text.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_target(true)
             .try_init();
     });
