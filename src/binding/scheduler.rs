@@ -126,22 +126,38 @@ impl ClockSource {
             return Ok(());
         };
         let o = obj.get_value(env)?;
-        let f: Function<(), Unknown> = o.get_named_property("nowMs")?;
-        let value = match f.apply(o, ()) {
+        let called = o.get_named_property::<Function<(), Unknown>>("nowMs").and_then(|f| f.apply(o, ()));
+        let value = match called {
             Ok(v) => v,
-            Err(e) => {
+            Err(_) => {
                 // Wrap the thrown value so callers get a stable code; keep the original as cause.
+                let raw_env = env.raw();
                 let mut pending = std::ptr::null_mut();
                 // SAFETY: env is live; an exception may be pending from the call above.
-                unsafe { napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut pending) };
-                let err = Coded::error("ERR_CLOCK_FAILED", format!("clock.nowMs() threw: {}", e.reason));
-                let raw = err.to_raw(env.raw())?;
+                unsafe { napi::sys::napi_get_and_clear_last_exception(raw_env, &mut pending) };
+                // SAFETY: pending is null or a value of this env (undefined when nothing was thrown).
+                let thrown =
+                    (!pending.is_null()).then(|| unsafe { Unknown::from_raw_unchecked(raw_env, pending) });
+                let thrown = thrown.filter(|t| !args::is_undefined(t));
+                let what = match &thrown {
+                    None => "clock.nowMs is no longer a function".to_string(),
+                    Some(t) => t
+                        .coerce_to_string()
+                        .and_then(|s| s.into_utf8())
+                        .and_then(|s| s.into_owned())
+                        .unwrap_or_default(),
+                };
+                if thrown.is_none() {
+                    pending = std::ptr::null_mut();
+                }
+                let err = Coded::error("ERR_CLOCK_FAILED", format!("clock.nowMs() threw: {what}"));
+                let raw = err.to_raw(raw_env)?;
                 if !pending.is_null() {
                     // SAFETY: raw and pending are values of this env; the key is a C literal.
-                    unsafe { napi::sys::napi_set_named_property(env.raw(), raw, c"cause".as_ptr(), pending) };
+                    unsafe { napi::sys::napi_set_named_property(raw_env, raw, c"cause".as_ptr(), pending) };
                 }
                 // SAFETY: raw is a value of this env.
-                unsafe { napi::sys::napi_throw(env.raw(), raw) };
+                unsafe { napi::sys::napi_throw(raw_env, raw) };
                 return Err(napi::Error::new(Status::PendingException, "clock failed"));
             }
         };
