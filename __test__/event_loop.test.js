@@ -409,3 +409,46 @@ test('an unreferenced loop finishes its run', async () => {
   if (global.gc) global.gc()
   assert.deepEqual(done, [100, 100])
 })
+
+test('collected loops release their native state (timers, immediates, listeners, streams)', async () => {
+  const gc = global.gc
+  if (!gc) return assert.fail('run with --expose-gc')
+  const settle = async () => {
+    for (let i = 0; i < 10; i++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      gc()
+    }
+  }
+  await settle()
+  const before = EventLoop.liveCount()
+  ;(() => {
+    for (let i = 0; i < 50; i++) {
+      const l = new EventLoop()
+      for (let j = 0; j < 20; j++) l.setTimeout(() => {}, j)
+      l.setInterval(() => {}, 5)
+      l.setImmediate(() => {})
+      l.onEvent(() => {})
+      l.onStream('s', () => {})
+      l.dispatchEvent('e', { big: new Array(1000).fill(i) })
+    }
+  })()
+  assert.equal(EventLoop.liveCount(), before + 50)
+  await settle()
+  assert.equal(EventLoop.liveCount(), before, 'every collected loop freed its native state')
+})
+
+test('a loop collected mid-run finishes the run, then frees its state', async () => {
+  const before = EventLoop.liveCount()
+  const run = (() => {
+    const l = new EventLoop()
+    for (let i = 0; i < 1000; i++) l.setTimeout(() => {}, i)
+    return l.runAll()
+  })()
+  global.gc()
+  assert.equal(await run, 1000)
+  for (let i = 0; i < 10; i++) {
+    await new Promise((resolve) => setImmediate(resolve))
+    global.gc()
+  }
+  assert.equal(EventLoop.liveCount(), before)
+})

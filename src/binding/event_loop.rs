@@ -47,6 +47,9 @@ type Slot = u32;
 const SLICE: Duration = Duration::from_millis(8);
 const DEFAULT_MAX_TICKS: u64 = 100_000;
 
+/// Loops whose native state is alive (diagnostics: `NativeEventLoop.liveCount()`).
+static LIVE_LOOPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 thread_local! {
     /// Set by the env cleanup hook of this thread's env (E5).
     static ENV_CLOSING: Cell<bool> = const { Cell::new(false) };
@@ -289,6 +292,8 @@ pub(crate) struct LoopInner {
 
 impl Drop for LoopInner {
     fn drop(&mut self) {
+        // Relaxed: a statistics counter; no data is published through it.
+        LIVE_LOOPS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         if env_closing() {
             return; // E5: the env frees its own handles at teardown.
         }
@@ -1111,7 +1116,16 @@ impl NativeEventLoop {
             run: None,
             async_contexts,
         };
+        // Relaxed: a statistics counter (see Drop).
+        LIVE_LOOPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Self { inner: Rc::new(LoopInner { env: raw, state: RefCell::new(state) }) })
+    }
+
+    /// Diagnostics: how many loops' native state is alive in this process (loops not yet
+    /// collected, plus collected ones still finishing a run). Used by the leak tests.
+    #[napi]
+    pub fn live_count() -> u32 {
+        LIVE_LOOPS.load(std::sync::atomic::Ordering::Relaxed) as u32
     }
 
     /// The loop's time in milliseconds (virtual, or since the Unix epoch for a wall clock).
