@@ -4,7 +4,7 @@
 
 const assert = require('node:assert/strict')
 const { test } = require('node:test')
-const seqloop = require('../index.js')
+const seqloop = require('../lib/index.js') // the package entry (package.json main)
 
 const { Scheduler, DeterministicClock, WallClock } = seqloop
 
@@ -1025,7 +1025,6 @@ test('non-JSON payloads (function, symbol, cyclic, NaN, Infinity) → TypeError 
 
 test(
   'BigInt payloads → TypeError ERR_INVALID_ARG_TYPE',
-  { todo: 'bug: a BigInt payload is accepted and silently converted (5n → 5, 2n**70n → the string "1180591620717411303424", {a: 1n} → {a: 1})' },
   () => {
     for (const p of [5n, 2n ** 70n, { a: 1n }, [1n]]) {
       const l = loaded()
@@ -1146,7 +1145,6 @@ test('a custom clock returning garbage later → TypeError ERR_INVALID_RETURN_VA
 
 test(
   'a custom clock whose nowMs is replaced by a non-function later → a coded error; nothing lost',
-  { todo: 'bug: throws a plain Error with code "InvalidArg" (napi status, "Object property \'nowMs\' type mismatch") instead of a seqloop code' },
   () => {
     for (const replacement of [5, undefined]) {
       const l = switchable()
@@ -1193,12 +1191,6 @@ test('a failed setTimeout sets no timer and takes no seq', () => {
 
 test(
   'calling the classes without new throws a coded TypeError',
-  {
-    todo:
-      'bug (napi-rs class glue): Scheduler() throws TypeError "Converting circular structure to JSON" with no code; ' +
-      'Scheduler.call({}) returns without throwing; DeterministicClock(1) throws Error code "InvalidArg"; ' +
-      'seqloop.WallClock() returns its receiver (the module exports object) without throwing',
-  },
   () => {
     for (const call of [() => Scheduler(), () => Scheduler.call({}), () => DeterministicClock(1), () => WallClock()]) {
       assert.throws(call, (err) => err instanceof TypeError && typeof err.code === 'string')

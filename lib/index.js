@@ -41,5 +41,23 @@ class EventLoop extends native.NativeEventLoop {
   }
 }
 
-module.exports = { ...native, EventLoop }
-delete module.exports.NativeEventLoop
+/**
+ * Native classes can be called without `new` (napi gives them no such check); make that a
+ * coded TypeError, as Node's own classes do (ERR_CONSTRUCT_CALL_REQUIRED).
+ */
+function requireNew (Cls) {
+  return new Proxy(Cls, {
+    apply () {
+      const err = new TypeError(`Class constructor ${Cls.name} cannot be invoked without 'new'`)
+      err.code = 'ERR_CONSTRUCT_CALL_REQUIRED'
+      throw err
+    },
+  })
+}
+
+const exported = { ...native, EventLoop }
+delete exported.NativeEventLoop
+for (const [name, value] of Object.entries(exported)) {
+  if (typeof value === 'function' && /^[A-Z]/.test(name)) exported[name] = requireNew(value)
+}
+module.exports = exported

@@ -3,7 +3,7 @@
 //! negative, NaN, infinite or unsafe-integer number). Fractional times are truncated.
 
 use napi::bindgen_prelude::*;
-use napi::ValueType;
+use napi::{sys, ValueType};
 
 use super::error::{Coded, CodedResult};
 
@@ -46,6 +46,7 @@ pub(crate) fn number(v: &Unknown<'_>, name: &str) -> CodedResult<f64> {
 
 /// Checks a number is a non-negative safe integer after truncation.
 pub(crate) fn check_u53(n: f64, name: &str) -> CodedResult<u64> {
+    // Any negative input is out of range (API.md: "a negative … time throws"), even -0.5.
     if n.is_nan() || n.is_infinite() || n < 0.0 || n.trunc() > MAX_SAFE_INTEGER {
         return Err(Coded::out_of_range(
             name,
@@ -117,14 +118,177 @@ pub(crate) fn prop<'a>(obj: &Object<'a>, key: &str) -> CodedResult<Unknown<'a>> 
     })
 }
 
-/// Any JSON-compatible value (payloads, hostcall values).
+/// Deepest nesting accepted in a JSON payload (deeper values, and cycles, are refused).
+const MAX_JSON_DEPTH: u32 = 128;
+
+/// Any JSON-compatible value (payloads, hostcall values): `null`, booleans, finite numbers,
+/// strings, arrays and plain objects (`undefined` properties are skipped, as `JSON.stringify`
+/// does; `undefined` at the top level is `null`). Anything else — BigInt, symbols, functions,
+/// NaN/Infinity, `undefined` array elements, class instances such as `Date` or `Map`, cycles —
+/// is a `TypeError` with `ERR_INVALID_ARG_TYPE` naming the offending path.
 pub(crate) fn json(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<serde_json::Value> {
     if is_undefined(v) {
         return Ok(serde_json::Value::Null);
     }
-    let _ = env;
-    // SAFETY: serde_json::Value's FromNapiValue inspects the type itself and fails cleanly.
-    unsafe { v.cast::<serde_json::Value>() }.map_err(|e| {
-        Coded::arg_type(name, "a JSON-compatible value", format!("{} ({})", describe(v), e.reason))
-    })
+    let raw = env.raw();
+    let mut object_proto = std::ptr::null_mut();
+    // SAFETY: env is live; the global object and Object.prototype always exist.
+    unsafe {
+        let mut global = std::ptr::null_mut();
+        let mut object_ctor = std::ptr::null_mut();
+        sys::napi_get_global(raw, &mut global);
+        sys::napi_get_named_property(raw, global, c"Object".as_ptr(), &mut object_ctor);
+        sys::napi_get_named_property(raw, object_ctor, c"prototype".as_ptr(), &mut object_proto);
+    }
+    let mut path = name.to_string();
+    to_json(raw, v.raw(), object_proto, &mut path, 0)
+}
+
+fn not_json(path: &str, why: &str) -> Coded {
+    // A cycle makes a path of 128 segments: keep the message readable.
+    let shown = match path.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &path[..cut]),
+        None => path.to_string(),
+    };
+    Coded::arg_type(&shown, "a JSON-compatible value", why)
+}
+
+fn to_json(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    object_proto: sys::napi_value,
+    path: &mut String,
+    depth: u32,
+) -> CodedResult<serde_json::Value> {
+    use serde_json::Value as J;
+    let mut t = 0;
+    // SAFETY (for the napi calls in this function): env is live and every value comes from the
+    // current call's handle scope; out-pointers are valid locals.
+    unsafe { sys::napi_typeof(env, v, &mut t) };
+    match t {
+        sys::ValueType::napi_null => Ok(J::Null),
+        sys::ValueType::napi_boolean => {
+            let mut b = false;
+            // SAFETY: see above; v is a boolean.
+            unsafe { sys::napi_get_value_bool(env, v, &mut b) };
+            Ok(J::Bool(b))
+        }
+        sys::ValueType::napi_number => {
+            let mut n = 0f64;
+            // SAFETY: see above; v is a number.
+            unsafe { sys::napi_get_value_double(env, v, &mut n) };
+            if !n.is_finite() {
+                return Err(not_json(path, &format!("the non-finite number {n}")));
+            }
+            if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
+                Ok(J::from(n as i64))
+            } else {
+                Ok(serde_json::Number::from_f64(n).map(J::Number).unwrap_or(J::Null))
+            }
+        }
+        sys::ValueType::napi_string => {
+            let mut len = 0usize;
+            // SAFETY: see above; a first call with a null buffer reports the UTF-8 length.
+            unsafe { sys::napi_get_value_string_utf8(env, v, std::ptr::null_mut(), 0, &mut len) };
+            let mut buf = vec![0u8; len + 1];
+            let mut written = 0usize;
+            // SAFETY: buf has len + 1 bytes, room for the string and its NUL.
+            unsafe {
+                sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written)
+            };
+            buf.truncate(written);
+            Ok(J::String(String::from_utf8_lossy(&buf).into_owned()))
+        }
+        sys::ValueType::napi_object => {
+            if depth >= MAX_JSON_DEPTH {
+                return Err(not_json(path, "a value nested more than 128 levels deep (or a cycle)"));
+            }
+            let mut is_array = false;
+            // SAFETY: see above.
+            unsafe { sys::napi_is_array(env, v, &mut is_array) };
+            if is_array {
+                let mut len = 0u32;
+                // SAFETY: see above; v is an array.
+                unsafe { sys::napi_get_array_length(env, v, &mut len) };
+                let mut out = Vec::with_capacity(len as usize);
+                for i in 0..len {
+                    let mut e = std::ptr::null_mut();
+                    // SAFETY: see above; reading an index of an array is defined (a getter may throw).
+                    if unsafe { sys::napi_get_element(env, v, i, &mut e) } != sys::Status::napi_ok {
+                        return Err(not_json(path, &format!("an array whose element {i} could not be read")));
+                    }
+                    let mark = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    let mut et = 0;
+                    // SAFETY: see above.
+                    unsafe { sys::napi_typeof(env, e, &mut et) };
+                    if et == sys::ValueType::napi_undefined {
+                        return Err(not_json(path, "undefined (use null in arrays)"));
+                    }
+                    out.push(to_json(env, e, object_proto, path, depth + 1)?);
+                    path.truncate(mark);
+                }
+                return Ok(J::Array(out));
+            }
+            let mut proto = std::ptr::null_mut();
+            // SAFETY: see above.
+            unsafe { sys::napi_get_prototype(env, v, &mut proto) };
+            let mut proto_type = 0;
+            // SAFETY: see above.
+            unsafe { sys::napi_typeof(env, proto, &mut proto_type) };
+            let mut plain = proto_type == sys::ValueType::napi_null;
+            if !plain {
+                // SAFETY: see above.
+                unsafe { sys::napi_strict_equals(env, proto, object_proto, &mut plain) };
+            }
+            if !plain {
+                return Err(not_json(
+                    path,
+                    "an instance of a class (only plain objects and arrays are JSON)",
+                ));
+            }
+            let mut keys = std::ptr::null_mut();
+            // SAFETY: see above; own enumerable string keys, like JSON.stringify.
+            if unsafe { sys::napi_get_property_names(env, v, &mut keys) } != sys::Status::napi_ok {
+                return Err(not_json(path, "an object whose keys could not be read"));
+            }
+            let mut n = 0u32;
+            // SAFETY: see above; keys is an array.
+            unsafe { sys::napi_get_array_length(env, keys, &mut n) };
+            let mut map = serde_json::Map::new();
+            for i in 0..n {
+                let mut k = std::ptr::null_mut();
+                let mut val = std::ptr::null_mut();
+                // SAFETY: see above; a throwing getter makes get_property fail (checked).
+                let ok = unsafe {
+                    sys::napi_get_element(env, keys, i, &mut k) == sys::Status::napi_ok
+                        && sys::napi_get_property(env, v, k, &mut val) == sys::Status::napi_ok
+                };
+                if !ok {
+                    return Err(not_json(path, "an object with a property that could not be read"));
+                }
+                let J::String(key) = to_json(env, k, object_proto, path, depth + 1)? else {
+                    return Err(not_json(path, "an object with a non-string key"));
+                };
+                let mut vt = 0;
+                // SAFETY: see above.
+                unsafe { sys::napi_typeof(env, val, &mut vt) };
+                if vt == sys::ValueType::napi_undefined {
+                    continue;
+                }
+                let mark = path.len();
+                path.push('.');
+                path.push_str(&key);
+                let jv = to_json(env, val, object_proto, path, depth + 1)?;
+                path.truncate(mark);
+                map.insert(key, jv);
+            }
+            Ok(J::Object(map))
+        }
+        sys::ValueType::napi_bigint => Err(not_json(path, "type bigint")),
+        sys::ValueType::napi_symbol => Err(not_json(path, "type symbol")),
+        sys::ValueType::napi_function => Err(not_json(path, "function")),
+        sys::ValueType::napi_undefined => Err(not_json(path, "undefined")),
+        _ => Err(not_json(path, "an external or unknown value")),
+    }
 }

@@ -272,6 +272,11 @@ impl Scheduler {
     pub fn set_timeout(&mut self, env: Env, delay_ms: Unknown) -> Result<f64> {
         let delay = args::u53(&delay_ms, "delayMs").or_throw(&env)?;
         self.sync(&env)?;
+        if self.inner.now_ms().saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
+            return Err(
+                Coded::out_of_range("delayMs", "a delay whose deadline stays <= 2^53 - 1", delay).throw(&env)
+            );
+        }
         match self.inner.set_timeout(delay) {
             Ok(id) => Ok(id.0 as f64),
             Err(e) => Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()).throw(&env)),
