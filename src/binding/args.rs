@@ -162,7 +162,7 @@ fn to_json(
 ) -> CodedResult<serde_json::Value> {
     use serde_json::Value as J;
     let mut t = 0;
-    // SAFETY (for the napi calls in this function): env is live and every value comes from the
+    // SAFETY: (for the napi calls in this function) env is live and every value comes from the
     // current call's handle scope; out-pointers are valid locals.
     unsafe { sys::napi_typeof(env, v, &mut t) };
     match t {
