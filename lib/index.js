@@ -23,3 +23,5 @@ class EventLoop extends native.NativeEventLoop {
 
 module.exports = { ...native, EventLoop }
 delete module.exports.NativeEventLoop
+module.exports.install = require('./fake-timers.js').install
+module.exports.withGlobal = require('./fake-timers.js').withGlobal
