@@ -158,17 +158,17 @@ export interface InstallConfig {
 
 /** The original (real) timer functions, captured when the module (or `withGlobal`) ran. */
 export interface Timers {
-  setTimeout: typeof setTimeout
-  clearTimeout: typeof clearTimeout
-  setInterval: typeof setInterval
-  clearInterval: typeof clearInterval
+  setTimeout: (callback: (...args: any[]) => void, delay?: number, ...args: any[]) => unknown
+  clearTimeout: (id?: unknown) => void
+  setInterval: (callback: (...args: any[]) => void, delay?: number, ...args: any[]) => unknown
+  clearInterval: (id?: unknown) => void
   Date: DateConstructor
-  setImmediate?: typeof setImmediate
-  clearImmediate?: typeof clearImmediate
-  hrtime?: NodeJS.HRTime
+  setImmediate?: (callback: (...args: any[]) => void, ...args: any[]) => unknown
+  clearImmediate?: (id?: unknown) => void
+  hrtime?: ((prev?: [number, number]) => [number, number]) & { bigint(): bigint }
   nextTick?: (callback: (...args: any[]) => void, ...args: any[]) => void
   performance?: { now(): number }
-  queueMicrotask?: typeof queueMicrotask
+  queueMicrotask?: (callback: () => void) => void
   Intl?: typeof Intl
   [name: string]: unknown
 }
