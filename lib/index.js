@@ -61,3 +61,8 @@ for (const [name, value] of Object.entries(exported)) {
   if (typeof value === 'function' && /^[A-Z]/.test(name)) exported[name] = requireNew(value)
 }
 module.exports = exported
+
+// Fake timers (seqloop/fake-timers) are also reachable from the main entry.
+const fakeTimers = require('./fake-timers.js')
+exported.install = fakeTimers.install
+exported.withGlobal = fakeTimers.withGlobal

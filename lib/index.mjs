@@ -8,5 +8,7 @@ export const {
   DeterministicClock,
   WallClock,
   EventLoop,
+  install,
+  withGlobal,
 } = seqloop
 export default seqloop

@@ -1,0 +1,201 @@
+'use strict'
+// seqloop/fake-timers side by side with @sinonjs/fake-timers and node:test's `mock.timers`, in one
+// process. Each cell is the median of RUNS runs; every run checks its counters (and, for runAll,
+// that timers fired in (deadline, creation) order), so a fast wrong answer cannot win.
+// Usage: `node bench/fake_timers.js` or `require('./bench/fake_timers.js').run()`.
+const { mock } = require('node:test')
+const sinon = require('@sinonjs/fake-timers')
+const seqloop = require('../lib/fake-timers.js')
+
+const RUNS = Number(process.env.BENCH_RUNS || 5)
+const N_RUNALL = 100000
+const N_PAIRS = 200000
+const N_HOPS = 100000
+const N_PENDING = 100000
+const N_TICKS = 2000
+
+class CheckFailed extends Error {}
+
+function check (cond, what) {
+  if (!cond) throw new CheckFailed(`counter check failed: ${what}`)
+}
+
+function median (xs) {
+  const s = xs.slice().sort((a, b) => a - b)
+  return s[s.length >> 1]
+}
+
+function ms (fn) {
+  const t0 = process.hrtime.bigint()
+  fn()
+  return Number(process.hrtime.bigint() - t0) / 1e6
+}
+
+/**
+ * A uniform timer API over the three libraries: `make()` returns a fresh { set, clear, tick,
+ * runAll, done } bound to a new clock (node:test mocks the globals, so it is enabled per run).
+ */
+const libs = {
+  seqloop: () => {
+    const c = seqloop.createClock(0, 1e9)
+    return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {} }
+  },
+  '@sinonjs/fake-timers': () => {
+    const c = sinon.createClock(0, 1e9)
+    return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {} }
+  },
+  'node:test mock.timers': () => {
+    mock.timers.enable({ apis: ['setTimeout'] })
+    return {
+      set: (fn, d) => setTimeout(fn, d),
+      clear: (h) => clearTimeout(h),
+      tick: (n) => mock.timers.tick(n),
+      runAll: () => mock.timers.runAll(),
+      done: () => mock.timers.reset()
+    }
+  }
+}
+
+function randomDelays (n, seed) {
+  const out = new Array(n)
+  let x = seed
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648
+    out[i] = x % N_RUNALL
+  }
+  return out
+}
+
+const cases = [
+  {
+    name: `runAll, ${N_RUNALL / 1000}k random timers (ms)`,
+    unit: 'ms',
+    lowerIsBetter: true,
+    once (make) {
+      const api = make()
+      const delays = randomDelays(N_RUNALL, 42)
+      const fired = []
+      const t = ms(() => {
+        for (let i = 0; i < N_RUNALL; i++) api.set(() => fired.push(i), delays[i])
+        api.runAll()
+      })
+      api.done()
+      check(fired.length === N_RUNALL, `every timer fired once (${fired.length}/${N_RUNALL} fired)`)
+      for (let k = 1; k < fired.length; k++) {
+        const a = fired[k - 1]
+        const b = fired[k]
+        check(delays[a] < delays[b] || (delays[a] === delays[b] && a < b), '(deadline, seq) order')
+      }
+      return t
+    }
+  },
+  ...[0, 10000].map((pending) => ({
+    name: `setTimeout+clearTimeout pairs, ${pending / 1000}k pending (M pairs/s)`,
+    unit: 'M/s',
+    lowerIsBetter: false,
+    once (make) {
+      const api = make()
+      for (let i = 0; i < pending; i++) api.set(() => {}, 1000 + i)
+      let fired = 0
+      const fn = () => { fired++ }
+      const t = ms(() => {
+        for (let i = 0; i < N_PAIRS; i++) api.clear(api.set(fn, 10 + (i & 1023)))
+      })
+      api.tick(2000)
+      api.done()
+      check(fired === 0, 'no cleared timer fired')
+      return N_PAIRS / t / 1000
+    }
+  })),
+  {
+    name: `ping-pong, ${N_HOPS / 1000}k hops at +1 ms (k hops/s)`,
+    unit: 'k/s',
+    lowerIsBetter: false,
+    once (make) {
+      const api = make()
+      let hops = 0
+      const hop = () => {
+        hops++
+        if (hops < N_HOPS) api.set(hop, 1)
+      }
+      const t = ms(() => {
+        api.set(hop, 1)
+        api.tick(N_HOPS)
+      })
+      api.done()
+      check(hops === N_HOPS, 'every hop ran')
+      return N_HOPS / t
+    }
+  },
+  {
+    name: `tick(1) with ${N_PENDING / 1000}k pending (µs per tick)`,
+    unit: 'µs',
+    lowerIsBetter: true,
+    once (make) {
+      const api = make()
+      let fired = 0
+      const fn = () => { fired++ }
+      for (let i = 0; i < N_PENDING; i++) api.set(fn, 1e6 + i)
+      api.tick(1) // settle any lazy structure before timing
+      const t = ms(() => {
+        for (let i = 0; i < N_TICKS; i++) api.tick(1)
+      })
+      api.done()
+      check(fired === 0, 'nothing due fired')
+      return (t * 1000) / N_TICKS
+    }
+  }
+]
+
+function fmt (v) {
+  if (Number.isNaN(v)) return 'wrong result (see note)'
+  if (v >= 100) return v.toFixed(0)
+  if (v >= 10) return v.toFixed(1)
+  return v.toFixed(2)
+}
+
+async function run () {
+  const names = Object.keys(libs)
+  const rows = []
+  const notes = []
+  for (const c of cases) {
+    const row = { case: c.name }
+    for (const lib of names) {
+      const samples = []
+      try {
+        for (let r = 0; r < RUNS; r++) {
+          samples.push(c.once(libs[lib]))
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        row[lib] = median(samples)
+      } catch (e) {
+        if (!(e instanceof CheckFailed)) throw e
+        if (lib === 'node:test mock.timers') mock.timers.reset()
+        row[lib] = NaN
+        notes.push(`${lib}, ${c.name}: ${e.message}`)
+      }
+    }
+    const base = row['@sinonjs/fake-timers']
+    row['seqloop vs sinon'] = c.lowerIsBetter ? base / row.seqloop : row.seqloop / base
+    rows.push(row)
+  }
+  const header = ['case', ...names, 'seqloop vs sinon']
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.case} | ${names.map((n) => fmt(r[n])).join(' | ')} | ${r['seqloop vs sinon'].toFixed(2)}x |`)
+  ]
+  console.log(`fake timers, median of ${RUNS} runs, node ${process.version}`)
+  console.log(lines.join('\n'))
+  for (const n of notes) console.log(`note: ${n}`)
+  return rows
+}
+
+module.exports = { run }
+
+if (require.main === module) {
+  run().catch((e) => {
+    console.error(e)
+    process.exitCode = 1
+  })
+}

@@ -1,0 +1,1193 @@
+'use strict'
+// seqloop/fake-timers: the module shape of @sinonjs/fake-timers (`timers`, `createClock`,
+// `install`, `withGlobal`) over seqloop's native `Scheduler`.
+//
+// How and why
+// - Order lives in native code. Each clock owns two data-level `Scheduler`s sharing one
+//   `DeterministicClock`: one for timeouts, intervals, animation frames and idle callbacks, one
+//   for immediates (an immediate due at the same instant as a timeout runs first, as in sinon
+//   and as Node does after I/O). Each keeps exact (deadline, seq) order at O(log distinct
+//   deadlines) per operation, so finding the next timer never walks the pending set.
+// - JS keeps the callbacks: `byId` maps public ids to timer records (the record is also the
+//   handle returned to the caller), each lane maps native ids to records.
+// - New timers wait in an insertion buffer and reach the native scheduler in creation order just
+//   before the next time query. Their deadline is absolute, so the buffer may outlive clock moves;
+//   a timer set and cleared before the clock is next consulted never crosses into native code.
+// - Popping is per deadline: the clock is set to the earliest deadline and every timer due then is
+//   drained in one call into a JS batch. A timer created meanwhile at that deadline has a later
+//   seq, so it runs after the batch; a cleared batch entry is skipped.
+// - Time: `now = base + mono`. `mono` is the integer millisecond count the schedulers see (it only
+//   grows, until `reset`); `setSystemTime` only moves `base`, so pending timers keep their
+//   distance. Sub-millisecond ticks accumulate in `nanos` for `performance.now` and `hrtime`.
+// - Sync methods (`tick`, `next`, `runAll`, ...) call callbacks in a plain loop, as sinon does.
+//   Async methods run each timer inside a callback of the ORIGINAL `setImmediate`, so Node's own
+//   `processImmediate` drains `process.nextTick` callbacks, then promise reactions and
+//   `queueMicrotask` callbacks, between two timers: the order real Node timers produce.
+// - Delays clamp as Node clamps (`delay * 1`; NaN, negative and values below 1 mean "as soon as
+//   possible", more than 2^31 - 1 means 1), except that "as soon as possible" is 0 fake
+//   milliseconds outside a tick (so `tick(0)` runs `setTimeout(fn, 0)`, as with sinon) and 1
+//   during one (so a zero-delay timer set by a timer does not run in the same instant).
+const { promisify, inspect } = require('node:util')
+const native = require('../index.js')
+
+const { Scheduler, DeterministicClock } = native
+
+const ID_START = 1e12 // far above Node's async ids: a number tells a fake timer from a native one
+const TIMEOUT_MAX = 2 ** 31 - 1
+const FRAME_MS = 16
+const IDLE_MS = 50
+const DRAIN_ALL = Number.MAX_SAFE_INTEGER
+
+// Timer record states.
+const QUEUED = 0 // in the insertion buffer
+const ARMED = 1 // in a native scheduler
+const TAKEN = 2 // drained from native, waiting in (or just taken from) a lane batch
+const DONE = 3 // fired (non-repeating) or cleared
+
+const CREATORS = {
+  Timeout: 'setTimeout',
+  Interval: 'setInterval',
+  Immediate: 'setImmediate',
+  AnimationFrame: 'requestAnimationFrame',
+  IdleCallback: 'requestIdleCallback'
+}
+const CLEARABLE = {
+  clearTimeout: ['Timeout', 'Interval'],
+  clearInterval: ['Timeout', 'Interval'],
+  clearImmediate: ['Immediate'],
+  cancelAnimationFrame: ['AnimationFrame'],
+  cancelIdleCallback: ['IdleCallback']
+}
+const TIMER_FUNCTIONS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate']
+const PROMISE_FUNCTIONS = ['setTimeout', 'setImmediate', 'setInterval']
+const NOT_FAKED_BY_DEFAULT = ['nextTick', 'queueMicrotask']
+
+function codedError (Ctor, code, message) {
+  const e = new Ctor(message)
+  e.code = code
+  return e
+}
+
+function describe (v) {
+  try {
+    return String(v)
+  } catch {
+    return Object.prototype.toString.call(v)
+  }
+}
+
+function checkCallback (func) {
+  if (typeof func === 'function') return
+  if (func === undefined) {
+    throw codedError(Error, 'ERR_INVALID_ARG_TYPE', 'Callback must be provided to timer calls')
+  }
+  throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+    `[ERR_INVALID_CALLBACK]: Callback must be a function. Received ${describe(func)} of type ${typeof func}`)
+}
+
+/** Node's delay coercion; see the header for what "as soon as possible" means here. */
+function toDelay (delay) {
+  const n = delay * 1
+  if (!(n >= 1)) return 0
+  if (n > TIMEOUT_MAX) return 1
+  return Math.trunc(n)
+}
+
+const TICK_FORMAT = "tick only understands numbers, 'm:s' and 'h:m:s'. Each part must be two digits"
+
+/** `tick`/`jump` argument → milliseconds (may be fractional). */
+function parseTickValue (value) {
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'Tick value must be a number of milliseconds or a time string, got NaN')
+    }
+    if (value < 0) throw codedError(TypeError, 'ERR_OUT_OF_RANGE', 'Negative ticks are not supported')
+    if (value === Infinity) throw codedError(RangeError, 'ERR_OUT_OF_RANGE', 'Tick value must be finite, got Infinity')
+    return value
+  }
+  if (typeof value === 'bigint') return parseTickValue(Number(value))
+  if (typeof value !== 'string') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+      `Tick value must be a number of milliseconds or a time string, got ${describe(value)}`)
+  }
+  if (value === '') return 0
+  const parts = value.split(':')
+  const digits = parts.length === 1 ? /^\d{1,2}$/ : /^\d{2}$/
+  if (parts.length > 3 || !parts.every((p) => digits.test(p))) {
+    throw codedError(Error, 'ERR_INVALID_ARG_VALUE', TICK_FORMAT)
+  }
+  let seconds = 0
+  for (const p of parts) {
+    const n = Number(p)
+    if (n >= 60) throw codedError(Error, 'ERR_INVALID_ARG_VALUE', `Invalid time ${value}`)
+    seconds = seconds * 60 + n
+  }
+  return seconds * 1000
+}
+
+/** `now` option → epoch milliseconds. */
+function toEpoch (now) {
+  if (now === undefined) return 0
+  if (typeof now === 'number') return now
+  if (now instanceof Date || Object.prototype.toString.call(now) === '[object Date]') return now.getTime()
+  if (now !== null && typeof now === 'object' && typeof now.epochMilliseconds === 'number') return now.epochMilliseconds
+  throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'now should be milliseconds since UNIX epoch')
+}
+
+function abortError (signal) {
+  const e = new Error('The operation was aborted', { cause: signal.reason })
+  e.name = 'AbortError'
+  e.code = 'ABORT_ERR'
+  return e
+}
+
+/**
+ * A pending timer. In Node it is also the handle `setTimeout` returns, shaped like Node's
+ * `Timeout`: `ref`, `unref`, `hasRef`, `refresh`, `close` and a numeric `Symbol.toPrimitive`.
+ */
+class FakeTimer {
+  constructor (clock, type, id, func, args, delay, interval, imm) {
+    this.id = id
+    this.type = type
+    this.func = func
+    this.args = args
+    this.delay = delay
+    this.interval = interval
+    this._clock = clock
+    this._imm = imm
+    this._refed = true
+    this._state = QUEUED
+    this._at = 0
+    this._createdMono = clock._mono
+    this._order = 0
+    this._native = 0
+    this._bufIdx = -1
+    this._stack = undefined
+  }
+
+  /** Absolute time (fake epoch ms) the timer is due at. */
+  get callAt () { return this._clock._base + this._at }
+
+  /** Absolute time (fake epoch ms) the timer was created (or last re-armed) at. */
+  get createdAt () { return this._clock._base + this._createdMono }
+
+  ref () {
+    this._refed = true
+    return this
+  }
+
+  unref () {
+    this._refed = false
+    return this
+  }
+
+  hasRef () { return this._refed }
+
+  /** Re-arms the timer `delay` ms from now, even if it already fired (as Node does). */
+  refresh () {
+    const clock = this._clock
+    if (this._state !== DONE) clock._cancel(this)
+    clock._arm(this, this.type === 'Interval' ? this.interval : this.delay)
+    return this
+  }
+
+  close () {
+    this._clock._clearTimer(this, this.type === 'Interval' ? 'clearInterval' : 'clearTimeout')
+    return this
+  }
+
+  /** Node's `Timeout` exposes this as a data property; here it mirrors `hasRef()`. */
+  get refed () { return this._refed }
+
+  [Symbol.toPrimitive] () { return this.id }
+
+  [inspect.custom] (depth, options) {
+    const state = this._state === DONE ? 'done' : 'pending'
+    return `${this.type} ${inspect({ id: this.id, callAt: this.callAt, delay: this.delay, state }, options)}`
+  }
+}
+
+/** One native scheduler with its id map and the batch drained at one deadline. */
+class Lane {
+  constructor (nclock) {
+    this.sched = new Scheduler({ clock: nclock })
+    this.byNative = new Map()
+    this.batch = []
+    this.bi = 0
+    this.at = 0
+  }
+
+  /** Earliest deadline in this lane, or null. Skips cleared batch entries. */
+  head () {
+    const batch = this.batch
+    while (this.bi < batch.length && batch[this.bi]._state !== TAKEN) this.bi++
+    if (this.bi < batch.length) return this.at
+    if (batch.length !== 0) {
+      batch.length = 0
+      this.bi = 0
+    }
+    return this.sched.nextTimerDeadline()
+  }
+
+  /** Takes the next timer due at `at` (the value `head` returned). */
+  shift (clock, at) {
+    if (this.bi < this.batch.length) return this.batch[this.bi++]
+    clock._setNative(at)
+    const tasks = this.sched.drain(DRAIN_ALL)
+    const byNative = this.byNative
+    for (let i = 0; i < tasks.length; i++) {
+      const nid = tasks[i].timerId
+      const t = byNative.get(nid)
+      if (t === undefined) continue
+      byNative.delete(nid)
+      t._state = TAKEN
+      this.batch.push(t)
+    }
+    this.at = at
+    return this.bi < this.batch.length ? this.batch[this.bi++] : null
+  }
+}
+
+const PUBLIC_METHODS = [
+  'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
+  'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback',
+  'nextTick', 'queueMicrotask', 'countTimers', 'runMicrotasks', 'tick', 'tickAsync', 'next',
+  'nextAsync', 'runAll', 'runAllAsync', 'runToLast', 'runToLastAsync', 'runToFrame', 'jump',
+  'reset', 'setSystemTime', 'uninstall', 'setTickMode', 'hrtime'
+]
+
+/** The fake clock. Every public method is bound, so it can be passed around detached. */
+class Clock {
+  constructor (env, start, loopLimit) {
+    this._env = env
+    this._start = toEpoch(start)
+    this.loopLimit = loopLimit === undefined ? 1000 : loopLimit
+    this._nextId = ID_START
+    this._installed = null
+    this._tickMode = { mode: 'manual', counter: 0 }
+    this._modeHandle = null
+    this.methods = []
+    this.shouldClearNativeTimers = false
+    this.isNearInfiniteLimit = false
+    this._warnedNative = false
+    this._resetState()
+    for (const name of PUBLIC_METHODS) {
+      const bound = this[name].bind(this)
+      Object.defineProperty(bound, 'name', { value: name })
+      this[name] = bound
+    }
+    const clock = this
+    this.hrtime.bigint = function bigint () { return clock._hrtimeBigint() }
+    this.performance = { now () { return clock._perfNow() } }
+    this.Date = makeDate(this, env.NativeDate)
+    if (env.NativeIntl) this.Intl = makeIntl(this, env.NativeIntl)
+    this.setTimeout[promisify.custom] = (delay, value) => new Promise((resolve) => clock.setTimeout(resolve, delay, value))
+    this.setImmediate[promisify.custom] = (value) => new Promise((resolve) => clock.setImmediate(resolve, value))
+  }
+
+  _resetState () {
+    this._base = this._start
+    this._mono = 0
+    this._nanos = 0
+    this._nclock = new DeterministicClock(0)
+    this._nAt = 0
+    this._tl = new Lane(this._nclock)
+    this._il = new Lane(this._nclock)
+    this._tLive = 0
+    this._iLive = 0
+    this._byId = new Map()
+    this._buf = []
+    this._bufDead = 0
+    this._orderSeq = 0
+    this._jobs = []
+    this._ticking = 0
+  }
+
+  /** Current fake time in epoch milliseconds. Assigning it is `setSystemTime(value)`. */
+  get now () { return this._base + this._mono }
+  set now (value) { this.setSystemTime(value) }
+
+  // ---- scheduling core -------------------------------------------------------------------
+
+  _setNative (at) {
+    if (this._nAt !== at) {
+      this._nclock.set(at)
+      this._nAt = at
+    }
+  }
+
+  _add (type, func, args, delay, imm) {
+    const id = this._nextId++
+    const t = new FakeTimer(this, type, id, func, args, delay, type === 'Interval' ? (delay === 0 ? 1 : delay) : undefined, imm)
+    if (this.isNearInfiniteLimit) t._stack = new Error().stack
+    this._byId.set(id, t)
+    this._arm(t, delay)
+    return t
+  }
+
+  /** Queues `t` (live, not queued anywhere) to fire `delay` ms from now. */
+  _arm (t, delay) {
+    if (delay === 0 && this._ticking !== 0) delay = 1
+    t._at = this._mono + delay
+    t._createdMono = this._mono
+    t._order = ++this._orderSeq
+    t._state = QUEUED
+    t._bufIdx = this._buf.length
+    this._buf.push(t)
+    if (!this._byId.has(t.id)) this._byId.set(t.id, t)
+    if (t._imm) this._iLive++
+    else this._tLive++
+  }
+
+  /** Hands the insertion buffer to the native schedulers, in creation order. */
+  _flush () {
+    const buf = this._buf
+    const base = this._nAt
+    for (let i = 0; i < buf.length; i++) {
+      const t = buf[i]
+      if (t._state !== QUEUED || t._bufIdx !== i) continue
+      const lane = t._imm ? this._il : this._tl
+      const nid = lane.sched.setTimeout(t._at - base)
+      t._native = nid
+      t._state = ARMED
+      t._bufIdx = -1
+      lane.byNative.set(nid, t)
+    }
+    buf.length = 0
+    this._bufDead = 0
+  }
+
+  /** Removes a live timer from wherever it waits. */
+  _cancel (t) {
+    this._byId.delete(t.id)
+    if (t._imm) this._iLive--
+    else this._tLive--
+    const state = t._state
+    t._state = DONE
+    if (state === ARMED) {
+      const lane = t._imm ? this._il : this._tl
+      lane.sched.clearTimeout(t._native)
+      lane.byNative.delete(t._native)
+    } else if (state === QUEUED) {
+      const buf = this._buf
+      this._bufDead++
+      while (buf.length !== 0 && buf[buf.length - 1]._state !== QUEUED) {
+        buf.pop()
+        this._bufDead--
+      }
+      if (this._bufDead > 1024 && this._bufDead * 2 > buf.length) this._compactBuffer()
+    }
+  }
+
+  _compactBuffer () {
+    const buf = this._buf
+    let j = 0
+    for (let i = 0; i < buf.length; i++) {
+      const t = buf[i]
+      if (t._state === QUEUED && t._bufIdx === i) {
+        t._bufIdx = j
+        buf[j++] = t
+      }
+    }
+    buf.length = j
+    this._bufDead = 0
+  }
+
+  /** The next live timer due at or before `limit` (mono ms), taken out of its queue, or null. */
+  _take (limit) {
+    if (this._buf.length !== 0) this._flush()
+    for (;;) {
+      let lane = null
+      let at = Infinity
+      if (this._iLive !== 0) {
+        const a = this._il.head()
+        if (a !== null) {
+          lane = this._il
+          at = a
+        }
+      }
+      if (this._tLive !== 0) {
+        const a = this._tl.head()
+        if (a !== null && a < at) {
+          lane = this._tl
+          at = a
+        }
+      }
+      if (lane === null || at > limit) return null
+      const t = lane.shift(this, at)
+      if (t !== null && t._state === TAKEN) {
+        if (at > this._mono) this._mono = at
+        return t
+      }
+    }
+  }
+
+  /** Runs one taken timer: re-arms an interval first (so it may clear itself), then calls it. */
+  _fire (t) {
+    if (t.type === 'Interval') {
+      if (t._imm) this._iLive--
+      else this._tLive--
+      const at = t._at
+      t._state = DONE
+      this._arm(t, 0)
+      t._at = at + t.interval
+    } else {
+      this._byId.delete(t.id)
+      if (t._imm) this._iLive--
+      else this._tLive--
+      t._state = DONE
+    }
+    const func = t.func
+    switch (t.type) {
+      case 'AnimationFrame':
+        func(t._at)
+        break
+      case 'IdleCallback': {
+        const clock = this
+        func({ didTimeout: true, timeRemaining () { return clock.countTimers() > 0 ? IDLE_MS : 0 } })
+        break
+      }
+      default: {
+        const args = t.args
+        const self = this._env.timerObjects ? t : undefined
+        if (args === undefined || args.length === 0) func.call(self)
+        else func.apply(self, args)
+      }
+    }
+  }
+
+  _runJobs () {
+    const jobs = this._jobs
+    if (jobs.length === 0) return
+    let ran = 0
+    try {
+      while (jobs.length !== 0) {
+        if (ran >= this.loopLimit) throw this._loopError(jobs[0])
+        const job = jobs.shift()
+        ran++
+        job.func.apply(undefined, job.args)
+      }
+    } finally {
+      this.isNearInfiniteLimit = false
+    }
+  }
+
+  _loopError (next) {
+    const message = `Aborting after running ${this.loopLimit} timers, assuming an infinite loop!`
+    const e = codedError(Error, 'ERR_LOOP_LIMIT', message)
+    if (next && next._stack) {
+      const frames = next._stack.split('\n').slice(1).filter((l) => !l.includes(__filename))
+      const name = (next.func && next.func.name) || 'anonymous'
+      e.stack = `Error: ${message}\n${next.type || 'Job'} - ${name}\n${frames.join('\n')}`
+    }
+    return e
+  }
+
+  _maxDeadline () {
+    let max = -1
+    for (const t of this._byId.values()) if (t._at > max) max = t._at
+    return max
+  }
+
+  _advance (msFloat) {
+    let whole = Math.floor(msFloat)
+    this._nanos += Math.floor((msFloat - whole) * 1e6)
+    if (this._nanos >= 1e6) {
+      whole += Math.floor(this._nanos / 1e6)
+      this._nanos %= 1e6
+    }
+    return this._mono + whole
+  }
+
+  _runTo (target) {
+    this._ticking++
+    let failed = false
+    let first
+    try {
+      for (;;) {
+        const t = this._take(target)
+        if (t === null) break
+        try {
+          this._fire(t)
+          this._runJobs()
+        } catch (e) {
+          if (!failed) {
+            failed = true
+            first = e
+          }
+        }
+      }
+    } finally {
+      this._ticking--
+    }
+    if (target > this._mono) this._mono = target
+    if (failed) throw first
+    return this.now
+  }
+
+  /** Runs one timer inside a callback of the original setImmediate (real microtask drain). */
+  _runInImmediate (limit) {
+    return new Promise((resolve) => {
+      this._env.runSoon(() => {
+        let t = null
+        try {
+          t = this._take(limit)
+          if (t === null) return resolve(null)
+          this._fire(t)
+          this._runJobs()
+          resolve({ error: undefined })
+        } catch (e) {
+          resolve({ error: e, failed: true })
+        }
+      })
+    })
+  }
+
+  async _runToAsync (target) {
+    this._ticking++
+    let failed = false
+    let first
+    try {
+      for (;;) {
+        const r = await this._runInImmediate(target)
+        if (r === null) break
+        if (r.failed && !failed) {
+          failed = true
+          first = r.error
+        }
+      }
+    } finally {
+      this._ticking--
+    }
+    if (target > this._mono) this._mono = target
+    if (failed) throw first
+    return this.now
+  }
+
+  _perfNow () { return this._mono + this._nanos / 1e6 }
+
+  _hrtimeBigint () { return BigInt(this._mono) * 1000000n + BigInt(this._nanos) }
+
+  _clearTimer (handle, clearer) {
+    if (handle === undefined || handle === null) return
+    let t
+    if (handle instanceof FakeTimer) {
+      t = handle._clock === this ? handle : undefined
+      if (t === undefined) return
+    } else if (typeof handle === 'number') {
+      t = this._byId.get(handle)
+    } else if (typeof handle === 'string' && handle !== '') {
+      t = this._byId.get(Number(handle))
+    }
+    if (t === undefined) {
+      this._clearNative(handle, clearer)
+      return
+    }
+    if (t._state === DONE) return
+    if (!CLEARABLE[clearer].includes(t.type)) {
+      throw codedError(Error, 'ERR_INVALID_ARG_VALUE',
+        `Cannot clear timer: timer created with ${CREATORS[t.type]}() but cleared with ${clearer}()`)
+    }
+    this._cancel(t)
+  }
+
+  _clearNative (handle, clearer) {
+    if (!this._env.isNativeTimer(handle)) return
+    if (this.shouldClearNativeTimers) {
+      const original = this._env.timers[clearer]
+      if (typeof original === 'function') original.call(this._env.global, handle)
+      return
+    }
+    if (!this._warnedNative && this._installed) {
+      this._warnedNative = true
+      const warn = this._env.global.console && this._env.global.console.warn
+      if (typeof warn === 'function') {
+        warn.call(this._env.global.console,
+          `seqloop/fake-timers: ${clearer}() was given a native timer, not one of this clock's. ` +
+          'Install with shouldClearNativeTimers: true to clear native timers too.')
+      }
+    }
+  }
+
+  _handle (t) { return this._env.timerObjects ? t : t.id }
+
+  // ---- the timer API -----------------------------------------------------------------------
+
+  setTimeout (func, delay, ...args) {
+    checkCallback(func)
+    return this._handle(this._add('Timeout', func, args, toDelay(delay), false))
+  }
+
+  clearTimeout (handle) { this._clearTimer(handle, 'clearTimeout') }
+
+  setInterval (func, delay, ...args) {
+    checkCallback(func)
+    return this._handle(this._add('Interval', func, args, toDelay(delay), false))
+  }
+
+  clearInterval (handle) { this._clearTimer(handle, 'clearInterval') }
+
+  setImmediate (func, ...args) {
+    checkCallback(func)
+    return this._handle(this._add('Immediate', func, args, 0, true))
+  }
+
+  clearImmediate (handle) { this._clearTimer(handle, 'clearImmediate') }
+
+  requestAnimationFrame (func) {
+    checkCallback(func)
+    return this._add('AnimationFrame', func, [], FRAME_MS - (this._mono % FRAME_MS), false).id
+  }
+
+  cancelAnimationFrame (id) { this._clearTimer(id, 'cancelAnimationFrame') }
+
+  requestIdleCallback (func, options) {
+    checkCallback(func)
+    const timeout = options !== null && typeof options === 'object' ? options.timeout : undefined
+    return this._add('IdleCallback', func, [], timeout === undefined ? 0 : toDelay(timeout), false).id
+  }
+
+  cancelIdleCallback (id) { this._clearTimer(id, 'cancelIdleCallback') }
+
+  nextTick (func, ...args) {
+    if (typeof func !== 'function') {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+        `The "callback" argument must be of type function. Received ${describe(func)}`)
+    }
+    this._jobs.push({ func, args, type: 'nextTick' })
+  }
+
+  queueMicrotask (func) {
+    if (typeof func !== 'function') {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+        `The "callback" argument must be of type function. Received ${describe(func)}`)
+    }
+    this._jobs.push({ func, args: [], type: 'queueMicrotask' })
+  }
+
+  /** Timers, immediates, frames, idle callbacks and faked microtasks still waiting. */
+  countTimers () { return this._byId.size + this._jobs.length }
+
+  runMicrotasks () { this._runJobs() }
+
+  // ---- moving time ---------------------------------------------------------------------------
+
+  tick (value) {
+    const target = this._advance(parseTickValue(value))
+    this._runJobs()
+    return this._runTo(target)
+  }
+
+  async tickAsync (value) {
+    const target = this._advance(parseTickValue(value))
+    this._runJobs()
+    return this._runToAsync(target)
+  }
+
+  next () {
+    this._runJobs()
+    const t = this._take(Infinity)
+    if (t === null) return this.now
+    this._ticking++
+    try {
+      this._fire(t)
+      this._runJobs()
+    } finally {
+      this._ticking--
+    }
+    return this.now
+  }
+
+  async nextAsync () {
+    this._runJobs()
+    this._ticking++
+    let r
+    try {
+      r = await this._runInImmediate(Infinity)
+    } finally {
+      this._ticking--
+    }
+    if (r !== null && r.failed) throw r.error
+    return this.now
+  }
+
+  runAll () {
+    this._runJobs()
+    for (let i = 0; i < this.loopLimit; i++) {
+      if (this._byId.size === 0) {
+        this.isNearInfiniteLimit = false
+        return this.now
+      }
+      if (i === this.loopLimit - 1) this.isNearInfiniteLimit = true
+      this.next()
+    }
+    throw this._loopErrorForNext()
+  }
+
+  async runAllAsync () {
+    this._runJobs()
+    this._ticking++
+    try {
+      // Each step first yields (the timer runs inside an original setImmediate callback), so
+      // timers created by pending promise reactions are seen before deciding that none is left.
+      for (let i = 0; i < this.loopLimit; i++) {
+        if (i === this.loopLimit - 1) this.isNearInfiniteLimit = true
+        const r = await this._runInImmediate(Infinity)
+        if (r === null) {
+          this.isNearInfiniteLimit = false
+          return this.now
+        }
+        if (r.failed) throw r.error
+      }
+      const last = await this._runInImmediate(-1)
+      if (last === null && this._byId.size === 0) return this.now
+    } finally {
+      this._ticking--
+    }
+    throw this._loopErrorForNext()
+  }
+
+  _loopErrorForNext () {
+    this.isNearInfiniteLimit = false
+    let next
+    let best = Infinity
+    for (const t of this._byId.values()) {
+      if (t._at < best || (t._at === best && t._imm)) {
+        best = t._at
+        next = t
+      }
+    }
+    return this._loopError(next)
+  }
+
+  runToLast () {
+    this._runJobs()
+    const last = this._maxDeadline()
+    if (last < 0) return this.now
+    return this._runTo(Math.max(last, this._mono))
+  }
+
+  async runToLastAsync () {
+    this._runJobs()
+    await new Promise((resolve) => this._env.runSoon(resolve))
+    const last = this._maxDeadline()
+    if (last < 0) return this.now
+    return this._runToAsync(Math.max(last, this._mono))
+  }
+
+  runToFrame () {
+    return this.tick(FRAME_MS - (this._mono % FRAME_MS))
+  }
+
+  /** Moves time forward firing each due timer once, all at the new time, in creation order. */
+  jump (value) {
+    const target = this._advance(parseTickValue(value))
+    this._runJobs()
+    const due = []
+    for (let t = this._take(target); t !== null; t = this._take(target)) due.push(t)
+    due.sort((a, b) => (a._imm === b._imm ? a._order - b._order : a._imm ? -1 : 1))
+    this._mono = target
+    this._ticking++
+    let failed = false
+    let first
+    try {
+      for (const t of due) {
+        if (t._state !== TAKEN) continue
+        t._at = target
+        try {
+          this._fire(t)
+          this._runJobs()
+        } catch (e) {
+          if (!failed) {
+            failed = true
+            first = e
+          }
+        }
+      }
+    } finally {
+      this._ticking--
+    }
+    if (failed) throw first
+    return this._runTo(target)
+  }
+
+  /** Drops every timer and microtask and goes back to the start time. */
+  reset () {
+    for (const t of this._byId.values()) t._state = DONE
+    this._resetState()
+  }
+
+  /** Changes `now` (and Date) without moving timers: they keep their distance from now. */
+  setSystemTime (now) {
+    this._base = toEpoch(now) - this._mono
+  }
+
+  hrtime (prev) {
+    let sec = Math.floor(this._mono / 1000)
+    let nsec = (this._mono % 1000) * 1e6 + this._nanos
+    if (prev !== undefined) {
+      if (!Array.isArray(prev)) {
+        throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "time" argument must be an instance of Array. Received ${describe(prev)}`)
+      }
+      if (prev.length !== 2) {
+        throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "time" is out of range. It must be 2. Received ${prev.length}`)
+      }
+      sec -= prev[0]
+      nsec -= prev[1]
+      if (nsec < 0) {
+        sec -= 1
+        nsec += 1e9
+      }
+    }
+    return [sec, nsec]
+  }
+
+  setTickMode (config) {
+    const mode = config && config.mode
+    if (mode !== 'manual' && mode !== 'nextAsync' && mode !== 'interval') {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `Unknown tick mode ${describe(mode)}: expected 'manual', 'nextAsync' or 'interval'`)
+    }
+    this._stopTickMode()
+    this._tickMode = { mode, counter: this._tickMode.counter + 1, delta: config.delta }
+    if (mode === 'interval') this._startInterval(config.delta === undefined ? 20 : config.delta)
+    else if (mode === 'nextAsync') this._startNextAsync()
+  }
+
+  _startInterval (delta) {
+    const env = this._env
+    const handle = env.timers.setInterval.call(env.global, () => this.tick(delta), delta)
+    this._modeHandle = () => env.timers.clearInterval.call(env.global, handle)
+  }
+
+  _startNextAsync () {
+    const counter = this._tickMode.counter
+    const env = this._env
+    let idle = null
+    const step = async () => {
+      idle = null
+      if (this._tickMode.counter !== counter) return
+      if (this._byId.size !== 0) {
+        try {
+          await this.nextAsync()
+        } catch {}
+        env.runSoon(step)
+      } else {
+        idle = env.timers.setTimeout.call(env.global, step, 1)
+        if (idle && typeof idle.unref === 'function') idle.unref()
+      }
+    }
+    env.runSoon(step)
+    this._modeHandle = () => {
+      if (idle !== null) env.timers.clearTimeout.call(env.global, idle)
+    }
+  }
+
+  _stopTickMode () {
+    if (this._modeHandle !== null) {
+      this._modeHandle()
+      this._modeHandle = null
+    }
+  }
+
+  /** Restores every faked global exactly and returns the timers still pending. */
+  uninstall () {
+    const pending = Array.from(this._byId.values())
+    this._stopTickMode()
+    const installed = this._installed
+    if (installed === null) return pending
+    this._installed = null
+    for (let i = installed.saved.length - 1; i >= 0; i--) restore(installed.saved[i])
+    this._env.installedOn.delete(installed.target)
+    this.methods = []
+    return pending
+  }
+}
+
+// ---- Date and Intl -------------------------------------------------------------------------
+
+function makeDate (clock, NativeDate) {
+  function ClockDate (...args) {
+    if (new.target === undefined) return new NativeDate(clock.now).toString()
+    if (args.length === 0) return Reflect.construct(NativeDate, [clock.now], new.target)
+    return Reflect.construct(NativeDate, args, new.target)
+  }
+  Object.setPrototypeOf(ClockDate, NativeDate)
+  ClockDate.prototype = Object.create(NativeDate.prototype, {
+    constructor: { value: ClockDate, writable: true, configurable: true }
+  })
+  Object.defineProperties(ClockDate, {
+    clock: { value: clock, writable: true, configurable: true },
+    isFake: { value: true, writable: true, configurable: true },
+    now: { value: function now () { return clock.now }, writable: true, configurable: true },
+    toString: { value: function toString () { return NativeDate.toString() }, writable: true, configurable: true },
+    [Symbol.hasInstance]: { value: (v) => v instanceof NativeDate, configurable: true }
+  })
+  return ClockDate
+}
+
+function makeIntl (clock, NativeIntl) {
+  const fake = {}
+  for (const key of Reflect.ownKeys(NativeIntl)) {
+    Object.defineProperty(fake, key, Object.getOwnPropertyDescriptor(NativeIntl, key))
+  }
+  const NativeDTF = NativeIntl.DateTimeFormat
+  const when = (d) => (d === undefined ? clock.now : d)
+  class ClockDateTimeFormat extends NativeDTF {
+    get format () {
+      const format = super.format
+      return (date) => format(when(date))
+    }
+
+    formatToParts (date) { return super.formatToParts(when(date)) }
+  }
+  function DateTimeFormat (locales, options) {
+    return new ClockDateTimeFormat(locales, options)
+  }
+  DateTimeFormat.prototype = ClockDateTimeFormat.prototype
+  DateTimeFormat.supportedLocalesOf = NativeDTF.supportedLocalesOf.bind(NativeDTF)
+  Object.defineProperty(fake, 'DateTimeFormat', { value: DateTimeFormat, writable: true, configurable: true })
+  Object.defineProperty(fake, 'clock', { value: clock, writable: true, configurable: true })
+  return fake
+}
+
+function makePerformance (clock, real) {
+  const fake = {}
+  const seen = new Set(['constructor'])
+  for (let o = real; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Reflect.ownKeys(o)) {
+      if (seen.has(key)) continue
+      seen.add(key)
+      const d = Object.getOwnPropertyDescriptor(o, key)
+      if (typeof d.value === 'function') {
+        fake[key] = d.value.bind(real)
+      } else {
+        Object.defineProperty(fake, key, { get: () => real[key], enumerable: true, configurable: true })
+      }
+    }
+  }
+  fake.now = function now () { return clock._perfNow() }
+  Object.defineProperty(fake, 'timeOrigin', { value: clock._start, enumerable: true, configurable: true })
+  Object.defineProperty(fake, 'clock', { value: clock, configurable: true })
+  return fake
+}
+
+// ---- timers/promises ---------------------------------------------------------------------
+
+function makePromiseTimers (clock) {
+  function wait (schedule, value, options) {
+    const signal = options && options.signal
+    if (signal && signal.aborted) return Promise.reject(abortError(signal))
+    return new Promise((resolve, reject) => {
+      let onAbort
+      const h = schedule(() => {
+        if (signal) signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      })
+      if (signal) {
+        onAbort = () => {
+          clock._clearTimer(h, h.type === 'Immediate' ? 'clearImmediate' : 'clearTimeout')
+          reject(abortError(signal))
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+      }
+    })
+  }
+  return {
+    setTimeout: function setTimeout (delay, value, options) {
+      return wait((fn) => clock._add('Timeout', fn, [], toDelay(delay), false), value, options)
+    },
+    setImmediate: function setImmediate (value, options) {
+      return wait((fn) => clock._add('Immediate', fn, [], 0, true), value, options)
+    },
+    setInterval: async function * setInterval (delay, value, options) {
+      const signal = options && options.signal
+      if (signal && signal.aborted) throw abortError(signal)
+      let due = 0
+      let wake = null
+      const h = clock._add('Interval', () => {
+        due++
+        if (wake !== null) wake()
+      }, [], toDelay(delay), false)
+      const onAbort = () => { if (wake !== null) wake() }
+      if (signal) signal.addEventListener('abort', onAbort, { once: true })
+      try {
+        for (;;) {
+          if (due === 0) await new Promise((resolve) => { wake = resolve })
+          wake = null
+          if (signal && signal.aborted) throw abortError(signal)
+          if (due === 0) continue
+          due--
+          yield value
+        }
+      } finally {
+        if (h._state !== DONE) clock._cancel(h)
+        if (signal) signal.removeEventListener('abort', onAbort)
+      }
+    }
+  }
+}
+
+// ---- install -------------------------------------------------------------------------------
+
+function hijack (saved, target, name, value) {
+  const desc = Object.getOwnPropertyDescriptor(target, name)
+  saved.push({ target, name, desc })
+  if (desc === undefined || desc.configurable) {
+    Object.defineProperty(target, name, {
+      value,
+      writable: true,
+      configurable: true,
+      enumerable: desc === undefined ? true : desc.enumerable
+    })
+  } else {
+    target[name] = value
+  }
+}
+
+function restore ({ target, name, desc }) {
+  if (desc === undefined) {
+    delete target[name]
+  } else if (Object.getOwnPropertyDescriptor(target, name)?.configurable !== false) {
+    Object.defineProperty(target, name, desc)
+  } else {
+    target[name] = desc.value
+  }
+}
+
+function faked (clock, name, fn) {
+  Object.defineProperty(fn, 'clock', { value: clock, configurable: true })
+  return fn
+}
+
+/**
+ * Fake timers for `globalObject`: the same four exports as the module, bound to that global.
+ */
+function withGlobal (globalObject) {
+  const g = globalObject
+  if (g === null || (typeof g !== 'object' && typeof g !== 'function')) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `withGlobal expects a global object, got ${describe(g)}`)
+  }
+  const timers = {
+    setTimeout: g.setTimeout,
+    clearTimeout: g.clearTimeout,
+    setInterval: g.setInterval,
+    clearInterval: g.clearInterval,
+    Date: g.Date
+  }
+  if (typeof g.setImmediate === 'function') {
+    timers.setImmediate = g.setImmediate
+    timers.clearImmediate = g.clearImmediate
+  }
+  const proc = g.process
+  if (proc && typeof proc.hrtime === 'function') timers.hrtime = proc.hrtime
+  if (proc && typeof proc.nextTick === 'function') timers.nextTick = proc.nextTick
+  if (g.performance && typeof g.performance.now === 'function') timers.performance = g.performance
+  if (typeof g.queueMicrotask === 'function') timers.queueMicrotask = g.queueMicrotask
+  for (const name of ['requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback']) {
+    if (typeof g[name] === 'function') timers[name] = g[name]
+  }
+  if (g.Intl && typeof g.Intl.DateTimeFormat === 'function') timers.Intl = g.Intl
+
+  const env = {
+    global: g,
+    timers,
+    NativeDate: typeof g.Date === 'function' ? g.Date : Date,
+    NativeIntl: timers.Intl,
+    timerObjects: false,
+    installedOn: new WeakMap(),
+    nativeTimerClass: null,
+    isNativeTimer: (h) => (typeof h === 'number' && h < ID_START) ||
+      (env.nativeTimerClass !== null && h instanceof env.nativeTimerClass),
+    runSoon: null
+  }
+  if (typeof timers.setTimeout === 'function') {
+    const probe = timers.setTimeout.call(g, () => {}, 0)
+    env.timerObjects = probe !== null && typeof probe === 'object'
+    if (env.timerObjects) env.nativeTimerClass = probe.constructor
+    timers.clearTimeout.call(g, probe)
+  }
+  if (typeof timers.setImmediate === 'function') {
+    env.runSoon = (fn) => timers.setImmediate.call(g, fn)
+  } else if (typeof timers.setTimeout === 'function') {
+    env.runSoon = (fn) => timers.setTimeout.call(g, fn, 0)
+  } else {
+    env.runSoon = (fn) => Promise.resolve().then(fn)
+  }
+
+  function createClock (now, loopLimit) {
+    return new Clock(env, now, loopLimit)
+  }
+
+  function install (config) {
+    if (config === undefined) config = {}
+    if (config === null || typeof config !== 'object') {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+        `FakeTimers.install called with ${describe(config)} install requires an object parameter`)
+    }
+    const target = config.target || g
+    if (env.installedOn.has(target) || (target.Date && target.Date.isFake === true)) {
+      throw codedError(TypeError, 'ERR_INVALID_STATE', "Can't install fake timers twice on the same global object.")
+    }
+    if (config.toFake && config.toNotFake) {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'config.toFake and config.toNotFake cannot be used together')
+    }
+    const available = Object.keys(timers)
+    let methods
+    if (config.toFake) {
+      methods = Array.from(config.toFake)
+      const missing = methods.filter((m) => !available.includes(m))
+      if (missing.length !== 0 && !config.ignoreMissingTimers) {
+        throw codedError(ReferenceError, 'ERR_INVALID_ARG_VALUE',
+          `non-existent timers and/or objects cannot be faked: '${missing.join("', '")}'`)
+      }
+    } else if (config.toNotFake) {
+      methods = available.filter((m) => !config.toNotFake.includes(m))
+    } else {
+      methods = available.filter((m) => !NOT_FAKED_BY_DEFAULT.includes(m))
+    }
+
+    const clock = createClock(config.now, config.loopLimit)
+    clock.methods = methods
+    clock.shouldClearNativeTimers = config.shouldClearNativeTimers === true
+    const saved = []
+    const fakeMethods = new Set()
+    for (const name of methods) {
+      if (!available.includes(name)) continue
+      fakeMethods.add(name)
+      switch (name) {
+        case 'Date': hijack(saved, target, 'Date', clock.Date); break
+        case 'Intl': hijack(saved, target, 'Intl', clock.Intl); break
+        case 'performance': hijack(saved, target, 'performance', makePerformance(clock, timers.performance)); break
+        case 'hrtime': hijack(saved, target.process, 'hrtime', faked(clock, name, clock.hrtime)); break
+        case 'nextTick': hijack(saved, target.process, 'nextTick', faked(clock, name, clock.nextTick)); break
+        default: hijack(saved, target, name, faked(clock, name, clock[name]))
+      }
+    }
+    if (target === globalThis) {
+      const timersModule = require('node:timers')
+      for (const name of TIMER_FUNCTIONS) {
+        if (fakeMethods.has(name)) hijack(saved, timersModule, name, clock[name])
+      }
+      const promiseModule = require('node:timers/promises')
+      const promiseFakes = makePromiseTimers(clock)
+      for (const name of PROMISE_FUNCTIONS) {
+        if (fakeMethods.has(name)) hijack(saved, promiseModule, name, promiseFakes[name])
+      }
+    }
+    clock._installed = { target, saved }
+    env.installedOn.set(target, clock)
+    if (config.shouldAdvanceTime) clock.setTickMode({ mode: 'interval', delta: config.advanceTimeDelta === undefined ? 20 : config.advanceTimeDelta })
+    return clock
+  }
+
+  return { timers, createClock, install, withGlobal }
+}
+
+const defaultTimers = withGlobal(globalThis)
+
+module.exports = {
+  timers: defaultTimers.timers,
+  createClock: defaultTimers.createClock,
+  install: defaultTimers.install,
+  withGlobal
+}
