@@ -35,3 +35,6 @@ export declare class EventLoop extends NativeEventLoop {
   /** Cancels an immediate that has not run; true when it was queued. */
   clearImmediate (id: number | undefined | null): boolean
 }
+
+/** Installs seqloop's fake timers on the global object (see `seqloop/fake-timers`). */
+export { install, withGlobal } from './fake-timers'

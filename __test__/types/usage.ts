@@ -25,3 +25,9 @@ loop.setTimeout((a: string) => {}, 5, 42)
 // @ts-expect-error clock must be 'virtual' or 'wall'
 new EventLoop({ clock: 'sundial' })
 void cleared; void batch; void p
+import { install, withGlobal } from '../../lib/index'
+const fake = install({ now: 0, toFake: ['setTimeout', 'Date'] })
+fake.tick(10)
+fake.uninstall()
+const ft = withGlobal(globalThis)
+void ft
