@@ -177,6 +177,38 @@ export declare class Scheduler {
   timeUntilNextTimer(): number | null
 }
 
+/**
+ * Pending timers in exact (deadline, seq) order, without a clock or callbacks: insert a
+ * deadline, get an id; `popDue` hands back the ids due at the earliest deadline. Ids are
+ * 1..2^53-1 (wrapping, skipping pending ids). `peekDeadline()` and `size` are O(1).
+ */
+export declare class TimerQueue {
+  /** An empty queue. */
+  constructor()
+  /** Adds a timer due at `deadlineMs` (a non-negative safe integer); returns its id. */
+  insert(deadlineMs: number): number
+  /** Cancels timer `id`: true only when it was pending. */
+  cancel(id: number): boolean
+  /** Earliest pending deadline, or null. O(1). */
+  peekDeadline(): number | null
+  /** Pending timers. */
+  get size(): number
+  /**
+   * If the earliest deadline is `<= limitMs`, pops the timers due then (up to
+   * `out.length - 1`, in seq order): `out[0]` = the deadline, `out[1..count]` = ids. Returns
+   * the count; 0 when nothing is due.
+   */
+  popDue(limitMs: number, out: Float64Array): number
+  /** Every pending timer in firing order as a flat `[id, deadline, id, deadline, …]` array. */
+  entries(): Array<number>
+  /**
+   * The hot methods as plain functions bound to this queue (no napi-rs per-call overhead):
+   * `{ insert(deadline), cancel(id), peekDeadline(), popDue(limit, out), size() }`.
+   */
+  fastPaths(): { insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array): number, size(): number }
+}
+export type JsTimerQueue = TimerQueue
+
 /** Real time: milliseconds since the Unix epoch. */
 export declare class WallClock {
   /** A wall clock. */

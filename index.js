@@ -838,4 +838,6 @@ module.exports = nativeBinding
 module.exports.DeterministicClock = nativeBinding.DeterministicClock
 module.exports.NativeEventLoop = nativeBinding.NativeEventLoop
 module.exports.Scheduler = nativeBinding.Scheduler
+module.exports.TimerQueue = nativeBinding.TimerQueue
+module.exports.JsTimerQueue = nativeBinding.JsTimerQueue
 module.exports.WallClock = nativeBinding.WallClock

@@ -7,4 +7,5 @@ mod error;
 mod event_loop;
 mod fast;
 mod scheduler;
+mod timer_queue;
 mod uv;

@@ -1,0 +1,68 @@
+'use strict'
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const { TimerQueue } = require('../lib/index.js')
+
+for (const mode of ['methods', 'fastPaths']) {
+  const make = () => {
+    const q = new TimerQueue()
+    return mode === 'methods' ? q : Object.assign(q.fastPaths(), { entries: () => q.entries() })
+  }
+
+  test(`TimerQueue (${mode}): exact (deadline, seq) order, batches per deadline`, () => {
+    const q = make()
+    const a = q.insert(300)
+    const b = q.insert(100)
+    const c = q.insert(200)
+    const d = q.insert(100)
+    assert.deepEqual([a, b, c, d], [1, 2, 3, 4])
+    assert.equal(q.peekDeadline(), 100)
+    const out = new Float64Array(8)
+    assert.equal(q.popDue(99, out), 0, 'nothing due before 100')
+    assert.equal(q.popDue(1000, out), 2)
+    assert.deepEqual([...out.subarray(0, 3)], [100, b, d])
+    assert.equal(q.popDue(1000, out), 1)
+    assert.deepEqual([...out.subarray(0, 2)], [200, c])
+    assert.deepEqual(q.entries(), [a, 300])
+  })
+
+  test(`TimerQueue (${mode}): cancel, small output buffers and errors`, () => {
+    const q = make()
+    const ids = Array.from({ length: 5 }, () => q.insert(10))
+    assert.equal(q.cancel(ids[1]), true)
+    assert.equal(q.cancel(ids[1]), false)
+    assert.equal(q.cancel(999), false)
+    assert.equal(q.cancel(-1), false)
+    assert.equal(q.cancel(1.5), false)
+    const out = new Float64Array(3)
+    assert.equal(q.popDue(10, out), 2)
+    assert.deepEqual([...out], [10, ids[0], ids[2]])
+    assert.equal(q.popDue(10, out), 2)
+    assert.deepEqual([...out], [10, ids[3], ids[4]])
+    assert.equal(q.peekDeadline(), null)
+    assert.throws(() => q.insert(-1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+    assert.throws(() => q.insert('5'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+    assert.throws(() => q.cancel('5'), { code: 'ERR_INVALID_ARG_TYPE' })
+    assert.throws(() => q.popDue(5, new Float64Array(1)), { code: 'ERR_OUT_OF_RANGE' })
+    assert.throws(() => q.popDue(5, new Float32Array(4)), { code: 'ERR_INVALID_ARG_TYPE' })
+    assert.throws(() => q.popDue(5, [0, 0]), { code: 'ERR_INVALID_ARG_TYPE' })
+    assert.throws(() => q.popDue(NaN, out), { code: 'ERR_INVALID_ARG_TYPE' })
+  })
+}
+
+test('TimerQueue: a popDue into a view with an offset writes only inside the view', () => {
+  const q = new TimerQueue()
+  q.insert(1)
+  const backing = new Float64Array(6).fill(-1)
+  const view = backing.subarray(2, 4)
+  assert.equal(q.popDue(5, view), 1)
+  assert.deepEqual([...backing], [-1, -1, 1, 1, -1, -1])
+})
+
+test('TimerQueue: the fast functions keep the queue alive on their own', () => {
+  const fast = new TimerQueue().fastPaths()
+  if (global.gc) global.gc()
+  const id = fast.insert(3)
+  assert.equal(fast.size(), 1)
+  assert.equal(fast.cancel(id), true)
+})

@@ -1,0 +1,263 @@
+//! JS class `TimerQueue`: the core timer queue on its own, for JS code that keeps its own
+//! callbacks and clock (the fake timers of `seqloop/fake-timers`).
+//!
+//! Exact (deadline, seq) order like the `Scheduler`, but no clock, no macrotask objects and no
+//! JSON: a timer is a deadline in, an id out, and firing writes ids into a caller-owned
+//! `Float64Array`. Its hot methods also exist as raw N-API functions (`fastPaths()`, see
+//! `fast.rs`), so one insert or one batch of due timers costs one ~50 ns crossing.
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::rc::Rc;
+
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+
+use super::args::MAX_SAFE_INTEGER;
+use super::error::{Coded, CodedResult};
+use super::fast;
+use crate::sched::TimerQueue as CoreQueue;
+
+/// The queue and its id counter (ids 1..=2^53-1, wrapping and skipping live ids).
+pub(crate) struct QueueState {
+    queue: RefCell<CoreQueue>,
+    next_id: Cell<u64>,
+}
+
+impl QueueState {
+    fn busy() -> Coded {
+        Coded::error("ERR_INTERNAL", "the timer queue is already in use (reentrant call)")
+    }
+
+    fn insert(&self, env: sys::napi_env, deadline: sys::napi_value) -> fast::Ret {
+        let deadline = fast::u53(env, deadline, "deadlineMs")?;
+        let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
+        if q.len() as f64 >= MAX_SAFE_INTEGER {
+            return Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", "every timer id is pending"));
+        }
+        let max = MAX_SAFE_INTEGER as u64;
+        let id = loop {
+            let id = self.next_id.get();
+            self.next_id.set(if id >= max { 1 } else { id + 1 });
+            if !q.contains(id) {
+                break id;
+            }
+        };
+        q.insert(id, deadline);
+        fast::to_number(env, id as f64)
+    }
+
+    fn cancel(&self, env: sys::napi_env, id: sys::napi_value) -> fast::Ret {
+        let Some(id) = fast::number(env, id) else {
+            return Err(Coded::arg_type("id", "of type number", fast::describe(env, id)));
+        };
+        // Ids are positive safe integers; anything else cannot be pending.
+        let live = id.fract() == 0.0 && id >= 1.0 && id <= MAX_SAFE_INTEGER;
+        let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
+        fast::to_bool(env, live && q.cancel(id as u64))
+    }
+
+    fn peek(&self, env: sys::napi_env) -> fast::Ret {
+        let q = self.queue.try_borrow().map_err(|_| Self::busy())?;
+        match q.peek_deadline() {
+            Some(d) => fast::to_number(env, d as f64),
+            None => {
+                let mut n = ptr::null_mut();
+                // SAFETY: env is live.
+                unsafe { sys::napi_get_null(env, &mut n) };
+                Ok(n)
+            }
+        }
+    }
+
+    fn size(&self, env: sys::napi_env) -> fast::Ret {
+        let q = self.queue.try_borrow().map_err(|_| Self::busy())?;
+        fast::to_number(env, q.len() as f64)
+    }
+
+    /// Pops timers due at the earliest deadline if it is `<= limit`: writes the deadline to
+    /// `out[0]` and up to `out.length - 1` ids, in seq order, to `out[1..]`. Returns the count
+    /// (0 when nothing is due). Timers left at that deadline stay first in line.
+    fn pop_due(&self, env: sys::napi_env, limit: sys::napi_value, out: sys::napi_value) -> fast::Ret {
+        let limit = match fast::number(env, limit) {
+            Some(n) if !n.is_nan() => n,
+            _ => return Err(Coded::arg_type("limitMs", "a number", fast::describe(env, limit))),
+        };
+        let buf = float64_array(env, out)?;
+        if buf.len < 2 {
+            return Err(Coded::out_of_range("out.length", ">= 2", buf.len));
+        }
+        let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
+        let Some(first) = q.peek_deadline() else { return fast::to_number(env, 0.0) };
+        if first as f64 > limit {
+            return fast::to_number(env, 0.0);
+        }
+        buf.write(0, first as f64);
+        let mut n = 0;
+        while n + 1 < buf.len && q.peek_deadline() == Some(first) {
+            let Some((id, _)) = q.pop_first() else { break };
+            n += 1;
+            buf.write(n, id as f64);
+        }
+        fast::to_number(env, n as f64)
+    }
+
+    /// Ids and deadlines of every pending timer in firing order, as a flat
+    /// `[id, deadline, id, deadline, …]` array (for diagnostics and `uninstall`).
+    fn entries(&self) -> CodedResult<Vec<f64>> {
+        let q = self.queue.try_borrow().map_err(|_| Self::busy())?;
+        Ok(q.snapshot().into_iter().flat_map(|(id, d)| [id as f64, d as f64]).collect())
+    }
+}
+
+/// The storage of a `Float64Array` argument, written element by element.
+struct Float64Out {
+    data: *mut f64,
+    len: usize,
+}
+
+impl Float64Out {
+    fn write(&self, i: usize, v: f64) {
+        assert!(i < self.len, "index checked by callers");
+        // SAFETY: i < len, and `data` points to `len` f64 slots (see `float64_array`). Plain
+        // element writes through a raw pointer, exactly what a JS store into the array does; no
+        // Rust reference to the memory is ever formed, so JS-side aliasing cannot be violated.
+        unsafe { self.data.add(i).write(v) };
+    }
+}
+
+/// The elements of a `Float64Array` argument.
+fn float64_array(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Float64Out> {
+    let bad = || Coded::arg_type("out", "a Float64Array", fast::describe(env, v));
+    let mut is_ta = false;
+    // SAFETY: v is a live value of this call.
+    unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
+    if !is_ta {
+        return Err(bad());
+    }
+    let mut ty = 0;
+    let mut len = 0usize;
+    let mut data = ptr::null_mut();
+    // SAFETY: v is a typed array; out-pointers are valid locals; we do not need the buffer.
+    let st = unsafe {
+        sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+    };
+    if st != sys::Status::napi_ok || ty != sys::TypedarrayType::float64_array {
+        return Err(bad());
+    }
+    // A detached buffer reports no data and length 0: nothing can be written.
+    let len = if data.is_null() { 0 } else { len };
+    // A Float64Array's data is 8-byte aligned (its byteOffset must be a multiple of 8) and holds
+    // `len` elements while the array is alive; the caller's frame keeps it alive for this call
+    // and no JS runs before we return, so it cannot be detached or resized meanwhile.
+    Ok(Float64Out { data: data.cast::<f64>(), len })
+}
+
+macro_rules! queue_fn {
+    ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
+        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+            // SAFETY: only installed by `fast_paths` with an `Rc<QueueState>` target.
+            unsafe { fast::call::<QueueState, $n>(env, info, |$s, $env, $a| $body) }
+        }
+    };
+}
+
+queue_fn!(fast_insert, 1, |s, env, a| s.insert(env, a.argv[0]));
+queue_fn!(fast_cancel, 1, |s, env, a| s.cancel(env, a.argv[0]));
+queue_fn!(fast_peek, 0, |s, env, _a| s.peek(env));
+queue_fn!(fast_pop_due, 2, |s, env, a| s.pop_due(env, a.argv[0], a.argv[1]));
+queue_fn!(fast_size, 0, |s, env, _a| s.size(env));
+
+fn to_unknown<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
+    match r {
+        // SAFETY: v was created in this env during this call.
+        Ok(v) => Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) }),
+        Err(e) => Err(e.throw(env)),
+    }
+}
+
+/// Pending timers in exact (deadline, seq) order, without a clock or callbacks: insert a
+/// deadline, get an id; `popDue` hands back the ids due at the earliest deadline. Ids are
+/// 1..2^53-1 (wrapping, skipping pending ids). `peekDeadline()` and `size` are O(1).
+#[napi(js_name = "TimerQueue")]
+pub struct JsTimerQueue {
+    state: Rc<QueueState>,
+}
+
+#[napi]
+impl JsTimerQueue {
+    /// An empty queue.
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self { state: Rc::new(QueueState { queue: RefCell::new(CoreQueue::new()), next_id: Cell::new(1) }) }
+    }
+
+    /// Adds a timer due at `deadlineMs` (a non-negative safe integer); returns its id.
+    #[napi(ts_args_type = "deadlineMs: number", ts_return_type = "number")]
+    pub fn insert<'e>(&self, env: &'e Env, deadline_ms: Unknown) -> Result<Unknown<'e>> {
+        to_unknown(env, self.state.insert(env.raw(), deadline_ms.raw()))
+    }
+
+    /// Cancels timer `id`: true only when it was pending.
+    #[napi(ts_args_type = "id: number", ts_return_type = "boolean")]
+    pub fn cancel<'e>(&self, env: &'e Env, id: Unknown) -> Result<Unknown<'e>> {
+        to_unknown(env, self.state.cancel(env.raw(), id.raw()))
+    }
+
+    /// Earliest pending deadline, or null. O(1).
+    #[napi(ts_return_type = "number | null")]
+    pub fn peek_deadline<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        to_unknown(env, self.state.peek(env.raw()))
+    }
+
+    /// Pending timers.
+    #[napi(getter)]
+    pub fn size(&self) -> f64 {
+        self.state.queue.try_borrow().map(|q| q.len() as f64).unwrap_or(0.0)
+    }
+
+    /// If the earliest deadline is `<= limitMs`, pops the timers due then (up to
+    /// `out.length - 1`, in seq order): `out[0]` = the deadline, `out[1..count]` = ids. Returns
+    /// the count; 0 when nothing is due.
+    #[napi(ts_args_type = "limitMs: number, out: Float64Array", ts_return_type = "number")]
+    pub fn pop_due<'e>(&self, env: &'e Env, limit_ms: Unknown, out: Unknown) -> Result<Unknown<'e>> {
+        to_unknown(env, self.state.pop_due(env.raw(), limit_ms.raw(), out.raw()))
+    }
+
+    /// Every pending timer in firing order as a flat `[id, deadline, id, deadline, …]` array.
+    #[napi]
+    pub fn entries(&self, env: Env) -> Result<Vec<f64>> {
+        self.state.entries().map_err(|e| e.throw(&env))
+    }
+
+    /// The hot methods as plain functions bound to this queue (no napi-rs per-call overhead):
+    /// `{ insert(deadline), cancel(id), peekDeadline(), popDue(limit, out), size() }`.
+    #[napi(
+        ts_return_type = "{ insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array): number, size(): number }"
+    )]
+    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+        let raw = env.raw();
+        let mut o = Object::new(env)?;
+        let entries: [(&std::ffi::CStr, &str, RawCb); 5] = [
+            (c"insert", "insert", fast_insert),
+            (c"cancel", "cancel", fast_cancel),
+            (c"peekDeadline", "peekDeadline", fast_peek),
+            (c"popDue", "popDue", fast_pop_due),
+            (c"size", "size", fast_size),
+        ];
+        for (cname, name, cb) in entries {
+            let f = fast::bind(raw, cname, &self.state, cb)?;
+            // SAFETY: f is a function value of this env.
+            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
+        }
+        Ok(o)
+    }
+}
+
+impl Default for JsTimerQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
