@@ -53,7 +53,7 @@ impl QueueState {
             return Err(Coded::arg_type("id", "of type number", fast::describe(env, id)));
         };
         // Ids are positive safe integers; anything else cannot be pending.
-        let live = id.fract() == 0.0 && id >= 1.0 && id <= MAX_SAFE_INTEGER;
+        let live = id.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&id);
         let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
         fast::to_bool(env, live && q.cancel(id as u64))
     }
