@@ -1197,3 +1197,19 @@ test(
     }
   },
 )
+
+test('seqloop clocks are read natively: a DeterministicClock is never called back through JS', () => {
+  const clock = new seqloop.DeterministicClock(0)
+  let calls = 0
+  const orig = clock.nowMs
+  clock.nowMs = function () { calls++; return orig.call(this) }
+  const s = new seqloop.Scheduler({ clock })
+  s.setTimeout(5)
+  clock.advance(5)
+  assert.equal(s.drain(10).length, 1)
+  assert.equal(s.nowMs(), 5)
+  assert.equal(calls, 0, 'no nowMs() round trips for a native clock')
+  // An object that merely imitates the hidden handle is treated as a custom clock.
+  const imitation = { __seqloopClock () { return {} }, nowMs () { return 42 } }
+  assert.equal(new seqloop.Scheduler({ clock: imitation }).nowMs(), 42)
+})

@@ -35,6 +35,12 @@ impl DeterministicClock {
         self.inner.now_ms() as f64
     }
 
+    /// Internal: the shared native clock, so a `Scheduler` can read it without calling JS.
+    #[napi(js_name = "__seqloopClock", skip_typescript)]
+    pub fn handle(&self) -> External<sched::DeterministicClock> {
+        External::new(self.inner.clone())
+    }
+
     /// Moves the clock forward by `ms`.
     #[napi(ts_args_type = "ms: number")]
     pub fn advance(&self, env: Env, ms: Unknown) -> Result<()> {
@@ -73,7 +79,31 @@ impl WallClock {
     pub fn now_ms(&self) -> f64 {
         sched::WallClock.now_ms() as f64
     }
+
+    /// Internal: the native clock, so a `Scheduler` can read it without calling JS.
+    #[napi(js_name = "__seqloopClock", skip_typescript)]
+    pub fn handle(&self) -> External<sched::WallClock> {
+        External::new(sched::WallClock)
+    }
 }
+
+/// A seqloop clock object's native clock, if `obj` is one (see `DeterministicClock::handle`).
+fn native_clock(obj: &Object<'_>) -> Option<Box<dyn Clock>> {
+    let handle = obj.get_named_property::<Function<(), Unknown>>(CLOCK_HANDLE).ok()?;
+    let value = handle.apply(obj, ()).ok()?;
+    // SAFETY: ExternalRef's conversion checks the External's Rust type id and fails otherwise.
+    if let Ok(c) = unsafe { value.cast::<ExternalRef<sched::DeterministicClock>>() } {
+        return Some(Box::new((*c).clone()));
+    }
+    // SAFETY: as above.
+    if unsafe { value.cast::<ExternalRef<sched::WallClock>>() }.is_ok() {
+        return Some(Box::new(sched::WallClock));
+    }
+    None
+}
+
+/// Name of the hidden method through which clock classes hand over their native clock.
+const CLOCK_HANDLE: &str = "__seqloopClock";
 
 /// Where a JS scheduler gets its time.
 pub(crate) enum ClockSource {
@@ -97,18 +127,14 @@ impl ClockSource {
                 args::describe(&v),
             ));
         }
-        // SAFETY: the value is an object; the class cast checks napi's type tag and fails cleanly
-        // for other objects.
-        if let Ok(c) = unsafe { v.cast::<&DeterministicClock>() } {
-            return Ok((Box::new(c.inner.clone()), ClockSource::Native));
-        }
-        // SAFETY: as above, a type-tag-checked class cast.
-        if unsafe { v.cast::<&WallClock>() }.is_ok() {
-            return Ok((Box::new(sched::WallClock), ClockSource::Native));
-        }
         // SAFETY: type checked above.
         let obj =
             unsafe { v.cast::<Object>() }.map_err(|_| Coded::arg_type("options.clock", "an object", "?"))?;
+        // seqloop's own clocks hand over their native clock (an External only Rust can make), so
+        // the scheduler reads them directly instead of calling nowMs() through JS every time.
+        if let Some(native) = native_clock(&obj) {
+            return Ok((native, ClockSource::Native));
+        }
         let now_ms = args::prop(&obj, "nowMs")?;
         if args::ty(&now_ms) != ValueType::Function {
             return Err(Coded::arg_type("options.clock.nowMs", "of type function", args::describe(&now_ms)));
