@@ -4,4 +4,6 @@
 mod args;
 mod convert;
 mod error;
+mod hugepage;
 mod scheduler;
+mod slab;
