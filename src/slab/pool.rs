@@ -226,29 +226,26 @@ impl NumaSlabPool {
     /// Allocates on `preferred`, else on the other nodes ascending (cross-node, P5).
     #[inline]
     pub fn allocate(&mut self, preferred: NodeId) -> Option<PoolAllocation> {
-        let pref = self.node_index(preferred);
-        let (handle, cross) = match pref.and_then(|i| self.slabs[i].allocate()) {
-            Some(h) => (h, None),
-            None => {
-                let mut found = None;
-                for (i, slab) in self.slabs.iter_mut().enumerate() {
-                    if Some(i) == pref {
-                        continue;
-                    }
-                    if let Some(h) = slab.allocate() {
-                        found = Some(h);
-                        break;
-                    }
-                }
-                let h = found?;
-                self.cross_node_allocs += 1;
-                (h, Some(CrossNodeReason::LocalExhausted))
+        // The local hit is the hot path: keep it small enough to inline into callers, so the
+        // handle travels in registers; the fallback scan lives out of line.
+        if let Some(slab) = self.slabs.iter_mut().find(|s| s.node_id() == preferred) {
+            if let Some(handle) = slab.allocate() {
+                self.hugepage_backed_allocs += u64::from(self.status.active);
+                return Some(PoolAllocation { handle, cross_node_reason: None });
             }
-        };
-        if self.status.active {
-            self.hugepage_backed_allocs += 1;
         }
-        Some(PoolAllocation { handle, cross_node_reason: cross })
+        self.allocate_elsewhere(preferred)
+    }
+
+    /// The fallback of [`NumaSlabPool::allocate`]: every node but `preferred`, ascending.
+    #[cold]
+    #[inline(never)]
+    fn allocate_elsewhere(&mut self, preferred: NodeId) -> Option<PoolAllocation> {
+        let handle =
+            self.slabs.iter_mut().filter(|s| s.node_id() != preferred).find_map(NumaSlab::allocate)?;
+        self.cross_node_allocs += 1;
+        self.hugepage_backed_allocs += u64::from(self.status.active);
+        Some(PoolAllocation { handle, cross_node_reason: Some(CrossNodeReason::LocalExhausted) })
     }
 
     /// Whether `handle` is live (S3).
