@@ -316,7 +316,7 @@ test('stale, foreign and hostile handles are refused', () => {
   assert.equal(pool.telemetry().totalInUse, 1)
 })
 
-test('regions report their backing, THP and NUMA outcome', () => {
+test('regions report their backing, THP and NUMA outcome', (t) => {
   const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 4096, entrySizeBytes: 512 }) // 2 MiB
   const hs = []
   for (let i = 0; i < 4096; i++) {
@@ -330,7 +330,7 @@ test('regions report their backing, THP and NUMA outcome', () => {
   assert.equal(typeof r.numaBound, 'boolean')
   assert.equal(r.numaBound, r.numaReason === null)
   if (r.backing === 'transparent_hugepages') assert.equal(r.thpAdvised, true)
-  console.log(`# region: ${JSON.stringify(r)}`)
+  t.diagnostic(`region: ${JSON.stringify(r)}`)
   assert.equal(pool.readSlot(hs[4095])[0], 4095 & 0xff)
 })
 
