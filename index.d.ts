@@ -38,6 +38,39 @@ export declare class DeterministicClock {
 }
 
 /**
+ * The host's hugepage status (or one you built with `evaluate`): explicit-pool counts for one
+ * page size, whether hugepages are usable, and why not.
+ */
+export declare class HugepageStatus {
+  /**
+   * Reads the host: the explicit pool of the configured page size
+   * (`/sys/kernel/mm/hugepages/hugepages-<N>kB`, else `/proc/meminfo` when its default size
+   * matches) and the transparent-hugepage mode. Never throws for host reasons: an
+   * unreadable host reports `detection_unavailable`.
+   */
+  static detect(config?: { enabled?: boolean; pageSizeBytes?: number }): HugepageStatus
+  /**
+   * The status rule alone: disabled → `hugepage_disabled` (counts kept); total = free = 0 →
+   * `detection_unavailable`; free = 0 → `insufficient_hugepages`; otherwise active.
+   */
+  static evaluate(config: { enabled?: boolean; pageSizeBytes?: number } | undefined, totalPages: number, freePages: number): HugepageStatus
+  /** Pages in the explicit pool. */
+  get totalPages(): number
+  /** Free pages in the explicit pool. */
+  get freePages(): number
+  /** The page size the counts are for. */
+  get pageSizeBytes(): number
+  /** True exactly when `fallbackReason` is null. */
+  get active(): boolean
+  /** Why hugepages are not in use, or null. */
+  get fallbackReason(): 'hugepage_disabled' | 'detection_unavailable' | 'insufficient_hugepages' | 'alignment_mismatch' | null
+  /** The host's transparent-hugepage mode (`detect` only; null from `evaluate` or without THP). */
+  get thpMode(): 'always' | 'madvise' | 'never' | null
+  /** `{ total_pages, free_pages, page_size_bytes, active, fallback_reason }`. */
+  asJson(): { total_pages: number; free_pages: number; page_size_bytes: number; active: boolean; fallback_reason: string | null }
+}
+
+/**
  * A deterministic event loop that holds JS callbacks and runs them itself, one macrotask per
  * tick (I1) with every microtask and `process.nextTick` drained after each (I2), in seq order
  * (I3, I5). Wrapped by the `EventLoop` class of the package entry point, which adds the
@@ -119,6 +152,116 @@ export declare class NativeEventLoop {
    * for hostcall completions it does not keep the process alive.
    */
   run(): Promise<number>
+}
+
+/**
+ * One NUMA node's slot allocator (bookkeeping only, no memory): generation-checked handles,
+ * fresh slots in order, freed slots reused most-recent-first.
+ */
+export declare class NumaSlab {
+  /** A slab of `capacity` slots (0 is clamped to 1) for `nodeId`. */
+  constructor(nodeId: number, capacity: number)
+  /** A handle `{ nodeId, slotIndex, generation }`, or null when full. */
+  allocate(): SlabHandle | null
+  /**
+   * Frees a live handle: false for another node, a slot out of range, a free slot or a stale
+   * generation.
+   */
+  deallocate(handle: SlabHandle): boolean
+  /** Slots currently allocated. */
+  get inUse(): number
+  /** Number of slots. */
+  get capacity(): number
+  /** The largest `inUse` seen (never decreases). */
+  get highWaterMark(): number
+  /** The node id. */
+  get nodeId(): number
+  /** Whether another allocation would succeed. */
+  hasCapacity(): boolean
+}
+
+/**
+ * One slab per NUMA node over real memory, with zero-copy `Uint8Array` views of the slots.
+ * See the module docs (V1–V3) for how views are detached on free.
+ */
+export declare class NumaSlabPool {
+  /**
+   * A pool with one slab per distinct node id in `nodeIds` (ascending; `[]` means node 0).
+   * Each slab is one memory region of `slabCapacity * entrySizeBytes` bytes, bound to its node
+   * where the host allows and hugepage-backed where possible (see `regions()`).
+   */
+  static fromNodes(nodeIds: number[], config?: { slabCapacity?: number; entrySizeBytes?: number; hugepage?: { enabled?: boolean; pageSizeBytes?: number } }): NumaSlabPool
+  /**
+   * Allocates a slot, preferring `preferredNode` and falling back to the other nodes in
+   * ascending order (`crossNodeReason: 'local_exhausted'`). `buffer` is a view of the slot's
+   * own memory (`entrySizeBytes` long), detached when the slot is freed. Null when every
+   * slab is full.
+   */
+  allocate(preferredNode: number): { handle: SlabHandle; crossNodeReason: 'local_exhausted' | null; buffer: Uint8Array } | null
+  /**
+   * Frees a live handle and detaches every view handed out for it (`byteLength === 0`).
+   * False for a stale generation, a double free, an unknown node or slot.
+   */
+  deallocate(handle: SlabHandle): boolean
+  /**
+   * A `Uint8Array` over a live allocation's slot (same memory as `allocate().buffer`).
+   * Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
+   */
+  view(handle: SlabHandle): Uint8Array
+  /** Number of nodes (slabs). */
+  get nodeCount(): number
+  /** The node ids, ascending. */
+  get nodeIds(): Array<number>
+  /**
+   * Replaces the hugepage status under the pool's rules: a disabled config reports
+   * `hugepage_disabled` and keeps the given counts; an enabled but misaligned config reports
+   * `alignment_mismatch` with zero counts; otherwise the status is stored as given.
+   */
+  setHugepageStatus(status: HugepageStatus | { totalPages: number; freePages: number; pageSizeBytes: number; active: boolean; fallbackReason?: string | null }): void
+  /** The current hugepage status. */
+  hugepageStatus(): HugepageStatus
+  /** A telemetry snapshot. */
+  telemetry(): NumaSlabTelemetry
+  /**
+   * Diagnostics: per node, what backs the region and what the kernel really did, read from
+   * `/proc/self/smaps` now (`anonHugePagesBytes` is null when the mapping was not found).
+   */
+  regions(): Array<{ nodeId: number; bytes: number; mappedBytes: number; backing: 'explicit_hugepages' | 'transparent_hugepages' | 'base_pages'; hugepageReason: string | null; numaBound: boolean; numaReason: string | null; anonHugePagesBytes: number | null; thpAdvised: boolean | null; kernelPageSize: number | null }>
+  /**
+   * Diagnostics: a copy of a live slot's bytes, read by Rust (not through a JS view).
+   * Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
+   */
+  readSlot(handle: SlabHandle): Uint8Array
+  /**
+   * Diagnostics: Rust copies `bytes` (at most `entrySizeBytes`) to the start of a live slot.
+   * Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
+   */
+  writeSlot(handle: SlabHandle, bytes: Uint8Array): void
+  /**
+   * Diagnostics: slab regions currently mapped in this process. A region is unmapped once
+   * its pool is collected and every buffer over it has been finalized.
+   */
+  static liveRegions(): number
+  /** Diagnostics: external slot buffers whose finalizer has not run yet. */
+  static liveViews(): number
+}
+
+/** A pool telemetry snapshot (`asJson()` has the keys of API.md §7). */
+export declare class NumaSlabTelemetry {
+  /** Number of nodes. */
+  get nodeCount(): number
+  /** Successful allocations, all nodes. */
+  get totalAllocs(): number
+  /** Successful frees, all nodes. */
+  get totalFrees(): number
+  /** Live slots, all nodes. */
+  get totalInUse(): number
+  /** Allocations served away from the preferred node. */
+  get crossNodeAllocs(): number
+  /** Allocations made while the hugepage status was active. */
+  get hugepageBackedAllocs(): number
+  /** The stable diagnostic object (snake_case keys, ratios in basis points of 10000). */
+  asJson(): Record<string, unknown>
 }
 
 /**
@@ -215,4 +358,14 @@ export declare class WallClock {
   constructor()
   /** Milliseconds since the Unix epoch. */
   nowMs(): number
+}
+
+/** A slot handle as JS sees it: live while the slot holds this generation. */
+export interface SlabHandle {
+  /** The node whose slab owns the slot. */
+  nodeId: number
+  /** The slot within that slab. */
+  slotIndex: number
+  /** The allocation's generation (1 for a slot's first allocation). */
+  generation: number
 }

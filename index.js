@@ -836,7 +836,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.DeterministicClock = nativeBinding.DeterministicClock
+module.exports.HugepageStatus = nativeBinding.HugepageStatus
 module.exports.NativeEventLoop = nativeBinding.NativeEventLoop
+module.exports.NumaSlab = nativeBinding.NumaSlab
+module.exports.NumaSlabPool = nativeBinding.NumaSlabPool
+module.exports.NumaSlabTelemetry = nativeBinding.NumaSlabTelemetry
 module.exports.Scheduler = nativeBinding.Scheduler
 module.exports.TimerQueue = nativeBinding.TimerQueue
 module.exports.JsTimerQueue = nativeBinding.JsTimerQueue

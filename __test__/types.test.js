@@ -10,3 +10,11 @@ test('the published .d.ts files type-check real usage and reject misuse', () => 
   const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', 'false', file], { encoding: 'utf8' })
   assert.equal(r.status, 0, r.stdout + r.stderr)
 })
+
+test('the ESM entry exports every name the CommonJS entry does', async () => {
+  const cjs = require('../lib/index.js')
+  const esm = await import('../lib/index.mjs')
+  const named = Object.keys(esm).filter((k) => k !== 'default').sort()
+  assert.deepEqual(named, Object.keys(cjs).sort())
+  for (const k of named) assert.equal(esm[k], cjs[k], k)
+})

@@ -1,7 +1,19 @@
 // Public types of the seqloop package: the generated native declarations plus the JS facades.
 import { NativeEventLoop } from '../index'
 
-export { DeterministicClock, WallClock, Scheduler, HostcallOutcome, Macrotask } from '../index'
+export {
+  DeterministicClock,
+  WallClock,
+  Scheduler,
+  TimerQueue,
+  HostcallOutcome,
+  Macrotask,
+  HugepageStatus,
+  NumaSlab,
+  NumaSlabPool,
+  NumaSlabTelemetry,
+  SlabHandle,
+} from '../index'
 
 /** Options of `new EventLoop(options)`. */
 export interface EventLoopOptions {

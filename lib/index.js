@@ -56,7 +56,8 @@ function requireNew (Cls) {
 }
 
 const exported = { ...native, EventLoop }
-delete exported.NativeEventLoop
+// Loader internals and napi-rs aliases are not part of the package's API.
+for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget']) delete exported[internal]
 for (const [name, value] of Object.entries(exported)) {
   if (typeof value === 'function' && /^[A-Z]/.test(name)) exported[name] = requireNew(value)
 }

@@ -7,7 +7,12 @@ export const {
   Scheduler,
   DeterministicClock,
   WallClock,
+  TimerQueue,
   EventLoop,
+  HugepageStatus,
+  NumaSlab,
+  NumaSlabPool,
+  NumaSlabTelemetry,
   install,
   withGlobal,
 } = seqloop

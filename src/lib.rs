@@ -3,9 +3,13 @@
 //! Map of the crate (dependencies point one way: `binding` → core modules → std):
 //! - [`sched`]: Seq, clocks, the timer queue, macrotasks and the `Scheduler` (invariants I1–I5).
 //! - [`obs`]: opt-in `tracing` output (`SEQLOOP_LOG`).
+//! - [`slab`]: NUMA slab pools over real mapped memory; region.rs is the only mmap/mbind caller (S1–S5, P1–P6, R1–R4).
+//! - [`topo`]: host topology; `topo::hugepage` reads hugepage pools and the THP mode (H1–H4).
 //! - `binding`: the only napi code — argument conversion, error codes and the JS classes.
 
 pub mod obs;
 pub mod sched;
+pub mod slab;
+pub mod topo;
 
 mod binding;

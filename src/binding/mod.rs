@@ -6,6 +6,8 @@ mod convert;
 mod error;
 mod event_loop;
 mod fast;
+mod hugepage;
 mod scheduler;
+mod slab;
 mod timer_queue;
 mod uv;

@@ -1,0 +1,156 @@
+//! JS class `HugepageStatus` (API.md §5) and the `HugepageConfig` / status argument parsers
+//! shared with the slab binding.
+
+use napi::bindgen_prelude::*;
+use napi::ValueType;
+use napi_derive::napi;
+
+use super::args;
+use super::error::{Coded, CodedResult, ErrorClass, ThrowExt};
+use crate::topo::hugepage::{self as core, HugepageFallbackReason};
+
+/// `{ enabled = true, pageSizeBytes = 2097152 }`; `undefined` gives the defaults.
+pub(crate) fn config_from_js(v: Option<Unknown<'_>>, name: &str) -> CodedResult<core::HugepageConfig> {
+    let mut config = core::HugepageConfig::default();
+    let Some(obj) = args::options(v, name)? else { return Ok(config) };
+    let enabled = args::prop(&obj, "enabled")?;
+    if !args::is_undefined(&enabled) {
+        config.enabled = args::boolean(&enabled, &format!("{name}.enabled"))?;
+    }
+    let page = args::prop(&obj, "pageSizeBytes")?;
+    if !args::is_undefined(&page) {
+        let n = args::u53(&page, &format!("{name}.pageSizeBytes"))?;
+        config.page_size_bytes = usize::try_from(n)
+            .map_err(|_| Coded::out_of_range(&format!("{name}.pageSizeBytes"), "<= usize::MAX", n))?;
+    }
+    Ok(config)
+}
+
+/// A `HugepageStatus` instance, or a plain object with the same fields (`totalPages`,
+/// `freePages`, `pageSizeBytes`, `active`, `fallbackReason`).
+pub(crate) fn status_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<core::HugepageStatus> {
+    if args::ty(v) != ValueType::Object {
+        return Err(Coded::arg_type(name, "a HugepageStatus or status object", args::describe(v)));
+    }
+    // SAFETY: an object; the class cast checks napi's type tag and fails cleanly otherwise.
+    if let Ok(s) = unsafe { v.cast::<&HugepageStatus>() } {
+        return Ok(s.inner.clone());
+    }
+    let Some(obj) = args::options(Some(*v), name)? else {
+        return Err(Coded::arg_type(name, "a HugepageStatus or status object", "undefined"));
+    };
+    let count =
+        |key: &str| -> CodedResult<u64> { args::u53(&args::prop(&obj, key)?, &format!("{name}.{key}")) };
+    let total_pages = count("totalPages")?;
+    let free_pages = count("freePages")?;
+    let page = count("pageSizeBytes")?;
+    let page_size_bytes = usize::try_from(page)
+        .map_err(|_| Coded::out_of_range(&format!("{name}.pageSizeBytes"), "<= usize::MAX", page))?;
+    let active = args::boolean(&args::prop(&obj, "active")?, &format!("{name}.active"))?;
+    let reason_v = args::prop(&obj, "fallbackReason")?;
+    let fallback_reason = match args::ty(&reason_v) {
+        ValueType::Undefined | ValueType::Null => None,
+        _ => {
+            let code = args::string(&reason_v, &format!("{name}.fallbackReason"))?;
+            Some(HugepageFallbackReason::from_code(&code).ok_or_else(|| {
+                Coded::new(
+                    ErrorClass::Type,
+                    "ERR_INVALID_ARG_VALUE",
+                    format!(
+                        "The property '{name}.fallbackReason' must be one of 'hugepage_disabled', \
+                         'detection_unavailable', 'insufficient_hugepages', 'alignment_mismatch' or null. \
+                         Received '{code}'"
+                    ),
+                )
+            })?)
+        }
+    };
+    Ok(core::HugepageStatus {
+        total_pages,
+        free_pages,
+        page_size_bytes,
+        active,
+        fallback_reason,
+        thp_mode: None,
+    })
+}
+
+/// The host's hugepage status (or one you built with `evaluate`): explicit-pool counts for one
+/// page size, whether hugepages are usable, and why not.
+#[napi]
+pub struct HugepageStatus {
+    pub(crate) inner: core::HugepageStatus,
+}
+
+#[napi]
+impl HugepageStatus {
+    /// Reads the host: the explicit pool of the configured page size
+    /// (`/sys/kernel/mm/hugepages/hugepages-<N>kB`, else `/proc/meminfo` when its default size
+    /// matches) and the transparent-hugepage mode. Never throws for host reasons: an
+    /// unreadable host reports `detection_unavailable`.
+    #[napi(factory, ts_args_type = "config?: { enabled?: boolean; pageSizeBytes?: number }")]
+    pub fn detect(env: Env, config: Option<Unknown>) -> Result<Self> {
+        let config = config_from_js(config, "config").or_throw(&env)?;
+        Ok(Self { inner: core::detect(&config) })
+    }
+
+    /// The status rule alone: disabled → `hugepage_disabled` (counts kept); total = free = 0 →
+    /// `detection_unavailable`; free = 0 → `insufficient_hugepages`; otherwise active.
+    #[napi(
+        factory,
+        ts_args_type = "config: { enabled?: boolean; pageSizeBytes?: number } | undefined, totalPages: number, freePages: number"
+    )]
+    pub fn evaluate(env: Env, config: Unknown, total_pages: Unknown, free_pages: Unknown) -> Result<Self> {
+        let config = config_from_js(Some(config), "config").or_throw(&env)?;
+        let total = args::u53(&total_pages, "totalPages").or_throw(&env)?;
+        let free = args::u53(&free_pages, "freePages").or_throw(&env)?;
+        Ok(Self { inner: core::evaluate(&config, total, free) })
+    }
+
+    /// Pages in the explicit pool.
+    #[napi(getter)]
+    pub fn total_pages(&self) -> f64 {
+        self.inner.total_pages as f64
+    }
+
+    /// Free pages in the explicit pool.
+    #[napi(getter)]
+    pub fn free_pages(&self) -> f64 {
+        self.inner.free_pages as f64
+    }
+
+    /// The page size the counts are for.
+    #[napi(getter)]
+    pub fn page_size_bytes(&self) -> f64 {
+        self.inner.page_size_bytes as f64
+    }
+
+    /// True exactly when `fallbackReason` is null.
+    #[napi(getter)]
+    pub fn active(&self) -> bool {
+        self.inner.active
+    }
+
+    /// Why hugepages are not in use, or null.
+    #[napi(
+        getter,
+        ts_return_type = "'hugepage_disabled' | 'detection_unavailable' | 'insufficient_hugepages' | 'alignment_mismatch' | null"
+    )]
+    pub fn fallback_reason(&self) -> Option<&'static str> {
+        self.inner.fallback_reason.map(HugepageFallbackReason::code)
+    }
+
+    /// The host's transparent-hugepage mode (`detect` only; null from `evaluate` or without THP).
+    #[napi(getter, ts_return_type = "'always' | 'madvise' | 'never' | null")]
+    pub fn thp_mode(&self) -> Option<&'static str> {
+        self.inner.thp_mode.map(core::ThpMode::code)
+    }
+
+    /// `{ total_pages, free_pages, page_size_bytes, active, fallback_reason }`.
+    #[napi(
+        ts_return_type = "{ total_pages: number; free_pages: number; page_size_bytes: number; active: boolean; fallback_reason: string | null }"
+    )]
+    pub fn as_json(&self) -> serde_json::Value {
+        self.inner.to_json()
+    }
+}
