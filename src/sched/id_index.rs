@@ -9,25 +9,29 @@
 //! Robin Hood keeps every cluster sorted by home bucket, so a deletion shifts back only the
 //! entries displaced from their home and stops at the first empty bucket *or* the first entry
 //! sitting at its home. Plain linear probing would have to scan to the end of the cluster, and
-//! dense sequential ids make one cluster of every live id: O(n) per removal. Keys and values
-//! live in two arrays (12 bytes per bucket). The table doubles when it would pass 7/8 load.
+//! dense sequential ids make one cluster of every live id: O(n) per removal.
+//!
+//! The table stores only the arena slot (4 bytes per bucket): the id of a slot is read from the
+//! arena node itself through the `key_of` function every operation takes, so an id is never
+//! stored twice. The table doubles when it would pass 7/8 load.
 //!
 //! Invariants:
-//! - X1: `EMPTY` (0) is never a key; timer ids start at 1.
-//! - X2: every stored key is reachable from its home bucket `key & mask` without crossing an
-//!   empty bucket.
+//! - X1: `EMPTY` (`u32::MAX`) is never a stored slot (the arena never hands it out).
+//! - X2: every stored entry is reachable from its home bucket `key_of(slot) & mask` without
+//!   crossing an empty bucket.
 //! - X3 (Robin Hood): within a cluster, entries are in order of home bucket, so an entry's
 //!   displacement `(pos - home) & mask` is at most one more than its predecessor's, and an entry
 //!   at its home (displacement 0) is never preceded by an entry that belongs after it.
+//! - X4: `key_of` returns, for every stored slot, the id it was inserted with (the caller does
+//!   not change a node's id while it is indexed).
 
-const EMPTY: u64 = 0;
+const EMPTY: u32 = u32::MAX;
 const MIN_CAPACITY: usize = 16;
 
 /// Maps live timer ids to their arena slot.
 #[derive(Debug, Clone)]
 pub(crate) struct IdIndex {
-    keys: Vec<u64>,
-    vals: Vec<u32>,
+    slots: Vec<u32>,
     len: usize,
     mask: usize,
 }
@@ -41,7 +45,7 @@ impl Default for IdIndex {
 impl IdIndex {
     fn with_capacity(cap: usize) -> Self {
         let cap = cap.next_power_of_two().max(MIN_CAPACITY);
-        Self { keys: vec![EMPTY; cap], vals: vec![0; cap], len: 0, mask: cap - 1 }
+        Self { slots: vec![EMPTY; cap], len: 0, mask: cap - 1 }
     }
 
     #[inline]
@@ -50,74 +54,34 @@ impl IdIndex {
         (key as usize) & self.mask
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Bytes held by the table's arrays.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.keys.capacity() * 8 + self.vals.capacity() * 4
-    }
-
-    #[inline]
-    pub(crate) fn get(&self, key: u64) -> Option<u32> {
-        self.find(key).map(|i| self.vals[i])
-    }
-
-    #[inline]
-    pub(crate) fn contains(&self, key: u64) -> bool {
-        self.get(key).is_some()
-    }
-
     #[inline]
     fn dist(&self, pos: usize, key: u64) -> usize {
         pos.wrapping_sub(self.home(key)) & self.mask
     }
 
-    /// Inserts `key → val`. The caller guarantees `key` is not present and non-zero (X1).
-    #[inline]
-    pub(crate) fn insert(&mut self, key: u64, val: u32) {
-        debug_assert_ne!(key, EMPTY, "X1: id 0 is reserved");
-        if (self.len + 1) * 8 > self.keys.len() * 7 {
-            self.grow();
-        }
-        let (mut key, mut val) = (key, val);
-        let mut i = self.home(key);
-        let mut d = 0usize;
-        loop {
-            let k = self.keys[i];
-            if k == EMPTY {
-                self.keys[i] = key;
-                self.vals[i] = val;
-                self.len += 1;
-                return;
-            }
-            debug_assert_ne!(k, key, "insert of a present key");
-            // X3: the richer entry (closer to home) yields its bucket to the poorer one.
-            let dk = self.dist(i, k);
-            if dk < d {
-                std::mem::swap(&mut self.keys[i], &mut key);
-                std::mem::swap(&mut self.vals[i], &mut val);
-                d = dk;
-            }
-            i = (i + 1) & self.mask;
-            d += 1;
-        }
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
 
-    fn find(&self, key: u64) -> Option<usize> {
-        if key == EMPTY {
-            return None;
-        }
+    /// Bytes held by the table.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<u32>()
+    }
+
+    fn find(&self, key: u64, key_of: &impl Fn(u32) -> u64) -> Option<usize> {
         let mut i = self.home(key);
         let mut d = 0usize;
         loop {
-            let k = self.keys[i];
+            let s = self.slots[i];
+            if s == EMPTY {
+                return None;
+            }
+            let k = key_of(s);
             if k == key {
                 return Some(i);
             }
-            // X3: past an empty bucket or a richer entry, `key` cannot be further on.
-            if k == EMPTY || self.dist(i, k) < d {
+            // X3: past a richer entry, `key` cannot be further on.
+            if self.dist(i, k) < d {
                 return None;
             }
             i = (i + 1) & self.mask;
@@ -125,46 +89,81 @@ impl IdIndex {
         }
     }
 
-    /// Removes `key`, returning its value.
     #[inline]
-    pub(crate) fn remove(&mut self, key: u64) -> Option<u32> {
-        let mut hole = self.find(key)?;
-        let val = self.vals[hole];
+    pub(crate) fn get(&self, key: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
+        self.find(key, &key_of).map(|i| self.slots[i])
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, key: u64, key_of: impl Fn(u32) -> u64) -> bool {
+        self.find(key, &key_of).is_some()
+    }
+
+    /// Inserts `slot`, whose id is `key_of(slot)`. The caller guarantees that id is not present.
+    #[inline]
+    pub(crate) fn insert(&mut self, slot: u32, key_of: impl Fn(u32) -> u64) {
+        debug_assert_ne!(slot, EMPTY, "X1");
+        if (self.len + 1) * 8 > self.slots.len() * 7 {
+            self.rehash(self.slots.len() * 2, &key_of);
+        }
+        self.place(slot, &key_of);
+        self.len += 1;
+    }
+
+    fn place(&mut self, slot: u32, key_of: &impl Fn(u32) -> u64) {
+        let mut slot = slot;
+        let mut i = self.home(key_of(slot));
+        let mut d = 0usize;
+        loop {
+            let s = self.slots[i];
+            if s == EMPTY {
+                self.slots[i] = slot;
+                return;
+            }
+            // X3: the richer entry (closer to home) yields its bucket to the poorer one.
+            let ds = self.dist(i, key_of(s));
+            if ds < d {
+                self.slots[i] = slot;
+                slot = s;
+                d = ds;
+            }
+            i = (i + 1) & self.mask;
+            d += 1;
+        }
+    }
+
+    /// Removes id `key`, returning its slot.
+    #[inline]
+    pub(crate) fn remove(&mut self, key: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
+        let mut hole = self.find(key, &key_of)?;
+        let slot = self.slots[hole];
         self.len -= 1;
         // Backward shift: pull back displaced successors; stop at an empty bucket or an entry at
         // its home (X3 guarantees nothing after it belongs before it).
         loop {
             let next = (hole + 1) & self.mask;
-            let k = self.keys[next];
-            if k == EMPTY || self.dist(next, k) == 0 {
+            let s = self.slots[next];
+            if s == EMPTY || self.dist(next, key_of(s)) == 0 {
                 break;
             }
-            self.keys[hole] = k;
-            self.vals[hole] = self.vals[next];
+            self.slots[hole] = s;
             hole = next;
         }
-        self.keys[hole] = EMPTY;
-        self.maybe_shrink();
-        Some(val)
-    }
-
-    fn grow(&mut self) {
-        self.rehash(self.keys.len() * 2);
-    }
-
-    fn maybe_shrink(&mut self) {
+        self.slots[hole] = EMPTY;
         // Give memory back after a burst, with hysteresis so set/clear at a boundary never thrashes.
-        let cap = self.keys.len();
+        let cap = self.slots.len();
         if cap > MIN_CAPACITY && self.len * 8 < cap {
-            self.rehash(cap / 4);
+            self.rehash(cap / 4, &key_of);
         }
+        Some(slot)
     }
 
-    fn rehash(&mut self, cap: usize) {
+    fn rehash(&mut self, cap: usize, key_of: &impl Fn(u32) -> u64) {
         let old = std::mem::replace(self, Self::with_capacity(cap));
-        for (k, v) in old.keys.into_iter().zip(old.vals) {
-            if k != EMPTY {
-                self.insert(k, v);
+        self.len = old.len;
+        for s in old.slots {
+            if s != EMPTY {
+                self.place(s, key_of);
             }
         }
     }
@@ -176,14 +175,51 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
+    /// A stand-in for the timer arena: slot i holds key `keys[i]`.
+    #[derive(Default)]
+    struct Arena {
+        keys: Vec<u64>,
+    }
+
+    impl Arena {
+        fn add(&mut self, key: u64) -> u32 {
+            self.keys.push(key);
+            (self.keys.len() - 1) as u32
+        }
+    }
+
+    #[test]
+    fn sequential_ids_round_trip() {
+        let mut ix = IdIndex::default();
+        let mut a = Arena::default();
+        for id in 1..=10_000u64 {
+            let s = a.add(id);
+            ix.insert(s, |s| a.keys[s as usize]);
+        }
+        assert_eq!(ix.len(), 10_000);
+        for id in 1..=10_000u64 {
+            assert_eq!(ix.get(id, |s| a.keys[s as usize]), Some(id as u32 - 1));
+        }
+        for id in (1..=10_000u64).step_by(2) {
+            assert_eq!(ix.remove(id, |s| a.keys[s as usize]), Some(id as u32 - 1));
+        }
+        for id in 1..=10_000u64 {
+            assert_eq!(ix.contains(id, |s| a.keys[s as usize]), id % 2 == 0, "id {id}");
+        }
+        assert_eq!(ix.get(0, |s| a.keys[s as usize]), None);
+        assert_eq!(ix.remove(0, |s| a.keys[s as usize]), None);
+    }
+
     #[test]
     fn removing_from_a_dense_run_is_local() {
         // 200k consecutive ids form one cluster; removals in random order must stay correct
         // (and, with X3, cheap: this test would take minutes with full-cluster scans).
         let mut ix = IdIndex::default();
+        let mut a = Arena::default();
         let n = 200_000u64;
         for id in 1..=n {
-            ix.insert(id, id as u32);
+            let s = a.add(id);
+            ix.insert(s, |s| a.keys[s as usize]);
         }
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         let mut order: Vec<u64> = (1..=n).collect();
@@ -194,7 +230,7 @@ mod tests {
             order.swap(i, (x % (i as u64 + 1)) as usize);
         }
         for (k, id) in order.iter().enumerate() {
-            assert_eq!(ix.remove(*id), Some(*id as u32));
+            assert_eq!(ix.remove(*id, |s| a.keys[s as usize]), Some(*id as u32 - 1));
             if k % 50_000 == 0 {
                 assert_eq!(ix.len(), (n as usize) - k - 1);
             }
@@ -203,42 +239,38 @@ mod tests {
     }
 
     #[test]
-    fn sequential_ids_round_trip() {
+    fn four_bytes_per_bucket() {
         let mut ix = IdIndex::default();
-        for id in 1..=10_000u64 {
-            ix.insert(id, id as u32 * 3);
+        let mut a = Arena::default();
+        for id in 1..=1000u64 {
+            let s = a.add(id);
+            ix.insert(s, |s| a.keys[s as usize]);
         }
-        assert_eq!(ix.len(), 10_000);
-        for id in 1..=10_000u64 {
-            assert_eq!(ix.get(id), Some(id as u32 * 3));
-        }
-        for id in (1..=10_000u64).step_by(2) {
-            assert_eq!(ix.remove(id), Some(id as u32 * 3));
-        }
-        for id in 1..=10_000u64 {
-            assert_eq!(ix.contains(id), id % 2 == 0, "id {id}");
-        }
-        assert_eq!(ix.get(0), None);
-        assert_eq!(ix.remove(0), None);
+        assert_eq!(ix.heap_bytes(), 2048 * 4, "1000 ids at <= 7/8 load fit 2048 buckets of 4 bytes");
     }
 
     proptest! {
         #[test]
-        fn matches_hashmap_model(ops in proptest::collection::vec((0u8..3, 1u64..200, any::<u32>()), 0..600)) {
+        fn matches_hashmap_model(ops in proptest::collection::vec((0u8..3, 1u64..200), 0..600)) {
             let mut ix = IdIndex::default();
+            let mut a = Arena::default();
             let mut model: HashMap<u64, u32> = HashMap::new();
-            for (op, key, val) in ops {
+            for (op, key) in ops {
                 // Keys spread over a few "wrap" regions to exercise clusters that cross the end.
                 let key = if key % 3 == 0 { u64::MAX - key } else { key };
                 match op {
-                    0 if !model.contains_key(&key) => { ix.insert(key, val); model.insert(key, val); }
-                    1 => prop_assert_eq!(ix.remove(key), model.remove(&key)),
-                    _ => prop_assert_eq!(ix.get(key), model.get(&key).copied()),
+                    0 if !model.contains_key(&key) => {
+                        let s = a.add(key);
+                        ix.insert(s, |s| a.keys[s as usize]);
+                        model.insert(key, s);
+                    }
+                    1 => prop_assert_eq!(ix.remove(key, |s| a.keys[s as usize]), model.remove(&key)),
+                    _ => prop_assert_eq!(ix.get(key, |s| a.keys[s as usize]), model.get(&key).copied()),
                 }
                 prop_assert_eq!(ix.len(), model.len());
             }
             for (k, v) in &model {
-                prop_assert_eq!(ix.get(*k), Some(*v));
+                prop_assert_eq!(ix.get(*k, |s| a.keys[s as usize]), Some(*v));
             }
         }
     }

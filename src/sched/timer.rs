@@ -89,7 +89,8 @@ impl TimerQueue {
 
     /// True when `id` is pending and not cancelled.
     pub fn contains(&self, id: u64) -> bool {
-        self.index.contains(id)
+        let arena = &self.arena;
+        self.index.contains(id, |s| arena[s as usize].key)
     }
 
     /// Earliest deadline of a live timer, in O(1) (Q3).
@@ -161,12 +162,14 @@ impl TimerQueue {
         let n = self.alloc(Node { key: id, prev: tail, next: s });
         self.arena[tail as usize].next = n;
         self.arena[s as usize].prev = n;
-        self.index.insert(id, n);
+        let arena = &self.arena;
+        self.index.insert(n, |s| arena[s as usize].key);
     }
 
     /// Cancels timer `id`. True only when it was live (Q4).
     pub fn cancel(&mut self, id: u64) -> bool {
-        let Some(n) = self.index.remove(id) else {
+        let arena = &self.arena;
+        let Some(n) = self.index.remove(id, |s| arena[s as usize].key) else {
             return false;
         };
         let Node { prev, next, .. } = self.arena[n as usize];
@@ -208,7 +211,8 @@ impl TimerQueue {
             let mut n = self.arena[top.sentinel as usize].next;
             while n != top.sentinel {
                 let Node { key: id, next, .. } = self.arena[n as usize];
-                self.index.remove(id);
+                let arena = &self.arena;
+                self.index.remove(id, |s| arena[s as usize].key);
                 self.free(n);
                 fire(id, top.deadline);
                 fired += 1;
