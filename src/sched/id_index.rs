@@ -89,7 +89,7 @@ impl IdIndex {
         }
     }
 
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn get(&self, key: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
         self.find(key, &key_of).map(|i| self.slots[i])
     }
