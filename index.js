@@ -839,3 +839,5 @@ module.exports.DeterministicClock = nativeBinding.DeterministicClock
 module.exports.NativeEventLoop = nativeBinding.NativeEventLoop
 module.exports.Scheduler = nativeBinding.Scheduler
 module.exports.WallClock = nativeBinding.WallClock
+module.exports.diffTraces = nativeBinding.diffTraces
+module.exports.replay = nativeBinding.replay

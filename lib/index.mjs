@@ -8,5 +8,7 @@ export const {
   DeterministicClock,
   WallClock,
   EventLoop,
+  replay,
+  diffTraces,
 } = seqloop
 export default seqloop

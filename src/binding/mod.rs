@@ -6,5 +6,6 @@ mod convert;
 mod error;
 mod event_loop;
 mod fast;
+mod replay;
 mod scheduler;
 mod uv;

@@ -411,7 +411,7 @@ impl Trace {
     /// The JSONL form: header line, one record per line, `{"type":"end"}`; every line ends in `\n`.
     pub fn to_jsonl(&self) -> String {
         // Written by hand so that `seqloop_trace` comes first (a reader can tell the file at a
-        // glance); the rest is serde's sorted object text without its braces.
+        // glance, whatever the map order); the rest is serde's object text without its braces.
         let rest = Value::Object(self.header_json()).to_string();
         let mut out = String::with_capacity(64 * (self.records.len() + 2));
         out.push_str(&format!("{{\"seqloop_trace\":{TRACE_VERSION},{}\n", &rest[1..]));
