@@ -108,7 +108,7 @@ impl<P> Scheduler<P> {
     fn read_clock(&self) -> u64 {
         let t = self.clock.now_ms();
         if let Some(r) = &self.recorder {
-            r.push(Entry::Clock(t));
+            r.clock(t);
         }
         t
     }
@@ -137,7 +137,8 @@ impl<P> Scheduler<P> {
         self.recorder.as_ref().map(|r| r.digest())
     }
 
-    /// Records kept so far (0 when not recording).
+    /// Compact entries kept so far (0 when not recording); the trace expands them to about
+    /// twice as many records (R5).
     pub fn trace_len(&self) -> usize {
         self.recorder.as_ref().map_or(0, |r| r.len())
     }
@@ -256,9 +257,11 @@ impl<P> Scheduler<P> {
 
     /// True when a macrotask is queued or a live timer is due at `now`.
     pub fn has_due_work(&self) -> bool {
+        // R5: the clock is read only when the queue is empty and a timer is pending.
+        let read = self.queue.is_empty() && !self.timers.is_empty();
         let due =
             !self.queue.is_empty() || self.timers.peek_deadline().is_some_and(|d| d <= self.read_clock());
-        self.record(|| Entry::HasDueWork(due));
+        self.record(|| Entry::HasDueWork { result: due, read });
         due
     }
 
@@ -399,7 +402,7 @@ impl<P> Scheduler<P> {
     /// `max(0, next deadline − now)`, or `None` without live timers.
     pub fn time_until_next_timer(&self) -> Option<u64> {
         let left = self.timers.peek_deadline().map(|d| d.saturating_sub(self.read_clock()));
-        self.record(|| Entry::TimeUntil(left));
+        self.record(|| Entry::TimeUntil { result: left, read: left.is_some() });
         left
     }
 

@@ -13,9 +13,13 @@
 //!   operation exactly the readings that precede its record.
 //! - R2: recording starts on a fresh scheduler, so every queued task was enqueued while
 //!   recording and a dispatch can refer to its enqueue record instead of copying its payload.
-//! - R3: records are compact enums ([`Entry`], 32 bytes) with payload snapshots taken at enqueue
-//!   time; JSON is only built by [`Scheduler::trace`](super::Scheduler::trace). Memory grows
-//!   linearly with the records kept.
+//! - R3: in memory the log is compact: an opcode byte and varints per entry (`log`), with
+//!   payload snapshots taken at enqueue time kept beside it; JSON is only built by
+//!   [`Scheduler::trace`](super::Scheduler::trace). Memory grows linearly with the entries kept.
+//! - R5: every operation reads the clock at most once, and which ones do is fixed by the
+//!   operation (and, for `has_due_work`/`time_until_next_timer`, a flag in its entry). So in
+//!   memory a `Clock` entry is kept only when the reading *changes*; `records()` puts a `clock`
+//!   record back before every operation that read. Setting and firing a timer costs two entries.
 //! - R4: the digest (see `canon`) covers the dispatched sequence only and is computed lazily
 //!   from the log, so the hot path pays for a `Vec::push` per record and nothing else.
 //!
@@ -26,10 +30,10 @@
 //! still detected as truncated). Each record is an object with a `type`; see `docs/replay.md`.
 
 mod canon;
+mod log;
 mod replay;
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -40,6 +44,7 @@ pub use replay::{diff, replay, Divergence, ReplayReport};
 
 use super::task::{HostcallOutcome, Macrotask, MacrotaskKind};
 use canon::{Fnv, Identity};
+pub(crate) use log::{Entry, Recorder};
 
 /// The trace format version this build writes and reads.
 pub const TRACE_VERSION: u64 = 1;
@@ -542,253 +547,8 @@ fn parse_header(obj: &Map<String, Value>, at: &str) -> Result<TraceHeader, Trace
     Ok(TraceHeader { created_by: text("created_by", "")?, clock: text("clock", "custom")?, max_timer_id })
 }
 
-/// A compact log entry (R3): what [`Record`] becomes in memory, 32 bytes, payloads boxed.
-#[derive(Debug)]
-pub(crate) enum Entry {
-    Clock(u64),
-    /// `id == 0`: ids exhausted (ids are never 0).
-    SetTimeout {
-        delay: u64,
-        id: u64,
-        seq: u64,
-    },
-    SetTimerAt {
-        deadline: u64,
-        id: u64,
-        seq: u64,
-    },
-    Rearm {
-        id: u64,
-        deadline: u64,
-        ok: bool,
-    },
-    Clear {
-        id: u64,
-        result: bool,
-    },
-    Hostcall(Box<(u64, String, HostcallOutcome<Value>)>),
-    Event(Box<(u64, String, Value)>),
-    Immediate {
-        seq: u64,
-        id: u64,
-    },
-    CancelImmediate {
-        id: u64,
-        result: bool,
-    },
-    Promote(u64),
-    Now,
-    HasDueWork(bool),
-    TimeUntil(Option<u64>),
-    SetNextTimerId(u64),
-    Reset,
-    FireTimer {
-        seq: u64,
-        id: u64,
-        deadline: u64,
-    },
-    FireImmediate {
-        seq: u64,
-        id: u64,
-    },
-    /// A hostcall or event; `entry` is the index of its enqueue entry (R2).
-    FireQueued {
-        seq: u64,
-        entry: usize,
-    },
-    Idle,
-}
-
 /// How the payload of `P` becomes JSON (chosen where `P: TracePayload` is known).
 pub(crate) type SnapshotFn<P> = for<'a> fn(&'a P) -> Cow<'a, Value>;
-
-/// The recorder a recording scheduler carries (boxed, so a non-recording scheduler pays one
-/// pointer and one branch per recordable call).
-pub(crate) struct Recorder<P> {
-    log: RefCell<Log>,
-    snapshot: SnapshotFn<P>,
-}
-
-#[derive(Default)]
-struct Log {
-    entries: Vec<Entry>,
-    /// Queued hostcalls/events by seq → their enqueue entry (removed when dispatched).
-    queued: rustc_hash::FxHashMap<u64, usize>,
-    /// Lazy digest (R4): the state after `digested` entries.
-    digest: Option<Fnv>,
-    digested: usize,
-}
-
-impl<P> Recorder<P> {
-    pub(crate) fn new(snapshot: SnapshotFn<P>) -> Self {
-        Self { log: RefCell::new(Log::default()), snapshot }
-    }
-
-    #[inline]
-    pub(crate) fn push(&self, e: Entry) {
-        self.log.borrow_mut().entries.push(e);
-    }
-
-    pub(crate) fn enqueue_hostcall(&self, seq: u64, call_id: &str, outcome: &HostcallOutcome<P>) {
-        let snap = self.snapshot;
-        let outcome = snapshot_outcome(outcome, |p| snap(p).into_owned());
-        let mut log = self.log.borrow_mut();
-        let idx = log.entries.len();
-        log.entries.push(Entry::Hostcall(Box::new((seq, call_id.to_owned(), outcome))));
-        log.queued.insert(seq, idx);
-    }
-
-    pub(crate) fn enqueue_event(&self, seq: u64, event_id: &str, payload: &P) {
-        let payload = (self.snapshot)(payload).into_owned();
-        let mut log = self.log.borrow_mut();
-        let idx = log.entries.len();
-        log.entries.push(Entry::Event(Box::new((seq, event_id.to_owned(), payload))));
-        log.queued.insert(seq, idx);
-    }
-
-    pub(crate) fn dispatch(&self, task: &Macrotask<P>) {
-        let seq = task.seq.0;
-        let mut log = self.log.borrow_mut();
-        let e = match &task.kind {
-            MacrotaskKind::TimerFired { timer_id, deadline_ms } => {
-                Entry::FireTimer { seq, id: timer_id.0, deadline: *deadline_ms }
-            }
-            MacrotaskKind::Immediate { id } => Entry::FireImmediate { seq, id: *id },
-            MacrotaskKind::HostcallComplete(c) => match log.queued.remove(&seq) {
-                Some(entry) => Entry::FireQueued { seq, entry },
-                // Only reachable if R2 was broken: record the task itself so nothing is lost.
-                None => {
-                    let outcome = snapshot_outcome(&c.outcome, |p| (self.snapshot)(p).into_owned());
-                    let idx = log.entries.len();
-                    log.entries.push(Entry::Hostcall(Box::new((seq, c.call_id.clone(), outcome))));
-                    Entry::FireQueued { seq, entry: idx }
-                }
-            },
-            MacrotaskKind::InboundEvent(ev) => match log.queued.remove(&seq) {
-                Some(entry) => Entry::FireQueued { seq, entry },
-                None => {
-                    let payload = (self.snapshot)(&ev.payload).into_owned();
-                    let idx = log.entries.len();
-                    log.entries.push(Entry::Event(Box::new((seq, ev.event_id.clone(), payload))));
-                    Entry::FireQueued { seq, entry: idx }
-                }
-            },
-        };
-        log.entries.push(e);
-    }
-
-    pub(crate) fn reset(&self) {
-        let mut log = self.log.borrow_mut();
-        log.queued.clear();
-        log.entries.push(Entry::Reset);
-    }
-
-    /// Number of records kept.
-    pub(crate) fn len(&self) -> usize {
-        self.log.borrow().entries.len()
-    }
-
-    /// Heap bytes held by the log (entries and boxed payloads are not counted deeply).
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.log.borrow().entries.capacity() * std::mem::size_of::<Entry>()
-    }
-
-    /// The digest of the dispatches so far, catching up from the last call (R4).
-    pub(crate) fn digest(&self) -> Digest {
-        let mut log = self.log.borrow_mut();
-        let mut h = log.digest.unwrap_or_else(Fnv::new);
-        let entries = &log.entries;
-        for e in &entries[log.digested..] {
-            if let Some((seq, id)) = identity_of(entries, e) {
-                canon::write_identity(&mut h, seq, id);
-            }
-        }
-        log.digested = log.entries.len();
-        log.digest = Some(h);
-        h.finish()
-    }
-
-    /// Expands the log into records (R3: JSON is built only here).
-    pub(crate) fn records(&self) -> Vec<Record> {
-        let log = self.log.borrow();
-        let entries = &log.entries;
-        let mut out = Vec::with_capacity(entries.len());
-        let mut at = 0;
-        for e in entries {
-            let id_opt = |id: u64| (id != 0).then_some(id);
-            out.push(match e {
-                Entry::Clock(ms) => {
-                    at = *ms;
-                    Record::Clock { ms: *ms }
-                }
-                Entry::SetTimeout { delay, id, seq } => {
-                    Record::SetTimeout { delay: *delay, id: id_opt(*id), seq: id_opt(*id).map(|_| *seq) }
-                }
-                Entry::SetTimerAt { deadline, id, seq } => Record::SetTimerAt {
-                    deadline: *deadline,
-                    id: id_opt(*id),
-                    seq: id_opt(*id).map(|_| *seq),
-                },
-                Entry::Rearm { id, deadline, ok } => {
-                    Record::RearmTimer { id: *id, deadline: *deadline, ok: *ok }
-                }
-                Entry::Clear { id, result } => Record::ClearTimeout { id: *id, result: *result },
-                Entry::Hostcall(b) => {
-                    Record::EnqueueHostcall { seq: b.0, call_id: b.1.clone(), outcome: b.2.clone() }
-                }
-                Entry::Event(b) => {
-                    Record::EnqueueEvent { seq: b.0, event_id: b.1.clone(), payload: b.2.clone() }
-                }
-                Entry::Immediate { seq, id } => Record::EnqueueImmediate { seq: *seq, id: *id },
-                Entry::CancelImmediate { id, result } => Record::CancelImmediate { id: *id, result: *result },
-                Entry::Promote(moved) => Record::PromoteDueTimers { moved: *moved },
-                Entry::Now => Record::Now,
-                Entry::HasDueWork(result) => Record::HasDueWork { result: *result },
-                Entry::TimeUntil(result) => Record::TimeUntilNextTimer { result: *result },
-                Entry::SetNextTimerId(id) => Record::SetNextTimerId { id: *id },
-                Entry::Reset => Record::Reset,
-                Entry::Idle => Record::Idle,
-                Entry::FireTimer { seq, id, deadline } => Record::Dispatch(Dispatch {
-                    seq: *seq,
-                    at,
-                    task: DispatchTask::TimerFired { timer_id: *id, deadline: *deadline },
-                }),
-                Entry::FireImmediate { seq, id } => Record::Dispatch(Dispatch {
-                    seq: *seq,
-                    at,
-                    task: DispatchTask::Immediate { immediate_id: *id },
-                }),
-                Entry::FireQueued { seq, entry } => {
-                    let task = match &entries[*entry] {
-                        Entry::Hostcall(b) => {
-                            DispatchTask::HostcallComplete { call_id: b.1.clone(), outcome: b.2.clone() }
-                        }
-                        Entry::Event(b) => {
-                            DispatchTask::InboundEvent { event_id: b.1.clone(), payload: b.2.clone() }
-                        }
-                        // `entry` is only ever set to a Hostcall or Event entry.
-                        _ => continue,
-                    };
-                    Record::Dispatch(Dispatch { seq: *seq, at, task })
-                }
-            });
-        }
-        out
-    }
-}
-
-fn identity_of<'a>(entries: &'a [Entry], e: &'a Entry) -> Option<(u64, Identity<'a>)> {
-    match e {
-        Entry::FireTimer { seq, id, .. } => Some((*seq, Identity::Timer { timer_id: *id })),
-        Entry::FireImmediate { seq, id } => Some((*seq, Identity::Immediate { immediate_id: *id })),
-        Entry::FireQueued { seq, entry } => match &entries[*entry] {
-            Entry::Hostcall(b) => Some((*seq, Identity::Hostcall { call_id: &b.1, outcome: &b.2 })),
-            Entry::Event(b) => Some((*seq, Identity::Event { event_id: &b.1, payload: &b.2 })),
-            _ => None,
-        },
-        _ => None,
-    }
-}
 
 /// The header of a trace recorded now.
 pub(crate) fn header(clock: &str, max_timer_id: u64) -> TraceHeader {
@@ -811,11 +571,6 @@ fn snapshot_outcome<P>(o: &HostcallOutcome<P>, f: impl Fn(&P) -> Value) -> Hostc
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn entries_are_compact() {
-        assert!(std::mem::size_of::<Entry>() <= 32, "{}", std::mem::size_of::<Entry>());
-    }
 
     #[test]
     fn records_round_trip_through_json() {
