@@ -78,6 +78,16 @@ pub struct TraceDiff {
     pub divergence: Either<TraceDivergence, Null>,
 }
 
+/// `ERR_NOT_RECORDING` for `trace()`/`traceJsonl()`/`digest()` on a `class_name` (Scheduler or
+/// EventLoop) constructed without `record: true`.
+pub(crate) fn not_recording(class_name: &str) -> Coded {
+    Coded::error(
+        "ERR_NOT_RECORDING",
+        format!("this {class_name} is not recording; construct it with {{ record: true }}"),
+    )
+}
+
+/// The JS object form of a trace (shared by every class that records).
 pub(crate) fn trace_to_js(t: &Trace) -> TraceObject {
     TraceObject {
         version: trace::TRACE_VERSION as u32,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::{outcome_from_js, task_to_js};
 use super::error::{Coded, CodedResult, ThrowExt};
-use super::replay::{trace_to_js, TraceObject};
+use super::replay::{not_recording, trace_to_js, TraceObject};
 use crate::sched::{self, Clock, TimerId};
 
 /// A virtual clock moved only by `advance` and `set`. Pass it to a `Scheduler` and keep a
@@ -210,12 +210,8 @@ impl Scheduler {
     }
 
     fn recorded(&self) -> CodedResult<sched::Trace> {
-        self.inner.trace().ok_or_else(not_recording)
+        self.inner.trace().ok_or_else(|| not_recording("Scheduler"))
     }
-}
-
-fn not_recording() -> Coded {
-    Coded::error("ERR_NOT_RECORDING", "this Scheduler is not recording; construct it with { record: true }")
 }
 
 #[napi]
@@ -396,7 +392,7 @@ impl Scheduler {
     pub fn digest(&self, env: Env) -> Result<String> {
         match self.inner.digest() {
             Some(d) => Ok(d.to_string()),
-            None => Err(not_recording().throw(&env)),
+            None => Err(not_recording("Scheduler").throw(&env)),
         }
     }
 
