@@ -271,8 +271,9 @@ export declare class NumaSlabTelemetry {
  */
 export declare class Scheduler {
   /**
-   * `new Scheduler({ clock })`: `clock` is a `DeterministicClock`, a `WallClock` (the
-   * default) or any object with a `nowMs()` method returning milliseconds.
+   * `new Scheduler({ clock, record })`: `clock` is a `DeterministicClock`, a `WallClock`
+   * (the default) or any object with a `nowMs()` method returning milliseconds. With
+   * `record: true` the scheduler keeps a trace of every input, clock reading and dispatch.
    */
   constructor(options?: { clock?: DeterministicClock | WallClock | { nowMs(): number }, record?: boolean })
   /** The next seq to be assigned (starts at 0). */
@@ -314,6 +315,22 @@ export declare class Scheduler {
    * `tick()` repeatedly would return, stopping at the first `null`. The clock is read once.
    */
   drain(maxTasks: number): Macrotask[]
+  /**
+   * The recorded trace `{ version: 1, created_by, clock, max_timer_id, records }` (a copy).
+   * Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
+   */
+  trace(): Trace
+  /**
+   * The recorded trace as JSONL: a header line, one record per line, an end line.
+   * Throws `ERR_NOT_RECORDING` unless recording.
+   */
+  traceJsonl(): string
+  /**
+   * 16 lowercase hex digits: a stable hash of the dispatched sequence so far (equal runs have
+   * equal digests in every process and on every machine). Throws `ERR_NOT_RECORDING` unless
+   * recording.
+   */
+  digest(): string
   /** Earliest deadline of a non-cancelled timer, or null. O(1). */
   nextTimerDeadline(): number | null
   /** `max(0, nextTimerDeadline - now)`, or null without timers. */
@@ -360,6 +377,30 @@ export declare class WallClock {
   nowMs(): number
 }
 
+/**
+ * Compares the dispatched sequences of two traces (seq, kind, ids and payloads; times are not
+ * compared).
+ */
+export declare function diffTraces(a: Trace | string, b: Trace | string): TraceDiff
+
+/**
+ * Re-drives a fresh scheduler from a recorded trace (its inputs and clock readings, so a
+ * wall-clock recording replays exactly) and compares every operation and dispatch.
+ */
+export declare function replay(trace: Trace | string): ReplayResult
+
+/** The result of `replay`. */
+export interface ReplayResult {
+  /** True when every operation and dispatch matched the trace. */
+  ok: boolean
+  /** Digest of the replayed dispatches (16 lowercase hex digits). */
+  digest: string
+  /** Dispatches replayed (up to and including a divergent one). */
+  dispatches: number
+  /** The first mismatch, or null. */
+  divergence: TraceDivergence | null
+}
+
 /** A slot handle as JS sees it: live while the slot holds this generation. */
 export interface SlabHandle {
   /** The node whose slab owns the slot. */
@@ -368,4 +409,48 @@ export interface SlabHandle {
   slotIndex: number
   /** The allocation's generation (1 for a slot's first allocation). */
   generation: number
+}
+
+/**
+ * A recorded run: the header fields and the records in order. Each record is an object with a
+ * snake_case `type` (`clock`, `set_timeout`, `enqueue_event`, `dispatch`, …; see docs/replay.md).
+ */
+export interface Trace {
+  /** Format version (1). */
+  version: number
+  /** The producer, e.g. `seqloop 0.1.0`. */
+  created_by: string
+  /** The recorded scheduler's clock kind: `deterministic`, `wall` or `custom`. */
+  clock: string
+  /** The largest timer id before ids wrap (2^53 − 1 for JS schedulers). */
+  max_timer_id: number
+  /** The records, in the order they happened. */
+  records: Array<{ type: string, [field: string]: unknown }>
+}
+
+/** The result of `diffTraces`. */
+export interface TraceDiff {
+  /** True when both traces dispatched the same sequence (seq, kind, ids, payloads). */
+  equal: boolean
+  /** Digest of the first trace's dispatches. */
+  digestA: string
+  /** Digest of the second trace's dispatches. */
+  digestB: string
+  /**
+   * The first differing dispatch (`expected` from the first trace, `actual` from the
+   * second), or null.
+   */
+  divergence: TraceDivergence | null
+}
+
+/** Where a replay first differed from its trace, or two traces from each other. */
+export interface TraceDivergence {
+  /** Dispatches that matched before the mismatch (for a dispatch mismatch: its index). */
+  index: number
+  /** 0-based position of the mismatching record in the (first) trace, or null. */
+  record: number | null
+  /** The recorded record (or the first trace's dispatch); null when there is none. */
+  expected: Record<string, unknown> | null
+  /** The replayed record (or the second trace's dispatch); null when there is none. */
+  actual: Record<string, unknown> | null
 }

@@ -845,3 +845,5 @@ module.exports.Scheduler = nativeBinding.Scheduler
 module.exports.TimerQueue = nativeBinding.TimerQueue
 module.exports.JsTimerQueue = nativeBinding.JsTimerQueue
 module.exports.WallClock = nativeBinding.WallClock
+module.exports.diffTraces = nativeBinding.diffTraces
+module.exports.replay = nativeBinding.replay

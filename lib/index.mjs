@@ -15,5 +15,7 @@ export const {
   NumaSlabTelemetry,
   install,
   withGlobal,
+  replay,
+  diffTraces,
 } = seqloop
 export default seqloop

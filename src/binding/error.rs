@@ -134,3 +134,15 @@ impl<T> ThrowExt<T> for CodedResult<T> {
         self.map_err(|e| e.throw(env))
     }
 }
+
+impl From<crate::sched::TraceError> for Coded {
+    /// `ERR_TRACE_VERSION` (Error) for an unsupported version, else `ERR_TRACE_INVALID`
+    /// (TypeError); the message is the one-line description of what and where.
+    fn from(e: crate::sched::TraceError) -> Self {
+        let class = match e {
+            crate::sched::TraceError::Version { .. } => ErrorClass::Error,
+            _ => ErrorClass::Type,
+        };
+        Self::new(class, e.code(), e.to_string())
+    }
+}

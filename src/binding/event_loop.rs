@@ -930,7 +930,7 @@ impl LoopInner {
         if interval {
             delay = delay.max(1);
         }
-        let now = self.state.try_borrow().map(|s| s.now()).unwrap_or(0);
+        let now = self.state.try_borrow().map(|s| s.core.peek_clock()).unwrap_or(0);
         if now.saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
             return Err(Coded::out_of_range("ms", "a delay whose deadline stays <= 2^53 - 1", delay));
         }

@@ -7,6 +7,7 @@ mod error;
 mod event_loop;
 mod fast;
 mod hugepage;
+mod replay;
 mod scheduler;
 mod slab;
 mod timer_queue;

@@ -1,4 +1,5 @@
-//! JS classes `Scheduler`, `DeterministicClock` and `WallClock` (API.md §1).
+//! JS classes `Scheduler`, `DeterministicClock` and `WallClock` (API.md §1), with recording
+//! (API.md §4: `record` option, `trace()`, `traceJsonl()`, `digest()`).
 
 use napi::bindgen_prelude::*;
 use napi::ValueType;
@@ -8,6 +9,7 @@ use serde_json::Value;
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::{outcome_from_js, task_to_js};
 use super::error::{Coded, CodedResult, ThrowExt};
+use super::replay::{not_recording, trace_to_js, TraceObject};
 use crate::sched::{self, Clock, TimerId};
 
 /// A virtual clock moved only by `advance` and `set`. Pass it to a `Scheduler` and keep a
@@ -105,6 +107,17 @@ fn native_clock(obj: &Object<'_>) -> Option<Box<dyn Clock>> {
 /// Name of the hidden method through which clock classes hand over their native clock.
 const CLOCK_HANDLE: &str = "__seqloopClock";
 
+/// The cell a custom JS clock's readings are stored in; a distinct type only so that trace
+/// headers say `custom` rather than `deterministic`.
+#[derive(Debug)]
+struct JsClockCell(sched::DeterministicClock);
+
+impl Clock for JsClockCell {
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
+}
+
 /// Where a JS scheduler gets its time.
 pub(crate) enum ClockSource {
     /// A core clock (deterministic or wall): the scheduler reads it directly.
@@ -141,7 +154,7 @@ impl ClockSource {
         }
         let obj_ref = obj.create_ref::<false>().map_err(|e| Coded::error("ERR_INTERNAL", e.reason))?;
         let cell = sched::DeterministicClock::new(0);
-        Ok((Box::new(cell.clone()), ClockSource::Custom { cell, obj: obj_ref }))
+        Ok((Box::new(JsClockCell(cell.clone())), ClockSource::Custom { cell, obj: obj_ref }))
     }
 
     /// For a custom clock, calls `nowMs()` and stores the reading. Errors leave the scheduler
@@ -237,12 +250,17 @@ impl Scheduler {
             None => Ok(()),
         }
     }
+
+    fn recorded(&self) -> CodedResult<sched::Trace> {
+        self.inner.trace().ok_or_else(|| not_recording("Scheduler"))
+    }
 }
 
 #[napi]
 impl Scheduler {
-    /// `new Scheduler({ clock })`: `clock` is a `DeterministicClock`, a `WallClock` (the
-    /// default) or any object with a `nowMs()` method returning milliseconds.
+    /// `new Scheduler({ clock, record })`: `clock` is a `DeterministicClock`, a `WallClock`
+    /// (the default) or any object with a `nowMs()` method returning milliseconds. With
+    /// `record: true` the scheduler keeps a trace of every input, clock reading and dispatch.
     #[napi(
         constructor,
         ts_args_type = "options?: { clock?: DeterministicClock | WallClock | { nowMs(): number }, record?: boolean }"
@@ -250,12 +268,21 @@ impl Scheduler {
     pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
         crate::obs::init_from_env();
         let opts = args::options(options, "options").or_throw(&env)?;
-        let clock_v = match &opts {
-            Some(o) => Some(args::prop(o, "clock").or_throw(&env)?),
-            None => None,
+        let (clock_v, record) = match &opts {
+            Some(o) => {
+                let record = args::prop(o, "record").or_throw(&env)?;
+                let record = if args::is_undefined(&record) {
+                    false
+                } else {
+                    args::boolean(&record, "options.record").or_throw(&env)?
+                };
+                (Some(args::prop(o, "clock").or_throw(&env)?), record)
+            }
+            None => (None, false),
         };
         let (clock, source) = ClockSource::from_option(clock_v).or_throw(&env)?;
-        let inner = sched::Scheduler::new(clock).with_max_timer_id(MAX_SAFE_INTEGER as u64);
+        let inner =
+            sched::Scheduler::new(clock).with_max_timer_id(MAX_SAFE_INTEGER as u64).with_recording(record);
         let s = Self { inner, clock: Some(source) };
         s.sync(&env)?;
         Ok(s)
@@ -298,7 +325,7 @@ impl Scheduler {
     pub fn set_timeout(&mut self, env: Env, delay_ms: Unknown) -> Result<f64> {
         let delay = args::u53(&delay_ms, "delayMs").or_throw(&env)?;
         self.sync(&env)?;
-        if self.inner.now_ms().saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
+        if self.inner.peek_clock().saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
             return Err(
                 Coded::out_of_range("delayMs", "a delay whose deadline stays <= 2^53 - 1", delay).throw(&env)
             );
@@ -388,6 +415,32 @@ impl Scheduler {
             arr.set(i as u32, task_to_js(env, t)?)?;
         }
         Ok(arr)
+    }
+
+    /// The recorded trace `{ version: 1, created_by, clock, max_timer_id, records }` (a copy).
+    /// Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
+    #[napi]
+    pub fn trace(&self, env: Env) -> Result<TraceObject> {
+        let t = self.recorded().or_throw(&env)?;
+        Ok(trace_to_js(&t))
+    }
+
+    /// The recorded trace as JSONL: a header line, one record per line, an end line.
+    /// Throws `ERR_NOT_RECORDING` unless recording.
+    #[napi]
+    pub fn trace_jsonl(&self, env: Env) -> Result<String> {
+        Ok(self.recorded().or_throw(&env)?.to_jsonl())
+    }
+
+    /// 16 lowercase hex digits: a stable hash of the dispatched sequence so far (equal runs have
+    /// equal digests in every process and on every machine). Throws `ERR_NOT_RECORDING` unless
+    /// recording.
+    #[napi]
+    pub fn digest(&self, env: Env) -> Result<String> {
+        match self.inner.digest() {
+            Some(d) => Ok(d.to_string()),
+            None => Err(not_recording("Scheduler").throw(&env)),
+        }
     }
 
     /// Earliest deadline of a non-cancelled timer, or null. O(1).

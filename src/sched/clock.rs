@@ -13,17 +13,31 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Debug + Send + Sync {
     /// The current time in milliseconds.
     fn now_ms(&self) -> u64;
+
+    /// What kind of clock this is, for trace headers (`deterministic`, `wall`, `replay`, or
+    /// `custom` for anything else). Informational only: replay never depends on it.
+    fn kind(&self) -> &'static str {
+        "custom"
+    }
 }
 
 impl<T: Clock + ?Sized> Clock for Arc<T> {
     fn now_ms(&self) -> u64 {
         (**self).now_ms()
     }
+
+    fn kind(&self) -> &'static str {
+        (**self).kind()
+    }
 }
 
 impl<T: Clock + ?Sized> Clock for Box<T> {
     fn now_ms(&self) -> u64 {
         (**self).now_ms()
+    }
+
+    fn kind(&self) -> &'static str {
+        (**self).kind()
     }
 }
 
@@ -55,6 +69,10 @@ impl Clock for DeterministicClock {
     fn now_ms(&self) -> u64 {
         self.now.load(Ordering::Relaxed)
     }
+
+    fn kind(&self) -> &'static str {
+        "deterministic"
+    }
 }
 
 /// Real time: milliseconds since the Unix epoch.
@@ -68,6 +86,10 @@ impl Clock for WallClock {
             .duration_since(UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0)
+    }
+
+    fn kind(&self) -> &'static str {
+        "wall"
     }
 }
 

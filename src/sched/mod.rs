@@ -1,5 +1,6 @@
 //! The deterministic scheduler core: sequence numbers, clocks, the timer queue, macrotasks and
-//! the `Scheduler` that ties them together. No napi here (the binding converts and delegates).
+//! the `Scheduler` that ties them together, and record/replay of its runs (`trace`). No napi
+//! here (the binding converts and delegates).
 //!
 //! Invariants shared by the whole crate (the original design's, cited as I1–I5 in code):
 //! - I1 (single macrotask): at most one macrotask executes per tick.
@@ -14,9 +15,11 @@ pub mod scheduler;
 pub mod seq;
 pub mod task;
 pub mod timer;
+pub mod trace;
 
 pub use clock::{Clock, DeterministicClock, WallClock};
 pub use scheduler::{SchedError, Scheduler};
 pub use seq::Seq;
 pub use task::{HostcallCompletion, HostcallOutcome, InboundEvent, Macrotask, MacrotaskKind, TimerId};
 pub use timer::TimerQueue;
+pub use trace::{replay, Digest, Divergence, ReplayReport, Trace, TraceError, TracePayload};

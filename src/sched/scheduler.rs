@@ -11,6 +11,10 @@
 //!
 //! A tick moves *all* due timers (deadline <= now, inclusive) to the back of the queue in
 //! (deadline, seq) order, then pops the front. After a tick returns `None`, no live timer is due.
+//!
+//! Recording (API.md §4, [`trace`](super::trace)): every clock read goes through `read_clock`
+//! (R1), and every call that changes the scheduler or reads the clock appends one compact entry
+//! to an optional recorder. Without a recorder that is one `None` check per call.
 
 use std::collections::VecDeque;
 
@@ -20,6 +24,7 @@ use super::clock::{Clock, WallClock};
 use super::seq::Seq;
 use super::task::{HostcallCompletion, HostcallOutcome, InboundEvent, Macrotask, MacrotaskKind, TimerId};
 use super::timer::TimerQueue;
+use super::trace::{self, Digest, Entry, Recorder, Trace, TracePayload};
 
 /// Errors of the scheduler core.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -46,6 +51,8 @@ pub struct Scheduler<P = serde_json::Value> {
     queue: VecDeque<Macrotask<P>>,
     next_timer_id: u64,
     max_timer_id: u64,
+    /// Present when recording (boxed: a non-recording scheduler carries one null pointer).
+    recorder: Option<Box<Recorder<P>>>,
 }
 
 impl<P> std::fmt::Debug for Scheduler<P> {
@@ -56,6 +63,7 @@ impl<P> std::fmt::Debug for Scheduler<P> {
             .field("timer_count", &self.timers.len())
             .field("next_timer_id", &self.next_timer_id)
             .field("clock", &self.clock)
+            .field("recording", &self.recorder.is_some())
             .finish()
     }
 }
@@ -76,6 +84,7 @@ impl<P> Scheduler<P> {
             queue: VecDeque::new(),
             next_timer_id: 1,
             max_timer_id: u64::MAX,
+            recorder: None,
         }
     }
 
@@ -94,8 +103,62 @@ impl<P> Scheduler<P> {
         self.seq
     }
 
+    /// The one place the clock is read (R1): records the reading when recording.
+    #[inline]
+    fn read_clock(&self) -> u64 {
+        let t = self.clock.now_ms();
+        if let Some(r) = &self.recorder {
+            r.clock(t);
+        }
+        t
+    }
+
+    #[inline]
+    fn record(&self, entry: impl FnOnce() -> Entry) {
+        if let Some(r) = &self.recorder {
+            r.push(entry());
+        }
+    }
+
+    /// True when this scheduler keeps a trace.
+    pub fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// The trace recorded so far, or `None` when not recording.
+    pub fn trace(&self) -> Option<Trace> {
+        let r = self.recorder.as_ref()?;
+        Some(Trace { header: trace::header(self.clock.kind(), self.max_timer_id), records: r.records() })
+    }
+
+    /// The digest of the dispatched sequence so far (D1–D3), or `None` when not recording.
+    /// Computed from the log, resuming where the previous call stopped.
+    pub fn digest(&self) -> Option<Digest> {
+        self.recorder.as_ref().map(|r| r.digest())
+    }
+
+    /// Compact entries kept so far (0 when not recording); the trace expands them to about
+    /// twice as many records (R5).
+    pub fn trace_len(&self) -> usize {
+        self.recorder.as_ref().map_or(0, |r| r.len())
+    }
+
+    /// Bytes of the record log's buffer (0 when not recording). Grows linearly with the records.
+    pub fn trace_heap_bytes(&self) -> usize {
+        self.recorder.as_ref().map_or(0, |r| r.heap_bytes())
+    }
+
     /// The clock's current time.
     pub fn now_ms(&self) -> u64 {
+        let t = self.read_clock();
+        self.record(|| Entry::Now);
+        t
+    }
+
+    /// The clock's time *without* recording the read: only for validating arguments before an
+    /// operation that then reads (and records) the clock itself. Nothing may be scheduled from
+    /// this value, or a replay would diverge.
+    pub fn peek_clock(&self) -> u64 {
         self.clock.now_ms()
     }
 
@@ -129,6 +192,7 @@ impl<P> Scheduler<P> {
     #[doc(hidden)]
     pub fn set_next_timer_id(&mut self, id: u64) {
         self.next_timer_id = id.clamp(1, self.max_timer_id);
+        self.record(|| Entry::SetNextTimerId(id));
     }
 
     /// Picks the next free id, wrapping to 1 after the maximum and skipping ids still pending.
@@ -150,8 +214,11 @@ impl<P> Scheduler<P> {
     /// # Errors
     /// [`SchedError::TimerIdsExhausted`] when every id up to the maximum is pending.
     pub fn set_timeout(&mut self, delay_ms: u64) -> Result<TimerId, SchedError> {
-        let deadline = self.clock.now_ms().saturating_add(delay_ms);
-        self.set_timer_at(deadline)
+        let deadline = self.read_clock().saturating_add(delay_ms);
+        let seq = self.seq.0;
+        let r = self.insert_timer(deadline);
+        self.record(|| Entry::SetTimeout { delay: delay_ms, id: r.as_ref().map_or(0, |id| id.0), seq });
+        r
     }
 
     /// Sets a timer due at an absolute `deadline_ms`; it takes the next seq.
@@ -159,6 +226,13 @@ impl<P> Scheduler<P> {
     /// # Errors
     /// [`SchedError::TimerIdsExhausted`] when every id up to the maximum is pending.
     pub fn set_timer_at(&mut self, deadline_ms: u64) -> Result<TimerId, SchedError> {
+        let seq = self.seq.0;
+        let r = self.insert_timer(deadline_ms);
+        self.record(|| Entry::SetTimerAt { deadline: deadline_ms, id: r.as_ref().map_or(0, |id| id.0), seq });
+        r
+    }
+
+    fn insert_timer(&mut self, deadline_ms: u64) -> Result<TimerId, SchedError> {
         let id = self.allocate_timer_id()?;
         let seq = self.take_seq();
         self.timers.insert(id.0, deadline_ms);
@@ -172,7 +246,9 @@ impl<P> Scheduler<P> {
     /// # Errors
     /// [`SchedError::TimerIdLive`] when `id` is already pending or is 0.
     pub fn rearm_timer(&mut self, id: TimerId, deadline_ms: u64) -> Result<(), SchedError> {
-        if id.0 == 0 || self.timers.contains(id.0) {
+        let ok = id.0 != 0 && !self.timers.contains(id.0);
+        self.record(|| Entry::Rearm { id: id.0, deadline: deadline_ms, ok });
+        if !ok {
             return Err(SchedError::TimerIdLive { id: id.0 });
         }
         let seq = self.take_seq();
@@ -188,7 +264,12 @@ impl<P> Scheduler<P> {
 
     /// True when a macrotask is queued or a live timer is due at `now`.
     pub fn has_due_work(&self) -> bool {
-        !self.queue.is_empty() || self.timers.peek_deadline().is_some_and(|d| d <= self.clock.now_ms())
+        // R5: the clock is read only when the queue is empty and a timer is pending.
+        let read = self.queue.is_empty() && !self.timers.is_empty();
+        let due =
+            !self.queue.is_empty() || self.timers.peek_deadline().is_some_and(|d| d <= self.read_clock());
+        self.record(|| Entry::HasDueWork { result: due, read });
+        due
     }
 
     /// Cancels a timer. True only if it was pending and not yet cancelled; unknown, fired and
@@ -196,6 +277,7 @@ impl<P> Scheduler<P> {
     pub fn clear_timeout(&mut self, id: TimerId) -> bool {
         let cleared = self.timers.cancel(id.0);
         tracing::trace!(target: "seqloop::sched", timer_id = id.0, cleared, "timer_clear");
+        self.record(|| Entry::Clear { id: id.0, result: cleared });
         cleared
     }
 
@@ -213,6 +295,9 @@ impl<P> Scheduler<P> {
         outcome: HostcallOutcome<P>,
     ) -> Seq {
         let call_id = call_id.into();
+        if let Some(r) = &self.recorder {
+            r.enqueue_hostcall(self.seq.0, &call_id, &outcome);
+        }
         self.push(MacrotaskKind::HostcallComplete(Box::new(HostcallCompletion { call_id, outcome })))
     }
 
@@ -242,25 +327,34 @@ impl<P> Scheduler<P> {
     /// Appends an inbound event.
     pub fn enqueue_event(&mut self, event_id: impl Into<String>, payload: P) -> Seq {
         let event_id = event_id.into();
+        if let Some(r) = &self.recorder {
+            r.enqueue_event(self.seq.0, &event_id, &payload);
+        }
         self.push(MacrotaskKind::InboundEvent(Box::new(InboundEvent { event_id, payload })))
     }
 
     /// Appends an EventLoop immediate with the next seq.
     pub fn enqueue_immediate(&mut self, id: u64) -> Seq {
-        self.push(MacrotaskKind::Immediate { id })
+        let seq = self.push(MacrotaskKind::Immediate { id });
+        self.record(|| Entry::Immediate { seq: seq.0, id });
+        seq
     }
 
     /// Removes a queued immediate (for `clearImmediate`). True when it was queued.
     pub fn cancel_immediate(&mut self, id: u64) -> bool {
         let pos =
             self.queue.iter().position(|t| matches!(t.kind, MacrotaskKind::Immediate { id: i } if i == id));
-        pos.and_then(|p| self.queue.remove(p)).is_some()
+        let removed = pos.and_then(|p| self.queue.remove(p)).is_some();
+        self.record(|| Entry::CancelImmediate { id, result: removed });
+        removed
     }
 
     /// Moves every due timer to the back of the queue with a fresh seq. Returns how many moved.
     pub fn promote_due_timers(&mut self) -> usize {
-        let now = self.clock.now_ms();
-        self.promote_due_timers_at(now)
+        let now = self.read_clock();
+        let moved = self.promote_due_timers_at(now);
+        self.record(|| Entry::Promote(moved as u64));
+        moved
     }
 
     fn promote_due_timers_at(&mut self, now: u64) -> usize {
@@ -279,10 +373,17 @@ impl<P> Scheduler<P> {
     /// One tick: moves due timers to the queue (each with a fresh seq), then pops at most one
     /// macrotask (I1).
     pub fn tick(&mut self) -> Option<Macrotask<P>> {
-        self.promote_due_timers();
+        let now = self.read_clock();
+        self.promote_due_timers_at(now);
         let task = self.queue.pop_front();
         if let Some(t) = &task {
             tracing::trace!(target: "seqloop::sched", seq = t.seq.0, kind = t.kind.code(), "tick");
+        }
+        if let Some(r) = &self.recorder {
+            match &task {
+                Some(t) => r.dispatch(t),
+                None => r.push(Entry::Idle),
+            }
         }
         task
     }
@@ -293,6 +394,18 @@ impl<P> Scheduler<P> {
     pub fn drain(&mut self, max: usize) -> Vec<Macrotask<P>> {
         if max == 0 {
             return Vec::new();
+        }
+        if self.recorder.is_some() {
+            // Recording: go through tick() so the trace holds each tick's clock read and
+            // dispatch exactly as a replay will re-execute them.
+            let mut out = Vec::with_capacity(max.min(self.queue.len().max(16)));
+            while out.len() < max {
+                match self.tick() {
+                    Some(t) => out.push(t),
+                    None => break,
+                }
+            }
+            return out;
         }
         self.promote_due_timers();
         let n = max.min(self.queue.len());
@@ -310,8 +423,9 @@ impl<P> Scheduler<P> {
 
     /// `max(0, next deadline − now)`, or `None` without live timers.
     pub fn time_until_next_timer(&self) -> Option<u64> {
-        let d = self.timers.peek_deadline()?;
-        Some(d.saturating_sub(self.clock.now_ms()))
+        let left = self.timers.peek_deadline().map(|d| d.saturating_sub(self.read_clock()));
+        self.record(|| Entry::TimeUntil { result: left, read: left.is_some() });
+        left
     }
 
     /// Live timers as `(id, deadline)` in firing order.
@@ -323,5 +437,30 @@ impl<P> Scheduler<P> {
     pub fn reset(&mut self) {
         self.timers.clear();
         self.queue.clear();
+        if let Some(r) = &self.recorder {
+            r.reset();
+        }
+    }
+}
+
+impl<P: TracePayload> Scheduler<P> {
+    /// Turns recording on (or off): the scheduler keeps a trace of every input, clock reading
+    /// and dispatch (API.md §4). Recording starts empty; turning it off drops the trace.
+    ///
+    /// # Panics
+    /// When turning recording on for a scheduler that has already assigned a seq: a trace must
+    /// start from a fresh scheduler to be replayable (R2). This is a construction-time mistake.
+    #[must_use]
+    pub fn with_recording(mut self, on: bool) -> Self {
+        if on {
+            assert!(
+                self.seq == Seq::ZERO && !self.has_pending(),
+                "Scheduler::with_recording(true) needs a fresh scheduler (seq 0, nothing pending)"
+            );
+            self.recorder = Some(Box::new(Recorder::new(P::trace_json)));
+        } else {
+            self.recorder = None;
+        }
+        self
     }
 }
