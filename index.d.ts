@@ -132,6 +132,21 @@ export declare class NativeEventLoop {
   onEvent(fn: (eventId: string, payload: unknown) => unknown): void
   /** Enqueues an `inbound_event` macrotask (I4). */
   dispatchEvent(eventId: string, payload?: unknown): void
+  /**
+   * The recorded trace `{ version: 1, records }` (inputs, clock readings, dispatches).
+   * Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
+   */
+  trace(): TraceObject
+  /**
+   * The recorded trace as JSONL (header line, one record per line, end line).
+   * Throws `ERR_NOT_RECORDING` unless recording.
+   */
+  traceJsonl(): string
+  /**
+   * 16 lowercase hex digits: a stable hash of the dispatched sequence so far.
+   * Throws `ERR_NOT_RECORDING` unless recording.
+   */
+  digest(): string
   /** Runs one tick; resolves with the macrotask that ran, or null. */
   runOnce(): Promise<Macrotask | null>
   /** Ticks until nothing is due (time does not move). Resolves with the number run. */

@@ -37,11 +37,30 @@ use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::outcome_from_js;
 use super::error::{Coded, CodedResult, ThrowExt};
 use super::fast;
+use super::replay::{not_recording, trace_to_js, TraceObject};
 use super::uv::UvTimer;
 use crate::sched::{self, Clock, HostcallOutcome, Macrotask, MacrotaskKind, Scheduler, TimerId};
 
 /// A JS value kept alive by the loop: an index into the stash array.
 type Slot = u32;
+
+/// A payload or hostcall value as the core scheduler holds it: the JS value itself (by stash
+/// slot, so callbacks get the very object passed in) and, when recording, its JSON snapshot
+/// taken at enqueue time (what the trace and the digest see).
+#[derive(Debug, Clone)]
+struct Held {
+    slot: Slot,
+    json: Option<serde_json::Value>,
+}
+
+impl sched::TracePayload for Held {
+    fn trace_json(&self) -> std::borrow::Cow<'_, serde_json::Value> {
+        match &self.json {
+            Some(v) => std::borrow::Cow::Borrowed(v),
+            None => std::borrow::Cow::Owned(serde_json::Value::Null),
+        }
+    }
+}
 
 /// How long the driver runs macrotasks before yielding to libuv (keeps the process responsive).
 const SLICE: Duration = Duration::from_millis(8);
@@ -192,7 +211,7 @@ struct Run {
 
 /// What the driver does next.
 enum Step {
-    Task(Macrotask<Slot>),
+    Task(Macrotask<Held>),
     Finish(Settle),
     Sleep { ms: u64, keep_alive: bool },
 }
@@ -205,7 +224,7 @@ enum Settle {
 }
 
 struct State {
-    core: Scheduler<Slot>,
+    core: Scheduler<Held>,
     /// The virtual clock (None for a wall-clock loop).
     clock: Option<sched::DeterministicClock>,
     stash: Stash,
@@ -590,7 +609,7 @@ fn error_value(env: sys::napi_env, code: &str, message: &str) -> sys::napi_value
 }
 
 /// Runs one macrotask's JS. `Err` carries the thrown value (E4).
-fn dispatch(inner: &Rc<LoopInner>, task: Macrotask<Slot>) -> std::result::Result<(), sys::napi_value> {
+fn dispatch(inner: &Rc<LoopInner>, task: Macrotask<Held>) -> std::result::Result<(), sys::napi_value> {
     let env = inner.env;
     let fail = |_: Error| ptr::null_mut();
     match task.kind {
@@ -663,7 +682,7 @@ fn dispatch(inner: &Rc<LoopInner>, task: Macrotask<Slot>) -> std::result::Result
                 HostcallOutcome::StreamChunk { sequence, chunk, is_final } => {
                     let (func, ctx, recv, chunk_v) = {
                         let mut st = inner.state.borrow_mut();
-                        let chunk_v = st.stash.take(env, chunk).map_err(fail)?;
+                        let chunk_v = st.stash.take(env, chunk.slot).map_err(fail)?;
                         let Some(l) = st.streams.get(&call_id) else { return Ok(()) };
                         let (fslot, ctx) = (l.func, l.ctx);
                         let func = st.stash.get(env, fslot).map_err(fail)?;
@@ -687,7 +706,7 @@ fn dispatch(inner: &Rc<LoopInner>, task: Macrotask<Slot>) -> std::result::Result
                 HostcallOutcome::Success { value } => {
                     let (pending, v) = {
                         let mut st = inner.state.borrow_mut();
-                        let v = st.stash.take(env, value).map_err(fail)?;
+                        let v = st.stash.take(env, value.slot).map_err(fail)?;
                         (st.hostcalls.remove(&call_id), v)
                     };
                     if let Some(p) = pending {
@@ -710,7 +729,7 @@ fn dispatch(inner: &Rc<LoopInner>, task: Macrotask<Slot>) -> std::result::Result
         MacrotaskKind::InboundEvent(e) => {
             let (listeners, payload, recv) = {
                 let mut st = inner.state.borrow_mut();
-                let payload = st.stash.take(env, e.payload).map_err(fail)?;
+                let payload = st.stash.take(env, e.payload.slot).map_err(fail)?;
                 let mut ls = Vec::with_capacity(st.listeners.len());
                 for l in &st.listeners {
                     ls.push((st.stash.get(env, l.func).map_err(fail)?, l.ctx));
@@ -756,7 +775,7 @@ fn drop_callback(st: &mut State, env: sys::napi_env, id: u64) -> bool {
 }
 
 /// The `Macrotask` object `runOnce` resolves with (built before the task runs).
-fn describe_task(inner: &Rc<LoopInner>, task: &Macrotask<Slot>) -> Result<sys::napi_value> {
+fn describe_task(inner: &Rc<LoopInner>, task: &Macrotask<Held>) -> Result<sys::napi_value> {
     let env = inner.env;
     let st = inner.state.borrow();
     let o = new_object(env)?;
@@ -773,7 +792,7 @@ fn describe_task(inner: &Rc<LoopInner>, task: &Macrotask<Slot>) -> Result<sys::n
             set_prop(env, out, c"type", js_str(env, c.outcome.type_code())?)?;
             match &c.outcome {
                 HostcallOutcome::Success { value } => {
-                    set_prop(env, out, c"value", st.stash.get(env, *value)?)?
+                    set_prop(env, out, c"value", st.stash.get(env, value.slot)?)?
                 }
                 HostcallOutcome::Error { code, message } => {
                     set_prop(env, out, c"code", js_str(env, code)?)?;
@@ -781,7 +800,7 @@ fn describe_task(inner: &Rc<LoopInner>, task: &Macrotask<Slot>) -> Result<sys::n
                 }
                 HostcallOutcome::StreamChunk { sequence, chunk, is_final } => {
                     set_prop(env, out, c"sequence", js_f64(env, *sequence as f64)?)?;
-                    set_prop(env, out, c"chunk", st.stash.get(env, *chunk)?)?;
+                    set_prop(env, out, c"chunk", st.stash.get(env, chunk.slot)?)?;
                     set_prop(env, out, c"isFinal", js_bool(env, *is_final)?)?;
                 }
             }
@@ -789,7 +808,7 @@ fn describe_task(inner: &Rc<LoopInner>, task: &Macrotask<Slot>) -> Result<sys::n
         }
         MacrotaskKind::InboundEvent(e) => {
             set_prop(env, o, c"eventId", js_str(env, &e.event_id)?)?;
-            set_prop(env, o, c"payload", st.stash.get(env, e.payload)?)?;
+            set_prop(env, o, c"payload", st.stash.get(env, e.payload.slot)?)?;
         }
     }
     Ok(o)
@@ -1074,7 +1093,7 @@ impl NativeEventLoop {
             HOOK_SET.with(|h| h.set(true));
         }
         let opts = args::options(options, "options").or_throw(&env)?;
-        let (mut wall, mut start, mut async_contexts) = (false, 0u64, true);
+        let (mut wall, mut start, mut async_contexts, mut record) = (false, 0u64, true, false);
         if let Some(o) = &opts {
             let c = args::prop(o, "clock").or_throw(&env)?;
             if !args::is_undefined(&c) {
@@ -1099,6 +1118,10 @@ impl NativeEventLoop {
             if !args::is_undefined(&s) {
                 start = args::u53(&s, "options.startMs").or_throw(&env)?;
             }
+            let r = args::prop(o, "record").or_throw(&env)?;
+            if !args::is_undefined(&r) {
+                record = args::boolean(&r, "options.record").or_throw(&env)?;
+            }
         }
         let (core, clock) = if wall {
             (Scheduler::new(sched::WallClock), None)
@@ -1106,7 +1129,7 @@ impl NativeEventLoop {
             let c = sched::DeterministicClock::new(start);
             (Scheduler::new(c.clone()), Some(c))
         };
-        let core = core.with_max_timer_id(MAX_SAFE_INTEGER as u64);
+        let core = core.with_max_timer_id(MAX_SAFE_INTEGER as u64).with_recording(record);
         let mut stash = Stash::new(raw)?;
         let receiver = stash.put(raw, new_object(raw)?)?;
         let state = State {
@@ -1310,15 +1333,22 @@ impl NativeEventLoop {
         let o = args::options(Some(outcome), "outcome")
             .or_throw(&env)?
             .ok_or_else(|| Error::from_status(Status::InvalidArg))?;
+        let recording = st.core.is_recording();
         let outcome = match parsed {
-            HostcallOutcome::Success { .. } => {
+            HostcallOutcome::Success { value } => {
                 let v: Unknown = o.get_named_property("value")?;
-                HostcallOutcome::Success { value: st.stash.put(raw, v.raw())? }
+                let slot = st.stash.put(raw, v.raw())?;
+                HostcallOutcome::Success { value: Held { slot, json: recording.then_some(value) } }
             }
             HostcallOutcome::Error { code, message } => HostcallOutcome::Error { code, message },
-            HostcallOutcome::StreamChunk { sequence, is_final, .. } => {
+            HostcallOutcome::StreamChunk { sequence, is_final, chunk } => {
                 let v: Unknown = o.get_named_property("chunk")?;
-                HostcallOutcome::StreamChunk { sequence, chunk: st.stash.put(raw, v.raw())?, is_final }
+                let slot = st.stash.put(raw, v.raw())?;
+                HostcallOutcome::StreamChunk {
+                    sequence,
+                    chunk: Held { slot, json: recording.then_some(chunk) },
+                    is_final,
+                }
             }
         };
         st.core.enqueue_hostcall_complete(call_id, outcome);
@@ -1363,6 +1393,13 @@ impl NativeEventLoop {
     pub fn dispatch_event(&self, env: Env, event_id: Unknown, payload: Option<Unknown>) -> Result<()> {
         let event_id = args::string(&event_id, "eventId").or_throw(&env)?;
         let raw = env.raw();
+        // Recording snapshots the payload as JSON now (a later mutation must not change the
+        // trace); without recording any JS value is passed through by reference.
+        let json = match (&payload, self.inner.state.borrow().core.is_recording()) {
+            (Some(p), true) => Some(args::json(&env, p, "payload").or_throw(&env)?),
+            (None, true) => Some(serde_json::Value::Null),
+            (_, false) => None,
+        };
         let mut st = self.inner.state.borrow_mut();
         let value = match payload {
             Some(p) => p.raw(),
@@ -1374,10 +1411,40 @@ impl NativeEventLoop {
             }
         };
         let slot = st.stash.put(raw, value)?;
-        st.core.enqueue_event(event_id, slot);
+        st.core.enqueue_event(event_id, Held { slot, json });
         drop(st);
         self.wake();
         Ok(())
+    }
+
+    /// The recorded trace `{ version: 1, records }` (inputs, clock readings, dispatches).
+    /// Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
+    #[napi]
+    pub fn trace(&self, env: Env) -> Result<TraceObject> {
+        match self.inner.state.borrow().core.trace() {
+            Some(t) => Ok(trace_to_js(&t)),
+            None => Err(not_recording("EventLoop").throw(&env)),
+        }
+    }
+
+    /// The recorded trace as JSONL (header line, one record per line, end line).
+    /// Throws `ERR_NOT_RECORDING` unless recording.
+    #[napi]
+    pub fn trace_jsonl(&self, env: Env) -> Result<String> {
+        match self.inner.state.borrow().core.trace() {
+            Some(t) => Ok(t.to_jsonl()),
+            None => Err(not_recording("EventLoop").throw(&env)),
+        }
+    }
+
+    /// 16 lowercase hex digits: a stable hash of the dispatched sequence so far.
+    /// Throws `ERR_NOT_RECORDING` unless recording.
+    #[napi]
+    pub fn digest(&self, env: Env) -> Result<String> {
+        match self.inner.state.borrow().core.digest() {
+            Some(d) => Ok(d.to_string()),
+            None => Err(not_recording("EventLoop").throw(&env)),
+        }
     }
 
     /// Runs one tick; resolves with the macrotask that ran, or null.
