@@ -136,7 +136,7 @@ export declare class NativeEventLoop {
    * The recorded trace `{ version: 1, records }` (inputs, clock readings, dispatches).
    * Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
    */
-  trace(): TraceObject
+  trace(): Trace
   /**
    * The recorded trace as JSONL (header line, one record per line, end line).
    * Throws `ERR_NOT_RECORDING` unless recording.

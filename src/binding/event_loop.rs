@@ -1419,7 +1419,7 @@ impl NativeEventLoop {
 
     /// The recorded trace `{ version: 1, records }` (inputs, clock readings, dispatches).
     /// Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
-    #[napi]
+    #[napi(ts_return_type = "Trace")]
     pub fn trace(&self, env: Env) -> Result<TraceObject> {
         match self.inner.state.borrow().core.trace() {
             Some(t) => Ok(trace_to_js(&t)),
