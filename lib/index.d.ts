@@ -13,6 +13,12 @@ export {
   NumaSlabPool,
   NumaSlabTelemetry,
   SlabHandle,
+  replay,
+  diffTraces,
+  Trace,
+  TraceDiff,
+  TraceDivergence,
+  ReplayResult,
 } from '../index'
 
 /** Options of `new EventLoop(options)`. */
