@@ -836,6 +836,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.DeterministicClock = nativeBinding.DeterministicClock
+module.exports.ReactorMesh = nativeBinding.ReactorMesh
+module.exports.ReactorMeshTelemetry = nativeBinding.ReactorMeshTelemetry
+module.exports.ReactorPlacementManifest = nativeBinding.ReactorPlacementManifest
+module.exports.ReactorTopologySnapshot = nativeBinding.ReactorTopologySnapshot
 module.exports.Scheduler = nativeBinding.Scheduler
+module.exports.ThreadAffinityAdvice = nativeBinding.ThreadAffinityAdvice
 module.exports.WallClock = nativeBinding.WallClock
-module.exports.SEQLOOP_VERSION = nativeBinding.SEQLOOP_VERSION
+module.exports.bindCurrentThread = nativeBinding.bindCurrentThread

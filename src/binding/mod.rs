@@ -4,4 +4,6 @@
 mod args;
 mod convert;
 mod error;
+mod mesh;
 mod scheduler;
+mod topo;

@@ -11,10 +11,6 @@
 
 use std::collections::VecDeque;
 
-/// Room reserved up front; larger lanes grow on demand, so a huge capacity costs nothing until
-/// it is used.
-const PREALLOCATE: usize = 1024;
-
 /// A bounded FIFO of `T`.
 #[derive(Debug, Clone)]
 pub struct Lane<T> {
@@ -23,10 +19,11 @@ pub struct Lane<T> {
     high_water: usize,
 }
 
-/// An empty lane holding at most `capacity` items (0 is clamped to 1).
+/// An empty lane holding at most `capacity` items (0 is clamped to 1). Nothing is allocated
+/// until the first push and the ring grows on demand, so a large capacity or many lanes cost
+/// memory only for what is actually queued (the ring keeps its size after draining).
 pub fn bounded<T>(capacity: usize) -> Lane<T> {
-    let capacity = capacity.max(1);
-    Lane { buf: VecDeque::with_capacity(capacity.min(PREALLOCATE)), capacity, high_water: 0 }
+    Lane { buf: VecDeque::new(), capacity: capacity.max(1), high_water: 0 }
 }
 
 impl<T> Lane<T> {
