@@ -24,7 +24,7 @@
 pub mod lane;
 pub mod route;
 
-use std::cmp::Reverse;
+use std::cmp::Ordering;
 use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 
@@ -143,6 +143,35 @@ impl MeshTelemetry {
     }
 }
 
+/// An entry of the head index (M3): a lane's front global seq. Ordered by seq alone, reversed,
+/// so `BinaryHeap` (a max-heap) yields the lowest seq first; seqs are unique, so `shard` never
+/// needs to break a tie.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    seq: u64,
+    shard: u32,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.seq == other.seq
+    }
+}
+
+impl Eq for Head {}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.seq.cmp(&self.seq)
+    }
+}
+
 struct Shard<P> {
     lane: Lane<Envelope<P>>,
     next_seq: Seq,
@@ -152,7 +181,7 @@ struct Shard<P> {
 pub struct ReactorMesh<P = Value> {
     shards: Vec<Shard<P>>,
     /// M3: lane heads as a min-heap of (global seq, shard).
-    heads: BinaryHeap<Reverse<(u64, u32)>>,
+    heads: BinaryHeap<Head>,
     global_seq: Seq,
     rr: RoundRobin,
     total_depth: usize,
@@ -273,7 +302,7 @@ impl<P> ReactorMesh<P> {
                 self.total_depth += 1;
                 if depth == 0 {
                     // M3: the new envelope is this lane's head.
-                    self.heads.push(Reverse((global_seq.0, shard_id.0)));
+                    self.heads.push(Head { seq: global_seq.0, shard: shard_id.0 });
                 }
                 Ok(queued)
             }
@@ -295,7 +324,7 @@ impl<P> ReactorMesh<P> {
         if !out.is_empty() {
             if let Some(front) = s.lane.front() {
                 // M3: the old head entry is now stale; index the new head.
-                self.heads.push(Reverse((front.global_seq.0, shard.0)));
+                self.heads.push(Head { seq: front.global_seq.0, shard: shard.0 });
             }
             self.compact_heads();
         }
@@ -308,7 +337,7 @@ impl<P> ReactorMesh<P> {
         let mut out = Vec::with_capacity(budget.min(self.total_depth));
         while out.len() < budget {
             let Some(mut top) = self.heads.peek_mut() else { break };
-            let Reverse((seq, shard)) = *top;
+            let Head { seq, shard } = *top;
             let lane = &mut self.shards[shard as usize].lane;
             let envelope = match lane.front() {
                 Some(front) if front.global_seq.0 == seq => lane.pop(),
@@ -321,7 +350,7 @@ impl<P> ReactorMesh<P> {
             };
             match lane.front() {
                 // Replacing the top in place sifts once instead of pop + push.
-                Some(next) => *top = Reverse((next.global_seq.0, shard)),
+                Some(next) => *top = Head { seq: next.global_seq.0, shard },
                 None => {
                     PeekMut::pop(top);
                 }
@@ -337,11 +366,11 @@ impl<P> ReactorMesh<P> {
         if self.heads.len() <= 2 * self.shards.len() + 16 {
             return;
         }
-        let live: Vec<Reverse<(u64, u32)>> = self
+        let live: Vec<Head> = self
             .shards
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.lane.front().map(|f| Reverse((f.global_seq.0, i as u32))))
+            .filter_map(|(i, s)| s.lane.front().map(|f| Head { seq: f.global_seq.0, shard: i as u32 }))
             .collect();
         self.heads = BinaryHeap::from(live);
     }

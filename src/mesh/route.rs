@@ -22,8 +22,12 @@ pub fn hash_route(call_id: &str, shard_count: usize) -> ShardId {
     if shard_count <= 1 {
         return ShardId(0);
     }
+    let hash = fnv1a64(call_id.as_bytes());
+    let n = shard_count as u64;
+    // For a power of two, the mask is the same remainder without a 64-bit division.
+    let shard = if n.is_power_of_two() { hash & (n - 1) } else { hash % n };
     // The remainder is < shard_count <= MAX_SHARDS, so it fits in u32.
-    ShardId((fnv1a64(call_id.as_bytes()) % shard_count as u64) as u32)
+    ShardId(shard as u32)
 }
 
 /// The round-robin cursor for events: 0, 1, …, n−1, 0, … independent of hash routing.
@@ -68,6 +72,9 @@ mod tests {
         assert_eq!(hash_route("call-1", 4), ShardId(3));
         assert_eq!(hash_route("anything", 1), ShardId(0));
         assert_eq!(hash_route("anything", 0), ShardId(0));
+        for n in [2, 3, 4, 7, 8, 64, 100, 256] {
+            assert_eq!(u64::from(hash_route("call-xyz", n).0), fnv1a64(b"call-xyz") % n as u64);
+        }
     }
 
     #[test]
