@@ -280,6 +280,133 @@ export declare class NumaSlabTelemetry {
 }
 
 /**
+ * Work sharded over bounded per-shard lanes, with a mesh-wide order.
+ *
+ * - Hostcall completions go to shard `FNV-1a-64(utf8(callId)) mod shardCount` (stable across
+ *   processes and machines: one call's chunks stay on one shard, in order).
+ * - Events go round-robin from shard 0; the cursor moves even when the enqueue is rejected.
+ * - Every enqueue takes a global seq and a shard seq before the capacity check, so a rejected
+ *   enqueue uses both up.
+ * - A full lane throws `ERR_REACTOR_BACKPRESSURE` (with numeric `shardId`, `depth`,
+ *   `capacity`); nothing already queued is lost.
+ * - `drainGlobalOrder` merges the lanes by ascending `globalSeq`.
+ */
+export declare class ReactorMesh {
+  /**
+   * `new ReactorMesh({ shardCount = 4, laneCapacity = 1024, topology })`. A zero `shardCount`
+   * or `laneCapacity` is clamped to 1 (a mesh always has somewhere to put work); `shardCount`
+   * may be at most 65536. The placement manifest is planned over `topology` for the (clamped)
+   * shard count.
+   */
+  constructor(config?: { shardCount?: number; laneCapacity?: number; topology?: ReactorTopologySnapshot | null })
+  /** Number of shards. */
+  get shardCount(): number
+  /** Envelopes queued over all shards. O(1). */
+  totalDepth(): number
+  /** True when any shard holds an envelope. */
+  hasPending(): boolean
+  /** Envelopes queued on `shardId`, or null for an unknown shard. */
+  queueDepth(shardId: number): number | null
+  /**
+   * Queues a hostcall completion on shard `FNV-1a-64(callId) mod shardCount` and returns its
+   * envelope. Throws `ERR_REACTOR_BACKPRESSURE` when that shard is full.
+   */
+  enqueueHostcallComplete(callId: string, outcome: HostcallOutcome): ReactorEnvelope
+  /**
+   * Queues an event on the next shard round-robin and returns its envelope. Throws
+   * `ERR_REACTOR_BACKPRESSURE` when that shard is full.
+   */
+  enqueueEvent(eventId: string, payload?: unknown): ReactorEnvelope
+  /**
+   * Removes and returns up to `budget` envelopes of one shard, oldest first (an unknown
+   * shard gives `[]`).
+   */
+  drainShard(shardId: number, budget: number): Array<ReactorEnvelope>
+  /** Removes and returns up to `budget` envelopes across all shards in ascending `globalSeq`. */
+  drainGlobalOrder(budget: number): Array<ReactorEnvelope>
+  /** Lane depths, high-water marks, rejections and placement, as of now. */
+  telemetry(): ReactorMeshTelemetry
+  /** The placement manifest planned for this mesh. */
+  placementManifest(): ReactorPlacementManifest
+  /** The NUMA node of `shardId` (0 for an unknown shard). */
+  preferredNumaNode(shardId: number): number
+  /** One advice per shard, all with `enforcement`. */
+  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): Array<ThreadAffinityAdvice>
+}
+
+/** A point-in-time view of a `ReactorMesh`. */
+export declare class ReactorMeshTelemetry {
+  /** Current depth of each shard. */
+  get queueDepths(): Array<number>
+  /** Highest depth each shard ever reached. */
+  get maxQueueDepths(): Array<number>
+  /** Enqueues rejected by backpressure, all shards together. */
+  get rejectedEnqueues(): number
+  /** The placement manifest's bindings. */
+  get shardBindings(): Array<ShardBinding>
+  /** The placement manifest's fallback reason, or null. */
+  get fallbackReason(): 'topology_unavailable' | 'topology_empty' | 'single_numa_node' | null
+  /** The diagnostic object with snake_case keys. */
+  asJson(): { queue_depths: number[]; max_queue_depths: number[]; rejected_enqueues: number; shard_bindings: Array<{ shard_id: number; core_id: number; numa_node: number }>; fallback_reason: 'topology_unavailable' | 'topology_empty' | 'single_numa_node' | null }
+}
+
+/**
+ * The placement of every shard on a core and NUMA node. Layout: NUMA nodes ascending; shard
+ * `s` goes to node `s mod k` and to core `(s div k) mod coresOnThatNode`. Without topology (or
+ * with an empty one) shard `s` binds core `s` on node 0.
+ */
+export declare class ReactorPlacementManifest {
+  /**
+   * Plans `shardCount` shards (at most 65536) over `topology`. Pure and deterministic: equal
+   * inputs give equal manifests on every machine.
+   */
+  static plan(shardCount: number, topology?: ReactorTopologySnapshot | null): ReactorPlacementManifest
+  /** Shards planned. */
+  get shardCount(): number
+  /** Distinct NUMA nodes used (1 for the fallback layouts, 0 for zero shards). */
+  get numaNodeCount(): number
+  /** One binding per shard, in shard order. */
+  get bindings(): Array<ShardBinding>
+  /** Why shards are not spread over several NUMA nodes, or null. */
+  get fallbackReason(): 'topology_unavailable' | 'topology_empty' | 'single_numa_node' | null
+  /** The NUMA node of `shardId`, or null for a shard outside the manifest. */
+  numaNodeForShard(shardId: number): number | null
+  /** One advice per binding, in shard order, all with `enforcement`. */
+  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): Array<ThreadAffinityAdvice>
+  /** The diagnostic object with snake_case keys. */
+  asJson(): { shard_count: number; numa_node_count: number; fallback_reason: 'topology_unavailable' | 'topology_empty' | 'single_numa_node' | null; bindings: Array<{ shard_id: number; core_id: number; numa_node: number }> }
+}
+
+/**
+ * The cores of a machine and the NUMA node of each: from this machine (`detect`, via hwloc),
+ * from an hwloc synthetic description (`synthetic`), or from explicit pairs
+ * (`fromCoreNodePairs`). Cores are sorted by (coreId, numaNode) and de-duplicated.
+ */
+export declare class ReactorTopologySnapshot {
+  /**
+   * This machine, read through hwloc: one entry per core, `coreId` = OS index of the core's
+   * first processing unit, `numaNode` = OS index of its NUMA node (0 if none). Throws an
+   * Error with code `ERR_TOPOLOGY_UNAVAILABLE` if hwloc cannot read the machine.
+   */
+  static detect(): ReactorTopologySnapshot
+  /**
+   * A topology built by hwloc from a synthetic description such as
+   * `"pack:2 numa:2 core:4 pu:2"`. A description hwloc rejects throws a TypeError with code
+   * `ERR_INVALID_ARG_VALUE`.
+   */
+  static synthetic(description: string): ReactorTopologySnapshot
+  /**
+   * A snapshot of explicit `[coreId, numaNode]` pairs (non-negative safe integers), sorted
+   * and de-duplicated.
+   */
+  static fromCoreNodePairs(pairs: Array<[number, number]>): ReactorTopologySnapshot
+  /** The cores, sorted by (coreId, numaNode). */
+  get cores(): Array<TopologyCore>
+  /** Where the snapshot came from. */
+  get source(): 'hwloc' | 'synthetic' | 'pairs'
+}
+
+/**
  * The deterministic scheduler at data level: timers, a FIFO macrotask queue, hostcall
  * completions, stream chunks and inbound events, ordered by seq (invariants I1–I5). It runs no
  * JS: `tick()` hands back the next `Macrotask` for you to dispatch.
@@ -352,6 +479,22 @@ export declare class Scheduler {
   timeUntilNextTimer(): number | null
 }
 
+/** Where a shard's thread should run and how strongly (`enforcement`). */
+export declare class ThreadAffinityAdvice {
+  /** Advice from its fields (usually you get advice from `affinityAdvice(enforcement)`). */
+  constructor(advice: { shardId: number; recommendedCore: number; recommendedNumaNode: number; enforcement: 'advisory' | 'strict' | 'disabled' })
+  /** The shard. */
+  get shardId(): number
+  /** The core to run on. */
+  get recommendedCore(): number
+  /** That core's NUMA node. */
+  get recommendedNumaNode(): number
+  /** How strongly to follow it. */
+  get enforcement(): 'advisory' | 'strict' | 'disabled'
+  /** The diagnostic object with snake_case keys. */
+  asJson(): { shard_id: number; recommended_core: number; recommended_numa_node: number; enforcement: 'advisory' | 'strict' | 'disabled' }
+}
+
 /**
  * Pending timers in exact (deadline, seq) order, without a clock or callbacks: insert a
  * deadline, get an id; `popDue` hands back the ids due at the earliest deadline. Ids are
@@ -393,10 +536,41 @@ export declare class WallClock {
 }
 
 /**
+ * Applies `strict` advice to the calling thread: binds it (hwloc cpubind, thread flag) to the
+ * processing units of `recommendedCore`. `advisory` and `disabled` advice never bind. A core
+ * that does not exist here, or a binding the OS refuses, gives `{ applied: false, reason }`.
+ * Binding pins whichever thread calls it, so call it from a worker thread, not the main one.
+ */
+export declare function bindCurrentThread(advice: ThreadAffinityAdvice | { shardId: number; recommendedCore: number; recommendedNumaNode: number; enforcement: 'advisory' | 'strict' | 'disabled' }): BindResult
+
+/**
+ * What `bindCurrentThread` did: `applied` is true when the calling thread is now bound;
+ * otherwise `reason` says why not.
+ */
+export interface BindResult {
+  /** True when the calling thread is now bound to the recommended core. */
+  applied: boolean
+  /** Why it was not applied (null when it was). */
+  reason: string | null
+}
+
+/**
  * Compares the dispatched sequences of two traces (seq, kind, ids and payloads; times are not
  * compared).
  */
 export declare function diffTraces(a: Trace | string, b: Trace | string): TraceDiff
+
+/** A task with its place in the mesh. `task` is a `Macrotask` without `seq`. */
+export interface ReactorEnvelope {
+  /** Mesh-wide order. */
+  globalSeq: number
+  /** Order within its shard. */
+  shardSeq: number
+  /** The shard it was routed to. */
+  shardId: number
+  /** The work. */
+  task: { kind: 'hostcall_complete'; callId: string; outcome: HostcallOutcome } | { kind: 'inbound_event'; eventId: string; payload: unknown }
+}
 
 /**
  * Re-drives a fresh scheduler from a recorded trace (its inputs and clock readings, so a
@@ -416,6 +590,16 @@ export interface ReplayResult {
   divergence: TraceDivergence | null
 }
 
+/** Where one shard runs. */
+export interface ShardBinding {
+  /** The shard. */
+  shardId: number
+  /** Its core. */
+  coreId: number
+  /** The core's NUMA node. */
+  numaNode: number
+}
+
 /** A slot handle as JS sees it: live while the slot holds this generation. */
 export interface SlabHandle {
   /** The node whose slab owns the slot. */
@@ -424,6 +608,14 @@ export interface SlabHandle {
   slotIndex: number
   /** The allocation's generation (1 for a slot's first allocation). */
   generation: number
+}
+
+/** One core of a topology snapshot. */
+export interface TopologyCore {
+  /** OS index of the core's first processing unit (what thread binding and `sched_getcpu` use). */
+  coreId: number
+  /** OS index of its NUMA node (0 when the machine reports none). */
+  numaNode: number
 }
 
 /**

@@ -4,9 +4,12 @@
 //! - [`sched`]: Seq, clocks, the timer queue, macrotasks and the `Scheduler` (invariants I1–I5).
 //! - [`obs`]: opt-in `tracing` output (`SEQLOOP_LOG`).
 //! - [`slab`]: NUMA slab pools over real mapped memory; region.rs is the only mmap/mbind caller (S1–S5, P1–P6, R1–R4).
-//! - [`topo`]: host topology; `topo::hugepage` reads hugepage pools and the THP mode (H1–H4).
+//! - [`topo`]: topology snapshots (hwloc), the pure shard placement planner, thread affinity;
+//!   `topo::hugepage` reads hugepage pools and the THP mode (H1–H4).
+//! - [`mesh`]: `ReactorMesh`, sharded bounded lanes with FNV/round-robin routing and a global order.
 //! - `binding`: the only napi code — argument conversion, error codes and the JS classes.
 
+pub mod mesh;
 pub mod obs;
 pub mod sched;
 pub mod slab;

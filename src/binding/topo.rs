@@ -1,0 +1,345 @@
+//! JS classes `ReactorTopologySnapshot`, `ReactorPlacementManifest`, `ThreadAffinityAdvice` and
+//! the function `bindCurrentThread` (API.md §5). They convert and delegate to `crate::topo`.
+
+use napi::bindgen_prelude::*;
+use napi::ValueType;
+use napi_derive::napi;
+use serde_json::Value;
+
+use super::args;
+use super::error::{Coded, CodedResult, ErrorClass, ThrowExt};
+use crate::topo::{self, AffinityEnforcement, CoreId, NodeId, ShardId};
+
+const ENFORCEMENT_TS: &str = "'advisory' | 'strict' | 'disabled'";
+
+/// One core of a topology snapshot.
+#[napi(object)]
+pub struct TopologyCore {
+    /// OS index of the core's first processing unit (what thread binding and `sched_getcpu` use).
+    pub core_id: f64,
+    /// OS index of its NUMA node (0 when the machine reports none).
+    pub numa_node: f64,
+}
+
+/// Where one shard runs.
+#[napi(object)]
+pub struct ShardBinding {
+    /// The shard.
+    pub shard_id: u32,
+    /// Its core.
+    pub core_id: f64,
+    /// The core's NUMA node.
+    pub numa_node: f64,
+}
+
+impl From<&topo::ShardBinding> for ShardBinding {
+    fn from(b: &topo::ShardBinding) -> Self {
+        Self { shard_id: b.shard_id.0, core_id: b.core_id.0 as f64, numa_node: b.numa_node.0 as f64 }
+    }
+}
+
+/// What `bindCurrentThread` did: `applied` is true when the calling thread is now bound;
+/// otherwise `reason` says why not.
+#[napi(object, use_nullable = true)]
+#[cfg_attr(
+    test,
+    allow(dead_code, reason = "built only by bindCurrentThread, which napi registers outside cfg(test)")
+)]
+pub struct BindResult {
+    /// True when the calling thread is now bound to the recommended core.
+    pub applied: bool,
+    /// Why it was not applied (null when it was).
+    pub reason: Option<String>,
+}
+
+fn invalid_value(name: &str, expected: &str, got: impl std::fmt::Display) -> Coded {
+    Coded::new(
+        ErrorClass::Type,
+        "ERR_INVALID_ARG_VALUE",
+        format!("The argument '{name}' must be {expected}. Received {got}"),
+    )
+}
+
+/// `'advisory' | 'strict' | 'disabled'`.
+pub(crate) fn enforcement_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<AffinityEnforcement> {
+    let code = args::string(v, name)?;
+    AffinityEnforcement::from_code(&code)
+        .ok_or_else(|| invalid_value(name, ENFORCEMENT_TS, format!("'{code}'")))
+}
+
+/// A shard id argument; ids past `u32::MAX` name no shard, so they map to `None`.
+pub(crate) fn shard_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<Option<ShardId>> {
+    Ok(u32::try_from(args::u53(v, name)?).ok().map(ShardId))
+}
+
+/// A `ReactorTopologySnapshot` argument (`undefined`/`null` → None).
+pub(crate) fn snapshot_from_js(
+    v: Option<Unknown<'_>>,
+    name: &str,
+) -> CodedResult<Option<topo::TopologySnapshot>> {
+    let Some(v) = v else { return Ok(None) };
+    match args::ty(&v) {
+        ValueType::Undefined | ValueType::Null => Ok(None),
+        ValueType::Object => {
+            // SAFETY: the value is an object; the class conversion checks napi's type tag and
+            // fails cleanly for other objects. (A `&T` cast is refused inside a callback body:
+            // napi-rs only registers native borrows during argument conversion.)
+            let snap = unsafe { v.cast::<ClassInstance<ReactorTopologySnapshot>>() }
+                .map_err(|_| Coded::arg_type(name, "a ReactorTopologySnapshot", "another object"))?;
+            Ok(Some(snap.inner.clone()))
+        }
+        _ => Err(Coded::arg_type(name, "a ReactorTopologySnapshot", args::describe(&v))),
+    }
+}
+
+fn array<'a>(v: &Unknown<'a>, name: &str, expected: &str) -> CodedResult<Array<'a>> {
+    if args::ty(v) != ValueType::Object {
+        return Err(Coded::arg_type(name, expected, args::describe(v)));
+    }
+    // SAFETY: checked to be an object; Array's conversion verifies it is an array.
+    unsafe { v.cast::<Array>() }
+        .map_err(|_| Coded::arg_type(name, expected, "an object that is not an Array"))
+}
+
+fn element<'a>(arr: &Array<'a>, i: u32, name: &str, expected: &str) -> CodedResult<Unknown<'a>> {
+    arr.get::<Unknown>(i).ok().flatten().ok_or_else(|| Coded::arg_type(name, expected, "a hole"))
+}
+
+fn parse_pairs(v: &Unknown<'_>) -> CodedResult<Vec<(u64, u64)>> {
+    const PAIR: &str = "a [coreId, numaNode] pair of numbers";
+    let arr = array(v, "pairs", "an Array of [coreId, numaNode] pairs")?;
+    let mut out = Vec::with_capacity(arr.len() as usize);
+    for i in 0..arr.len() {
+        let name = format!("pairs[{i}]");
+        let pair = array(&element(&arr, i, &name, PAIR)?, &name, PAIR)?;
+        if pair.len() != 2 {
+            return Err(Coded::arg_type(&name, PAIR, format!("an Array of length {}", pair.len())));
+        }
+        let core = args::u53(&element(&pair, 0, &name, PAIR)?, &format!("{name}[0]"))?;
+        let node = args::u53(&element(&pair, 1, &name, PAIR)?, &format!("{name}[1]"))?;
+        out.push((core, node));
+    }
+    Ok(out)
+}
+
+/// The cores of a machine and the NUMA node of each: from this machine (`detect`, via hwloc),
+/// from an hwloc synthetic description (`synthetic`), or from explicit pairs
+/// (`fromCoreNodePairs`). Cores are sorted by (coreId, numaNode) and de-duplicated.
+#[napi]
+pub struct ReactorTopologySnapshot {
+    pub(crate) inner: topo::TopologySnapshot,
+}
+
+#[napi]
+impl ReactorTopologySnapshot {
+    /// This machine, read through hwloc: one entry per core, `coreId` = OS index of the core's
+    /// first processing unit, `numaNode` = OS index of its NUMA node (0 if none). Throws an
+    /// Error with code `ERR_TOPOLOGY_UNAVAILABLE` if hwloc cannot read the machine.
+    #[napi(factory)]
+    pub fn detect(env: Env) -> Result<Self> {
+        match topo::TopologySnapshot::detect() {
+            Ok(inner) => Ok(Self { inner }),
+            Err(e) => Err(Coded::error("ERR_TOPOLOGY_UNAVAILABLE", e.to_string()).throw(&env)),
+        }
+    }
+
+    /// A topology built by hwloc from a synthetic description such as
+    /// `"pack:2 numa:2 core:4 pu:2"`. A description hwloc rejects throws a TypeError with code
+    /// `ERR_INVALID_ARG_VALUE`.
+    #[napi(factory, ts_args_type = "description: string")]
+    pub fn synthetic(env: Env, description: Unknown) -> Result<Self> {
+        let description = args::string(&description, "description").or_throw(&env)?;
+        match topo::TopologySnapshot::synthetic(&description) {
+            Ok(inner) => Ok(Self { inner }),
+            Err(e) => {
+                Err(invalid_value("description", "a valid hwloc synthetic topology description", e)
+                    .throw(&env))
+            }
+        }
+    }
+
+    /// A snapshot of explicit `[coreId, numaNode]` pairs (non-negative safe integers), sorted
+    /// and de-duplicated.
+    #[napi(factory, ts_args_type = "pairs: Array<[number, number]>")]
+    pub fn from_core_node_pairs(env: Env, pairs: Unknown) -> Result<Self> {
+        let pairs = parse_pairs(&pairs).or_throw(&env)?;
+        Ok(Self { inner: topo::TopologySnapshot::from_core_node_pairs(pairs) })
+    }
+
+    /// The cores, sorted by (coreId, numaNode).
+    #[napi(getter)]
+    pub fn cores(&self) -> Vec<TopologyCore> {
+        self.inner
+            .cores()
+            .iter()
+            .map(|c| TopologyCore { core_id: c.core_id.0 as f64, numa_node: c.numa_node.0 as f64 })
+            .collect()
+    }
+
+    /// Where the snapshot came from.
+    #[napi(getter, ts_return_type = "'hwloc' | 'synthetic' | 'pairs'")]
+    pub fn source(&self) -> &'static str {
+        self.inner.source().code()
+    }
+}
+
+/// The placement of every shard on a core and NUMA node. Layout: NUMA nodes ascending; shard
+/// `s` goes to node `s mod k` and to core `(s div k) mod coresOnThatNode`. Without topology (or
+/// with an empty one) shard `s` binds core `s` on node 0.
+#[napi]
+pub struct ReactorPlacementManifest {
+    pub(crate) inner: topo::PlacementManifest,
+}
+
+#[napi]
+impl ReactorPlacementManifest {
+    /// Plans `shardCount` shards (at most 65536) over `topology`. Pure and deterministic: equal
+    /// inputs give equal manifests on every machine.
+    #[napi(factory, ts_args_type = "shardCount: number, topology?: ReactorTopologySnapshot | null")]
+    pub fn plan(env: Env, shard_count: Unknown, topology: Option<Unknown>) -> Result<Self> {
+        let n = args::u53(&shard_count, "shardCount").or_throw(&env)?;
+        if n > topo::MAX_SHARDS as u64 {
+            return Err(Coded::out_of_range("shardCount", &format!(">= 0 and <= {}", topo::MAX_SHARDS), n)
+                .throw(&env));
+        }
+        let topology = snapshot_from_js(topology, "topology").or_throw(&env)?;
+        Ok(Self { inner: topo::PlacementManifest::plan(n as usize, topology.as_ref()) })
+    }
+
+    /// Shards planned.
+    #[napi(getter)]
+    pub fn shard_count(&self) -> u32 {
+        self.inner.shard_count() as u32
+    }
+
+    /// Distinct NUMA nodes used (1 for the fallback layouts, 0 for zero shards).
+    #[napi(getter)]
+    pub fn numa_node_count(&self) -> u32 {
+        self.inner.numa_node_count() as u32
+    }
+
+    /// One binding per shard, in shard order.
+    #[napi(getter)]
+    pub fn bindings(&self) -> Vec<ShardBinding> {
+        self.inner.bindings().iter().map(ShardBinding::from).collect()
+    }
+
+    /// Why shards are not spread over several NUMA nodes, or null.
+    #[napi(getter, ts_return_type = "'topology_unavailable' | 'topology_empty' | 'single_numa_node' | null")]
+    pub fn fallback_reason(&self) -> Option<&'static str> {
+        self.inner.fallback_reason().map(topo::FallbackReason::code)
+    }
+
+    /// The NUMA node of `shardId`, or null for a shard outside the manifest.
+    #[napi(ts_args_type = "shardId: number")]
+    pub fn numa_node_for_shard(&self, env: Env, shard_id: Unknown) -> Result<Option<f64>> {
+        let shard = shard_from_js(&shard_id, "shardId").or_throw(&env)?;
+        Ok(shard.and_then(|s| self.inner.numa_node_for_shard(s)).map(|n| n.0 as f64))
+    }
+
+    /// One advice per binding, in shard order, all with `enforcement`.
+    #[napi(ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'")]
+    pub fn affinity_advice(&self, env: Env, enforcement: Unknown) -> Result<Vec<ThreadAffinityAdvice>> {
+        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(&env)?;
+        Ok(self.inner.affinity_advice(e).into_iter().map(|inner| ThreadAffinityAdvice { inner }).collect())
+    }
+
+    /// The diagnostic object with snake_case keys.
+    #[napi(
+        ts_return_type = "{ shard_count: number; numa_node_count: number; fallback_reason: 'topology_unavailable' | 'topology_empty' | 'single_numa_node' | null; bindings: Array<{ shard_id: number; core_id: number; numa_node: number }> }"
+    )]
+    pub fn as_json(&self) -> Value {
+        self.inner.to_json()
+    }
+}
+
+fn advice_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<topo::ThreadAffinityAdvice> {
+    const SHAPE: &str =
+        "a ThreadAffinityAdvice or { shardId, recommendedCore, recommendedNumaNode, enforcement }";
+    if args::ty(v) != ValueType::Object {
+        return Err(Coded::arg_type(name, SHAPE, args::describe(v)));
+    }
+    // SAFETY: the value is an object; the class conversion checks napi's type tag and fails
+    // cleanly for plain objects, which are parsed below.
+    if let Ok(a) = unsafe { v.cast::<ClassInstance<ThreadAffinityAdvice>>() } {
+        return Ok(a.inner);
+    }
+    let Some(obj) = args::options(Some(*v), name)? else {
+        return Err(Coded::arg_type(name, SHAPE, "undefined"));
+    };
+    let field =
+        |key: &str| -> CodedResult<u64> { args::u53(&args::prop(&obj, key)?, &format!("{name}.{key}")) };
+    let shard = field("shardId")?;
+    let shard_id = u32::try_from(shard)
+        .map_err(|_| Coded::out_of_range(&format!("{name}.shardId"), "<= 4294967295", shard))?;
+    Ok(topo::ThreadAffinityAdvice {
+        shard_id: ShardId(shard_id),
+        recommended_core: CoreId(field("recommendedCore")?),
+        recommended_numa_node: NodeId(field("recommendedNumaNode")?),
+        enforcement: enforcement_from_js(&args::prop(&obj, "enforcement")?, &format!("{name}.enforcement"))?,
+    })
+}
+
+/// Where a shard's thread should run and how strongly (`enforcement`).
+#[napi]
+pub struct ThreadAffinityAdvice {
+    pub(crate) inner: topo::ThreadAffinityAdvice,
+}
+
+#[napi]
+impl ThreadAffinityAdvice {
+    /// Advice from its fields (usually you get advice from `affinityAdvice(enforcement)`).
+    #[napi(
+        constructor,
+        ts_args_type = "advice: { shardId: number; recommendedCore: number; recommendedNumaNode: number; enforcement: 'advisory' | 'strict' | 'disabled' }"
+    )]
+    pub fn new(env: Env, advice: Unknown) -> Result<Self> {
+        Ok(Self { inner: advice_from_js(&advice, "advice").or_throw(&env)? })
+    }
+
+    /// The shard.
+    #[napi(getter)]
+    pub fn shard_id(&self) -> u32 {
+        self.inner.shard_id.0
+    }
+
+    /// The core to run on.
+    #[napi(getter)]
+    pub fn recommended_core(&self) -> f64 {
+        self.inner.recommended_core.0 as f64
+    }
+
+    /// That core's NUMA node.
+    #[napi(getter)]
+    pub fn recommended_numa_node(&self) -> f64 {
+        self.inner.recommended_numa_node.0 as f64
+    }
+
+    /// How strongly to follow it.
+    #[napi(getter, ts_return_type = "'advisory' | 'strict' | 'disabled'")]
+    pub fn enforcement(&self) -> &'static str {
+        self.inner.enforcement.code()
+    }
+
+    /// The diagnostic object with snake_case keys.
+    #[napi(
+        ts_return_type = "{ shard_id: number; recommended_core: number; recommended_numa_node: number; enforcement: 'advisory' | 'strict' | 'disabled' }"
+    )]
+    pub fn as_json(&self) -> Value {
+        self.inner.to_json()
+    }
+}
+
+/// Applies `strict` advice to the calling thread: binds it (hwloc cpubind, thread flag) to the
+/// processing units of `recommendedCore`. `advisory` and `disabled` advice never bind. A core
+/// that does not exist here, or a binding the OS refuses, gives `{ applied: false, reason }`.
+/// Binding pins whichever thread calls it, so call it from a worker thread, not the main one.
+#[napi(
+    ts_args_type = "advice: ThreadAffinityAdvice | { shardId: number; recommendedCore: number; recommendedNumaNode: number; enforcement: 'advisory' | 'strict' | 'disabled' }"
+)]
+#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
+pub fn bind_current_thread(env: Env, advice: Unknown) -> Result<BindResult> {
+    let advice = advice_from_js(&advice, "advice").or_throw(&env)?;
+    let out = topo::bind_current_thread(&advice);
+    Ok(BindResult { applied: out.applied, reason: out.reason })
+}

@@ -1,0 +1,140 @@
+//! `TopologySnapshot`: the (core, NUMA node) pairs the planner works from, in normal form (T1).
+
+use super::{hwloc, CoreId, NodeId, TopoError};
+
+/// One core and the NUMA node it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CoreInfo {
+    /// The core (OS index of its first processing unit). Field order makes `Ord` sort by core
+    /// first, then node (T1).
+    pub core_id: CoreId,
+    /// Its NUMA node (0 on machines without NUMA information).
+    pub numa_node: NodeId,
+}
+
+/// Where a snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TopologySource {
+    /// The real machine, read by hwloc.
+    Hwloc,
+    /// An hwloc synthetic description.
+    Synthetic,
+    /// Explicit (core, node) pairs.
+    Pairs,
+}
+
+impl TopologySource {
+    /// The snake_case code (`hwloc`, `synthetic`, `pairs`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Hwloc => "hwloc",
+            Self::Synthetic => "synthetic",
+            Self::Pairs => "pairs",
+        }
+    }
+}
+
+/// A set of cores with their NUMA nodes, sorted by (core, node) and de-duplicated (T1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologySnapshot {
+    cores: Vec<CoreInfo>,
+    source: TopologySource,
+}
+
+impl TopologySnapshot {
+    fn normalized(mut cores: Vec<CoreInfo>, source: TopologySource) -> Self {
+        // T1: sort + dedup gives the same snapshot for any input order.
+        cores.sort_unstable();
+        cores.dedup();
+        Self { cores, source }
+    }
+
+    /// The real machine: one entry per core, `core_id` = OS index of the core's first PU,
+    /// `numa_node` = OS index of its NUMA node (0 when hwloc reports none).
+    ///
+    /// # Errors
+    /// [`TopoError::Detection`] when hwloc cannot load the machine's topology.
+    pub fn detect() -> Result<Self, TopoError> {
+        Ok(Self::normalized(hwloc::detect()?, TopologySource::Hwloc))
+    }
+
+    /// A topology built by hwloc from a synthetic description such as
+    /// `"pack:4 numa:2 core:16 pu:2"` (one entry per core, as for [`detect`](Self::detect)).
+    ///
+    /// # Errors
+    /// [`TopoError::InvalidSynthetic`] when hwloc rejects the description.
+    pub fn synthetic(description: &str) -> Result<Self, TopoError> {
+        Ok(Self::normalized(hwloc::synthetic(description)?, TopologySource::Synthetic))
+    }
+
+    /// A snapshot of explicit `(core, node)` pairs, sorted and de-duplicated (TP1).
+    pub fn from_core_node_pairs(pairs: impl IntoIterator<Item = (u64, u64)>) -> Self {
+        let cores =
+            pairs.into_iter().map(|(c, n)| CoreInfo { core_id: CoreId(c), numa_node: NodeId(n) }).collect();
+        Self::normalized(cores, TopologySource::Pairs)
+    }
+
+    /// The cores in normal form (T1).
+    pub fn cores(&self) -> &[CoreInfo] {
+        &self.cores
+    }
+
+    /// Where this snapshot came from.
+    pub fn source(&self) -> TopologySource {
+        self.source
+    }
+
+    /// True when there are no cores.
+    pub fn is_empty(&self) -> bool {
+        self.cores.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(s: &TopologySnapshot) -> Vec<(u64, u64)> {
+        s.cores().iter().map(|c| (c.core_id.0, c.numa_node.0)).collect()
+    }
+
+    #[test]
+    fn pairs_are_sorted_and_deduplicated() {
+        // TP1
+        let s = TopologySnapshot::from_core_node_pairs([(7, 5), (2, 1), (4, 2), (2, 1), (1, 1), (4, 2)]);
+        assert_eq!(pairs(&s), vec![(1, 1), (2, 1), (4, 2), (7, 5)]);
+        assert_eq!(s.source(), TopologySource::Pairs);
+    }
+
+    #[test]
+    fn same_core_on_two_nodes_is_kept_twice() {
+        let s = TopologySnapshot::from_core_node_pairs([(3, 1), (3, 0)]);
+        assert_eq!(pairs(&s), vec![(3, 0), (3, 1)]);
+    }
+
+    #[test]
+    fn synthetic_reports_one_entry_per_core() {
+        let s = TopologySnapshot::synthetic("pack:2 numa:2 core:4 pu:2").expect("valid description");
+        assert_eq!(s.source(), TopologySource::Synthetic);
+        assert_eq!(s.cores().len(), 16);
+        // First PU of each core: PUs are numbered 0.., two per core.
+        assert_eq!(s.cores()[0], CoreInfo { core_id: CoreId(0), numa_node: NodeId(0) });
+        assert_eq!(s.cores()[1].core_id, CoreId(2));
+        let nodes: std::collections::BTreeSet<u64> = s.cores().iter().map(|c| c.numa_node.0).collect();
+        assert_eq!(nodes.into_iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        for c in s.cores() {
+            // Four cores (eight PUs) per NUMA node, in order.
+            assert_eq!(c.numa_node.0, c.core_id.0 / 8);
+        }
+    }
+
+    #[test]
+    fn bad_synthetic_description_is_an_error() {
+        for bad in ["", "nonsense", "pack:0", "core:abc", "pu:2 core:4", "pack:2\0core:2"] {
+            match TopologySnapshot::synthetic(bad) {
+                Err(TopoError::InvalidSynthetic { description, .. }) => assert_eq!(description, bad),
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+    }
+}
