@@ -1,9 +1,10 @@
 //! `IdIndex`: timer id → arena slot, an open-addressing table tuned for sequential ids.
 //!
-//! Timer ids are handed out by a counter, so the live ids are (almost always) a dense window of
-//! consecutive integers. An identity hash (`id & mask`) places consecutive ids in consecutive
-//! buckets: inserts are sequential writes and lookups are one probe, where a general-purpose
-//! hasher would scatter them over the whole table (a cache miss per operation at 1e6 timers).
+//! Timer ids come from a counter. The home bucket is Fibonacci hashing (Knuth, TAOCP vol. 3,
+//! 6.4): `(id × 2^64/φ) >> (64 − log2 capacity)`, which spreads any run of consecutive ids evenly
+//! over the table. (An identity hash `id & mask` looks attractive for sequential ids, but
+//! long-lived timers then occupy a run of buckets, and once the counter wraps around the table
+//! onto that run every insert and removal walks or shifts the whole run: O(pending).)
 //!
 //! Algorithm: linear probing in Robin Hood order (Celis, 1986) with backward-shift deletion.
 //! Robin Hood keeps every cluster sorted by home bucket, so a deletion shifts back only the
@@ -17,7 +18,7 @@
 //!
 //! Invariants:
 //! - X1: `EMPTY` (`u32::MAX`) is never a stored slot (the arena never hands it out).
-//! - X2: every stored entry is reachable from its home bucket `key_of(slot) & mask` without
+//! - X2: every stored entry is reachable from its home bucket `home(key_of(slot))` without
 //!   crossing an empty bucket.
 //! - X3 (Robin Hood): within a cluster, entries are in order of home bucket, so an entry's
 //!   displacement `(pos - home) & mask` is at most one more than its predecessor's, and an entry
@@ -34,6 +35,9 @@ pub(crate) struct IdIndex {
     slots: Vec<u32>,
     len: usize,
     mask: usize,
+    /// Entries moved by inserts and removals so far (test diagnostics: the work done).
+    #[cfg(test)]
+    moves: usize,
 }
 
 impl Default for IdIndex {
@@ -45,13 +49,20 @@ impl Default for IdIndex {
 impl IdIndex {
     fn with_capacity(cap: usize) -> Self {
         let cap = cap.next_power_of_two().max(MIN_CAPACITY);
-        Self { slots: vec![EMPTY; cap], len: 0, mask: cap - 1 }
+        Self {
+            slots: vec![EMPTY; cap],
+            len: 0,
+            mask: cap - 1,
+            #[cfg(test)]
+            moves: 0,
+        }
     }
 
     #[inline]
     fn home(&self, key: u64) -> usize {
-        // Identity hash: truncating to usize is the point (dense ids → dense buckets).
-        (key as usize) & self.mask
+        let bits = self.mask.count_ones();
+        // Fibonacci hashing: the top `bits` bits of key × 2^64/φ. `bits` >= 4 (MIN_CAPACITY).
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
     }
 
     #[inline]
@@ -126,6 +137,10 @@ impl IdIndex {
                 self.slots[i] = slot;
                 slot = s;
                 d = ds;
+                #[cfg(test)]
+                {
+                    self.moves += 1;
+                }
             }
             i = (i + 1) & self.mask;
             d += 1;
@@ -148,6 +163,10 @@ impl IdIndex {
             }
             self.slots[hole] = s;
             hole = next;
+            #[cfg(test)]
+            {
+                self.moves += 1;
+            }
         }
         self.slots[hole] = EMPTY;
         // Give memory back after a burst, with hysteresis so set/clear at a boundary never thrashes.
@@ -161,6 +180,10 @@ impl IdIndex {
     fn rehash(&mut self, cap: usize, key_of: &impl Fn(u32) -> u64) {
         let old = std::mem::replace(self, Self::with_capacity(cap));
         self.len = old.len;
+        #[cfg(test)]
+        {
+            self.moves = old.moves;
+        }
         for s in old.slots {
             if s != EMPTY {
                 self.place(s, key_of);
@@ -236,6 +259,31 @@ mod tests {
             }
         }
         assert_eq!(ix.len(), 0);
+    }
+
+    #[test]
+    fn long_lived_ids_do_not_build_long_runs() {
+        // 10k long-lived timers, then 200k short ones set and cancelled one at a time: the id
+        // counter laps the table many times. Probe distances must stay short throughout.
+        let mut ix = IdIndex::default();
+        let mut a = Arena::default();
+        for id in 1..=10_000u64 {
+            let s = a.add(id);
+            ix.insert(s, |s| a.keys[s as usize]);
+        }
+        let before = ix.moves;
+        for id in 10_001..=210_000u64 {
+            let s = a.add(id);
+            ix.insert(s, |s| a.keys[s as usize]);
+            assert_eq!(ix.remove(id, |s| a.keys[s as usize]), Some(s));
+        }
+        assert_eq!(ix.len(), 10_000);
+        // Each set/clear pair should move a handful of entries, not a run of pending ones.
+        let per_pair = (ix.moves - before) as f64 / 200_000.0;
+        assert!(per_pair < 4.0, "{per_pair} entries moved per insert+remove: ids are clustering");
+        for id in 1..=10_000u64 {
+            assert!(ix.contains(id, |s| a.keys[s as usize]));
+        }
     }
 
     #[test]
