@@ -1,22 +1,31 @@
 'use strict'
 // seqloop/fake-timers: the module shape of @sinonjs/fake-timers (`timers`, `createClock`,
-// `install`, `withGlobal`) over seqloop's native `Scheduler`.
+// `install`, `withGlobal`) over seqloop's native `TimerQueue`.
 //
 // How and why
-// - Order lives in native code. Each clock owns two data-level `Scheduler`s sharing one
-//   `DeterministicClock`: one for timeouts, intervals, animation frames and idle callbacks, one
-//   for immediates (an immediate due at the same instant as a timeout runs first, as in sinon
-//   and as Node does after I/O). Each keeps exact (deadline, seq) order at O(log distinct
-//   deadlines) per operation, so finding the next timer never walks the pending set.
+// - Order lives in native code. Each clock owns two native `TimerQueue`s (through their raw fast
+//   paths, ~45 ns a call): one for timeouts, intervals, animation frames and idle callbacks, one
+//   for immediates (an immediate due at the same instant as a timeout runs first, as in sinon and
+//   as Node does after I/O). Each keeps exact (deadline, seq) order, so finding the next timer
+//   never walks the pending set. The queues have no clock: deadlines are absolute fake
+//   milliseconds (`mono`, below), and the clock itself is a JS number.
 // - JS keeps the callbacks: `byId` maps public ids to timer records (the record is also the
-//   handle returned to the caller), each lane maps native ids to records.
-// - New timers wait in an insertion buffer and reach the native scheduler in creation order just
+//   handle returned to the caller), each lane maps its queue's ids to records. Both are `Slots`
+//   (an array window over counter-issued keys), not `Map`s: with 1e5 timers pending, `Map`
+//   lookups were a large share of a fired timer's cost.
+// - New timers wait in an insertion buffer and reach their native queue in creation order just
 //   before the next time query. Their deadline is absolute, so the buffer may outlive clock moves;
 //   a timer set and cleared before the clock is next consulted never crosses into native code.
-// - Popping is per deadline: the clock is set to the earliest deadline and every timer due then is
-//   drained in one call into a JS batch. A timer created meanwhile at that deadline has a later
-//   seq, so it runs after the batch; a cleared batch entry is skipped.
-// - Time: `now = base + mono`. `mono` is the integer millisecond count the schedulers see (it only
+//   (Measured: without the buffer, set+clear pairs with 10k timers pending ran 50x slower,
+//   because each native insert then cancel costs O(pending) in the native id index once the
+//   id counter wraps onto the slots of long-lived ids.) A buffered timer that is the only one
+//   pending is taken straight from the buffer: a chain of timers never crosses at all.
+// - Popping is per deadline: one `popDue` call writes the timers due at the earliest deadline
+//   (up to BATCH of them) into the lane's part of the clock's one `Float64Array`; the clock moves
+//   to that deadline and the batch runs in seq order. A timer created meanwhile at that deadline
+//   has a later seq, so it runs after the batch; a cleared batch entry is skipped (its id is no
+//   longer in the lane's map).
+// - Time: `now = base + mono`. `mono` is the integer millisecond count the queues see (it only
 //   grows, until `reset`); `setSystemTime` only moves `base`, so pending timers keep their
 //   distance. Sub-millisecond ticks accumulate in `nanos` for `performance.now` and `hrtime`.
 // - Sync methods (`tick`, `next`, `runAll`, ...) call callbacks in a plain loop, as sinon does.
@@ -30,18 +39,18 @@
 const { promisify, inspect } = require('node:util')
 const native = require('../index.js')
 
-const { Scheduler, DeterministicClock } = native
+const { TimerQueue } = native
 
 const ID_START = 1e12 // far above Node's async ids: a number tells a fake timer from a native one
 const TIMEOUT_MAX = 2 ** 31 - 1
 const FRAME_MS = 16
 const IDLE_MS = 50
-const DRAIN_ALL = Number.MAX_SAFE_INTEGER
+const BATCH = 256 // most timers one popDue call hands back (per lane)
 
 // Timer record states.
 const QUEUED = 0 // in the insertion buffer
-const ARMED = 1 // in a native scheduler
-const TAKEN = 2 // drained from native, waiting in (or just taken from) a lane batch
+const ARMED = 1 // in a native queue, or popped into its lane's batch and not yet taken
+const TAKEN = 2 // taken from the lane, about to fire
 const DONE = 3 // fired (non-repeating) or cleared
 
 const CREATORS = {
@@ -146,8 +155,9 @@ function abortError (signal) {
  * `Timeout`: `ref`, `unref`, `hasRef`, `refresh`, `close` and a numeric `Symbol.toPrimitive`.
  */
 class FakeTimer {
-  constructor (clock, type, id, func, args, delay, interval, imm) {
-    this.id = id
+  constructor (clock, type, n, func, args, delay, interval, imm) {
+    this.id = ID_START + n
+    this._n = n // key in the clock's byId
     this.type = type
     this.func = func
     this.args = args
@@ -156,12 +166,12 @@ class FakeTimer {
     this._clock = clock
     this._imm = imm
     this._refed = true
-    this._state = QUEUED
+    this._state = DONE
     this._at = 0
     this._createdMono = clock._mono
     this._order = 0
-    this._native = 0
-    this._bufIdx = -1
+    this._pos = -1 // index in the insertion buffer while QUEUED, native queue id once ARMED
+    this._listed = 0
     this._stack = undefined
   }
 
@@ -207,44 +217,167 @@ class FakeTimer {
   }
 }
 
-/** One native scheduler with its id map and the batch drained at one deadline. */
+/**
+ * A map from integer keys to records, for keys handed out by a counter (native queue ids, public
+ * timer serials): a window array indexed by `key - base` plus a `Map` for keys below the window.
+ * Set, get and delete of recent keys are array accesses; a `Map` holding 1e5 entries costs far
+ * more per operation (hashing, cache misses). The window drops its empty front; when it is mostly
+ * empty it moves the live entries of its older half to the `Map`, so its length stays O(live
+ * entries) whatever the key pattern. `base` never decreases, so every `Map` key is below it.
+ */
+class Slots {
+  constructor () {
+    this.a = []
+    this.base = 0 // key of a[0]
+    this.lo = 0 // a[0..lo) is empty
+    this.n = 0 // live entries in the window
+    this.old = null // Map for keys below `base`, created on first use
+  }
+
+  get size () { return this.old === null ? this.n : this.n + this.old.size }
+
+  get (k) {
+    const i = k - this.base
+    if (i >= 0) return i < this.a.length ? this.a[i] : undefined
+    return this.old === null ? undefined : this.old.get(k)
+  }
+
+  set (k, v) {
+    const a = this.a
+    if (this.n === 0 && k >= this.base) {
+      // Empty window: restart it at k, keeping the array (all its slots are empty).
+      if (a.length > 4096) a.length = 0
+      this.base = k
+      this.lo = 0
+    }
+    let i = k - this.base
+    if (i < 0) {
+      if (this.old === null) this.old = new Map()
+      this.old.set(k, v)
+      return
+    }
+    if (i < a.length) {
+      if (a[i] === undefined) this.n++
+      if (i < this.lo) this.lo = i
+      a[i] = v
+      return
+    }
+    if (i > a.length + 64) {
+      // Far ahead of the window: restart it at k (its live entries go to the Map).
+      if (this.n !== 0) this._toMap(0, a.length)
+      a.length = 0
+      this.base = k
+      this.lo = 0
+      i = 0
+    }
+    while (a.length < i) a.push(undefined)
+    a.push(v)
+    this.n++
+  }
+
+  delete (k) {
+    const a = this.a
+    const i = k - this.base
+    if (i < 0) {
+      if (this.old !== null) this.old.delete(k)
+      return
+    }
+    if (i >= a.length || a[i] === undefined) return
+    a[i] = undefined
+    this.n--
+    if (i === this.lo) {
+      let lo = i + 1
+      while (lo < a.length && a[lo] === undefined) lo++
+      this.lo = lo
+      if (lo >= 1024 && lo * 2 >= a.length) this._dropFront()
+    } else if (a.length - this.lo > 8 * this.n + 8192) {
+      // Mostly empty, held open by a few old entries: move the older half's to the Map.
+      const mid = (this.lo + a.length) >>> 1
+      this._toMap(this.lo, mid)
+      let lo = mid
+      while (lo < a.length && a[lo] === undefined) lo++
+      this.lo = lo
+      this._dropFront()
+    }
+  }
+
+  _toMap (from, to) {
+    const a = this.a
+    if (this.old === null) this.old = new Map()
+    for (let i = from; i < to; i++) {
+      if (a[i] !== undefined) {
+        this.old.set(this.base + i, a[i])
+        a[i] = undefined
+        this.n--
+      }
+    }
+  }
+
+  _dropFront () {
+    this.a = this.a.slice(this.lo)
+    this.base += this.lo
+    this.lo = 0
+  }
+
+  /** Every record: the Map's, then the window's in key order. */
+  values () {
+    const out = this.old === null ? [] : Array.from(this.old.values())
+    const a = this.a
+    for (let i = this.lo; i < a.length; i++) if (a[i] !== undefined) out.push(a[i])
+    return out
+  }
+}
+
+/**
+ * One native `TimerQueue` with its id map and the batch popped at one deadline: `out[0]` is that
+ * deadline, `out[bi..bn]` the ids not yet taken (a cleared one is no longer in `byNative`).
+ */
 class Lane {
-  constructor (nclock) {
-    this.sched = new Scheduler({ clock: nclock })
-    this.byNative = new Map()
-    this.batch = []
-    this.bi = 0
-    this.at = 0
+  constructor (out) {
+    const f = new TimerQueue().fastPaths()
+    this.insert = f.insert
+    this.cancel = f.cancel
+    this.peekDeadline = f.peekDeadline
+    this.popDue = f.popDue
+    this.out = out
+    this.byNative = new Slots()
+    this.bi = 1
+    this.bn = 0
+    this.live = 0 // pending timers of this lane (queued, in the batch or taken but not yet fired)
   }
 
-  /** Earliest deadline in this lane, or null. Skips cleared batch entries. */
+  /** Earliest deadline of a pending timer in this lane, or null. Skips cleared batch entries. */
   head () {
-    const batch = this.batch
-    while (this.bi < batch.length && batch[this.bi]._state !== TAKEN) this.bi++
-    if (this.bi < batch.length) return this.at
-    if (batch.length !== 0) {
-      batch.length = 0
-      this.bi = 0
+    const out = this.out
+    const byNative = this.byNative
+    while (this.bi <= this.bn) {
+      if (byNative.get(out[this.bi]) !== undefined) return out[0]
+      this.bi++
     }
-    return this.sched.nextTimerDeadline()
+    return this.peekDeadline()
   }
 
-  /** Takes the next timer due at `at` (the value `head` returned). */
-  shift (clock, at) {
-    if (this.bi < this.batch.length) return this.batch[this.bi++]
-    clock._setNative(at)
-    const tasks = this.sched.drain(DRAIN_ALL)
+  /** The next pending timer due at or before `limit`, taken out of the lane, or null. */
+  take (limit) {
+    const out = this.out
     const byNative = this.byNative
-    for (let i = 0; i < tasks.length; i++) {
-      const nid = tasks[i].timerId
+    for (;;) {
+      if (this.bi > this.bn) {
+        const n = this.popDue(limit, out)
+        if (n === 0) return null
+        this.bi = 1
+        this.bn = n
+      } else if (out[0] > limit) {
+        return null
+      }
+      const nid = out[this.bi++]
       const t = byNative.get(nid)
-      if (t === undefined) continue
-      byNative.delete(nid)
-      t._state = TAKEN
-      this.batch.push(t)
+      if (t !== undefined) {
+        byNative.delete(nid)
+        t._state = TAKEN
+        return t
+      }
     }
-    this.at = at
-    return this.bi < this.batch.length ? this.batch[this.bi++] : null
   }
 }
 
@@ -262,7 +395,7 @@ class Clock {
     this._env = env
     this._start = toEpoch(start)
     this.loopLimit = loopLimit === undefined ? 1000 : loopLimit
-    this._nextId = ID_START
+    this._nextN = 0 // public ids are ID_START + n; `byId` is keyed by n (a small integer)
     this._installed = null
     this._tickMode = { mode: 'manual', counter: 0 }
     this._modeHandle = null
@@ -289,14 +422,13 @@ class Clock {
     this._base = this._start
     this._mono = 0
     this._nanos = 0
-    this._nclock = new DeterministicClock(0)
-    this._nAt = 0
-    this._tl = new Lane(this._nclock)
-    this._il = new Lane(this._nclock)
-    this._tLive = 0
-    this._iLive = 0
-    this._byId = new Map()
-    this._buf = []
+    const out = new Float64Array(2 * (BATCH + 1))
+    this._tl = new Lane(out.subarray(0, BATCH + 1))
+    this._il = new Lane(out.subarray(BATCH + 1))
+    this._byId = new Slots() // n → pending timer record
+    this._listSeq = 0 // stamps `_listed`: the order `uninstall` lists pending timers in
+    this._buf = [] // the insertion buffer: _buf[0.._bufLen) (the array itself never shrinks)
+    this._bufLen = 0
     this._bufDead = 0
     this._orderSeq = 0
     this._jobs = []
@@ -309,132 +441,137 @@ class Clock {
 
   // ---- scheduling core -------------------------------------------------------------------
 
-  _setNative (at) {
-    if (this._nAt !== at) {
-      this._nclock.set(at)
-      this._nAt = at
-    }
-  }
-
   _add (type, func, args, delay, imm) {
-    const id = this._nextId++
-    const t = new FakeTimer(this, type, id, func, args, delay, type === 'Interval' ? (delay === 0 ? 1 : delay) : undefined, imm)
+    const n = this._nextN++
+    const t = new FakeTimer(this, type, n, func, args, delay, type === 'Interval' ? (delay === 0 ? 1 : delay) : undefined, imm)
     if (this.isNearInfiniteLimit) t._stack = new Error().stack
-    this._byId.set(id, t)
     this._arm(t, delay)
     return t
   }
 
-  /** Queues `t` (live, not queued anywhere) to fire `delay` ms from now. */
+  /** Makes `t` (not pending) pending again, due `delay` ms from now. */
   _arm (t, delay) {
     if (delay === 0 && this._ticking !== 0) delay = 1
-    t._at = this._mono + delay
+    this._queue(t, this._mono + delay)
     t._createdMono = this._mono
-    t._order = ++this._orderSeq
-    t._state = QUEUED
-    t._bufIdx = this._buf.length
-    this._buf.push(t)
-    if (!this._byId.has(t.id)) this._byId.set(t.id, t)
-    if (t._imm) this._iLive++
-    else this._tLive++
+    if (t._imm) this._il.live++
+    else this._tl.live++
+    this._byId.set(t._n, t)
+    t._listed = ++this._listSeq
   }
 
-  /** Hands the insertion buffer to the native schedulers, in creation order. */
+  /** Queues `t` to fire at `at` (mono ms), after every timer queued before it. */
+  _queue (t, at) {
+    t._at = at
+    t._order = ++this._orderSeq
+    t._state = QUEUED
+    t._pos = this._bufLen
+    this._buf[this._bufLen++] = t
+  }
+
+  /** Hands the insertion buffer to the native queues, in creation order. */
   _flush () {
     const buf = this._buf
-    const base = this._nAt
-    for (let i = 0; i < buf.length; i++) {
+    const len = this._bufLen
+    for (let i = 0; i < len; i++) {
       const t = buf[i]
-      if (t._state !== QUEUED || t._bufIdx !== i) continue
+      buf[i] = undefined
+      if (t._state !== QUEUED || t._pos !== i) continue
       const lane = t._imm ? this._il : this._tl
-      const nid = lane.sched.setTimeout(t._at - base)
-      t._native = nid
+      const nid = lane.insert(t._at)
+      t._pos = nid
       t._state = ARMED
-      t._bufIdx = -1
       lane.byNative.set(nid, t)
     }
-    buf.length = 0
+    this._bufLen = 0
     this._bufDead = 0
   }
 
-  /** Removes a live timer from wherever it waits. */
+  /** Removes a pending timer from wherever it waits. */
   _cancel (t) {
-    this._byId.delete(t.id)
-    if (t._imm) this._iLive--
-    else this._tLive--
+    this._byId.delete(t._n)
+    const lane = t._imm ? this._il : this._tl
+    lane.live--
     const state = t._state
     t._state = DONE
     if (state === ARMED) {
-      const lane = t._imm ? this._il : this._tl
-      lane.sched.clearTimeout(t._native)
-      lane.byNative.delete(t._native)
+      // In the native queue, or in the lane's batch (then the native cancel is a no-op and the
+      // map deletion makes the batch skip it).
+      lane.byNative.delete(t._pos)
+      lane.cancel(t._pos)
     } else if (state === QUEUED) {
       const buf = this._buf
       this._bufDead++
-      while (buf.length !== 0 && buf[buf.length - 1]._state !== QUEUED) {
-        buf.pop()
+      while (this._bufLen !== 0 && buf[this._bufLen - 1]._state !== QUEUED) {
+        buf[--this._bufLen] = undefined
         this._bufDead--
       }
-      if (this._bufDead > 1024 && this._bufDead * 2 > buf.length) this._compactBuffer()
+      if (this._bufDead > 1024 && this._bufDead * 2 > this._bufLen) this._compactBuffer()
     }
   }
 
   _compactBuffer () {
     const buf = this._buf
+    const len = this._bufLen
     let j = 0
-    for (let i = 0; i < buf.length; i++) {
+    for (let i = 0; i < len; i++) {
       const t = buf[i]
-      if (t._state === QUEUED && t._bufIdx === i) {
-        t._bufIdx = j
+      buf[i] = undefined
+      if (t._state === QUEUED && t._pos === i) {
+        t._pos = j
         buf[j++] = t
       }
     }
-    buf.length = j
+    this._bufLen = j
     this._bufDead = 0
   }
 
-  /** The next live timer due at or before `limit` (mono ms), taken out of its queue, or null. */
+  /** The next pending timer due at or before `limit` (mono ms), taken out of its lane, or null. */
   _take (limit) {
-    if (this._buf.length !== 0) this._flush()
-    for (;;) {
-      let lane = null
-      let at = Infinity
-      if (this._iLive !== 0) {
-        const a = this._il.head()
-        if (a !== null) {
-          lane = this._il
-          at = a
-        }
-      }
-      if (this._tLive !== 0) {
-        const a = this._tl.head()
-        if (a !== null && a < at) {
-          lane = this._tl
-          at = a
-        }
-      }
-      if (lane === null || at > limit) return null
-      const t = lane.shift(this, at)
-      if (t !== null && t._state === TAKEN) {
-        if (at > this._mono) this._mono = at
+    if (this._bufLen !== 0) {
+      // A lone pending timer (a chain of timers each setting the next, one interval) need not
+      // cross into native code at all: with nothing else pending, it is next.
+      const t = this._buf[0]
+      if (this._bufLen === 1 && this._tl.live + this._il.live === 1 && t._state === QUEUED && t._pos === 0) {
+        if (t._at > limit) return null
+        this._buf[0] = undefined
+        this._bufLen = 0
+        this._bufDead = 0
+        t._state = TAKEN
+        if (t._at > this._mono) this._mono = t._at
         return t
       }
+      this._flush()
     }
+    const tl = this._tl
+    const il = this._il
+    let lane
+    if (il.live === 0) {
+      if (tl.live === 0) return null
+      lane = tl
+    } else if (tl.live === 0) {
+      lane = il
+    } else {
+      const ai = il.head()
+      const at = tl.head()
+      lane = at === null || (ai !== null && ai <= at) ? il : tl
+    }
+    const t = lane.take(limit)
+    if (t === null) return null
+    const at = lane.out[0]
+    if (at > this._mono) this._mono = at
+    return t
   }
 
   /** Runs one taken timer: re-arms an interval first (so it may clear itself), then calls it. */
   _fire (t) {
     if (t.type === 'Interval') {
-      if (t._imm) this._iLive--
-      else this._tLive--
-      const at = t._at
-      t._state = DONE
-      this._arm(t, 0)
-      t._at = at + t.interval
+      t._createdMono = this._mono
+      this._queue(t, t._at + t.interval)
     } else {
-      this._byId.delete(t.id)
-      if (t._imm) this._iLive--
-      else this._tLive--
+      this._byId.delete(t._n)
+      if (t._imm) this._il.live--
+      else this._tl.live--
       t._state = DONE
     }
     const func = t.func
@@ -481,6 +618,11 @@ class Clock {
       e.stack = `Error: ${message}\n${next.type || 'Job'} - ${name}\n${frames.join('\n')}`
     }
     return e
+  }
+
+  /** Pending timers in the order they were created (a refreshed one counts as created then). */
+  _pending () {
+    return this._byId.values().sort((a, b) => a._listed - b._listed)
   }
 
   _maxDeadline () {
@@ -575,9 +717,9 @@ class Clock {
       t = handle._clock === this ? handle : undefined
       if (t === undefined) return
     } else if (typeof handle === 'number') {
-      t = this._byId.get(handle)
+      t = this._byId.get(handle - ID_START)
     } else if (typeof handle === 'string' && handle !== '') {
-      t = this._byId.get(Number(handle))
+      t = this._byId.get(Number(handle) - ID_START)
     }
     if (t === undefined) {
       this._clearNative(handle, clearer)
@@ -686,8 +828,14 @@ class Clock {
 
   next () {
     this._runJobs()
+    this._step()
+    return this.now
+  }
+
+  /** Fires the next timer, whenever it is due, and the jobs it queues. */
+  _step () {
     const t = this._take(Infinity)
-    if (t === null) return this.now
+    if (t === null) return
     this._ticking++
     try {
       this._fire(t)
@@ -695,7 +843,6 @@ class Clock {
     } finally {
       this._ticking--
     }
-    return this.now
   }
 
   async nextAsync () {
@@ -719,7 +866,8 @@ class Clock {
         return this.now
       }
       if (i === this.loopLimit - 1) this.isNearInfiniteLimit = true
-      this.next()
+      this._runJobs()
+      this._step()
     }
     throw this._loopErrorForNext()
   }
@@ -751,7 +899,7 @@ class Clock {
     this.isNearInfiniteLimit = false
     let next
     let best = Infinity
-    for (const t of this._byId.values()) {
+    for (const t of this._pending()) {
       if (t._at < best || (t._at === best && t._imm)) {
         best = t._at
         next = t
@@ -891,7 +1039,7 @@ class Clock {
 
   /** Restores every faked global exactly and returns the timers still pending. */
   uninstall () {
-    const pending = Array.from(this._byId.values())
+    const pending = this._pending()
     this._stopTickMode()
     const installed = this._installed
     if (installed === null) return pending

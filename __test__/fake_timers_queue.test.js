@@ -1,0 +1,144 @@
+'use strict'
+// seqloop/fake-timers' bookkeeping over the native TimerQueue (id windows, the insertion buffer,
+// per-deadline batches), checked against @sinonjs/fake-timers on seeded random workloads.
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+
+const sinon = require('@sinonjs/fake-timers')
+const seqloop = require('seqloop/fake-timers')
+
+function rng (seed) {
+  let x = seed
+  return (n) => {
+    x = (x * 1103515245 + 12345) % 2147483648
+    return x % n
+  }
+}
+
+/** Random timeouts, intervals, clears (by handle and by number), refreshes and ticks. */
+function workload (FT, seed, steps) {
+  const rnd = rng(seed)
+  const c = FT.createClock(0, 1e6)
+  const log = []
+  const live = []
+  const pick = () => live.splice(rnd(live.length), 1)[0]
+  const add = (label) => {
+    const kind = rnd(10)
+    if (kind === 0) {
+      let runs = 0
+      const h = c.setInterval(() => {
+        log.push(`${label}i@${c.now}`)
+        if (++runs === 3) c.clearInterval(h)
+      }, 1 + rnd(40))
+      live.push(h)
+    } else {
+      const h = c.setTimeout(() => {
+        log.push(`${label}@${c.now}`)
+        if (rnd(4) === 0) live.push(c.setTimeout(() => log.push(`${label}+@${c.now}`), 1 + rnd(5)))
+        if (rnd(6) === 0 && live.length !== 0) c.clearTimeout(pick())
+      }, rnd(8) === 0 ? 1 + rnd(5) * 10 : 1 + rnd(300))
+      live.push(h)
+    }
+  }
+  for (let s = 0; s < steps; s++) {
+    const op = rnd(10)
+    if (op < 5) add(`t${s}`)
+    else if (op < 7 && live.length !== 0) {
+      const h = pick()
+      if (rnd(2) === 0) c.clearTimeout(h)
+      else c.clearTimeout(+h)
+    } else if (op < 9) {
+      log.push(`tick ${c.tick(rnd(30))} count=${c.countTimers()}`)
+    } else {
+      log.push(`next ${c.next()}`)
+    }
+  }
+  log.push(`runAll ${c.runAll()} count=${c.countTimers()}`)
+  return log
+}
+
+test('random timeouts, intervals, clears and ticks fire as with sinon (same log)', () => {
+  for (const seed of [1, 7, 42, 1234, 99991]) {
+    const want = workload(sinon, seed, 3000)
+    const got = workload(seqloop, seed, 3000)
+    assert.equal(got.length, want.length, `seed ${seed}: log length`)
+    assert.deepEqual(got, want, `seed ${seed}`)
+  }
+})
+
+test('more timers due at one instant than one native batch holds, cleared from inside the batch', () => {
+  const run = (FT) => {
+    const c = FT.createClock()
+    const log = []
+    const hs = []
+    for (let i = 0; i < 1000; i++) {
+      hs.push(c.setTimeout(() => {
+        log.push(i)
+        if (i % 100 === 0) c.clearTimeout(hs[i + 300]) // a later entry, maybe in a later batch
+      }, 10))
+    }
+    c.setImmediate(() => log.push('imm'))
+    c.setTimeout(() => log.push('after'), 11)
+    log.push(`tick ${c.tick(11)} count=${c.countTimers()}`)
+    return log
+  }
+  const log = run(seqloop)
+  // 0, 100 and 200 clear 300, 400 and 500; those then never run, so 600..800 do (600 clears 900).
+  const cleared = [300, 400, 500, 900]
+  const want = ['imm']
+  for (let i = 0; i < 1000; i++) if (!cleared.includes(i)) want.push(i)
+  want.push('after', 'tick 11 count=0')
+  assert.deepEqual(log, want)
+  assert.deepEqual(run(sinon), want)
+})
+
+test('a long-lived timer stays reachable by handle and by number while many others come and go', () => {
+  const c = seqloop.createClock()
+  const log = []
+  const long = c.setTimeout(() => log.push('long'), 1e6)
+  const longer = c.setTimeout(() => log.push('longer'), 2e6)
+  let fired = 0
+  for (let round = 0; round < 5; round++) {
+    for (let i = 0; i < 10000; i++) c.setTimeout(() => { fired++ }, 1 + (i % 500))
+    c.tick(500)
+    // set+clear pairs that never reach the native queue
+    for (let i = 0; i < 5000; i++) c.clearTimeout(c.setTimeout(() => log.push('cleared'), 5))
+  }
+  assert.equal(fired, 50000)
+  assert.equal(c.countTimers(), 2)
+  c.clearTimeout(+long)
+  assert.equal(c.countTimers(), 1)
+  assert.deepEqual(c.uninstall().map((t) => t.id), [longer.id])
+  c.runAll()
+  assert.deepEqual(log, ['longer'])
+})
+
+test('uninstall lists pending timers in creation order, a refreshed one last', () => {
+  const c = seqloop.install({ toFake: ['setTimeout', 'clearTimeout'] })
+  const a = setTimeout(() => {}, 30)
+  const b = setTimeout(() => {}, 10)
+  const d = setTimeout(() => {}, 20)
+  a.refresh()
+  const pending = c.uninstall()
+  assert.deepEqual(pending.map((t) => t.id), [b.id, d.id, a.id])
+})
+
+test('a lone timer taken without the native queue keeps its place among later ones', () => {
+  for (const FT of [sinon, seqloop]) {
+    const c = FT.createClock()
+    const log = []
+    c.setTimeout(() => log.push(`A@${c.now}`), 10)
+    c.tick(5) // A is alone and not due: it stays pending
+    c.setTimeout(() => log.push(`B@${c.now}`), 2)
+    c.setImmediate(() => log.push(`I@${c.now}`))
+    c.setTimeout(() => log.push(`C@${c.now}`), 5)
+    c.tick(10)
+    const h = c.setInterval(() => {
+      log.push(`R@${c.now}`)
+      if (c.now >= 40) c.clearInterval(h)
+    }, 10)
+    c.tick(30)
+    log.push(`count=${c.countTimers()}`)
+    assert.deepEqual(log, ['I@5', 'B@7', 'A@10', 'C@10', 'R@25', 'R@35', 'R@45', 'count=0'])
+  }
+})
