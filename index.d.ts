@@ -458,6 +458,19 @@ export declare class Scheduler {
    */
   drain(maxTasks: number): Macrotask[]
   /**
+   * Fired timers without a `Macrotask` object each: moves due timers (as `tick()` does), then
+   * writes the ids of the consecutive `timer_fired` macrotasks at the front of the queue into
+   * `out` (up to `out.length`) and returns how many. Stops at the first macrotask of another
+   * kind, which stays queued for `tick()`/`drain()`. The same order `tick()` would give.
+   */
+  drainTimers(out: Float64Array): number
+  /**
+   * The hot methods as plain functions bound to this scheduler, without napi-rs's per-call
+   * overhead: `{ setTimeout(delayMs), clearTimeout(timerId), drainTimers(out) }`. The
+   * package's `Scheduler` class routes its own methods through them.
+   */
+  fastPaths(): { setTimeout(delayMs: number): number, clearTimeout(timerId: number): boolean, drainTimers(out: Float64Array): number }
+  /**
    * The recorded trace `{ version: 1, created_by, clock, max_timer_id, records }` (a copy).
    * Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
    */

@@ -1213,3 +1213,58 @@ test('seqloop clocks are read natively: a DeterministicClock is never called bac
   const imitation = { __seqloopClock () { return {} }, nowMs () { return 42 } }
   assert.equal(new seqloop.Scheduler({ clock: imitation }).nowMs(), 42)
 })
+
+test('drainTimers gives the timer ids tick() would, and stops at other kinds', () => {
+  const make = () => {
+    const clock = new seqloop.DeterministicClock(0)
+    const s = new seqloop.Scheduler({ clock })
+    for (const d of [30, 10, 20, 10, 5]) s.setTimeout(d)
+    s.enqueueEvent('first', 1) // queued before any timer is due: runs first
+    clock.advance(25)
+    return { s, clock }
+  }
+  const a = make()
+  const viaTick = []
+  for (let t; (t = a.s.tick()) !== null;) viaTick.push(t.kind === 'timer_fired' ? t.timerId : t.eventId)
+  const b = make()
+  const out = new Float64Array(2)
+  assert.equal(b.s.drainTimers(out), 0, 'the event is at the front: nothing drained')
+  assert.equal(b.s.tick().eventId, 'first')
+  const viaDrain = ['first']
+  for (let n; (n = b.s.drainTimers(out)) > 0;) viaDrain.push(...out.subarray(0, n))
+  assert.deepEqual(viaDrain, viaTick)
+  assert.deepEqual(viaTick, ['first', 5, 2, 4, 3])
+  assert.equal(b.s.tick(), null)
+  assert.equal(b.s.timerCount, 1)
+})
+
+test('drainTimers while recording replays like ticks; bad arguments are coded', () => {
+  const clock = new seqloop.DeterministicClock(0)
+  const s = new seqloop.Scheduler({ clock, record: true })
+  s.setTimeout(1)
+  s.setTimeout(1)
+  s.enqueueEvent('e', null)
+  clock.advance(1)
+  const out = new Float64Array(8)
+  assert.equal(s.drainTimers(out), 0)
+  s.tick()
+  assert.equal(s.drainTimers(out), 2)
+  assert.deepEqual(seqloop.replay(s.traceJsonl()).ok, true)
+  for (const bad of [undefined, [1, 2], new Float32Array(2), {}]) {
+    assert.throws(() => s.drainTimers(bad), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  }
+  assert.throws(() => s.setTimeout(-1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+  const fast = s.fastPaths()
+  assert.throws(() => fast.setTimeout('1'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.equal(typeof fast.setTimeout(5), 'number')
+})
+
+test('a custom clock that throws inside a fast-path call surfaces as ERR_CLOCK_FAILED', () => {
+  let fail = false
+  const s = new seqloop.Scheduler({ clock: { nowMs () { if (fail) throw new Error('clock down'); return 0 } } })
+  fail = true
+  assert.throws(() => s.setTimeout(1), (e) => e.code === 'ERR_CLOCK_FAILED' && e.cause.message === 'clock down')
+  assert.throws(() => s.drainTimers(new Float64Array(4)), { code: 'ERR_CLOCK_FAILED' })
+  fail = false
+  assert.equal(s.setTimeout(1), 1, 'still usable')
+})

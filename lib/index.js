@@ -42,6 +42,29 @@ class EventLoop extends native.NativeEventLoop {
 }
 
 /**
+ * The data-level scheduler. Its hottest methods go through raw N-API functions bound to this
+ * instance (see `fastPaths()`), which cost a fraction of a napi-rs method call.
+ */
+class Scheduler extends native.Scheduler {
+  constructor (options) {
+    super(options)
+    Object.defineProperty(this, kFast, { value: super.fastPaths() })
+  }
+
+  setTimeout (delayMs) {
+    return this[kFast].setTimeout(delayMs)
+  }
+
+  clearTimeout (timerId) {
+    return this[kFast].clearTimeout(timerId)
+  }
+
+  drainTimers (out) {
+    return this[kFast].drainTimers(out)
+  }
+}
+
+/**
  * Native classes can be called without `new` (napi gives them no such check); make that a
  * coded TypeError, as Node's own classes do (ERR_CONSTRUCT_CALL_REQUIRED).
  */
@@ -55,7 +78,7 @@ function requireNew (Cls) {
   })
 }
 
-const exported = { ...native, EventLoop }
+const exported = { ...native, Scheduler, EventLoop }
 // Loader internals and napi-rs aliases are not part of the package's API.
 for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget']) delete exported[internal]
 for (const [name, value] of Object.entries(exported)) {

@@ -57,6 +57,12 @@ impl Coded {
         Self::new(ErrorClass::Error, code, message)
     }
 
+    /// Marks an error that JS already has pending (thrown by a callback we called): throwing it
+    /// again is a no-op, so the original exception propagates.
+    pub(crate) fn pending() -> Self {
+        Self::new(ErrorClass::Error, "ERR_PENDING", "an exception is already pending")
+    }
+
     /// Adds a numeric property to the error object.
     #[allow(dead_code, reason = "used by subsystems that attach numbers to errors (mesh backpressure)")]
     pub(crate) fn with_prop(mut self, name: &'static str, value: f64) -> Self {
@@ -66,6 +72,14 @@ impl Coded {
 
     /// Builds the JS error object.
     pub(crate) fn to_raw(&self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
+        if self.code == "ERR_PENDING" {
+            let mut pending = false;
+            // SAFETY: env is live.
+            unsafe { sys::napi_is_exception_pending(env, &mut pending) };
+            if pending {
+                return Err(napi::Error::new(Status::PendingException, self.message.clone()));
+            }
+        }
         let mut code = ptr::null_mut();
         let mut msg = ptr::null_mut();
         let mut err = ptr::null_mut();

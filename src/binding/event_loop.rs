@@ -22,7 +22,7 @@
 //!   the run rejects with the thrown value and the next run continues with the next macrotask.
 //! - E5: after the env starts tearing down (cleanup hook), no napi call is made from Drop.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
 use std::rc::Rc;
@@ -69,19 +69,7 @@ const DEFAULT_MAX_TICKS: u64 = 100_000;
 /// Loops whose native state is alive (diagnostics: `NativeEventLoop.liveCount()`).
 static LIVE_LOOPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-thread_local! {
-    /// Set by the env cleanup hook of this thread's env (E5).
-    static ENV_CLOSING: Cell<bool> = const { Cell::new(false) };
-    static HOOK_SET: Cell<bool> = const { Cell::new(false) };
-}
-
-unsafe extern "C" fn on_env_cleanup(_arg: *mut c_void) {
-    ENV_CLOSING.with(|c| c.set(true));
-}
-
-fn env_closing() -> bool {
-    ENV_CLOSING.with(Cell::get)
-}
+use super::fast::env_closing;
 
 fn check(status: sys::napi_status) -> Result<()> {
     if status == sys::Status::napi_ok {
@@ -1087,11 +1075,7 @@ impl NativeEventLoop {
     pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
         crate::obs::init_from_env();
         let raw = env.raw();
-        if !HOOK_SET.with(Cell::get) {
-            // SAFETY: registers a plain function with a null argument; it only flips a flag.
-            unsafe { sys::napi_add_env_cleanup_hook(raw, Some(on_env_cleanup), ptr::null_mut()) };
-            HOOK_SET.with(|h| h.set(true));
-        }
+        fast::watch_env(raw);
         let opts = args::options(options, "options").or_throw(&env)?;
         let (mut wall, mut start, mut async_contexts, mut record) = (false, 0u64, true, false);
         if let Some(o) = &opts {

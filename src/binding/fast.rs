@@ -22,6 +22,31 @@ use napi::sys;
 
 use super::error::Coded;
 
+thread_local! {
+    /// Set by the env cleanup hook of this thread's env: from then on, Drop code must not call
+    /// napi (the env frees its own handles at teardown).
+    static ENV_CLOSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static HOOK_SET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+unsafe extern "C" fn on_env_cleanup(_arg: *mut c_void) {
+    ENV_CLOSING.with(|c| c.set(true));
+}
+
+/// True once this thread's env has started tearing down.
+pub(crate) fn env_closing() -> bool {
+    ENV_CLOSING.with(std::cell::Cell::get)
+}
+
+/// Registers (once per thread) the cleanup hook behind [`env_closing`].
+pub(crate) fn watch_env(env: sys::napi_env) {
+    if !HOOK_SET.with(std::cell::Cell::get) {
+        // SAFETY: registers a plain function with a null argument; it only flips a flag.
+        unsafe { sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), ptr::null_mut()) };
+        HOOK_SET.with(|h| h.set(true));
+    }
+}
+
 /// Arguments of a raw call: the first `N` (missing ones are `undefined`).
 pub(crate) struct Args<const N: usize> {
     pub(crate) argv: [sys::napi_value; N],
@@ -170,4 +195,47 @@ pub(crate) fn u53(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<
         Some(n) => super::args::check_u53(n, name),
         None => Err(Coded::arg_type(name, "of type number", describe(env, v))),
     }
+}
+
+/// The storage of a `Float64Array` argument, written element by element.
+pub(crate) struct Float64Out {
+    data: *mut f64,
+    pub(crate) len: usize,
+}
+
+impl Float64Out {
+    pub(crate) fn write(&self, i: usize, v: f64) {
+        assert!(i < self.len, "index checked by callers");
+        // SAFETY: i < len, and `data` points to `len` f64 slots (see `float64_array`). Plain
+        // element writes through a raw pointer, exactly what a JS store into the array does; no
+        // Rust reference to the memory is ever formed, so JS-side aliasing cannot be violated.
+        unsafe { self.data.add(i).write(v) };
+    }
+}
+
+/// The elements of a `Float64Array` argument.
+pub(crate) fn float64_array(env: sys::napi_env, v: sys::napi_value) -> Result<Float64Out, Coded> {
+    let bad = || Coded::arg_type("out", "a Float64Array", describe(env, v));
+    let mut is_ta = false;
+    // SAFETY: v is a live value of this call.
+    unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
+    if !is_ta {
+        return Err(bad());
+    }
+    let mut ty = 0;
+    let mut len = 0usize;
+    let mut data = ptr::null_mut();
+    // SAFETY: v is a typed array; out-pointers are valid locals; we do not need the buffer.
+    let st = unsafe {
+        sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+    };
+    if st != sys::Status::napi_ok || ty != sys::TypedarrayType::float64_array {
+        return Err(bad());
+    }
+    // A detached buffer reports no data and length 0: nothing can be written.
+    let len = if data.is_null() { 0 } else { len };
+    // A Float64Array's data is 8-byte aligned (its byteOffset must be a multiple of 8) and holds
+    // `len` elements while the array is alive; the caller's frame keeps it alive for this call
+    // and no JS runs before we return, so it cannot be detached or resized meanwhile.
+    Ok(Float64Out { data: data.cast::<f64>(), len })
 }

@@ -1,6 +1,9 @@
 //! JS classes `Scheduler`, `DeterministicClock` and `WallClock` (API.md §1), with recording
 //! (API.md §4: `record` option, `trace()`, `traceJsonl()`, `digest()`).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use napi::bindgen_prelude::*;
 use napi::ValueType;
 use napi_derive::napi;
@@ -9,6 +12,7 @@ use serde_json::Value;
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::{outcome_from_js, task_to_js};
 use super::error::{Coded, CodedResult, ThrowExt};
+use super::fast;
 use super::replay::{not_recording, trace_to_js, TraceObject};
 use crate::sched::{self, Clock, TimerId};
 
@@ -228,22 +232,35 @@ impl ClockSource {
 /// The deterministic scheduler at data level: timers, a FIFO macrotask queue, hostcall
 /// completions, stream chunks and inbound events, ordered by seq (invariants I1–I5). It runs no
 /// JS: `tick()` hands back the next `Macrotask` for you to dispatch.
-#[napi(custom_finalize)]
+#[napi]
 pub struct Scheduler {
-    inner: sched::Scheduler<Value>,
+    shared: Rc<SchedShared>,
+}
+
+/// A scheduler's state, shared by the JS object and its fast-path functions (fast.rs F1).
+///
+/// B1: no `RefCell` borrow of `sched` is held while JS runs (arguments are converted and custom
+/// clocks are read before borrowing), so a borrow failure means a reentrant call and becomes
+/// `ERR_REENTRANT_CALL`, never a panic.
+pub(crate) struct SchedShared {
+    env: napi::sys::napi_env,
+    sched: RefCell<sched::Scheduler<Value>>,
     clock: Option<ClockSource>,
 }
 
-impl ObjectFinalize for Scheduler {
-    fn finalize(mut self, env: Env) -> Result<()> {
+impl Drop for SchedShared {
+    fn drop(&mut self) {
+        // The custom clock's reference is deleted with the last owner (the object or a fast
+        // function), and never during env teardown, when the env frees it itself.
         if let Some(c) = self.clock.take() {
-            c.release(&env);
+            if !fast::env_closing() {
+                c.release(&Env::from_raw(self.env));
+            }
         }
-        Ok(())
     }
 }
 
-impl Scheduler {
+impl SchedShared {
     fn sync(&self, env: &Env) -> Result<()> {
         match &self.clock {
             Some(c) => c.sync(env),
@@ -251,8 +268,74 @@ impl Scheduler {
         }
     }
 
+    fn core(&self) -> CodedResult<std::cell::RefMut<'_, sched::Scheduler<Value>>> {
+        self.sched
+            .try_borrow_mut()
+            .map_err(|_| Coded::error("ERR_REENTRANT_CALL", "the scheduler is in use by an outer call"))
+    }
+
+    fn set_timeout(&self, env: &Env, delay: u64) -> CodedResult<u64> {
+        let mut core = self.core()?;
+        if core.peek_clock().saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
+            return Err(Coded::out_of_range("delayMs", "a delay whose deadline stays <= 2^53 - 1", delay));
+        }
+        let _ = env;
+        core.set_timeout(delay)
+            .map(|id| id.0)
+            .map_err(|e| Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()))
+    }
+}
+
+fn sync_raw(shared: &SchedShared, env: napi::sys::napi_env) -> CodedResult<()> {
+    // A custom clock's nowMs() threw or misbehaved: its coded error is already pending.
+    shared.sync(&Env::from_raw(env)).map_err(|_| Coded::pending())
+}
+
+macro_rules! sched_fn {
+    ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
+        unsafe extern "C" fn $name(
+            env: napi::sys::napi_env,
+            info: napi::sys::napi_callback_info,
+        ) -> napi::sys::napi_value {
+            // SAFETY: only installed by `fast_paths` with an `Rc<SchedShared>` target.
+            unsafe { fast::call::<SchedShared, $n>(env, info, |$s, $env, $a| $body) }
+        }
+    };
+}
+
+sched_fn!(fast_set_timeout, 1, |s, env, a| {
+    let delay = fast::u53(env, a.argv[0], "delayMs")?;
+    sync_raw(s, env)?;
+    let id = s.set_timeout(&Env::from_raw(env), delay)?;
+    fast::to_number(env, id as f64)
+});
+sched_fn!(fast_clear_timeout, 1, |s, env, a| {
+    let id = fast::u53(env, a.argv[0], "timerId")?;
+    let cleared = s.core()?.clear_timeout(TimerId(id));
+    fast::to_bool(env, cleared)
+});
+sched_fn!(fast_drain_timers, 1, |s, env, a| {
+    let out = fast::float64_array(env, a.argv[0])?;
+    sync_raw(s, env)?;
+    let mut i = 0;
+    let n = s.core()?.drain_timers(out.len, |id| {
+        out.write(i, id.0 as f64);
+        i += 1;
+    });
+    fast::to_number(env, n as f64)
+});
+
+impl Scheduler {
+    fn sync(&self, env: &Env) -> Result<()> {
+        self.shared.sync(env)
+    }
+
+    fn inner(&self) -> CodedResult<std::cell::RefMut<'_, sched::Scheduler<Value>>> {
+        self.shared.core()
+    }
+
     fn recorded(&self) -> CodedResult<sched::Trace> {
-        self.inner.trace().ok_or_else(|| not_recording("Scheduler"))
+        self.inner()?.trace().ok_or_else(|| not_recording("Scheduler"))
     }
 }
 
@@ -283,72 +366,67 @@ impl Scheduler {
         let (clock, source) = ClockSource::from_option(clock_v).or_throw(&env)?;
         let inner =
             sched::Scheduler::new(clock).with_max_timer_id(MAX_SAFE_INTEGER as u64).with_recording(record);
-        let s = Self { inner, clock: Some(source) };
+        fast::watch_env(env.raw());
+        let s = Self {
+            shared: Rc::new(SchedShared { env: env.raw(), sched: RefCell::new(inner), clock: Some(source) }),
+        };
         s.sync(&env)?;
         Ok(s)
     }
 
     /// The next seq to be assigned (starts at 0).
     #[napi(getter)]
-    pub fn current_seq(&self) -> f64 {
-        self.inner.current_seq().0 as f64
+    pub fn current_seq(&self, env: Env) -> Result<f64> {
+        Ok(self.inner().or_throw(&env)?.current_seq().0 as f64)
     }
 
     /// Queued macrotasks.
     #[napi(getter)]
-    pub fn macrotask_count(&self) -> u32 {
-        self.inner.macrotask_count() as u32
+    pub fn macrotask_count(&self, env: Env) -> Result<u32> {
+        Ok(self.inner().or_throw(&env)?.macrotask_count() as u32)
     }
 
     /// Pending (not cancelled) timers.
     #[napi(getter)]
-    pub fn timer_count(&self) -> u32 {
-        self.inner.timer_count() as u32
+    pub fn timer_count(&self, env: Env) -> Result<u32> {
+        Ok(self.inner().or_throw(&env)?.timer_count() as u32)
     }
 
     /// The clock's time in milliseconds.
     #[napi]
     pub fn now_ms(&self, env: Env) -> Result<f64> {
         self.sync(&env)?;
-        Ok(self.inner.now_ms() as f64)
+        Ok(self.inner().or_throw(&env)?.now_ms() as f64)
     }
 
     /// True when a macrotask is queued or a non-cancelled timer is pending. O(1).
     #[napi]
-    pub fn has_pending(&self) -> bool {
-        self.inner.has_pending()
+    pub fn has_pending(&self, env: Env) -> Result<bool> {
+        Ok(self.inner().or_throw(&env)?.has_pending())
     }
 
     /// Sets a timer due at `now + delayMs`; returns its id (ids start at 1, wrap to 1 after
     /// `Number.MAX_SAFE_INTEGER`, skipping ids still pending). Takes the next seq.
     #[napi(ts_args_type = "delayMs: number")]
-    pub fn set_timeout(&mut self, env: Env, delay_ms: Unknown) -> Result<f64> {
+    pub fn set_timeout(&self, env: Env, delay_ms: Unknown) -> Result<f64> {
         let delay = args::u53(&delay_ms, "delayMs").or_throw(&env)?;
         self.sync(&env)?;
-        if self.inner.peek_clock().saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
-            return Err(
-                Coded::out_of_range("delayMs", "a delay whose deadline stays <= 2^53 - 1", delay).throw(&env)
-            );
-        }
-        match self.inner.set_timeout(delay) {
-            Ok(id) => Ok(id.0 as f64),
-            Err(e) => Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()).throw(&env)),
-        }
+        Ok(self.shared.set_timeout(&env, delay).or_throw(&env)? as f64)
     }
 
     /// Cancels a timer: true only if it was pending and not yet cancelled.
     #[napi(ts_args_type = "timerId: number")]
-    pub fn clear_timeout(&mut self, env: Env, timer_id: Unknown) -> Result<bool> {
+    pub fn clear_timeout(&self, env: Env, timer_id: Unknown) -> Result<bool> {
         let id = args::u53(&timer_id, "timerId").or_throw(&env)?;
-        Ok(self.inner.clear_timeout(TimerId(id)))
+        Ok(self.inner().or_throw(&env)?.clear_timeout(TimerId(id)))
     }
 
     /// Appends a hostcall completion macrotask with the next seq (never runs JS, I4).
     #[napi(ts_args_type = "callId: string, outcome: HostcallOutcome")]
-    pub fn enqueue_hostcall_complete(&mut self, env: Env, call_id: Unknown, outcome: Unknown) -> Result<()> {
+    pub fn enqueue_hostcall_complete(&self, env: Env, call_id: Unknown, outcome: Unknown) -> Result<()> {
         let call_id = args::string(&call_id, "callId").or_throw(&env)?;
         let outcome = outcome_from_js(&env, &outcome, "outcome").or_throw(&env)?;
-        self.inner.enqueue_hostcall_complete(call_id, outcome);
+        self.inner().or_throw(&env)?.enqueue_hostcall_complete(call_id, outcome);
         Ok(())
     }
 
@@ -356,16 +434,16 @@ impl Scheduler {
     /// `enqueueHostcallComplete` for each. The whole list is validated first: on a bad entry
     /// nothing is enqueued.
     #[napi(ts_args_type = "list: Array<[string, HostcallOutcome]>")]
-    pub fn enqueue_hostcall_completions(&mut self, env: Env, list: Unknown) -> Result<()> {
+    pub fn enqueue_hostcall_completions(&self, env: Env, list: Unknown) -> Result<()> {
         let parsed = parse_completions(&env, &list).or_throw(&env)?;
-        self.inner.enqueue_hostcall_completions(parsed);
+        self.inner().or_throw(&env)?.enqueue_hostcall_completions(parsed);
         Ok(())
     }
 
     /// Appends a `stream_chunk` outcome for `callId`.
     #[napi(ts_args_type = "callId: string, sequence: number, chunk: unknown, isFinal: boolean")]
     pub fn enqueue_stream_chunk(
-        &mut self,
+        &self,
         env: Env,
         call_id: Unknown,
         sequence: Unknown,
@@ -376,28 +454,29 @@ impl Scheduler {
         let sequence = args::u53(&sequence, "sequence").or_throw(&env)?;
         let chunk = args::json(&env, &chunk, "chunk").or_throw(&env)?;
         let is_final = args::boolean(&is_final, "isFinal").or_throw(&env)?;
-        self.inner.enqueue_stream_chunk(call_id, sequence, chunk, is_final);
+        self.inner().or_throw(&env)?.enqueue_stream_chunk(call_id, sequence, chunk, is_final);
         Ok(())
     }
 
     /// Appends an `inbound_event` macrotask.
     #[napi(ts_args_type = "eventId: string, payload?: unknown")]
-    pub fn enqueue_event(&mut self, env: Env, event_id: Unknown, payload: Option<Unknown>) -> Result<()> {
+    pub fn enqueue_event(&self, env: Env, event_id: Unknown, payload: Option<Unknown>) -> Result<()> {
         let event_id = args::string(&event_id, "eventId").or_throw(&env)?;
         let payload = match payload {
             Some(p) => args::json(&env, &p, "payload").or_throw(&env)?,
             None => Value::Null,
         };
-        self.inner.enqueue_event(event_id, payload);
+        self.inner().or_throw(&env)?.enqueue_event(event_id, payload);
         Ok(())
     }
 
     /// One tick: moves every due timer (deadline <= now, in (deadline, seq) order) to the back
     /// of the queue with a fresh seq, then pops at most one macrotask (I1).
     #[napi(ts_return_type = "Macrotask | null")]
-    pub fn tick<'e>(&mut self, env: &'e Env) -> Result<Option<Object<'e>>> {
+    pub fn tick<'e>(&self, env: &'e Env) -> Result<Option<Object<'e>>> {
         self.sync(env)?;
-        match self.inner.tick() {
+        let t = self.inner().or_throw(env)?.tick();
+        match t {
             Some(t) => Ok(Some(task_to_js(env, &t)?)),
             None => Ok(None),
         }
@@ -406,15 +485,57 @@ impl Scheduler {
     /// Up to `maxTasks` ticks in one call (one JS↔native crossing): exactly what calling
     /// `tick()` repeatedly would return, stopping at the first `null`. The clock is read once.
     #[napi(ts_args_type = "maxTasks: number", ts_return_type = "Macrotask[]")]
-    pub fn drain<'e>(&mut self, env: &'e Env, max_tasks: Unknown) -> Result<Array<'e>> {
+    pub fn drain<'e>(&self, env: &'e Env, max_tasks: Unknown) -> Result<Array<'e>> {
         let max = args::u53(&max_tasks, "maxTasks").or_throw(env)?;
         self.sync(env)?;
-        let tasks = self.inner.drain(usize::try_from(max).unwrap_or(usize::MAX));
+        let tasks = self.inner().or_throw(env)?.drain(usize::try_from(max).unwrap_or(usize::MAX));
         let mut arr = env.create_array(tasks.len() as u32)?;
         for (i, t) in tasks.iter().enumerate() {
             arr.set(i as u32, task_to_js(env, t)?)?;
         }
         Ok(arr)
+    }
+
+    /// Fired timers without a `Macrotask` object each: moves due timers (as `tick()` does), then
+    /// writes the ids of the consecutive `timer_fired` macrotasks at the front of the queue into
+    /// `out` (up to `out.length`) and returns how many. Stops at the first macrotask of another
+    /// kind, which stays queued for `tick()`/`drain()`. The same order `tick()` would give.
+    #[napi(ts_args_type = "out: Float64Array", ts_return_type = "number")]
+    pub fn drain_timers<'e>(&self, env: &'e Env, out: Unknown) -> Result<Unknown<'e>> {
+        let out = fast::float64_array(env.raw(), out.raw()).or_throw(env)?;
+        self.sync(env)?;
+        let mut i = 0;
+        let n = self.inner().or_throw(env)?.drain_timers(out.len, |id| {
+            out.write(i, id.0 as f64);
+            i += 1;
+        });
+        let v = fast::to_number(env.raw(), n as f64).or_throw(env)?;
+        // SAFETY: v was created in this env during this call.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+    }
+
+    /// The hot methods as plain functions bound to this scheduler, without napi-rs's per-call
+    /// overhead: `{ setTimeout(delayMs), clearTimeout(timerId), drainTimers(out) }`. The
+    /// package's `Scheduler` class routes its own methods through them.
+    #[napi(
+        ts_return_type = "{ setTimeout(delayMs: number): number, clearTimeout(timerId: number): boolean, drainTimers(out: Float64Array): number }"
+    )]
+    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        type RawCb =
+            unsafe extern "C" fn(napi::sys::napi_env, napi::sys::napi_callback_info) -> napi::sys::napi_value;
+        let raw = env.raw();
+        let mut o = Object::new(env)?;
+        let entries: [(&std::ffi::CStr, &str, RawCb); 3] = [
+            (c"setTimeout", "setTimeout", fast_set_timeout),
+            (c"clearTimeout", "clearTimeout", fast_clear_timeout),
+            (c"drainTimers", "drainTimers", fast_drain_timers),
+        ];
+        for (cname, name, cb) in entries {
+            let f = fast::bind(raw, cname, &self.shared, cb)?;
+            // SAFETY: f is a function value of this env.
+            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
+        }
+        Ok(o)
     }
 
     /// The recorded trace `{ version: 1, created_by, clock, max_timer_id, records }` (a copy).
@@ -437,7 +558,8 @@ impl Scheduler {
     /// recording.
     #[napi]
     pub fn digest(&self, env: Env) -> Result<String> {
-        match self.inner.digest() {
+        let d = self.inner().or_throw(&env)?.digest();
+        match d {
             Some(d) => Ok(d.to_string()),
             None => Err(not_recording("Scheduler").throw(&env)),
         }
@@ -445,15 +567,15 @@ impl Scheduler {
 
     /// Earliest deadline of a non-cancelled timer, or null. O(1).
     #[napi]
-    pub fn next_timer_deadline(&self) -> Option<f64> {
-        self.inner.next_timer_deadline().map(|d| d as f64)
+    pub fn next_timer_deadline(&self, env: Env) -> Result<Option<f64>> {
+        Ok(self.inner().or_throw(&env)?.next_timer_deadline().map(|d| d as f64))
     }
 
     /// `max(0, nextTimerDeadline - now)`, or null without timers.
     #[napi]
     pub fn time_until_next_timer(&self, env: Env) -> Result<Option<f64>> {
         self.sync(&env)?;
-        Ok(self.inner.time_until_next_timer().map(|d| d as f64))
+        Ok(self.inner().or_throw(&env)?.time_until_next_timer().map(|d| d as f64))
     }
 }
 

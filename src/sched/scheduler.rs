@@ -416,6 +416,46 @@ impl<P> Scheduler<P> {
         out
     }
 
+    /// Pops up to `max` consecutive `timer_fired` macrotasks from the front of the queue (after
+    /// moving due timers to it, as `tick` does), calling `fired(id)` for each; stops at the first
+    /// macrotask of another kind, which stays queued for `tick`/`drain`. Equivalent to the ticks
+    /// that would have returned those timers, without building a `Macrotask` for each.
+    pub fn drain_timers(&mut self, max: usize, mut fired: impl FnMut(TimerId)) -> usize {
+        let front_timer = |q: &VecDeque<Macrotask<P>>| {
+            matches!(q.front(), Some(Macrotask { kind: MacrotaskKind::TimerFired { .. }, .. }))
+        };
+        let mut n = 0;
+        if self.recorder.is_some() {
+            // Recording: each step is a recorded promote and a recorded tick, so a replay
+            // re-executes exactly these operations.
+            while n < max {
+                self.promote_due_timers();
+                if !front_timer(&self.queue) {
+                    break;
+                }
+                match self.tick() {
+                    Some(Macrotask { kind: MacrotaskKind::TimerFired { timer_id, .. }, .. }) => {
+                        fired(timer_id)
+                    }
+                    _ => break,
+                }
+                n += 1;
+            }
+            return n;
+        }
+        self.promote_due_timers();
+        while n < max && front_timer(&self.queue) {
+            if let Some(Macrotask { seq, kind: MacrotaskKind::TimerFired { timer_id, .. } }) =
+                self.queue.pop_front()
+            {
+                tracing::trace!(target: "seqloop::sched", seq = seq.0, kind = "timer_fired", "tick");
+                fired(timer_id);
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Earliest deadline of a live timer (cancelled timers are skipped), in O(1).
     pub fn next_timer_deadline(&self) -> Option<u64> {
         self.timers.peek_deadline()
