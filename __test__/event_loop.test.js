@@ -59,17 +59,19 @@ const scenarios = {
     }, 10)
     api.setTimeout(() => log.push('U'), 10)
   },
+  // Deadlines at least 30 ms apart: real Node orders equal deadlines in different duration lists
+  // arbitrarily, and a loaded machine fires timers late.
   'timers scheduled from callbacks and promises': (api, log) => {
     api.setTimeout(() => {
       log.push('t20')
-      api.setTimeout(() => log.push('t20+40'), 40)
+      api.setTimeout(() => log.push('t20+60'), 60)
       Promise.resolve().then(() => api.setTimeout(() => log.push('t20+20 from promise'), 20))
     }, 20)
-    api.setTimeout(() => log.push('t100'), 100)
+    api.setTimeout(() => log.push('t200'), 200)
     api.setTimeout(() => {
-      log.push('t60')
-      process.nextTick(() => log.push('t60 tick'))
-    }, 60)
+      log.push('t130')
+      process.nextTick(() => log.push('t130 tick'))
+    }, 130)
   },
   // (Two timers set back to back with delay 0 can land in different passes of real Node's timer
   // list when the machine is loaded, so this scenario schedules everything from one callback.)
