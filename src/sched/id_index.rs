@@ -12,9 +12,12 @@
 //! sitting at its home. Plain linear probing would have to scan to the end of the cluster, and
 //! dense sequential ids make one cluster of every live id: O(n) per removal.
 //!
-//! The table stores only the arena slot (4 bytes per bucket): the id of a slot is read from the
-//! arena node itself through the `key_of` function every operation takes, so an id is never
-//! stored twice. The table doubles when it would pass 7/8 load.
+//! The table stores the arena slot and the entry's displacement from its home (6 bytes per
+//! bucket), not the id: the id of a slot is read from the arena node itself through the
+//! `key_of` function every operation takes, so an id is never stored twice. Robin Hood compares
+//! only displacements, so inserts and removals read no arena node, and a lookup reads one only
+//! for entries that share the probed key's home. The table doubles when it would pass 7/8 load
+//! (or, defensively, when a displacement would not fit in 16 bits).
 //!
 //! Invariants:
 //! - X1: `EMPTY` (`u32::MAX`) is never a stored slot (the arena never hands it out).
@@ -33,6 +36,8 @@ const MIN_CAPACITY: usize = 16;
 #[derive(Debug, Clone)]
 pub(crate) struct IdIndex {
     slots: Vec<u32>,
+    /// Displacement of the entry in each bucket from its home (meaningless when empty).
+    dists: Vec<u16>,
     len: usize,
     mask: usize,
     /// Entries moved by inserts and removals so far (test diagnostics: the work done).
@@ -51,6 +56,7 @@ impl IdIndex {
         let cap = cap.next_power_of_two().max(MIN_CAPACITY);
         Self {
             slots: vec![EMPTY; cap],
+            dists: vec![0; cap],
             len: 0,
             mask: cap - 1,
             #[cfg(test)]
@@ -65,11 +71,6 @@ impl IdIndex {
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
     }
 
-    #[inline]
-    fn dist(&self, pos: usize, key: u64) -> usize {
-        pos.wrapping_sub(self.home(key)) & self.mask
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -77,6 +78,7 @@ impl IdIndex {
     /// Bytes held by the table.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<u32>()
+            + self.dists.capacity() * std::mem::size_of::<u16>()
     }
 
     fn find(&self, key: u64, key_of: &impl Fn(u32) -> u64) -> Option<usize> {
@@ -87,13 +89,14 @@ impl IdIndex {
             if s == EMPTY {
                 return None;
             }
-            let k = key_of(s);
-            if k == key {
-                return Some(i);
-            }
+            let ds = usize::from(self.dists[i]);
             // X3: past a richer entry, `key` cannot be further on.
-            if self.dist(i, k) < d {
+            if ds < d {
                 return None;
+            }
+            // Only an entry with the same home (same displacement here) can be `key`.
+            if ds == d && key_of(s) == key {
+                return Some(i);
             }
             i = (i + 1) & self.mask;
             d += 1;
@@ -117,24 +120,33 @@ impl IdIndex {
         if (self.len + 1) * 8 > self.slots.len() * 7 {
             self.rehash(self.slots.len() * 2, &key_of);
         }
-        self.place(slot, &key_of);
+        while !self.place(slot, &key_of) {
+            self.rehash(self.slots.len() * 2, &key_of);
+        }
         self.len += 1;
     }
 
-    fn place(&mut self, slot: u32, key_of: &impl Fn(u32) -> u64) {
+    /// Places `slot` (Robin Hood). Returns false, placing nothing, if a displacement would
+    /// overflow 16 bits (the caller then grows the table).
+    fn place(&mut self, slot: u32, key_of: &impl Fn(u32) -> u64) -> bool {
         let mut slot = slot;
         let mut i = self.home(key_of(slot));
         let mut d = 0usize;
         loop {
+            if d >= usize::from(u16::MAX) {
+                return false;
+            }
             let s = self.slots[i];
             if s == EMPTY {
                 self.slots[i] = slot;
-                return;
+                self.dists[i] = d as u16;
+                return true;
             }
             // X3: the richer entry (closer to home) yields its bucket to the poorer one.
-            let ds = self.dist(i, key_of(s));
+            let ds = usize::from(self.dists[i]);
             if ds < d {
                 self.slots[i] = slot;
+                self.dists[i] = d as u16;
                 slot = s;
                 d = ds;
                 #[cfg(test)]
@@ -158,10 +170,11 @@ impl IdIndex {
         loop {
             let next = (hole + 1) & self.mask;
             let s = self.slots[next];
-            if s == EMPTY || self.dist(next, key_of(s)) == 0 {
+            if s == EMPTY || self.dists[next] == 0 {
                 break;
             }
             self.slots[hole] = s;
+            self.dists[hole] = self.dists[next] - 1;
             hole = next;
             #[cfg(test)]
             {
@@ -178,16 +191,27 @@ impl IdIndex {
     }
 
     fn rehash(&mut self, cap: usize, key_of: &impl Fn(u32) -> u64) {
-        let old = std::mem::replace(self, Self::with_capacity(cap));
-        self.len = old.len;
+        let old_slots = std::mem::take(&mut self.slots);
+        let len = self.len;
+        #[cfg(test)]
+        let moves = self.moves;
+        let mut cap = cap;
+        // A table at most 7/8 full will not reach a 16-bit displacement; if it ever did, use a
+        // bigger one rather than fail.
+        'grow: loop {
+            *self = Self::with_capacity(cap);
+            for &s in &old_slots {
+                if s != EMPTY && !self.place(s, key_of) {
+                    cap *= 2;
+                    continue 'grow;
+                }
+            }
+            break;
+        }
+        self.len = len;
         #[cfg(test)]
         {
-            self.moves = old.moves;
-        }
-        for s in old.slots {
-            if s != EMPTY {
-                self.place(s, key_of);
-            }
+            self.moves = moves;
         }
     }
 }
@@ -287,14 +311,14 @@ mod tests {
     }
 
     #[test]
-    fn four_bytes_per_bucket() {
+    fn six_bytes_per_bucket() {
         let mut ix = IdIndex::default();
         let mut a = Arena::default();
         for id in 1..=1000u64 {
             let s = a.add(id);
             ix.insert(s, |s| a.keys[s as usize]);
         }
-        assert_eq!(ix.heap_bytes(), 2048 * 4, "1000 ids at <= 7/8 load fit 2048 buckets of 4 bytes");
+        assert_eq!(ix.heap_bytes(), 2048 * 6, "1000 ids at <= 7/8 load fit 2048 buckets of 6 bytes");
     }
 
     proptest! {
