@@ -84,7 +84,7 @@ impl QueueState {
             Some(n) if !n.is_nan() => n,
             _ => return Err(Coded::arg_type("limitMs", "a number", fast::describe(env, limit))),
         };
-        let buf = float64_array(env, out)?;
+        let buf = fast::float64_array(env, out, "out")?;
         if buf.len < 2 {
             return Err(Coded::out_of_range("out.length", ">= 2", buf.len));
         }
@@ -109,49 +109,6 @@ impl QueueState {
         let q = self.queue.try_borrow().map_err(|_| Self::busy())?;
         Ok(q.snapshot().into_iter().flat_map(|(id, d)| [id as f64, d as f64]).collect())
     }
-}
-
-/// The storage of a `Float64Array` argument, written element by element.
-struct Float64Out {
-    data: *mut f64,
-    len: usize,
-}
-
-impl Float64Out {
-    fn write(&self, i: usize, v: f64) {
-        assert!(i < self.len, "index checked by callers");
-        // SAFETY: i < len, and `data` points to `len` f64 slots (see `float64_array`). Plain
-        // element writes through a raw pointer, exactly what a JS store into the array does; no
-        // Rust reference to the memory is ever formed, so JS-side aliasing cannot be violated.
-        unsafe { self.data.add(i).write(v) };
-    }
-}
-
-/// The elements of a `Float64Array` argument.
-fn float64_array(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Float64Out> {
-    let bad = || Coded::arg_type("out", "a Float64Array", fast::describe(env, v));
-    let mut is_ta = false;
-    // SAFETY: v is a live value of this call.
-    unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
-    if !is_ta {
-        return Err(bad());
-    }
-    let mut ty = 0;
-    let mut len = 0usize;
-    let mut data = ptr::null_mut();
-    // SAFETY: v is a typed array; out-pointers are valid locals; we do not need the buffer.
-    let st = unsafe {
-        sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
-    };
-    if st != sys::Status::napi_ok || ty != sys::TypedarrayType::float64_array {
-        return Err(bad());
-    }
-    // A detached buffer reports no data and length 0: nothing can be written.
-    let len = if data.is_null() { 0 } else { len };
-    // A Float64Array's data is 8-byte aligned (its byteOffset must be a multiple of 8) and holds
-    // `len` elements while the array is alive; the caller's frame keeps it alive for this call
-    // and no JS runs before we return, so it cannot be detached or resized meanwhile.
-    Ok(Float64Out { data: data.cast::<f64>(), len })
 }
 
 macro_rules! queue_fn {
