@@ -391,6 +391,14 @@ export declare class ReactorMesh {
    */
   enqueueSlot(key: string | null | undefined, handle: SlabHandle): ReactorEnvelope
   /**
+   * Queues the first `count` handles of `handles` (a `Float64Array` of (nodeId, slotIndex,
+   * generation) triples, as `fastPaths().allocateMany` writes them) like `enqueueSlot`, in
+   * order, under one key. Returns how many were queued: on backpressure it stops, and the
+   * handles from that index on were not queued and still belong to the producer. Throws
+   * (queueing nothing) when a triple is not three non-negative safe integers.
+   */
+  enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number
+  /**
    * Removes slot messages (`enqueueSlot`) from the front of shard `shardId`, oldest first, up
    * to `budget` and `out.length / 3` of them, writing each handle to `out` as a (nodeId,
    * slotIndex, generation) triple. Returns the count. Stops at the first envelope that is not
@@ -408,10 +416,10 @@ export declare class ReactorMesh {
    * - `enqueueSlot(key, nodeId, slotIndex, generation)`: like the method, but returns the
    *   shard id, or -1 when that shard is full (counted in `rejectedEnqueues`; no error
    *   object is built, and the producer still owns the slot);
-   * - `drainSlots(shardId, budget, out)` and `drainSlotsGlobalOrder(budget, out)`: as the
-   *   methods.
+   * - `enqueueSlots(key, handles, count)`, `drainSlots(shardId, budget, out)` and
+   *   `drainSlotsGlobalOrder(budget, out)`: as the methods.
    */
-  fastPaths(): { enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }
+  fastPaths(): { enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }
   /**
    * Removes and returns up to `budget` envelopes of one shard, oldest first (an unknown
    * shard gives `[]`).

@@ -52,8 +52,8 @@ test('API shape', () => {
   const fp = pool.fastPaths()
   assert.deepEqual(Object.keys(fp).sort(), ['allocate', 'allocateMany', 'deallocate', 'deallocateMany', 'offsetOf', 'readInto', 'writeFrom'])
   const mesh = new ReactorMesh()
-  for (const m of ['enqueueSlot', 'drainSlots', 'drainSlotsGlobalOrder', 'fastPaths']) assert.equal(typeof mesh[m], 'function', m)
-  assert.deepEqual(Object.keys(mesh.fastPaths()).sort(), ['drainSlots', 'drainSlotsGlobalOrder', 'enqueueSlot'])
+  for (const m of ['enqueueSlot', 'enqueueSlots', 'drainSlots', 'drainSlotsGlobalOrder', 'fastPaths']) assert.equal(typeof mesh[m], 'function', m)
+  assert.deepEqual(Object.keys(mesh.fastPaths()).sort(), ['drainSlots', 'drainSlotsGlobalOrder', 'enqueueSlot', 'enqueueSlots'])
 })
 
 test('fromManifest: PO1–PO3, one slab per distinct node ascending, node 0 without bindings', () => {
@@ -237,6 +237,42 @@ test('backpressure: a full lane keeps the slot with the producer, nothing lost o
   assert.equal(pool.deallocateMany(out, 2), 2)
   assert.equal(pool.telemetry().totalInUse, 0, 'no slot leaked')
   assert.equal(pool.telemetry().totalFrees, 3)
+})
+
+test('batches: allocateMany → enqueueSlots → drainSlots → deallocateMany; a full lane stops the batch, the rest stays with the producer', () => {
+  const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 4 })
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 16, entrySizeBytes: 64, hugepage: OFF, regionViews: true })
+  const pfp = pool.fastPaths()
+  const region = pool.regionView(0)
+  const batch = new Float64Array(3 * 6)
+  assert.equal(pfp.allocateMany(0, batch, 6), 6)
+  for (let k = 0; k < 6; k++) region.set(message(k, 64), batch[3 * k + 1] * 64)
+  // One key: all six go to one shard of capacity 4, so the batch stops after four.
+  assert.equal(mesh.enqueueSlots('one-key', batch, 6), 4)
+  assert.equal(mesh.fastPaths().enqueueSlots('one-key', batch.subarray(12), 2), 0, 'still full')
+  assert.equal(mesh.totalDepth(), 4)
+  assert.equal(mesh.telemetry().rejectedEnqueues, 2, 'one rejection per stopped batch')
+  // Handles 4 and 5 were not queued: still live, still the producer's, freed by it.
+  const rest = batch.slice(12, 18)
+  assert.equal(pfp.offsetOf(rest[0], rest[1], rest[2]), rest[1] * 64)
+  assert.equal(pfp.deallocateMany(rest, 2), 2)
+  const shard = mesh.telemetry().queueDepths.indexOf(4)
+  const out = new Float64Array(3 * 8)
+  assert.equal(mesh.drainSlots(shard, 8, out), 4)
+  assert.deepEqual(Array.from(out.subarray(0, 12)), Array.from(batch.subarray(0, 12)), 'in batch order')
+  for (let k = 0; k < 4; k++) assert.equal(sameBytes(region, out[3 * k + 1] * 64, message(k, 64)), null)
+  assert.equal(pool.deallocateMany(out, 4), 4)
+  assert.equal(pool.telemetry().totalInUse, 0)
+  // Round-robin batches spread over the shards; a bad triple queues nothing.
+  assert.equal(pfp.allocateMany(0, batch, 4), 4)
+  assert.equal(mesh.enqueueSlots(null, batch, 4), 4)
+  assert.deepEqual(mesh.telemetry().queueDepths, [2, 2])
+  throwsCode(() => mesh.enqueueSlots(null, new Float64Array([0, 1, 1, 0, -1, 1]), 2), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlots(null, new Float64Array([0, 2 ** 32, 1]), 1), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlots(null, batch, 7), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlots(null, [0, 0, 1], 1), 'ERR_INVALID_ARG_TYPE', TypeError)
+  assert.equal(mesh.totalDepth(), 4)
+  assert.equal(pfp.deallocateMany(out, mesh.drainSlotsGlobalOrder(8, out)), 4)
 })
 
 test('stale handles after free: refused everywhere, old views detached, region view is only a raw window', () => {

@@ -41,11 +41,13 @@ unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback
     if st != sys::Status::napi_ok {
         return None;
     }
-    let mut undef = ptr::null_mut();
-    // SAFETY: env is live.
-    unsafe { sys::napi_get_undefined(env, &mut undef) };
-    for slot in argv.iter_mut().skip(argc.min(N)) {
-        *slot = undef;
+    if argc < N {
+        let mut undef = ptr::null_mut();
+        // SAFETY: env is live.
+        unsafe { sys::napi_get_undefined(env, &mut undef) };
+        for slot in argv.iter_mut().skip(argc) {
+            *slot = undef;
+        }
     }
     Some(Args { argv, data })
 }

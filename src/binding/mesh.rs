@@ -29,7 +29,7 @@ use super::args;
 use super::convert::{outcome_from_js, outcome_to_js_with};
 use super::error::{Coded, CodedResult, ThrowExt};
 use super::fast;
-use super::slab::{handle_from_js, handle_from_parts, handle_to_js, write_triple};
+use super::slab::{handle_from_js, handle_from_parts, handle_from_triple, handle_to_js, write_triple};
 use super::topo::{
     enforcement_from_js, shard_from_js, snapshot_from_js, ReactorPlacementManifest, ShardBinding,
     ThreadAffinityAdvice,
@@ -40,28 +40,32 @@ use crate::slab::SlabHandle;
 use crate::topo::{FallbackReason, MAX_SHARDS};
 
 /// What an envelope of the JS mesh carries: a JSON value (events, hostcall values) or a slab
-/// handle (`enqueueSlot`).
+/// handle (`enqueueSlot`). The JSON value is boxed so the enum, and with it every envelope a
+/// lane moves, stays small (24 bytes): slot messages are the hot path and the JSON path pays
+/// one box next to converting the value anyway.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Payload {
     /// A JSON-compatible value, converted at enqueue.
-    Json(Value),
+    Json(Box<Value>),
     /// A slot whose bytes are the message body.
     Slot(SlabHandle),
 }
 
 fn set_payload<'e>(o: &mut Object<'e>, key: &str, p: &Payload) -> Result<()> {
     match p {
-        Payload::Json(v) => o.set(key, v),
+        Payload::Json(v) => o.set(key, &**v),
         Payload::Slot(h) => o.set(key, handle_to_js(h)),
     }
 }
 
 fn json_outcome(o: HostcallOutcome<Value>) -> HostcallOutcome<Payload> {
     match o {
-        HostcallOutcome::Success { value } => HostcallOutcome::Success { value: Payload::Json(value) },
+        HostcallOutcome::Success { value } => {
+            HostcallOutcome::Success { value: Payload::Json(Box::new(value)) }
+        }
         HostcallOutcome::Error { code, message } => HostcallOutcome::Error { code, message },
         HostcallOutcome::StreamChunk { sequence, chunk, is_final } => {
-            HostcallOutcome::StreamChunk { sequence, chunk: Payload::Json(chunk), is_final }
+            HostcallOutcome::StreamChunk { sequence, chunk: Payload::Json(Box::new(chunk)), is_final }
         }
     }
 }
@@ -169,6 +173,52 @@ impl MeshState {
         Ok(r.map(|e| e.shard_id).map_err(|rej| rej.error))
     }
 
+    /// Queues the first `count` triples of `handles` under one key, in order; stops at the
+    /// first rejection. Returns how many were queued (the rest stay the producer's).
+    fn enqueue_slots(
+        &self,
+        key: Option<String>,
+        handles: &fast::TypedOut<f64>,
+        count: u64,
+    ) -> CodedResult<usize> {
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        if count > handles.len / 3 {
+            return Err(Coded::out_of_range(
+                "count",
+                &format!("<= {} (handles.length / 3)", handles.len / 3),
+                count,
+            ));
+        }
+        // Parse everything first: a bad triple queues nothing.
+        let mut list = Vec::with_capacity(count);
+        for i in 0..count {
+            let h = handle_from_triple(handles, 3 * i, "handles")?.ok_or_else(|| {
+                Coded::out_of_range(&format!("handles[{}]", 3 * i), "<= 4294967295", "a larger id")
+            })?;
+            list.push(h);
+        }
+        let mut m = self.borrow_mut()?;
+        let mut n = 0;
+        for h in list {
+            let r = match &key {
+                Some(k) => m.enqueue_event_by_key(k.clone(), Payload::Slot(h)),
+                None => m.enqueue_event(String::new(), Payload::Slot(h)),
+            };
+            if r.is_err() {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn fast_enqueue_slots(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let key = key_from_raw(env, a[0])?;
+        let handles = fast::float64_array(env, a[1], "handles")?;
+        let count = fast::u53(env, a[2], "count")?;
+        fast::to_number(env, self.enqueue_slots(key, &handles, count)? as f64)
+    }
+
     /// Drains slot messages of one shard (or all shards in global order, `shard: None`) as
     /// triples into `out`; stops at the first envelope that is not one.
     fn drain_slots(
@@ -240,6 +290,7 @@ macro_rules! mesh_fn {
 }
 
 mesh_fn!(fast_enqueue_slot, 4, |s, env, a| s.fast_enqueue_slot(env, &a.argv));
+mesh_fn!(fast_enqueue_slots, 3, |s, env, a| s.fast_enqueue_slots(env, &a.argv));
 mesh_fn!(fast_drain_slots, 3, |s, env, a| s.fast_drain_slots(env, &a.argv));
 mesh_fn!(fast_drain_slots_global, 2, |s, env, a| s.fast_drain_slots_global(env, &a.argv));
 
@@ -350,7 +401,7 @@ impl ReactorMesh {
             None => Value::Null,
         };
         let mut m = self.state.borrow_mut().or_throw(env)?;
-        enqueued(env, m.enqueue_event(event_id, Payload::Json(payload)))
+        enqueued(env, m.enqueue_event(event_id, Payload::Json(Box::new(payload))))
     }
 
     /// Queues a slab handle as the payload of an `inbound_event` (the message body stays in
@@ -382,6 +433,22 @@ impl ReactorMesh {
         enqueued(env, r)
     }
 
+    /// Queues the first `count` handles of `handles` (a `Float64Array` of (nodeId, slotIndex,
+    /// generation) triples, as `fastPaths().allocateMany` writes them) like `enqueueSlot`, in
+    /// order, under one key. Returns how many were queued: on backpressure it stops, and the
+    /// handles from that index on were not queued and still belong to the producer. Throws
+    /// (queueing nothing) when a triple is not three non-negative safe integers.
+    #[napi(
+        ts_args_type = "key: string | null | undefined, handles: Float64Array, count: number",
+        ts_return_type = "number"
+    )]
+    pub fn enqueue_slots(&self, env: Env, key: Unknown, handles: Unknown, count: Unknown) -> Result<f64> {
+        let key = key_from_raw(env.raw(), key.raw()).or_throw(&env)?;
+        let handles = fast::float64_array(env.raw(), handles.raw(), "handles").or_throw(&env)?;
+        let count = args::u53(&count, "count").or_throw(&env)?;
+        Ok(self.state.enqueue_slots(key, &handles, count).or_throw(&env)? as f64)
+    }
+
     /// Removes slot messages (`enqueueSlot`) from the front of shard `shardId`, oldest first, up
     /// to `budget` and `out.length / 3` of them, writing each handle to `out` as a (nodeId,
     /// slotIndex, generation) triple. Returns the count. Stops at the first envelope that is not
@@ -408,17 +475,18 @@ impl ReactorMesh {
     /// - `enqueueSlot(key, nodeId, slotIndex, generation)`: like the method, but returns the
     ///   shard id, or -1 when that shard is full (counted in `rejectedEnqueues`; no error
     ///   object is built, and the producer still owns the slot);
-    /// - `drainSlots(shardId, budget, out)` and `drainSlotsGlobalOrder(budget, out)`: as the
-    ///   methods.
+    /// - `enqueueSlots(key, handles, count)`, `drainSlots(shardId, budget, out)` and
+    ///   `drainSlotsGlobalOrder(budget, out)`: as the methods.
     #[napi(
-        ts_return_type = "{ enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }"
+        ts_return_type = "{ enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }"
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
         type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
         let raw = env.raw();
         let mut o = Object::new(env)?;
-        let entries: [(&CStr, &str, RawCb); 3] = [
+        let entries: [(&CStr, &str, RawCb); 4] = [
             (c"enqueueSlot", "enqueueSlot", fast_enqueue_slot),
+            (c"enqueueSlots", "enqueueSlots", fast_enqueue_slots),
             (c"drainSlots", "drainSlots", fast_drain_slots),
             (c"drainSlotsGlobalOrder", "drainSlotsGlobalOrder", fast_drain_slots_global),
         ];
@@ -545,5 +613,20 @@ impl ReactorMeshTelemetry {
     )]
     pub fn as_json(&self) -> Value {
         self.inner.to_json()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_and_envelope_stay_small() {
+        assert!(std::mem::size_of::<Payload>() <= 24, "{}", std::mem::size_of::<Payload>());
+        assert!(
+            std::mem::size_of::<Envelope<Payload>>() <= 96,
+            "{}",
+            std::mem::size_of::<Envelope<Payload>>()
+        );
     }
 }

@@ -327,8 +327,20 @@ pub(crate) fn handle_from_parts(node: u64, slot: u64, generation: u64) -> Option
 
 /// A handle from a `Float64Array` triple at `at` (non-negative safe integers, else
 /// `ERR_OUT_OF_RANGE` naming `name[at + k]`).
-fn handle_from_triple(buf: &fast::TypedOut<f64>, at: usize, name: &str) -> CodedResult<Option<SlabHandle>> {
-    let part = |k: usize| args::check_u53(buf.read(at + k), &format!("{name}[{}]", at + k));
+pub(crate) fn handle_from_triple(
+    buf: &fast::TypedOut<f64>,
+    at: usize,
+    name: &str,
+) -> CodedResult<Option<SlabHandle>> {
+    let part = |k: usize| {
+        let v = buf.read(at + k);
+        // The common case without building an error name (this runs once per freed handle).
+        if (0.0..=args::MAX_SAFE_INTEGER).contains(&v) {
+            Ok(v as u64)
+        } else {
+            args::check_u53(v, &format!("{name}[{}]", at + k))
+        }
+    };
     Ok(handle_from_parts(part(0)?, part(1)?, part(2)?))
 }
 
@@ -942,9 +954,11 @@ impl PoolState {
                 at,
             ));
         }
-        let Some(got) = self.allocate_bare(NodeId(node))? else { return fast::to_number(env, -1.0) };
+        let mut pool = self.pool.try_borrow_mut().map_err(|_| busy())?;
+        let Some(got) = pool.allocate(NodeId(node)) else { return fast::to_number(env, -1.0) };
         write_triple(&out, at, &got.handle);
-        let off = self.offset_of(&got.handle)?.unwrap_or(0);
+        // P2: the slot's offset; cannot overflow (slot < capacity, capacity × entry checked).
+        let off = got.handle.slot_index.0 as usize * pool.config().entry_size_bytes;
         fast::to_number(env, off as f64)
     }
 
