@@ -14,7 +14,8 @@
 //! `drainSlots`/`drainSlotsGlobalOrder` write handles as triples into a caller-owned
 //! `Float64Array` and stop at the first envelope that is not a slot message (that one stays
 //! first in line for `drainShard`/`drainGlobalOrder`), so the mesh's order is never broken.
-//! `fastPaths()` offers the same three calls as raw N-API functions (see `fast.rs`).
+//! `fastPaths()` offers `enqueueSlot`, `enqueueSlots` and both drains as raw N-API functions
+//! (see `fast.rs`).
 
 use std::cell::RefCell;
 use std::ffi::CStr;
