@@ -197,15 +197,21 @@ export declare class NumaSlab {
 
 /**
  * One slab per NUMA node over real memory, with zero-copy `Uint8Array` views of the slots.
- * See the module docs (V1–V3) for how views are detached on free.
+ * See the module docs (V1–V4) for how views are detached on free and what a region view is.
  */
 export declare class NumaSlabPool {
   /**
    * A pool with one slab per distinct node id in `nodeIds` (ascending; `[]` means node 0).
    * Each slab is one memory region of `slabCapacity * entrySizeBytes` bytes, bound to its node
    * where the host allows and hugepage-backed where possible (see `regions()`).
+   * `regionViews: true` enables `regionView()` (a raw window over every slot; see there).
    */
-  static fromNodes(nodeIds: number[], config?: { slabCapacity?: number; entrySizeBytes?: number; hugepage?: { enabled?: boolean; pageSizeBytes?: number } }): NumaSlabPool
+  static fromNodes(nodeIds: number[], config?: { slabCapacity?: number; entrySizeBytes?: number; hugepage?: { enabled?: boolean; pageSizeBytes?: number }; regionViews?: boolean }): NumaSlabPool
+  /**
+   * A pool with one slab per distinct NUMA node of `manifest.bindings`, ascending; a manifest
+   * without bindings gives a single node 0. `config` as for `fromNodes`.
+   */
+  static fromManifest(manifest: ReactorPlacementManifest, config?: { slabCapacity?: number; entrySizeBytes?: number; hugepage?: { enabled?: boolean; pageSizeBytes?: number }; regionViews?: boolean }): NumaSlabPool
   /**
    * Allocates a slot, preferring `preferredNode` and falling back to the other nodes in
    * ascending order (`crossNodeReason: 'local_exhausted'`). `buffer` is a view of the slot's
@@ -219,10 +225,66 @@ export declare class NumaSlabPool {
    */
   deallocate(handle: SlabHandle): boolean
   /**
+   * Frees the first `count` handles of `handles`, a `Float64Array` of (nodeId, slotIndex,
+   * generation) triples (what `ReactorMesh.drainSlots` writes), detaching their views like
+   * `deallocate`. Returns how many were freed; stale or unknown handles are skipped.
+   */
+  deallocateMany(handles: Float64Array, count: number): number
+  /**
    * A `Uint8Array` over a live allocation's slot (same memory as `allocate().buffer`).
    * Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
    */
   view(handle: SlabHandle): Uint8Array
+  /** Whether `handle` is a live allocation of this pool. */
+  isLive(handle: SlabHandle): boolean
+  /**
+   * The byte offset of a live handle's slot in its node's region (`slotIndex *
+   * entrySizeBytes`), where `regionView(nodeId)` shows it. Throws `ERR_SLAB_STALE_HANDLE` for
+   * a handle that is not live.
+   */
+  offsetOf(handle: SlabHandle): number
+  /**
+   * Copies a live slot's bytes into `target` (`min(entrySizeBytes, target.length)` of them)
+   * and returns the count: one checked copy into memory the caller reuses, no new buffer.
+   * Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
+   */
+  readInto(handle: SlabHandle, target: Uint8Array): number
+  /**
+   * Copies `source` (`min(entrySizeBytes, source.length)` bytes) to the start of a live slot
+   * and returns the count. Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
+   */
+  writeFrom(handle: SlabHandle, source: Uint8Array): number
+  /**
+   * Opt-in raw window (pool created with `regionViews: true`, else throws
+   * `ERR_SLAB_REGION_VIEWS_DISABLED`): one long-lived `Uint8Array` over node `nodeId`'s whole
+   * region (`slabCapacity * entrySizeBytes` bytes; slot `s` at `s * entrySizeBytes`), the same
+   * object on every call while it lives; null for a node not in the pool. Unlike
+   * `allocate().buffer` it is never detached: it shows every slot, live or free, including a
+   * freed slot's old bytes and the next tenant's, so its contents are meaningful only at the
+   * offsets of live handles. It keeps the region mapped until it is collected.
+   */
+  regionView(nodeId: number): Uint8Array | null
+  /** Bytes per slot. */
+  get entrySizeBytes(): number
+  /** Slots per node (after clamping 0 to 1). */
+  get slabCapacity(): number
+  /** Whether `regionView()` is enabled (`config.regionViews`). */
+  get regionViewsEnabled(): boolean
+  /**
+   * The hot methods as plain functions bound to this pool (no napi-rs per-call overhead, no
+   * objects per call). Handles go in as three numbers and come out as (nodeId, slotIndex,
+   * generation) triples in a caller-owned `Float64Array`; expected failures are values:
+   * - `allocate(preferredNode, out, at = 0)`: writes the handle to `out[at .. at + 3]` and
+   *   returns the slot's byte offset in its node's region, or -1 when every slab is full;
+   * - `allocateMany(preferredNode, out, count)`: up to `count` handles as triples from
+   *   `out[0]`; returns how many (fewer when the pool fills up);
+   * - `deallocate(nodeId, slotIndex, generation)`: like `deallocate(handle)` (views detached);
+   * - `deallocateMany(handles, count)`: like the method;
+   * - `offsetOf(nodeId, slotIndex, generation)`: the byte offset, or -1 when not live;
+   * - `readInto(nodeId, slotIndex, generation, target)` / `writeFrom(…, source)`: like the
+   *   methods, -1 when not live.
+   */
+  fastPaths(): { allocate(preferredNode: number, out: Float64Array, at?: number): number, allocateMany(preferredNode: number, out: Float64Array, count: number): number, deallocate(nodeId: number, slotIndex: number, generation: number): boolean, deallocateMany(handles: Float64Array, count: number): number, offsetOf(nodeId: number, slotIndex: number, generation: number): number, readInto(nodeId: number, slotIndex: number, generation: number, target: Uint8Array): number, writeFrom(nodeId: number, slotIndex: number, generation: number, source: Uint8Array): number }
   /** Number of nodes (slabs). */
   get nodeCount(): number
   /** The node ids, ascending. */
@@ -290,6 +352,8 @@ export declare class NumaSlabTelemetry {
  * - A full lane throws `ERR_REACTOR_BACKPRESSURE` (with numeric `shardId`, `depth`,
  *   `capacity`); nothing already queued is lost.
  * - `drainGlobalOrder` merges the lanes by ascending `globalSeq`.
+ * - `enqueueSlot(key, handle)` carries a slab handle as an event payload (zero-copy message
+ *   bodies); `drainSlots`/`drainSlotsGlobalOrder` return such handles compactly.
  */
 export declare class ReactorMesh {
   /**
@@ -317,6 +381,45 @@ export declare class ReactorMesh {
    * `ERR_REACTOR_BACKPRESSURE` when that shard is full.
    */
   enqueueEvent(eventId: string, payload?: unknown): ReactorEnvelope
+  /**
+   * Queues a slab handle as the payload of an `inbound_event` (the message body stays in
+   * the slot; only the handle crosses) and returns its envelope. A string `key` routes by
+   * FNV-1a 64 of the key, like hostcall completions (one key, one shard, in order) and becomes
+   * the `eventId`; `null`/`undefined` routes round-robin like `enqueueEvent` (`eventId: ''`).
+   * The mesh does not check that the handle is live. Throws `ERR_REACTOR_BACKPRESSURE` when
+   * the shard is full: the handle was not queued and the producer still owns the slot.
+   */
+  enqueueSlot(key: string | null | undefined, handle: SlabHandle): ReactorEnvelope
+  /**
+   * Queues the first `count` handles of `handles` (a `Float64Array` of (nodeId, slotIndex,
+   * generation) triples, as `fastPaths().allocateMany` writes them) like `enqueueSlot`, in
+   * order, under one key. Returns how many were queued: on backpressure it stops, and the
+   * handles from that index on were not queued and still belong to the producer. Throws
+   * (queueing nothing) when a triple is not three non-negative safe integers.
+   */
+  enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number
+  /**
+   * Removes slot messages (`enqueueSlot`) from the front of shard `shardId`, oldest first, up
+   * to `budget` and `out.length / 3` of them, writing each handle to `out` as a (nodeId,
+   * slotIndex, generation) triple. Returns the count. Stops at the first envelope that is not
+   * a slot message (it stays first in line for `drainShard`); an unknown shard gives 0. The
+   * consumer now owns the drained slots: read them, then free them (`deallocateMany`).
+   */
+  drainSlots(shardId: number, budget: number, out: Float64Array): number
+  /**
+   * `drainSlots` across all shards in ascending `globalSeq`: stops at the first envelope in
+   * that order that is not a slot message.
+   */
+  drainSlotsGlobalOrder(budget: number, out: Float64Array): number
+  /**
+   * The slot calls as plain functions bound to this mesh (no napi-rs per-call overhead):
+   * - `enqueueSlot(key, nodeId, slotIndex, generation)`: like the method, but returns the
+   *   shard id, or -1 when that shard is full (counted in `rejectedEnqueues`; no error
+   *   object is built, and the producer still owns the slot);
+   * - `enqueueSlots(key, handles, count)`, `drainSlots(shardId, budget, out)` and
+   *   `drainSlotsGlobalOrder(budget, out)`: as the methods.
+   */
+  fastPaths(): { enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }
   /**
    * Removes and returns up to `budget` envelopes of one shard, oldest first (an unknown
    * shard gives `[]`).

@@ -68,8 +68,7 @@ function topologyDemo () {
     console.log(`  global #${env.globalSeq} shard ${env.shardId} (shard seq ${env.shardSeq}) ${what}`)
   }
 
-  const nodes = [...new Set(manifest.bindings.map((b) => b.numaNode))]
-  const pool = NumaSlabPool.fromNodes(nodes, { slabCapacity: 4, entrySizeBytes: 64 })
+  const pool = NumaSlabPool.fromManifest(manifest, { slabCapacity: 4, entrySizeBytes: 64 })
   const a = pool.allocate(0)
   a.buffer.set(Buffer.from('zero-copy hello'))
   console.log(`  slab: wrote into slot ${a.handle.slotIndex} of node ${a.handle.nodeId}; Rust reads "${Buffer.from(pool.readSlot(a.handle)).toString('utf8', 0, 15)}"`)

@@ -37,17 +37,26 @@ pub(crate) fn outcome_from_js(env: &Env, v: &Unknown<'_>, name: &str) -> CodedRe
 
 /// The JS object for an outcome.
 pub(crate) fn outcome_to_js<'e>(env: &'e Env, outcome: &HostcallOutcome<Value>) -> Result<Object<'e>> {
+    outcome_to_js_with(env, outcome, |o, key, v| o.set(key, v))
+}
+
+/// The JS object for an outcome whose payloads `set_payload` stores under a key.
+pub(crate) fn outcome_to_js_with<'e, P>(
+    env: &'e Env,
+    outcome: &HostcallOutcome<P>,
+    set_payload: impl Fn(&mut Object<'e>, &str, &P) -> Result<()>,
+) -> Result<Object<'e>> {
     let mut o = Object::new(env)?;
     o.set("type", outcome.type_code())?;
     match outcome {
-        HostcallOutcome::Success { value } => o.set("value", value)?,
+        HostcallOutcome::Success { value } => set_payload(&mut o, "value", value)?,
         HostcallOutcome::Error { code, message } => {
             o.set("code", code.as_str())?;
             o.set("message", message.as_str())?;
         }
         HostcallOutcome::StreamChunk { sequence, chunk, is_final } => {
             o.set("sequence", *sequence as f64)?;
-            o.set("chunk", chunk)?;
+            set_payload(&mut o, "chunk", chunk)?;
             o.set("isFinal", *is_final)?;
         }
     }

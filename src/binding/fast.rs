@@ -66,11 +66,13 @@ unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback
     if st != sys::Status::napi_ok {
         return None;
     }
-    let mut undef = ptr::null_mut();
-    // SAFETY: env is live.
-    unsafe { sys::napi_get_undefined(env, &mut undef) };
-    for slot in argv.iter_mut().skip(argc.min(N)) {
-        *slot = undef;
+    if argc < N {
+        let mut undef = ptr::null_mut();
+        // SAFETY: env is live.
+        unsafe { sys::napi_get_undefined(env, &mut undef) };
+        for slot in argv.iter_mut().skip(argc) {
+            *slot = undef;
+        }
     }
     Some(Args { argv, data })
 }
@@ -108,12 +110,48 @@ unsafe extern "C" fn release<T>(_env: sys::napi_env, data: *mut c_void, _hint: *
     drop(unsafe { Rc::from_raw(data as *const T) });
 }
 
+/// A bound target that owns env resources (napi references) to give back when its last strong
+/// reference goes, whoever holds that last reference: its JS object or one of its functions.
+pub(crate) trait EnvRelease {
+    /// Deletes the env resources. Called once, by the holder of the last `Rc`, with a live env.
+    fn release_env(&self, env: sys::napi_env);
+}
+
+unsafe extern "C" fn release_env<T: EnvRelease>(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: (F1) gives back the count taken in `bind_releasing`; runs once.
+    let target = unsafe { Rc::from_raw(data as *const T) };
+    if Rc::strong_count(&target) == 1 {
+        target.release_env(env);
+    }
+}
+
 /// Creates a JS function `name` that calls `cb` with a strong reference to `target` (F1).
 pub(crate) fn bind<T: 'static>(
     env: sys::napi_env,
     name: &CStr,
     target: &Rc<T>,
     cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+) -> napi::Result<sys::napi_value> {
+    bind_with(env, name, target, cb, release::<T>)
+}
+
+/// [`bind`] for a target with env resources: the function that drops the last `Rc` calls
+/// [`EnvRelease::release_env`] first.
+pub(crate) fn bind_releasing<T: EnvRelease + 'static>(
+    env: sys::napi_env,
+    name: &CStr,
+    target: &Rc<T>,
+    cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+) -> napi::Result<sys::napi_value> {
+    bind_with(env, name, target, cb, release_env::<T>)
+}
+
+fn bind_with<T: 'static>(
+    env: sys::napi_env,
+    name: &CStr,
+    target: &Rc<T>,
+    cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+    finalize: unsafe extern "C" fn(sys::napi_env, *mut c_void, *mut c_void),
 ) -> napi::Result<sys::napi_value> {
     let data = Rc::into_raw(target.clone()) as *mut c_void;
     let mut f = ptr::null_mut();
@@ -123,7 +161,7 @@ pub(crate) fn bind<T: 'static>(
     };
     let st = if st == sys::Status::napi_ok {
         // SAFETY: f is the function just created; the finalizer gets back exactly `data`.
-        unsafe { sys::napi_add_finalizer(env, f, data, Some(release::<T>), ptr::null_mut(), ptr::null_mut()) }
+        unsafe { sys::napi_add_finalizer(env, f, data, Some(finalize), ptr::null_mut(), ptr::null_mut()) }
     } else {
         st
     };
@@ -197,25 +235,80 @@ pub(crate) fn u53(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<
     }
 }
 
-/// The storage of a `Float64Array` argument, written element by element.
-pub(crate) struct Float64Out {
-    data: *mut f64,
+/// A JS string argument as UTF-8 (`None` for another type).
+pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
+    // Short keys (the common case) are read in one call through a stack buffer.
+    let mut stack = [0u8; 64];
+    let mut len = 0usize;
+    // SAFETY: v is a live value; the buffer holds `stack.len()` bytes including the NUL napi
+    // writes; napi fails cleanly for non-strings.
+    let st =
+        unsafe { sys::napi_get_value_string_utf8(env, v, stack.as_mut_ptr().cast(), stack.len(), &mut len) };
+    if st != sys::Status::napi_ok {
+        return None;
+    }
+    if len + 1 < stack.len() {
+        return String::from_utf8(stack[..len].to_vec()).ok();
+    }
+    // Possibly truncated: ask for the length, then read it all.
+    // SAFETY: a null buffer asks napi for the length only.
+    let st = unsafe { sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len) };
+    if st != sys::Status::napi_ok {
+        return None;
+    }
+    let mut buf = vec![0u8; len + 1];
+    let mut got = 0usize;
+    // SAFETY: buf holds len + 1 bytes, room for the string and its NUL.
+    let st = unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut got) };
+    if st != sys::Status::napi_ok {
+        return None;
+    }
+    buf.truncate(got);
+    String::from_utf8(buf).ok()
+}
+
+/// The elements of a typed array argument of one element type, read and written element by
+/// element through a raw pointer.
+///
+/// Invariant T1: `data` points to `len` elements of `E`, suitably aligned, for as long as the
+/// current callback runs: the caller's frame keeps the array alive, and no JS runs before the
+/// callback returns, so it cannot be detached or resized meanwhile. No Rust reference to the
+/// memory is ever formed (JS may alias it), only element reads/writes and `ptr::copy`.
+pub(crate) struct TypedOut<E> {
+    data: *mut E,
     pub(crate) len: usize,
 }
 
-impl Float64Out {
-    pub(crate) fn write(&self, i: usize, v: f64) {
+impl<E: Copy> TypedOut<E> {
+    /// Writes element `i` (`i < len`).
+    pub(crate) fn write(&self, i: usize, v: E) {
         assert!(i < self.len, "index checked by callers");
-        // SAFETY: i < len, and `data` points to `len` f64 slots (see `float64_array`). Plain
-        // element writes through a raw pointer, exactly what a JS store into the array does; no
-        // Rust reference to the memory is ever formed, so JS-side aliasing cannot be violated.
+        // SAFETY: T1, and i < len.
         unsafe { self.data.add(i).write(v) };
+    }
+
+    /// Reads element `i` (`i < len`).
+    pub(crate) fn read(&self, i: usize) -> E {
+        assert!(i < self.len, "index checked by callers");
+        // SAFETY: T1, and i < len.
+        unsafe { self.data.add(i).read() }
+    }
+
+    /// The start of the elements (valid for `len` elements under T1).
+    pub(crate) fn as_ptr(&self) -> *mut E {
+        self.data
     }
 }
 
-/// The elements of a `Float64Array` argument.
-pub(crate) fn float64_array(env: sys::napi_env, v: sys::napi_value) -> Result<Float64Out, Coded> {
-    let bad = || Coded::arg_type("out", "a Float64Array", describe(env, v));
+/// The elements of a typed array of type `want` (`what` names it in errors).
+fn typed_array<E>(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    want: sys::napi_typedarray_type,
+    name: &str,
+    what: &str,
+) -> Result<TypedOut<E>, Coded> {
+    let bad = || Coded::arg_type(name, what, describe(env, v));
     let mut is_ta = false;
     // SAFETY: v is a live value of this call.
     unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
@@ -229,13 +322,36 @@ pub(crate) fn float64_array(env: sys::napi_env, v: sys::napi_value) -> Result<Fl
     let st = unsafe {
         sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
     };
-    if st != sys::Status::napi_ok || ty != sys::TypedarrayType::float64_array {
+    if st != sys::Status::napi_ok || ty != want {
         return Err(bad());
     }
-    // A detached buffer reports no data and length 0: nothing can be written.
+    // A detached buffer reports no data and length 0: nothing can be read or written. A typed
+    // array's data is aligned for its element type (its byteOffset must be a multiple of it).
     let len = if data.is_null() { 0 } else { len };
-    // A Float64Array's data is 8-byte aligned (its byteOffset must be a multiple of 8) and holds
-    // `len` elements while the array is alive; the caller's frame keeps it alive for this call
-    // and no JS runs before we return, so it cannot be detached or resized meanwhile.
-    Ok(Float64Out { data: data.cast::<f64>(), len })
+    Ok(TypedOut { data: data.cast::<E>(), len })
+}
+
+/// A `Float64Array` argument.
+pub(crate) fn float64_array(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    name: &str,
+) -> Result<TypedOut<f64>, Coded> {
+    typed_array(env, v, sys::TypedarrayType::float64_array, name, "a Float64Array")
+}
+
+/// A `Uint8Array` argument (a `Buffer` is one).
+pub(crate) fn uint8_array(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<TypedOut<u8>, Coded> {
+    typed_array(env, v, sys::TypedarrayType::uint8_array, name, "an instance of Uint8Array")
+}
+
+/// JS `null`.
+pub(crate) fn null(env: sys::napi_env) -> Ret {
+    let mut v = ptr::null_mut();
+    // SAFETY: env is live.
+    if unsafe { sys::napi_get_null(env, &mut v) } == sys::Status::napi_ok {
+        Ok(v)
+    } else {
+        Err(Coded::error("ERR_INTERNAL", "could not create null"))
+    }
 }

@@ -1,19 +1,86 @@
 //! JS classes `ReactorMesh` and `ReactorMeshTelemetry` (API.md §6). They convert and delegate
 //! to `crate::mesh`.
+//!
+//! # Slab handles as payloads (API.md §7, last item)
+//! The core mesh is generic over its payload; this binding's payload is either a JSON value or a
+//! slab handle ([`Payload`]). `enqueueSlot(key, handle)` queues an `inbound_event` whose payload
+//! is the handle: the message body stays in slab memory and only (nodeId, slotIndex,
+//! generation) crosses the mesh. Ownership travels with the envelope by convention: the producer
+//! stops touching the slot once the enqueue succeeded (a rejected enqueue leaves it with the
+//! producer, who may free it), and the consumer that drains the handle reads the slot and frees
+//! it. The mesh never dereferences a handle, so it needs no pool; liveness is checked by the pool
+//! when the consumer reads (`readInto`, `offsetOf`) or frees.
+//!
+//! `drainSlots`/`drainSlotsGlobalOrder` write handles as triples into a caller-owned
+//! `Float64Array` and stop at the first envelope that is not a slot message (that one stays
+//! first in line for `drainShard`/`drainGlobalOrder`), so the mesh's order is never broken.
+//! `fastPaths()` offers `enqueueSlot`, `enqueueSlots` and both drains as raw N-API functions
+//! (see `fast.rs`).
+
+use std::cell::RefCell;
+use std::ffi::CStr;
+use std::rc::Rc;
 
 use napi::bindgen_prelude::*;
+use napi::sys;
 use napi_derive::napi;
 use serde_json::Value;
 
 use super::args;
-use super::convert::{outcome_from_js, outcome_to_js};
-use super::error::{Coded, ThrowExt};
+use super::convert::{outcome_from_js, outcome_to_js_with};
+use super::error::{Coded, CodedResult, ThrowExt};
+use super::fast;
+use super::slab::{handle_from_js, handle_from_parts, handle_from_triple, handle_to_js, write_triple};
 use super::topo::{
     enforcement_from_js, shard_from_js, snapshot_from_js, ReactorPlacementManifest, ShardBinding,
     ThreadAffinityAdvice,
 };
-use crate::mesh::{self, Envelope, MeshConfig, MeshError, MeshTask};
+use crate::mesh::{self, Envelope, MeshConfig, MeshError, MeshTask, ShardId};
+use crate::sched::HostcallOutcome;
+use crate::slab::SlabHandle;
 use crate::topo::{FallbackReason, MAX_SHARDS};
+
+/// What an envelope of the JS mesh carries: a JSON value (events, hostcall values) or a slab
+/// handle (`enqueueSlot`). The JSON value is boxed so the enum, and with it every envelope a
+/// lane moves, stays small (24 bytes): slot messages are the hot path and the JSON path pays
+/// one box next to converting the value anyway.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Payload {
+    /// A JSON-compatible value, converted at enqueue.
+    Json(Box<Value>),
+    /// A slot whose bytes are the message body.
+    Slot(SlabHandle),
+}
+
+fn set_payload<'e>(o: &mut Object<'e>, key: &str, p: &Payload) -> Result<()> {
+    match p {
+        Payload::Json(v) => o.set(key, &**v),
+        Payload::Slot(h) => o.set(key, handle_to_js(h)),
+    }
+}
+
+fn json_outcome(o: HostcallOutcome<Value>) -> HostcallOutcome<Payload> {
+    match o {
+        HostcallOutcome::Success { value } => {
+            HostcallOutcome::Success { value: Payload::Json(Box::new(value)) }
+        }
+        HostcallOutcome::Error { code, message } => HostcallOutcome::Error { code, message },
+        HostcallOutcome::StreamChunk { sequence, chunk, is_final } => {
+            HostcallOutcome::StreamChunk { sequence, chunk: Payload::Json(Box::new(chunk)), is_final }
+        }
+    }
+}
+
+/// The slot handle of a slot message, `None` for any other envelope.
+fn slot_of(e: &Envelope<Payload>) -> Option<SlabHandle> {
+    match &e.task {
+        MeshTask::InboundEvent(ev) => match ev.payload {
+            Payload::Slot(h) => Some(h),
+            Payload::Json(_) => None,
+        },
+        MeshTask::HostcallComplete(_) => None,
+    }
+}
 
 /// A task with its place in the mesh. `task` is a `Macrotask` without `seq`.
 #[napi(object)]
@@ -31,17 +98,17 @@ pub struct ReactorEnvelope<'e> {
     pub task: Object<'e>,
 }
 
-fn envelope_to_js<'e>(env: &'e Env, e: &Envelope<Value>) -> Result<ReactorEnvelope<'e>> {
+fn envelope_to_js<'e>(env: &'e Env, e: &Envelope<Payload>) -> Result<ReactorEnvelope<'e>> {
     let mut task = Object::new(env)?;
     task.set("kind", e.task.code())?;
     match &e.task {
         MeshTask::HostcallComplete(c) => {
             task.set("callId", c.call_id.as_str())?;
-            task.set("outcome", outcome_to_js(env, &c.outcome)?)?;
+            task.set("outcome", outcome_to_js_with(env, &c.outcome, set_payload)?)?;
         }
         MeshTask::InboundEvent(ev) => {
             task.set("eventId", ev.event_id.as_str())?;
-            task.set("payload", &ev.payload)?;
+            set_payload(&mut task, "payload", &ev.payload)?;
         }
     }
     Ok(ReactorEnvelope {
@@ -52,26 +119,181 @@ fn envelope_to_js<'e>(env: &'e Env, e: &Envelope<Value>) -> Result<ReactorEnvelo
     })
 }
 
-fn envelopes_to_js<'e>(env: &'e Env, list: &[Envelope<Value>]) -> Result<Vec<ReactorEnvelope<'e>>> {
+fn envelopes_to_js<'e>(env: &'e Env, list: &[Envelope<Payload>]) -> Result<Vec<ReactorEnvelope<'e>>> {
     list.iter().map(|e| envelope_to_js(env, e)).collect()
 }
 
 fn enqueued<'e>(
     env: &'e Env,
-    result: std::result::Result<&Envelope<Value>, mesh::Rejected<Value>>,
+    result: std::result::Result<&Envelope<Payload>, mesh::Rejected<Payload>>,
 ) -> Result<ReactorEnvelope<'e>> {
     match result {
         Ok(e) => envelope_to_js(env, e),
-        Err(rejected) => {
-            let MeshError::Backpressure { shard_id, depth, capacity } = rejected.error;
-            Err(Coded::error("ERR_REACTOR_BACKPRESSURE", rejected.error.to_string())
-                .with_prop("shardId", f64::from(shard_id.0))
-                .with_prop("depth", depth as f64)
-                .with_prop("capacity", capacity as f64)
-                .throw(env))
-        }
+        Err(rejected) => Err(backpressure(&rejected.error).throw(env)),
     }
 }
+
+fn backpressure(error: &MeshError) -> Coded {
+    let MeshError::Backpressure { shard_id, depth, capacity } = *error;
+    Coded::error("ERR_REACTOR_BACKPRESSURE", error.to_string())
+        .with_prop("shardId", f64::from(shard_id.0))
+        .with_prop("depth", depth as f64)
+        .with_prop("capacity", capacity as f64)
+}
+
+fn busy() -> Coded {
+    Coded::error("ERR_INTERNAL", "the reactor mesh is already in use (reentrant call)")
+}
+
+/// The state a mesh's JS object and its fast functions share.
+pub(crate) struct MeshState {
+    mesh: RefCell<mesh::ReactorMesh<Payload>>,
+}
+
+impl MeshState {
+    fn borrow_mut(&self) -> CodedResult<std::cell::RefMut<'_, mesh::ReactorMesh<Payload>>> {
+        self.mesh.try_borrow_mut().map_err(|_| busy())
+    }
+
+    fn borrow(&self) -> CodedResult<std::cell::Ref<'_, mesh::ReactorMesh<Payload>>> {
+        self.mesh.try_borrow().map_err(|_| busy())
+    }
+
+    /// Queues a slot message: by FNV-1a 64 of `key`, or round-robin without one. The shard, or
+    /// the rejection (the handle stays the producer's).
+    fn enqueue_slot(
+        &self,
+        key: Option<String>,
+        h: SlabHandle,
+    ) -> CodedResult<std::result::Result<ShardId, MeshError>> {
+        let mut m = self.borrow_mut()?;
+        let r = match key {
+            Some(k) => m.enqueue_event_by_key(k, Payload::Slot(h)),
+            None => m.enqueue_event(String::new(), Payload::Slot(h)),
+        };
+        Ok(r.map(|e| e.shard_id).map_err(|rej| rej.error))
+    }
+
+    /// Queues the first `count` triples of `handles` under one key, in order; stops at the
+    /// first rejection. Returns how many were queued (the rest stay the producer's).
+    fn enqueue_slots(
+        &self,
+        key: Option<String>,
+        handles: &fast::TypedOut<f64>,
+        count: u64,
+    ) -> CodedResult<usize> {
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        if count > handles.len / 3 {
+            return Err(Coded::out_of_range(
+                "count",
+                &format!("<= {} (handles.length / 3)", handles.len / 3),
+                count,
+            ));
+        }
+        // Parse everything first: a bad triple queues nothing.
+        let mut list = Vec::with_capacity(count);
+        for i in 0..count {
+            let h = handle_from_triple(handles, 3 * i, "handles")?.ok_or_else(|| {
+                Coded::out_of_range(&format!("handles[{}]", 3 * i), "<= 4294967295", "a larger id")
+            })?;
+            list.push(h);
+        }
+        let mut m = self.borrow_mut()?;
+        let mut n = 0;
+        for h in list {
+            let r = match &key {
+                Some(k) => m.enqueue_event_by_key(k.clone(), Payload::Slot(h)),
+                None => m.enqueue_event(String::new(), Payload::Slot(h)),
+            };
+            if r.is_err() {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn fast_enqueue_slots(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let key = key_from_raw(env, a[0])?;
+        let handles = fast::float64_array(env, a[1], "handles")?;
+        let count = fast::u53(env, a[2], "count")?;
+        fast::to_number(env, self.enqueue_slots(key, &handles, count)? as f64)
+    }
+
+    /// Drains slot messages of one shard (or all shards in global order, `shard: None`) as
+    /// triples into `out`; stops at the first envelope that is not one.
+    fn drain_slots(
+        &self,
+        shard: Option<Option<ShardId>>,
+        budget: u64,
+        out: &fast::TypedOut<f64>,
+    ) -> CodedResult<usize> {
+        let budget = usize::try_from(budget).unwrap_or(usize::MAX).min(out.len / 3);
+        let mut n = 0;
+        let mut take = |e: &Envelope<Payload>| match slot_of(e) {
+            Some(h) => {
+                write_triple(out, 3 * n, &h);
+                n += 1;
+                true
+            }
+            None => false,
+        };
+        let mut m = self.borrow_mut()?;
+        match shard {
+            Some(Some(s)) => m.drain_shard_while(s, budget, &mut take),
+            Some(None) => 0,
+            None => m.drain_global_order_while(budget, &mut take),
+        };
+        Ok(n)
+    }
+
+    fn fast_enqueue_slot(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let key = key_from_raw(env, a[0])?;
+        let part = |v, name| fast::u53(env, v, name);
+        let h = handle_from_parts(part(a[1], "nodeId")?, part(a[2], "slotIndex")?, part(a[3], "generation")?)
+            .ok_or_else(|| Coded::out_of_range("nodeId/slotIndex", "<= 4294967295", "a larger id"))?;
+        let shard = self.enqueue_slot(key, h)?;
+        fast::to_number(env, shard.map_or(-1.0, |s| f64::from(s.0)))
+    }
+
+    fn fast_drain_slots(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let shard = fast::u53(env, a[0], "shardId")?;
+        let budget = fast::u53(env, a[1], "budget")?;
+        let out = fast::float64_array(env, a[2], "out")?;
+        let shard = u32::try_from(shard).ok().map(ShardId);
+        fast::to_number(env, self.drain_slots(Some(shard), budget, &out)? as f64)
+    }
+
+    fn fast_drain_slots_global(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let budget = fast::u53(env, a[0], "budget")?;
+        let out = fast::float64_array(env, a[1], "out")?;
+        fast::to_number(env, self.drain_slots(None, budget, &out)? as f64)
+    }
+}
+
+/// A routing key: a string, or `null`/`undefined` for round-robin.
+fn key_from_raw(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Option<String>> {
+    match fast::type_of(env, v) {
+        sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(None),
+        _ => fast::string(env, v).map(Some).ok_or_else(|| {
+            Coded::arg_type("key", "of type string, null or undefined", fast::describe(env, v))
+        }),
+    }
+}
+
+macro_rules! mesh_fn {
+    ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
+        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+            // SAFETY: only installed by `ReactorMesh::fast_paths` with an `Rc<MeshState>` target.
+            unsafe { fast::call::<MeshState, $n>(env, info, |$s, $env, $a| $body) }
+        }
+    };
+}
+
+mesh_fn!(fast_enqueue_slot, 4, |s, env, a| s.fast_enqueue_slot(env, &a.argv));
+mesh_fn!(fast_enqueue_slots, 3, |s, env, a| s.fast_enqueue_slots(env, &a.argv));
+mesh_fn!(fast_drain_slots, 3, |s, env, a| s.fast_drain_slots(env, &a.argv));
+mesh_fn!(fast_drain_slots_global, 2, |s, env, a| s.fast_drain_slots_global(env, &a.argv));
 
 /// Work sharded over bounded per-shard lanes, with a mesh-wide order.
 ///
@@ -83,9 +305,11 @@ fn enqueued<'e>(
 /// - A full lane throws `ERR_REACTOR_BACKPRESSURE` (with numeric `shardId`, `depth`,
 ///   `capacity`); nothing already queued is lost.
 /// - `drainGlobalOrder` merges the lanes by ascending `globalSeq`.
+/// - `enqueueSlot(key, handle)` carries a slab handle as an event payload (zero-copy message
+///   bodies); `drainSlots`/`drainSlotsGlobalOrder` return such handles compactly.
 #[napi]
 pub struct ReactorMesh {
-    inner: mesh::ReactorMesh<Value>,
+    state: Rc<MeshState>,
 }
 
 #[napi]
@@ -120,53 +344,54 @@ impl ReactorMesh {
             let v = args::prop(o, "topology").or_throw(&env)?;
             cfg.topology = snapshot_from_js(Some(v), "config.topology").or_throw(&env)?;
         }
-        Ok(Self { inner: mesh::ReactorMesh::new(cfg) })
+        Ok(Self { state: Rc::new(MeshState { mesh: RefCell::new(mesh::ReactorMesh::new(cfg)) }) })
     }
 
     /// Number of shards.
     #[napi(getter)]
-    pub fn shard_count(&self) -> u32 {
-        self.inner.shard_count() as u32
+    pub fn shard_count(&self, env: Env) -> Result<u32> {
+        Ok(self.mesh(&env)?.shard_count() as u32)
     }
 
     /// Envelopes queued over all shards. O(1).
     #[napi]
-    pub fn total_depth(&self) -> f64 {
-        self.inner.total_depth() as f64
+    pub fn total_depth(&self, env: Env) -> Result<f64> {
+        Ok(self.mesh(&env)?.total_depth() as f64)
     }
 
     /// True when any shard holds an envelope.
     #[napi]
-    pub fn has_pending(&self) -> bool {
-        self.inner.has_pending()
+    pub fn has_pending(&self, env: Env) -> Result<bool> {
+        Ok(self.mesh(&env)?.has_pending())
     }
 
     /// Envelopes queued on `shardId`, or null for an unknown shard.
     #[napi(ts_args_type = "shardId: number")]
     pub fn queue_depth(&self, env: Env, shard_id: Unknown) -> Result<Option<f64>> {
         let shard = shard_from_js(&shard_id, "shardId").or_throw(&env)?;
-        Ok(shard.and_then(|s| self.inner.queue_depth(s)).map(|d| d as f64))
+        Ok(shard.and_then(|s| self.mesh(&env).ok()?.queue_depth(s)).map(|d| d as f64))
     }
 
     /// Queues a hostcall completion on shard `FNV-1a-64(callId) mod shardCount` and returns its
     /// envelope. Throws `ERR_REACTOR_BACKPRESSURE` when that shard is full.
     #[napi(ts_args_type = "callId: string, outcome: HostcallOutcome")]
     pub fn enqueue_hostcall_complete<'e>(
-        &mut self,
+        &self,
         env: &'e Env,
         call_id: Unknown,
         outcome: Unknown,
     ) -> Result<ReactorEnvelope<'e>> {
         let call_id = args::string(&call_id, "callId").or_throw(env)?;
-        let outcome = outcome_from_js(env, &outcome, "outcome").or_throw(env)?;
-        enqueued(env, self.inner.enqueue_hostcall_complete(call_id, outcome))
+        let outcome = json_outcome(outcome_from_js(env, &outcome, "outcome").or_throw(env)?);
+        let mut m = self.state.borrow_mut().or_throw(env)?;
+        enqueued(env, m.enqueue_hostcall_complete(call_id, outcome))
     }
 
     /// Queues an event on the next shard round-robin and returns its envelope. Throws
     /// `ERR_REACTOR_BACKPRESSURE` when that shard is full.
     #[napi(ts_args_type = "eventId: string, payload?: unknown")]
     pub fn enqueue_event<'e>(
-        &mut self,
+        &self,
         env: &'e Env,
         event_id: Unknown,
         payload: Option<Unknown>,
@@ -176,14 +401,109 @@ impl ReactorMesh {
             Some(p) => args::json(env, &p, "payload").or_throw(env)?,
             None => Value::Null,
         };
-        enqueued(env, self.inner.enqueue_event(event_id, payload))
+        let mut m = self.state.borrow_mut().or_throw(env)?;
+        enqueued(env, m.enqueue_event(event_id, Payload::Json(Box::new(payload))))
+    }
+
+    /// Queues a slab handle as the payload of an `inbound_event` (the message body stays in
+    /// the slot; only the handle crosses) and returns its envelope. A string `key` routes by
+    /// FNV-1a 64 of the key, like hostcall completions (one key, one shard, in order) and becomes
+    /// the `eventId`; `null`/`undefined` routes round-robin like `enqueueEvent` (`eventId: ''`).
+    /// The mesh does not check that the handle is live. Throws `ERR_REACTOR_BACKPRESSURE` when
+    /// the shard is full: the handle was not queued and the producer still owns the slot.
+    #[napi(ts_args_type = "key: string | null | undefined, handle: SlabHandle")]
+    pub fn enqueue_slot<'e>(
+        &self,
+        env: &'e Env,
+        key: Unknown,
+        handle: Unknown,
+    ) -> Result<ReactorEnvelope<'e>> {
+        let key = key_from_raw(env.raw(), key.raw()).or_throw(env)?;
+        let h = handle_from_js(&handle, "handle")
+            .and_then(|h| {
+                h.ok_or_else(|| {
+                    Coded::out_of_range("handle.nodeId/slotIndex", "<= 4294967295", "a larger id")
+                })
+            })
+            .or_throw(env)?;
+        let mut m = self.state.borrow_mut().or_throw(env)?;
+        let r = match key {
+            Some(k) => m.enqueue_event_by_key(k, Payload::Slot(h)),
+            None => m.enqueue_event(String::new(), Payload::Slot(h)),
+        };
+        enqueued(env, r)
+    }
+
+    /// Queues the first `count` handles of `handles` (a `Float64Array` of (nodeId, slotIndex,
+    /// generation) triples, as `fastPaths().allocateMany` writes them) like `enqueueSlot`, in
+    /// order, under one key. Returns how many were queued: on backpressure it stops, and the
+    /// handles from that index on were not queued and still belong to the producer. Throws
+    /// (queueing nothing) when a triple is not three non-negative safe integers.
+    #[napi(
+        ts_args_type = "key: string | null | undefined, handles: Float64Array, count: number",
+        ts_return_type = "number"
+    )]
+    pub fn enqueue_slots(&self, env: Env, key: Unknown, handles: Unknown, count: Unknown) -> Result<f64> {
+        let key = key_from_raw(env.raw(), key.raw()).or_throw(&env)?;
+        let handles = fast::float64_array(env.raw(), handles.raw(), "handles").or_throw(&env)?;
+        let count = args::u53(&count, "count").or_throw(&env)?;
+        Ok(self.state.enqueue_slots(key, &handles, count).or_throw(&env)? as f64)
+    }
+
+    /// Removes slot messages (`enqueueSlot`) from the front of shard `shardId`, oldest first, up
+    /// to `budget` and `out.length / 3` of them, writing each handle to `out` as a (nodeId,
+    /// slotIndex, generation) triple. Returns the count. Stops at the first envelope that is not
+    /// a slot message (it stays first in line for `drainShard`); an unknown shard gives 0. The
+    /// consumer now owns the drained slots: read them, then free them (`deallocateMany`).
+    #[napi(ts_args_type = "shardId: number, budget: number, out: Float64Array", ts_return_type = "number")]
+    pub fn drain_slots(&self, env: Env, shard_id: Unknown, budget: Unknown, out: Unknown) -> Result<f64> {
+        let shard = shard_from_js(&shard_id, "shardId").or_throw(&env)?;
+        let budget = args::u53(&budget, "budget").or_throw(&env)?;
+        let out = fast::float64_array(env.raw(), out.raw(), "out").or_throw(&env)?;
+        Ok(self.state.drain_slots(Some(shard), budget, &out).or_throw(&env)? as f64)
+    }
+
+    /// `drainSlots` across all shards in ascending `globalSeq`: stops at the first envelope in
+    /// that order that is not a slot message.
+    #[napi(ts_args_type = "budget: number, out: Float64Array", ts_return_type = "number")]
+    pub fn drain_slots_global_order(&self, env: Env, budget: Unknown, out: Unknown) -> Result<f64> {
+        let budget = args::u53(&budget, "budget").or_throw(&env)?;
+        let out = fast::float64_array(env.raw(), out.raw(), "out").or_throw(&env)?;
+        Ok(self.state.drain_slots(None, budget, &out).or_throw(&env)? as f64)
+    }
+
+    /// The slot calls as plain functions bound to this mesh (no napi-rs per-call overhead):
+    /// - `enqueueSlot(key, nodeId, slotIndex, generation)`: like the method, but returns the
+    ///   shard id, or -1 when that shard is full (counted in `rejectedEnqueues`; no error
+    ///   object is built, and the producer still owns the slot);
+    /// - `enqueueSlots(key, handles, count)`, `drainSlots(shardId, budget, out)` and
+    ///   `drainSlotsGlobalOrder(budget, out)`: as the methods.
+    #[napi(
+        ts_return_type = "{ enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }"
+    )]
+    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+        let raw = env.raw();
+        let mut o = Object::new(env)?;
+        let entries: [(&CStr, &str, RawCb); 4] = [
+            (c"enqueueSlot", "enqueueSlot", fast_enqueue_slot),
+            (c"enqueueSlots", "enqueueSlots", fast_enqueue_slots),
+            (c"drainSlots", "drainSlots", fast_drain_slots),
+            (c"drainSlotsGlobalOrder", "drainSlotsGlobalOrder", fast_drain_slots_global),
+        ];
+        for (cname, name, cb) in entries {
+            let f = fast::bind(raw, cname, &self.state, cb)?;
+            // SAFETY: f is a function value of this env.
+            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
+        }
+        Ok(o)
     }
 
     /// Removes and returns up to `budget` envelopes of one shard, oldest first (an unknown
     /// shard gives `[]`).
     #[napi(ts_args_type = "shardId: number, budget: number")]
     pub fn drain_shard<'e>(
-        &mut self,
+        &self,
         env: &'e Env,
         shard_id: Unknown,
         budget: Unknown,
@@ -191,46 +511,62 @@ impl ReactorMesh {
         let shard = shard_from_js(&shard_id, "shardId").or_throw(env)?;
         let budget = args::u53(&budget, "budget").or_throw(env)?;
         let Some(shard) = shard else { return Ok(Vec::new()) };
-        let out = self.inner.drain_shard(shard, usize::try_from(budget).unwrap_or(usize::MAX));
+        let out = self
+            .state
+            .borrow_mut()
+            .or_throw(env)?
+            .drain_shard(shard, usize::try_from(budget).unwrap_or(usize::MAX));
         envelopes_to_js(env, &out)
     }
 
     /// Removes and returns up to `budget` envelopes across all shards in ascending `globalSeq`.
     #[napi(ts_args_type = "budget: number")]
-    pub fn drain_global_order<'e>(
-        &mut self,
-        env: &'e Env,
-        budget: Unknown,
-    ) -> Result<Vec<ReactorEnvelope<'e>>> {
+    pub fn drain_global_order<'e>(&self, env: &'e Env, budget: Unknown) -> Result<Vec<ReactorEnvelope<'e>>> {
         let budget = args::u53(&budget, "budget").or_throw(env)?;
-        let out = self.inner.drain_global_order(usize::try_from(budget).unwrap_or(usize::MAX));
+        let out = self
+            .state
+            .borrow_mut()
+            .or_throw(env)?
+            .drain_global_order(usize::try_from(budget).unwrap_or(usize::MAX));
         envelopes_to_js(env, &out)
     }
 
     /// Lane depths, high-water marks, rejections and placement, as of now.
     #[napi]
-    pub fn telemetry(&self) -> ReactorMeshTelemetry {
-        ReactorMeshTelemetry { inner: self.inner.telemetry() }
+    pub fn telemetry(&self, env: Env) -> Result<ReactorMeshTelemetry> {
+        Ok(ReactorMeshTelemetry { inner: self.mesh(&env)?.telemetry() })
     }
 
     /// The placement manifest planned for this mesh.
     #[napi]
-    pub fn placement_manifest(&self) -> ReactorPlacementManifest {
-        ReactorPlacementManifest { inner: self.inner.placement_manifest().clone() }
+    pub fn placement_manifest(&self, env: Env) -> Result<ReactorPlacementManifest> {
+        Ok(ReactorPlacementManifest { inner: self.mesh(&env)?.placement_manifest().clone() })
     }
 
     /// The NUMA node of `shardId` (0 for an unknown shard).
     #[napi(ts_args_type = "shardId: number")]
     pub fn preferred_numa_node(&self, env: Env, shard_id: Unknown) -> Result<f64> {
         let shard = shard_from_js(&shard_id, "shardId").or_throw(&env)?;
-        Ok(shard.map(|s| self.inner.preferred_numa_node(s).0).unwrap_or(0) as f64)
+        let m = self.mesh(&env)?;
+        Ok(shard.map(|s| m.preferred_numa_node(s).0).unwrap_or(0) as f64)
     }
 
     /// One advice per shard, all with `enforcement`.
     #[napi(ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'")]
     pub fn affinity_advice(&self, env: Env, enforcement: Unknown) -> Result<Vec<ThreadAffinityAdvice>> {
         let e = enforcement_from_js(&enforcement, "enforcement").or_throw(&env)?;
-        Ok(self.inner.affinity_advice(e).into_iter().map(|inner| ThreadAffinityAdvice { inner }).collect())
+        Ok(self
+            .mesh(&env)?
+            .affinity_advice(e)
+            .into_iter()
+            .map(|inner| ThreadAffinityAdvice { inner })
+            .collect())
+    }
+}
+
+impl ReactorMesh {
+    fn mesh(&self, env: &Env) -> Result<std::cell::Ref<'_, mesh::ReactorMesh<Payload>>> {
+        self.state.borrow().or_throw(env)
     }
 }
 
@@ -278,5 +614,20 @@ impl ReactorMeshTelemetry {
     )]
     pub fn as_json(&self) -> Value {
         self.inner.to_json()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_and_envelope_stay_small() {
+        assert!(std::mem::size_of::<Payload>() <= 24, "{}", std::mem::size_of::<Payload>());
+        assert!(
+            std::mem::size_of::<Envelope<Payload>>() <= 96,
+            "{}",
+            std::mem::size_of::<Envelope<Payload>>()
+        );
     }
 }

@@ -315,7 +315,7 @@ sched_fn!(fast_clear_timeout, 1, |s, env, a| {
     fast::to_bool(env, cleared)
 });
 sched_fn!(fast_drain_timers, 1, |s, env, a| {
-    let out = fast::float64_array(env, a.argv[0])?;
+    let out = fast::float64_array(env, a.argv[0], "out")?;
     sync_raw(s, env)?;
     let mut i = 0;
     let n = s.core()?.drain_timers(out.len, |id| {
@@ -502,7 +502,7 @@ impl Scheduler {
     /// kind, which stays queued for `tick()`/`drain()`. The same order `tick()` would give.
     #[napi(ts_args_type = "out: Float64Array", ts_return_type = "number")]
     pub fn drain_timers<'e>(&self, env: &'e Env, out: Unknown) -> Result<Unknown<'e>> {
-        let out = fast::float64_array(env.raw(), out.raw()).or_throw(env)?;
+        let out = fast::float64_array(env.raw(), out.raw(), "out").or_throw(env)?;
         self.sync(env)?;
         let mut i = 0;
         let n = self.inner().or_throw(env)?.drain_timers(out.len, |id| {

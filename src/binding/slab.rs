@@ -8,22 +8,46 @@
 //!   at a time, tracked by a weak napi reference in `views[node][slot]`. `view()` reuses it while
 //!   it is alive (new `Uint8Array`, same buffer) and creates a fresh one only after it was
 //!   collected, so the table is O(slots) however often `view()` is called.
-//! - V2 (detach on free): a successful `deallocate` first detaches that buffer, which empties
-//!   every `Uint8Array` over it (`byteLength === 0`), then frees the slot. If detaching fails the
-//!   slot is *not* freed (and the call throws), so a reused slot is never visible through an old
-//!   view. Node marks external buffers untransferable, so no other realm can hold one.
+//! - V2 (detach on free): a successful `deallocate` (the method, the fast path or the batch)
+//!   first detaches that buffer, which empties every `Uint8Array` over it (`byteLength === 0`),
+//!   then frees the slot. If detaching fails the slot is *not* freed (and the call throws), so a
+//!   reused slot is never visible through an old view. Node marks external buffers
+//!   untransferable, so no other realm can hold one.
 //! - V3 (mapping outlives buffers): each external buffer's finalize hint owns an
 //!   `Arc<SlabRegion>`, dropped in the finalizer, so the region stays mapped until the pool is
 //!   gone *and* every buffer has been finalized, whatever order GC picks. Detaching does not run
 //!   the finalizer early in a way that matters: the hint is freed exactly once, whenever V8
 //!   releases the backing store.
 //!
+//! # Region views: the opt-in raw window
+//! With `config.regionViews: true`, `regionView(nodeId)` returns one long-lived `Uint8Array`
+//! over a node's whole region, so a consumer reads slot `s` at `s * entrySizeBytes` without a
+//! new external buffer per message. It is *not* covered by V2: it shows every slot, live or
+//! free, and a slot's old bytes stay visible there after its free. Its contents are meaningful
+//! only at the offsets of handles that are live (check with `isLive`/`offsetOf`, or free after
+//! reading and trust the bytes only when the free returned true). V3 holds for it (its hint owns
+//! an `Arc`), and it is never detached: it keeps its region mapped until it is collected.
+//! - V4 (one region view per node): `regionViews[node]` is a weak reference to that node's
+//!   `Uint8Array`; calls return the same object while it lives.
+//!
+//! # Fast paths
+//! `fastPaths()` returns plain functions bound to the pool's state (see `fast.rs`): handles go
+//! in as three numbers and come out as (nodeId, slotIndex, generation) triples in a caller-owned
+//! `Float64Array`, so a call allocates nothing in JS. They report expected failures as values
+//! (`-1`, `false`, a short count) and throw only for arguments of the wrong type or range.
+//! The pool's JS object and its fast functions share one `Rc<PoolState>`; whichever of them
+//! goes last deletes the napi references (F1, [`fast::EnvRelease`]), so a fast `deallocate`
+//! still detaches views (V2) after the pool object itself was collected.
+//!
 //! Handles from JS are parsed strictly (non-negative safe integers) and then go through the
 //! core's liveness check (S3) before any pointer is formed, so no JS value can steer a read or
-//! write outside a live slot.
+//! write outside a live slot. The one exception is the region view, which is bounds-checked by
+//! V8 alone and therefore opt-in.
 
-use std::ffi::c_void;
+use std::cell::RefCell;
+use std::ffi::{c_void, CStr};
 use std::ptr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -33,7 +57,9 @@ use napi_derive::napi;
 
 use super::args;
 use super::error::{Coded, CodedResult, ErrorClass, ThrowExt};
+use super::fast;
 use super::hugepage::{config_from_js, status_from_js, HugepageStatus};
+use super::topo::ReactorPlacementManifest;
 use crate::slab::{self as core, NodeId, NumaBinding, SlabError, SlabHandle, SlabRegion, SlotIndex};
 
 /// External buffers whose finalizer has not run yet (diagnostics).
@@ -142,6 +168,7 @@ fn slab_error(e: &SlabError) -> Coded {
             Coded::new(ErrorClass::Range, "ERR_OUT_OF_RANGE", e.to_string())
         }
         SlabError::Map { .. } => Coded::error("ERR_SLAB_REGION_FAILED", e.to_string()),
+        SlabError::NodeIdTooLarge(n) => Coded::out_of_range("manifest numaNode", "<= 4294967295", n),
     }
 }
 
@@ -153,7 +180,7 @@ fn node_id(v: &Unknown<'_>, name: &str) -> CodedResult<NodeId> {
 
 /// `{ nodeId, slotIndex, generation }`. `Ok(None)` for well-formed numbers that no slab can hold
 /// (ids above u32): such a handle is simply not live.
-fn handle_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<Option<SlabHandle>> {
+pub(crate) fn handle_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<Option<SlabHandle>> {
     const EXPECTED: &str = "a slab handle { nodeId, slotIndex, generation }";
     if args::ty(v) != ValueType::Object {
         return Err(Coded::arg_type(name, EXPECTED, args::describe(v)));
@@ -181,7 +208,7 @@ pub struct JsSlabHandle {
     pub generation: f64,
 }
 
-fn handle_to_js(h: &SlabHandle) -> JsSlabHandle {
+pub(crate) fn handle_to_js(h: &SlabHandle) -> JsSlabHandle {
     JsSlabHandle { node_id: h.node_id.0, slot_index: h.slot_index.0, generation: h.generation as f64 }
 }
 
@@ -194,9 +221,10 @@ fn stale(h: Option<&SlabHandle>) -> Coded {
 }
 
 /// `{ slabCapacity = 256, entrySizeBytes = 512, hugepage: { enabled = true, pageSizeBytes = 2097152 } }`.
-fn config_from_js_opts(v: Option<Unknown<'_>>) -> CodedResult<core::NumaSlabConfig> {
+/// Plus the binding's own `regionViews = false` (opt-in raw region windows).
+fn config_from_js_opts(v: Option<Unknown<'_>>) -> CodedResult<(core::NumaSlabConfig, bool)> {
     let mut config = core::NumaSlabConfig::default();
-    let Some(obj) = args::options(v, "config")? else { return Ok(config) };
+    let Some(obj) = args::options(v, "config")? else { return Ok((config, false)) };
     let cap = args::prop(&obj, "slabCapacity")?;
     if !args::is_undefined(&cap) {
         let n = args::u53(&cap, "config.slabCapacity")?;
@@ -215,7 +243,9 @@ fn config_from_js_opts(v: Option<Unknown<'_>>) -> CodedResult<core::NumaSlabConf
     }
     let hp = args::prop(&obj, "hugepage")?;
     config.hugepage = config_from_js(Some(hp), "config.hugepage")?;
-    Ok(config)
+    let rv = args::prop(&obj, "regionViews")?;
+    let region_views = !args::is_undefined(&rv) && args::boolean(&rv, "config.regionViews")?;
+    Ok((config, region_views))
 }
 
 /// One NUMA node's slot allocator (bookkeeping only, no memory): generation-checked handles,
@@ -285,48 +315,109 @@ impl NumaSlab {
     }
 }
 
-/// One slab per NUMA node over real memory, with zero-copy `Uint8Array` views of the slots.
-/// See the module docs (V1–V3) for how views are detached on free.
-#[napi(custom_finalize)]
-pub struct NumaSlabPool {
-    inner: core::NumaSlabPool,
-    /// `views[node_index][slot]`: weak reference to the live external buffer of that slot (V1).
-    views: Vec<Vec<sys::napi_ref>>,
+/// A handle given as three numbers (fast paths and `Float64Array` triples): `None` when the
+/// numbers cannot name a slot (a node or slot above u32), which is simply "not live".
+pub(crate) fn handle_from_parts(node: u64, slot: u64, generation: u64) -> Option<SlabHandle> {
+    Some(SlabHandle {
+        node_id: NodeId(u32::try_from(node).ok()?),
+        slot_index: SlotIndex(u32::try_from(slot).ok()?),
+        generation,
+    })
 }
 
-impl ObjectFinalize for NumaSlabPool {
-    fn finalize(self, env: Env) -> Result<()> {
-        // The buffers stay valid (V3); only our weak references go.
-        for r in self.views.iter().flatten().filter(|r| !r.is_null()) {
-            delete_ref(&env, *r);
+/// A handle from a `Float64Array` triple at `at` (non-negative safe integers, else
+/// `ERR_OUT_OF_RANGE` naming `name[at + k]`).
+pub(crate) fn handle_from_triple(
+    buf: &fast::TypedOut<f64>,
+    at: usize,
+    name: &str,
+) -> CodedResult<Option<SlabHandle>> {
+    let part = |k: usize| {
+        let v = buf.read(at + k);
+        // The common case without building an error name (this runs once per freed handle).
+        if (0.0..=args::MAX_SAFE_INTEGER).contains(&v) {
+            Ok(v as u64)
+        } else {
+            args::check_u53(v, &format!("{name}[{}]", at + k))
         }
-        Ok(())
+    };
+    Ok(handle_from_parts(part(0)?, part(1)?, part(2)?))
+}
+
+/// Writes a handle as a (nodeId, slotIndex, generation) triple at `at`.
+pub(crate) fn write_triple(buf: &fast::TypedOut<f64>, at: usize, h: &SlabHandle) {
+    buf.write(at, f64::from(h.node_id.0));
+    buf.write(at + 1, f64::from(h.slot_index.0));
+    buf.write(at + 2, h.generation as f64);
+}
+
+fn busy() -> Coded {
+    Coded::error("ERR_INTERNAL", "the slab pool is already in use (reentrant call)")
+}
+
+/// What a pool's JS object and its fast functions share (one `Rc`, see the module docs).
+pub(crate) struct PoolState {
+    pool: RefCell<core::NumaSlabPool>,
+    /// `views[node_index][slot]`: weak reference to the live external buffer of that slot (V1).
+    views: RefCell<Vec<Vec<sys::napi_ref>>>,
+    /// `region_views[node_index]`: weak reference to the node's region `Uint8Array` (V4).
+    region_views: RefCell<Vec<sys::napi_ref>>,
+    /// `config.regionViews`: whether `regionView` may hand out raw windows.
+    region_views_enabled: bool,
+}
+
+impl fast::EnvRelease for PoolState {
+    fn release_env(&self, env: sys::napi_env) {
+        // The buffers stay valid (V3); only our weak references go.
+        let mut views = self.views.borrow_mut();
+        let mut regions = self.region_views.borrow_mut();
+        for r in views.iter_mut().flatten().chain(regions.iter_mut()) {
+            if !r.is_null() {
+                delete_raw_ref(env, std::mem::replace(r, ptr::null_mut()));
+            }
+        }
     }
 }
 
-impl NumaSlabPool {
-    /// The body of every static constructor: one slab per distinct node, ascending.
-    fn build(env: &Env, nodes: &[NodeId], config: Option<Unknown<'_>>) -> Result<Self> {
-        let config = config_from_js_opts(config).or_throw(env)?;
-        let inner = core::NumaSlabPool::new(nodes, config).map_err(|e| slab_error(&e).throw(env))?;
-        let views = inner
+fn delete_raw_ref(env: sys::napi_env, r: sys::napi_ref) {
+    // SAFETY: `r` was created by this module in this env and is deleted once (taken out of its
+    // table before this call).
+    unsafe { sys::napi_delete_reference(env, r) };
+}
+
+impl PoolState {
+    fn new(pool: core::NumaSlabPool, region_views_enabled: bool) -> Self {
+        let views = pool
             .node_ids()
-            .filter_map(|n| inner.slab(n))
+            .filter_map(|n| pool.slab(n))
             .map(|s| vec![ptr::null_mut(); s.capacity() as usize])
             .collect();
-        Ok(Self { inner, views })
+        let region_views = vec![ptr::null_mut(); pool.node_count()];
+        Self {
+            pool: RefCell::new(pool),
+            views: RefCell::new(views),
+            region_views: RefCell::new(region_views),
+            region_views_enabled,
+        }
     }
 
-    fn view_slot(&mut self, node_index: usize, slot: SlotIndex) -> Option<&mut sys::napi_ref> {
-        self.views.get_mut(node_index)?.get_mut(slot.0 as usize)
+    fn entry_size(&self) -> usize {
+        self.pool.try_borrow().map(|p| p.config().entry_size_bytes).unwrap_or(0)
     }
 
     /// A `Uint8Array` over a live handle's slot, reusing the slot's buffer while it lives (V1).
-    fn view_of(&mut self, env: &Env, h: &SlabHandle) -> CodedResult<sys::napi_value> {
-        let loc = self.inner.locate(h).ok_or_else(|| stale(Some(h)))?;
-        let region = Arc::clone(self.inner.region(loc.node_index).ok_or_else(|| stale(Some(h)))?);
+    fn view_of(&self, env: &Env, h: &SlabHandle) -> CodedResult<sys::napi_value> {
+        let (loc, region) = {
+            let pool = self.pool.try_borrow().map_err(|_| busy())?;
+            let loc = pool.locate(h).ok_or_else(|| stale(Some(h)))?;
+            (loc, Arc::clone(pool.region(loc.node_index).ok_or_else(|| stale(Some(h)))?))
+        };
         let data = region.range(loc.offset, loc.len).ok_or_else(|| stale(Some(h)))?;
-        let cell = self.view_slot(loc.node_index, loc.slot).ok_or_else(|| stale(Some(h)))?;
+        let mut views = self.views.try_borrow_mut().map_err(|_| busy())?;
+        let cell = views
+            .get_mut(loc.node_index)
+            .and_then(|v| v.get_mut(loc.slot.0 as usize))
+            .ok_or_else(|| stale(Some(h)))?;
         if !cell.is_null() {
             if let Some(ab) = live_buffer(env, *cell) {
                 return uint8_view(env, ab, loc.len);
@@ -343,8 +434,11 @@ impl NumaSlabPool {
     }
 
     /// Detaches the slot's buffer, if any (V2). On failure the reference is kept.
-    fn detach_views(&mut self, env: &Env, node_index: usize, slot: SlotIndex) -> CodedResult<()> {
-        let Some(cell) = self.view_slot(node_index, slot) else { return Ok(()) };
+    fn detach_views(&self, env: &Env, node_index: usize, slot: SlotIndex) -> CodedResult<()> {
+        let mut views = self.views.try_borrow_mut().map_err(|_| busy())?;
+        let Some(cell) = views.get_mut(node_index).and_then(|v| v.get_mut(slot.0 as usize)) else {
+            return Ok(());
+        };
         if cell.is_null() {
             return Ok(());
         }
@@ -364,13 +458,145 @@ impl NumaSlabPool {
         Ok(())
     }
 
+    /// Frees a live handle after detaching its views (V2); false for any other handle.
+    fn deallocate(&self, env: &Env, h: &SlabHandle) -> CodedResult<bool> {
+        let loc = self.pool.try_borrow().map_err(|_| busy())?.locate(h);
+        let Some(loc) = loc else { return Ok(false) };
+        self.detach_views(env, loc.node_index, loc.slot)?;
+        Ok(self.pool.try_borrow_mut().map_err(|_| busy())?.deallocate(h))
+    }
+
+    /// Allocates on `preferred` (else elsewhere, ascending) without creating a view.
+    fn allocate_bare(&self, preferred: NodeId) -> CodedResult<Option<core::PoolAllocation>> {
+        Ok(self.pool.try_borrow_mut().map_err(|_| busy())?.allocate(preferred))
+    }
+
+    /// The byte offset of a live handle's slot in its node's region.
+    fn offset_of(&self, h: &SlabHandle) -> CodedResult<Option<usize>> {
+        Ok(self.pool.try_borrow().map_err(|_| busy())?.locate(h).map(|l| l.offset))
+    }
+
+    /// Copies between a live slot and a JS `Uint8Array` (`into_js`: slot → target); returns the
+    /// bytes copied (`min(entrySizeBytes, array length)`), `None` for a handle that is not live.
+    fn copy_slot(
+        &self,
+        h: &SlabHandle,
+        js: &fast::TypedOut<u8>,
+        into_js: bool,
+    ) -> CodedResult<Option<usize>> {
+        let pool = self.pool.try_borrow().map_err(|_| busy())?;
+        let Some(loc) = pool.locate(h) else { return Ok(None) };
+        let Some(region) = pool.region(loc.node_index) else { return Ok(None) };
+        let Some(slot) = region.range(loc.offset, loc.len) else { return Ok(None) };
+        let n = loc.len.min(js.len);
+        let (src, dst) = if into_js { (slot.as_ptr(), js.as_ptr()) } else { (js.as_ptr(), slot.as_ptr()) };
+        // SAFETY: P2/P3: `slot .. slot + len` is a live slot inside a mapped region; T1: the JS
+        // array holds `js.len` bytes for this call; n is at most both. The two may overlap (the
+        // array can be a view of the same region), so this is a memmove, and no Rust reference
+        // to either side is formed. No JS runs during the copy.
+        unsafe { ptr::copy(src, dst, n) };
+        Ok(Some(n))
+    }
+
+    /// Frees every triple of `handles[0 .. 3 * count]`; returns how many were freed.
+    fn deallocate_many(&self, env: &Env, handles: &fast::TypedOut<f64>, count: u64) -> CodedResult<usize> {
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        if count > handles.len / 3 {
+            return Err(Coded::out_of_range(
+                "count",
+                &format!("<= {} (handles.length / 3)", handles.len / 3),
+                count,
+            ));
+        }
+        let mut freed = 0;
+        for i in 0..count {
+            if let Some(h) = handle_from_triple(handles, 3 * i, "handles")? {
+                freed += usize::from(self.deallocate(env, &h)?);
+            }
+        }
+        Ok(freed)
+    }
+
+    /// The node's region `Uint8Array` (V4), `None` for a node that is not in the pool.
+    fn region_view(&self, env: &Env, node: NodeId) -> CodedResult<Option<sys::napi_value>> {
+        if !self.region_views_enabled {
+            return Err(Coded::error(
+                "ERR_SLAB_REGION_VIEWS_DISABLED",
+                "regionView() needs a pool created with { regionViews: true }: it is a raw window over every slot, live or free",
+            ));
+        }
+        let region = {
+            let pool = self.pool.try_borrow().map_err(|_| busy())?;
+            let Some(i) = pool.node_index(node) else { return Ok(None) };
+            (i, Arc::clone(pool.region(i).ok_or_else(|| stale(None))?))
+        };
+        let (i, region) = region;
+        let mut cells = self.region_views.try_borrow_mut().map_err(|_| busy())?;
+        let cell = &mut cells[i];
+        if !cell.is_null() {
+            let mut v = ptr::null_mut();
+            // SAFETY: `*cell` is a reference this module created in this env and has not deleted.
+            let ok =
+                unsafe { sys::napi_get_reference_value(env.raw(), *cell, &mut v) } == sys::Status::napi_ok;
+            if ok && !v.is_null() {
+                return Ok(Some(v));
+            }
+            delete_ref(env, std::mem::replace(cell, ptr::null_mut()));
+        }
+        let len = region.len();
+        let ab = create_external_view(env, &region, region.as_ptr(), len)?;
+        let view = uint8_view(env, ab, len)?;
+        let mut r = ptr::null_mut();
+        // SAFETY: `view` is a live value of this env; refcount 0 makes the reference weak.
+        let status = unsafe { sys::napi_create_reference(env.raw(), view, 0, &mut r) };
+        napi_status(status, "napi_create_reference")?;
+        *cell = r;
+        Ok(Some(view))
+    }
+}
+
+/// One slab per NUMA node over real memory, with zero-copy `Uint8Array` views of the slots.
+/// See the module docs (V1–V4) for how views are detached on free and what a region view is.
+#[napi(custom_finalize)]
+pub struct NumaSlabPool {
+    state: Rc<PoolState>,
+}
+
+impl ObjectFinalize for NumaSlabPool {
+    fn finalize(self, env: Env) -> Result<()> {
+        // F1: if fast functions still hold the state, the last of them releases the references.
+        if Rc::strong_count(&self.state) == 1 {
+            fast::EnvRelease::release_env(&*self.state, env.raw());
+        }
+        Ok(())
+    }
+}
+
+impl NumaSlabPool {
+    /// The body of every static constructor: one slab per distinct node, ascending.
+    fn build(env: &Env, nodes: &[NodeId], config: Option<Unknown<'_>>) -> Result<Self> {
+        let (config, region_views) = config_from_js_opts(config).or_throw(env)?;
+        let inner = core::NumaSlabPool::new(nodes, config).map_err(|e| slab_error(&e).throw(env))?;
+        Ok(Self { state: Rc::new(PoolState::new(inner, region_views)) })
+    }
+
+    fn pool(&self, env: &Env) -> Result<std::cell::Ref<'_, core::NumaSlabPool>> {
+        self.state.pool.try_borrow().map_err(|_| busy().throw(env))
+    }
+
     fn live_handle(&self, handle: &Unknown<'_>) -> CodedResult<SlabHandle> {
         let h = handle_from_js(handle, "handle")?;
+        let pool = self.state.pool.try_borrow().map_err(|_| busy())?;
         match h {
-            Some(h) if self.inner.is_live(&h) => Ok(h),
+            Some(h) if pool.is_live(&h) => Ok(h),
             other => Err(stale(other.as_ref())),
         }
     }
+}
+
+/// A `Uint8Array` argument of a napi-rs method, as a raw element window (T1 holds for the call).
+fn uint8_arg(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<fast::TypedOut<u8>> {
+    fast::uint8_array(env.raw(), v.raw(), name)
 }
 
 #[napi]
@@ -378,12 +604,24 @@ impl NumaSlabPool {
     /// A pool with one slab per distinct node id in `nodeIds` (ascending; `[]` means node 0).
     /// Each slab is one memory region of `slabCapacity * entrySizeBytes` bytes, bound to its node
     /// where the host allows and hugepage-backed where possible (see `regions()`).
+    /// `regionViews: true` enables `regionView()` (a raw window over every slot; see there).
     #[napi(
         factory,
-        ts_args_type = "nodeIds: number[], config?: { slabCapacity?: number; entrySizeBytes?: number; hugepage?: { enabled?: boolean; pageSizeBytes?: number } }"
+        ts_args_type = "nodeIds: number[], config?: { slabCapacity?: number; entrySizeBytes?: number; hugepage?: { enabled?: boolean; pageSizeBytes?: number }; regionViews?: boolean }"
     )]
     pub fn from_nodes(env: Env, node_ids: Unknown, config: Option<Unknown>) -> Result<Self> {
         let nodes = parse_node_list(&node_ids).or_throw(&env)?;
+        Self::build(&env, &nodes, config)
+    }
+
+    /// A pool with one slab per distinct NUMA node of `manifest.bindings`, ascending; a manifest
+    /// without bindings gives a single node 0. `config` as for `fromNodes`.
+    #[napi(
+        factory,
+        ts_args_type = "manifest: ReactorPlacementManifest, config?: { slabCapacity?: number; entrySizeBytes?: number; hugepage?: { enabled?: boolean; pageSizeBytes?: number }; regionViews?: boolean }"
+    )]
+    pub fn from_manifest(env: Env, manifest: Unknown, config: Option<Unknown>) -> Result<Self> {
+        let nodes = manifest_from_js(&manifest).or_throw(&env)?;
         Self::build(&env, &nodes, config)
     }
 
@@ -395,17 +633,14 @@ impl NumaSlabPool {
         ts_args_type = "preferredNode: number",
         ts_return_type = "{ handle: SlabHandle; crossNodeReason: 'local_exhausted' | null; buffer: Uint8Array } | null"
     )]
-    pub fn allocate<'e>(&mut self, env: &'e Env, preferred_node: Unknown) -> Result<Option<Object<'e>>> {
+    pub fn allocate<'e>(&self, env: &'e Env, preferred_node: Unknown) -> Result<Option<Object<'e>>> {
         let node = node_id(&preferred_node, "preferredNode").or_throw(env)?;
-        let Some(a) = self.inner.allocate(node) else { return Ok(None) };
-        let buffer = match self.view_of(env, &a.handle) {
+        let Some(a) = self.state.allocate_bare(node).or_throw(env)? else { return Ok(None) };
+        let buffer = match self.state.view_of(env, &a.handle) {
             Ok(b) => b,
             Err(e) => {
                 // Roll back: the caller never saw the handle or a buffer.
-                if let Some(loc) = self.inner.locate(&a.handle) {
-                    let _ = self.detach_views(env, loc.node_index, loc.slot);
-                }
-                self.inner.deallocate(&a.handle);
+                let _ = self.state.deallocate(env, &a.handle);
                 return Err(e.throw(env));
             }
         };
@@ -420,33 +655,158 @@ impl NumaSlabPool {
     /// Frees a live handle and detaches every view handed out for it (`byteLength === 0`).
     /// False for a stale generation, a double free, an unknown node or slot.
     #[napi(ts_args_type = "handle: SlabHandle")]
-    pub fn deallocate(&mut self, env: Env, handle: Unknown) -> Result<bool> {
+    pub fn deallocate(&self, env: Env, handle: Unknown) -> Result<bool> {
         let Some(h) = handle_from_js(&handle, "handle").or_throw(&env)? else { return Ok(false) };
-        let Some(loc) = self.inner.locate(&h) else { return Ok(false) };
-        self.detach_views(&env, loc.node_index, loc.slot).or_throw(&env)?;
-        Ok(self.inner.deallocate(&h))
+        self.state.deallocate(&env, &h).or_throw(&env)
+    }
+
+    /// Frees the first `count` handles of `handles`, a `Float64Array` of (nodeId, slotIndex,
+    /// generation) triples (what `ReactorMesh.drainSlots` writes), detaching their views like
+    /// `deallocate`. Returns how many were freed; stale or unknown handles are skipped.
+    #[napi(ts_args_type = "handles: Float64Array, count: number", ts_return_type = "number")]
+    pub fn deallocate_many(&self, env: Env, handles: Unknown, count: Unknown) -> Result<f64> {
+        let count = args::u53(&count, "count").or_throw(&env)?;
+        let buf = fast::float64_array(env.raw(), handles.raw(), "handles").or_throw(&env)?;
+        Ok(self.state.deallocate_many(&env, &buf, count).or_throw(&env)? as f64)
     }
 
     /// A `Uint8Array` over a live allocation's slot (same memory as `allocate().buffer`).
     /// Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
     #[napi(ts_args_type = "handle: SlabHandle", ts_return_type = "Uint8Array")]
-    pub fn view<'e>(&mut self, env: &'e Env, handle: Unknown) -> Result<Unknown<'e>> {
+    pub fn view<'e>(&self, env: &'e Env, handle: Unknown) -> Result<Unknown<'e>> {
         let h = self.live_handle(&handle).or_throw(env)?;
-        let v = self.view_of(env, &h).or_throw(env)?;
+        let v = self.state.view_of(env, &h).or_throw(env)?;
         // SAFETY: `v` is a live value of this env created just above.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
     }
 
+    /// Whether `handle` is a live allocation of this pool.
+    #[napi(ts_args_type = "handle: SlabHandle")]
+    pub fn is_live(&self, env: Env, handle: Unknown) -> Result<bool> {
+        let h = handle_from_js(&handle, "handle").or_throw(&env)?;
+        let pool = self.state.pool.try_borrow().map_err(|_| busy()).or_throw(&env)?;
+        Ok(h.is_some_and(|h| pool.is_live(&h)))
+    }
+
+    /// The byte offset of a live handle's slot in its node's region (`slotIndex *
+    /// entrySizeBytes`), where `regionView(nodeId)` shows it. Throws `ERR_SLAB_STALE_HANDLE` for
+    /// a handle that is not live.
+    #[napi(ts_args_type = "handle: SlabHandle")]
+    pub fn offset_of(&self, env: Env, handle: Unknown) -> Result<f64> {
+        let h = self.live_handle(&handle).or_throw(&env)?;
+        let off = self.state.offset_of(&h).or_throw(&env)?.ok_or_else(|| stale(Some(&h))).or_throw(&env)?;
+        Ok(off as f64)
+    }
+
+    /// Copies a live slot's bytes into `target` (`min(entrySizeBytes, target.length)` of them)
+    /// and returns the count: one checked copy into memory the caller reuses, no new buffer.
+    /// Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
+    #[napi(ts_args_type = "handle: SlabHandle, target: Uint8Array", ts_return_type = "number")]
+    pub fn read_into(&self, env: Env, handle: Unknown, target: Unknown) -> Result<f64> {
+        let h = handle_from_js(&handle, "handle").or_throw(&env)?;
+        let js = uint8_arg(&env, &target, "target").or_throw(&env)?;
+        let n = match h {
+            Some(h) => self.state.copy_slot(&h, &js, true).or_throw(&env)?,
+            None => None,
+        };
+        n.map(|n| n as f64).ok_or_else(|| stale(h.as_ref()).throw(&env))
+    }
+
+    /// Copies `source` (`min(entrySizeBytes, source.length)` bytes) to the start of a live slot
+    /// and returns the count. Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
+    #[napi(ts_args_type = "handle: SlabHandle, source: Uint8Array", ts_return_type = "number")]
+    pub fn write_from(&self, env: Env, handle: Unknown, source: Unknown) -> Result<f64> {
+        let h = handle_from_js(&handle, "handle").or_throw(&env)?;
+        let js = uint8_arg(&env, &source, "source").or_throw(&env)?;
+        let n = match h {
+            Some(h) => self.state.copy_slot(&h, &js, false).or_throw(&env)?,
+            None => None,
+        };
+        n.map(|n| n as f64).ok_or_else(|| stale(h.as_ref()).throw(&env))
+    }
+
+    /// Opt-in raw window (pool created with `regionViews: true`, else throws
+    /// `ERR_SLAB_REGION_VIEWS_DISABLED`): one long-lived `Uint8Array` over node `nodeId`'s whole
+    /// region (`slabCapacity * entrySizeBytes` bytes; slot `s` at `s * entrySizeBytes`), the same
+    /// object on every call while it lives; null for a node not in the pool. Unlike
+    /// `allocate().buffer` it is never detached: it shows every slot, live or free, including a
+    /// freed slot's old bytes and the next tenant's, so its contents are meaningful only at the
+    /// offsets of live handles. It keeps the region mapped until it is collected.
+    #[napi(ts_args_type = "nodeId: number", ts_return_type = "Uint8Array | null")]
+    pub fn region_view<'e>(&self, env: &'e Env, node: Unknown) -> Result<Unknown<'e>> {
+        let node = node_id(&node, "nodeId").or_throw(env)?;
+        let v = match self.state.region_view(env, node).or_throw(env)? {
+            Some(v) => v,
+            None => fast::null(env.raw()).or_throw(env)?,
+        };
+        // SAFETY: `v` is a live value of this env.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+    }
+
+    /// Bytes per slot.
+    #[napi(getter)]
+    pub fn entry_size_bytes(&self) -> f64 {
+        self.state.entry_size() as f64
+    }
+
+    /// Slots per node (after clamping 0 to 1).
+    #[napi(getter)]
+    pub fn slab_capacity(&self) -> f64 {
+        self.state.pool.try_borrow().map(|p| p.config().slab_capacity.max(1) as f64).unwrap_or(0.0)
+    }
+
+    /// Whether `regionView()` is enabled (`config.regionViews`).
+    #[napi(getter)]
+    pub fn region_views_enabled(&self) -> bool {
+        self.state.region_views_enabled
+    }
+
+    /// The hot methods as plain functions bound to this pool (no napi-rs per-call overhead, no
+    /// objects per call). Handles go in as three numbers and come out as (nodeId, slotIndex,
+    /// generation) triples in a caller-owned `Float64Array`; expected failures are values:
+    /// - `allocate(preferredNode, out, at = 0)`: writes the handle to `out[at .. at + 3]` and
+    ///   returns the slot's byte offset in its node's region, or -1 when every slab is full;
+    /// - `allocateMany(preferredNode, out, count)`: up to `count` handles as triples from
+    ///   `out[0]`; returns how many (fewer when the pool fills up);
+    /// - `deallocate(nodeId, slotIndex, generation)`: like `deallocate(handle)` (views detached);
+    /// - `deallocateMany(handles, count)`: like the method;
+    /// - `offsetOf(nodeId, slotIndex, generation)`: the byte offset, or -1 when not live;
+    /// - `readInto(nodeId, slotIndex, generation, target)` / `writeFrom(…, source)`: like the
+    ///   methods, -1 when not live.
+    #[napi(
+        ts_return_type = "{ allocate(preferredNode: number, out: Float64Array, at?: number): number, allocateMany(preferredNode: number, out: Float64Array, count: number): number, deallocate(nodeId: number, slotIndex: number, generation: number): boolean, deallocateMany(handles: Float64Array, count: number): number, offsetOf(nodeId: number, slotIndex: number, generation: number): number, readInto(nodeId: number, slotIndex: number, generation: number, target: Uint8Array): number, writeFrom(nodeId: number, slotIndex: number, generation: number, source: Uint8Array): number }"
+    )]
+    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+        let raw = env.raw();
+        let mut o = Object::new(env)?;
+        let entries: [(&CStr, &str, RawCb); 7] = [
+            (c"allocate", "allocate", fast_allocate),
+            (c"allocateMany", "allocateMany", fast_allocate_many),
+            (c"deallocate", "deallocate", fast_deallocate),
+            (c"deallocateMany", "deallocateMany", fast_deallocate_many),
+            (c"offsetOf", "offsetOf", fast_offset_of),
+            (c"readInto", "readInto", fast_read_into),
+            (c"writeFrom", "writeFrom", fast_write_from),
+        ];
+        for (cname, name, cb) in entries {
+            let f = fast::bind_releasing(raw, cname, &self.state, cb)?;
+            // SAFETY: f is a function value of this env.
+            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
+        }
+        Ok(o)
+    }
+
     /// Number of nodes (slabs).
     #[napi(getter)]
-    pub fn node_count(&self) -> u32 {
-        self.inner.node_count() as u32
+    pub fn node_count(&self, env: Env) -> Result<u32> {
+        Ok(self.pool(&env)?.node_count() as u32)
     }
 
     /// The node ids, ascending.
     #[napi(getter)]
-    pub fn node_ids(&self) -> Vec<u32> {
-        self.inner.node_ids().map(|n| n.0).collect()
+    pub fn node_ids(&self, env: Env) -> Result<Vec<u32>> {
+        Ok(self.pool(&env)?.node_ids().map(|n| n.0).collect())
     }
 
     /// Replaces the hugepage status under the pool's rules: a disabled config reports
@@ -455,22 +815,22 @@ impl NumaSlabPool {
     #[napi(
         ts_args_type = "status: HugepageStatus | { totalPages: number; freePages: number; pageSizeBytes: number; active: boolean; fallbackReason?: string | null }"
     )]
-    pub fn set_hugepage_status(&mut self, env: Env, status: Unknown) -> Result<()> {
+    pub fn set_hugepage_status(&self, env: Env, status: Unknown) -> Result<()> {
         let s = status_from_js(&status, "status").or_throw(&env)?;
-        self.inner.set_hugepage_status(&s);
+        self.state.pool.try_borrow_mut().map_err(|_| busy()).or_throw(&env)?.set_hugepage_status(&s);
         Ok(())
     }
 
     /// The current hugepage status.
     #[napi]
-    pub fn hugepage_status(&self) -> HugepageStatus {
-        HugepageStatus { inner: self.inner.hugepage_status().clone() }
+    pub fn hugepage_status(&self, env: Env) -> Result<HugepageStatus> {
+        Ok(HugepageStatus { inner: self.pool(&env)?.hugepage_status().clone() })
     }
 
     /// A telemetry snapshot.
     #[napi]
-    pub fn telemetry(&self) -> NumaSlabTelemetry {
-        NumaSlabTelemetry { inner: self.inner.telemetry() }
+    pub fn telemetry(&self, env: Env) -> Result<NumaSlabTelemetry> {
+        Ok(NumaSlabTelemetry { inner: self.pool(&env)?.telemetry() })
     }
 
     /// Diagnostics: per node, what backs the region and what the kernel really did, read from
@@ -479,7 +839,7 @@ impl NumaSlabPool {
         ts_return_type = "Array<{ nodeId: number; bytes: number; mappedBytes: number; backing: 'explicit_hugepages' | 'transparent_hugepages' | 'base_pages'; hugepageReason: string | null; numaBound: boolean; numaReason: string | null; anonHugePagesBytes: number | null; thpAdvised: boolean | null; kernelPageSize: number | null }>"
     )]
     pub fn regions<'e>(&self, env: &'e Env) -> Result<Array<'e>> {
-        let reports = self.inner.region_reports();
+        let reports = self.pool(env)?.region_reports();
         let mut arr = env.create_array(reports.len() as u32)?;
         for (i, r) in reports.iter().enumerate() {
             let mut o = Object::new(env)?;
@@ -507,17 +867,19 @@ impl NumaSlabPool {
     #[napi(ts_args_type = "handle: SlabHandle", ts_return_type = "Uint8Array")]
     pub fn read_slot(&self, env: Env, handle: Unknown) -> Result<Buffer> {
         let h = self.live_handle(&handle).or_throw(&env)?;
-        let bytes = self.inner.slot_bytes(&h).ok_or_else(|| stale(Some(&h))).or_throw(&env)?;
+        let pool = self.state.pool.try_borrow().map_err(|_| busy()).or_throw(&env)?;
+        let bytes = pool.slot_bytes(&h).ok_or_else(|| stale(Some(&h))).or_throw(&env)?;
         Ok(Buffer::from(bytes.to_vec()))
     }
 
     /// Diagnostics: Rust copies `bytes` (at most `entrySizeBytes`) to the start of a live slot.
     /// Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
     #[napi(ts_args_type = "handle: SlabHandle, bytes: Uint8Array")]
-    pub fn write_slot(&mut self, env: Env, handle: Unknown, bytes: Unknown) -> Result<()> {
+    pub fn write_slot(&self, env: Env, handle: Unknown, bytes: Unknown) -> Result<()> {
         let h = self.live_handle(&handle).or_throw(&env)?;
         let src = uint8_bytes(&env, &bytes, "bytes").or_throw(&env)?;
-        let dst = self.inner.slot_bytes_mut(&h).ok_or_else(|| stale(Some(&h))).or_throw(&env)?;
+        let mut pool = self.state.pool.try_borrow_mut().map_err(|_| busy()).or_throw(&env)?;
+        let dst = pool.slot_bytes_mut(&h).ok_or_else(|| stale(Some(&h))).or_throw(&env)?;
         if src.len() > dst.len() {
             return Err(
                 Coded::out_of_range("bytes.length", &format!("<= {}", dst.len()), src.len()).throw(&env)
@@ -540,6 +902,135 @@ impl NumaSlabPool {
         LIVE_VIEWS.load(Ordering::Relaxed) as u32
     }
 }
+
+/// A `ReactorPlacementManifest` argument: the NUMA nodes of its bindings.
+fn manifest_from_js(v: &Unknown<'_>) -> CodedResult<Vec<NodeId>> {
+    const EXPECTED: &str = "an instance of ReactorPlacementManifest";
+    if args::ty(v) != ValueType::Object {
+        return Err(Coded::arg_type("manifest", EXPECTED, args::describe(v)));
+    }
+    // SAFETY: the value is an object; the class conversion checks napi's type tag and fails
+    // cleanly for other objects. (A `&T` cast is refused inside a callback body: napi-rs only
+    // registers native borrows during argument conversion, so the instance form is used.)
+    let m = unsafe { v.cast::<ClassInstance<ReactorPlacementManifest>>() }
+        .map_err(|_| Coded::arg_type("manifest", EXPECTED, "another object"))?;
+    core::manifest_nodes(&m.inner).map_err(|e| slab_error(&e))
+}
+
+/// A slot id part of a fast-path handle (non-negative safe integer).
+fn part(env: sys::napi_env, v: sys::napi_value, name: &str) -> CodedResult<u64> {
+    fast::u53(env, v, name)
+}
+
+fn fast_handle(env: sys::napi_env, a: &[sys::napi_value]) -> CodedResult<Option<SlabHandle>> {
+    Ok(handle_from_parts(
+        part(env, a[0], "nodeId")?,
+        part(env, a[1], "slotIndex")?,
+        part(env, a[2], "generation")?,
+    ))
+}
+
+/// A napi-rs `Env` for a raw callback's env (for helpers shared with the methods).
+fn env_of(env: sys::napi_env) -> Env {
+    Env::from_raw(env)
+}
+
+impl PoolState {
+    fn fast_allocate(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let node = part(env, a[0], "preferredNode")?;
+        let node =
+            u32::try_from(node).map_err(|_| Coded::out_of_range("preferredNode", "<= 4294967295", node))?;
+        let out = fast::float64_array(env, a[1], "out")?;
+        let at = if fast::type_of(env, a[2]) == sys::ValueType::napi_undefined {
+            0
+        } else {
+            part(env, a[2], "at")?
+        };
+        let at = usize::try_from(at).unwrap_or(usize::MAX);
+        if out.len < 3 || at > out.len - 3 {
+            return Err(Coded::out_of_range(
+                "at",
+                &format!("<= out.length - 3 ({})", out.len as i64 - 3),
+                at,
+            ));
+        }
+        let mut pool = self.pool.try_borrow_mut().map_err(|_| busy())?;
+        let Some(got) = pool.allocate(NodeId(node)) else { return fast::to_number(env, -1.0) };
+        write_triple(&out, at, &got.handle);
+        // P2: the slot's offset; cannot overflow (slot < capacity, capacity × entry checked).
+        let off = got.handle.slot_index.0 as usize * pool.config().entry_size_bytes;
+        fast::to_number(env, off as f64)
+    }
+
+    fn fast_allocate_many(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let node = part(env, a[0], "preferredNode")?;
+        let node =
+            u32::try_from(node).map_err(|_| Coded::out_of_range("preferredNode", "<= 4294967295", node))?;
+        let out = fast::float64_array(env, a[1], "out")?;
+        let count = usize::try_from(part(env, a[2], "count")?).unwrap_or(usize::MAX);
+        if count > out.len / 3 {
+            return Err(Coded::out_of_range("count", &format!("<= {} (out.length / 3)", out.len / 3), count));
+        }
+        let mut pool = self.pool.try_borrow_mut().map_err(|_| busy())?;
+        let mut n = 0;
+        while n < count {
+            let Some(got) = pool.allocate(NodeId(node)) else { break };
+            write_triple(&out, 3 * n, &got.handle);
+            n += 1;
+        }
+        fast::to_number(env, n as f64)
+    }
+
+    fn fast_deallocate(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let freed = match fast_handle(env, a)? {
+            Some(h) => self.deallocate(&env_of(env), &h)?,
+            None => false,
+        };
+        fast::to_bool(env, freed)
+    }
+
+    fn fast_deallocate_many(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let handles = fast::float64_array(env, a[0], "handles")?;
+        let count = part(env, a[1], "count")?;
+        let n = self.deallocate_many(&env_of(env), &handles, count)?;
+        fast::to_number(env, n as f64)
+    }
+
+    fn fast_offset_of(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let off = match fast_handle(env, a)? {
+            Some(h) => self.offset_of(&h)?,
+            None => None,
+        };
+        fast::to_number(env, off.map_or(-1.0, |o| o as f64))
+    }
+
+    fn fast_copy(&self, env: sys::napi_env, a: &[sys::napi_value], into_js: bool) -> fast::Ret {
+        let h = fast_handle(env, a)?;
+        let js = fast::uint8_array(env, a[3], if into_js { "target" } else { "source" })?;
+        let n = match h {
+            Some(h) => self.copy_slot(&h, &js, into_js)?,
+            None => None,
+        };
+        fast::to_number(env, n.map_or(-1.0, |n| n as f64))
+    }
+}
+
+macro_rules! pool_fn {
+    ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
+        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+            // SAFETY: only installed by `NumaSlabPool::fast_paths` with an `Rc<PoolState>` target.
+            unsafe { fast::call::<PoolState, $n>(env, info, |$s, $env, $a| $body) }
+        }
+    };
+}
+
+pool_fn!(fast_allocate, 3, |s, env, a| s.fast_allocate(env, &a.argv));
+pool_fn!(fast_allocate_many, 3, |s, env, a| s.fast_allocate_many(env, &a.argv));
+pool_fn!(fast_deallocate, 3, |s, env, a| s.fast_deallocate(env, &a.argv));
+pool_fn!(fast_deallocate_many, 2, |s, env, a| s.fast_deallocate_many(env, &a.argv));
+pool_fn!(fast_offset_of, 3, |s, env, a| s.fast_offset_of(env, &a.argv));
+pool_fn!(fast_read_into, 4, |s, env, a| s.fast_copy(env, &a.argv, true));
+pool_fn!(fast_write_from, 4, |s, env, a| s.fast_copy(env, &a.argv, false));
 
 /// A copy of a `Uint8Array`'s bytes (any `Uint8Array`, including a `Buffer`).
 fn uint8_bytes(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<Vec<u8>> {

@@ -84,7 +84,7 @@ impl QueueState {
             Some(n) if !n.is_nan() => n,
             _ => return Err(Coded::arg_type("limitMs", "a number", fast::describe(env, limit))),
         };
-        let buf = fast::float64_array(env, out)?;
+        let buf = fast::float64_array(env, out, "out")?;
         if buf.len < 2 {
             return Err(Coded::out_of_range("out.length", ">= 2", buf.len));
         }

@@ -1,10 +1,14 @@
 //! `ReactorMesh`: work sharded over bounded per-shard lanes, with a mesh-wide order.
 //!
 //! Hostcall completions are routed by FNV-1a 64 of their call id (one call, one shard: its
-//! chunks stay in order), events round-robin from shard 0 ([`route`]). Every enqueue takes a
-//! global seq and a seq of its shard *before* the capacity check, so a rejected enqueue uses
-//! both up (the original design's behaviour). A full lane rejects with
-//! [`MeshError::Backpressure`] and hands the envelope back; nothing queued is touched.
+//! chunks stay in order); events go round-robin from shard 0, or by FNV-1a 64 of their id when
+//! the producer keys them ([`ReactorMesh::enqueue_event_by_key`]) ([`route`]). The payload type
+//! `P` is generic and moved, never cloned: the JS mesh carries JSON values or slab handles (a
+//! message body that stays in slab memory while its handle crosses the mesh; see
+//! `tests/slab_mesh.rs`). Every enqueue takes a global seq and a seq of its shard *before* the
+//! capacity check, so a rejected enqueue uses both up (the original design's behaviour). A full
+//! lane rejects with [`MeshError::Backpressure`] and hands the envelope back; nothing queued is
+//! touched.
 //!
 //! `drain_global_order` is a k-way merge (Knuth, TAOCP vol. 3 §5.4.1) of the lanes: each lane is
 //! sorted by global seq (M1), so a min-heap of lane heads yields the mesh-wide order in
@@ -282,6 +286,21 @@ impl<P> ReactorMesh<P> {
         self.enqueue(shard, MeshTask::InboundEvent(InboundEvent { event_id, payload }))
     }
 
+    /// Routes an event by FNV-1a 64 of `event_id`, like a hostcall completion (M5), and queues
+    /// it: every event with one id lands on one shard, in order. This is how a payload that must
+    /// reach one consumer (a slab handle carrying a message body) is keyed to it.
+    ///
+    /// # Errors
+    /// [`Rejected`] with [`MeshError::Backpressure`] when that shard's lane is full.
+    pub fn enqueue_event_by_key(
+        &mut self,
+        event_id: String,
+        payload: P,
+    ) -> Result<&Envelope<P>, Rejected<P>> {
+        let shard = route::hash_route(&event_id, self.shards.len());
+        self.enqueue(shard, MeshTask::InboundEvent(InboundEvent { event_id, payload }))
+    }
+
     /// The shard [`enqueue_hostcall_complete`](Self::enqueue_hostcall_complete) routes `call_id` to.
     pub fn hash_route(&self, call_id: &str) -> ShardId {
         route::hash_route(call_id, self.shards.len())
@@ -329,6 +348,80 @@ impl<P> ReactorMesh<P> {
             self.compact_heads();
         }
         out
+    }
+
+    /// Pops envelopes from the front of one lane, oldest first, while fewer than `budget` were
+    /// taken and `take` accepts the front one (it reads what it needs from the reference; the
+    /// envelope is then dropped). The first refused envelope stays at the front, so the lane's
+    /// order is never broken (L2). Returns how many were taken; an unknown shard gives 0.
+    ///
+    /// This is the allocation-free drain: no `Vec` is built, which is what a consumer that copies
+    /// a few words per envelope into its own buffer (slab handles) wants.
+    pub fn drain_shard_while(
+        &mut self,
+        shard: ShardId,
+        budget: usize,
+        mut take: impl FnMut(&Envelope<P>) -> bool,
+    ) -> usize {
+        let Some(s) = self.shards.get_mut(shard.0 as usize) else { return 0 };
+        let mut n = 0;
+        while n < budget {
+            match s.lane.front() {
+                Some(front) if take(front) => {
+                    s.lane.pop();
+                    n += 1;
+                }
+                _ => break,
+            }
+        }
+        self.total_depth -= n;
+        if n > 0 {
+            if let Some(front) = s.lane.front() {
+                // M3: the old head entry is now stale; index the new head.
+                self.heads.push(Head { seq: front.global_seq.0, shard: shard.0 });
+            }
+            self.compact_heads();
+        }
+        n
+    }
+
+    /// [`drain_global_order`](Self::drain_global_order) without building a `Vec`: pops envelopes
+    /// in ascending global seq (M4) while fewer than `budget` were taken and `take` accepts the
+    /// next one. The first refused envelope stays queued, so the mesh-wide order is never broken.
+    /// Returns how many were taken.
+    pub fn drain_global_order_while(
+        &mut self,
+        budget: usize,
+        mut take: impl FnMut(&Envelope<P>) -> bool,
+    ) -> usize {
+        let mut n = 0;
+        while n < budget {
+            let Some(mut top) = self.heads.peek_mut() else { break };
+            let Head { seq, shard } = *top;
+            let lane = &mut self.shards[shard as usize].lane;
+            match lane.front() {
+                Some(front) if front.global_seq.0 == seq => {
+                    if !take(front) {
+                        break;
+                    }
+                    lane.pop();
+                    n += 1;
+                }
+                _ => {
+                    // M3: a stale entry.
+                    PeekMut::pop(top);
+                    continue;
+                }
+            }
+            match lane.front() {
+                Some(next) => *top = Head { seq: next.global_seq.0, shard },
+                None => {
+                    PeekMut::pop(top);
+                }
+            }
+        }
+        self.total_depth -= n;
+        n
     }
 
     /// Pops up to `budget` envelopes across all lanes in ascending global seq (M4): a k-way

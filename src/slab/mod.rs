@@ -36,8 +36,8 @@ use std::fmt;
 use thiserror::Error;
 
 pub use pool::{
-    bps, CrossNodeReason, NodeTelemetry, NumaSlabConfig, NumaSlabPool, PoolAllocation, PressureBand,
-    SlabTelemetry, SlotLocation, BPS_SCALE,
+    bps, manifest_nodes, CrossNodeReason, NodeTelemetry, NumaSlabConfig, NumaSlabPool, PoolAllocation,
+    PressureBand, SlabTelemetry, SlotLocation, BPS_SCALE,
 };
 pub use region::{HostMemory, NumaBinding, RegionBacking, RegionReport, SlabRegion};
 
@@ -83,6 +83,9 @@ pub enum SlabError {
     /// Slots must hold at least one byte.
     #[error("entry size must be at least 1 byte")]
     ZeroEntrySize,
+    /// A manifest names a NUMA node whose id does not fit the slab's `u32` node ids.
+    #[error("NUMA node {0} in the placement manifest exceeds {max}", max = u32::MAX)]
+    NodeIdTooLarge(u64),
     /// The kernel refused the mapping.
     #[error("mapping {bytes} bytes for {node} failed: {source}")]
     Map {

@@ -28,6 +28,7 @@ use serde_json::json;
 use super::region::{HostMemory, RegionReport, SlabRegion};
 use super::{NodeId, NumaSlab, SlabError, SlabHandle, SlotIndex};
 use crate::topo::hugepage::{self, HugepageConfig, HugepageFallbackReason, HugepageStatus};
+use crate::topo::PlacementManifest;
 
 /// The basis-point scale.
 pub const BPS_SCALE: u64 = 10_000;
@@ -132,6 +133,16 @@ impl NumaSlabPool {
     pub fn new(node_ids: &[NodeId], config: NumaSlabConfig) -> Result<Self, SlabError> {
         let mut host = HostMemory::detect(&config.hugepage);
         Self::with_host(node_ids, config, &mut host)
+    }
+
+    /// One slab per distinct NUMA node of `manifest`'s bindings, ascending; a manifest without
+    /// bindings gives a single node 0 (P1, behaviours §9.1).
+    ///
+    /// # Errors
+    /// [`SlabError::NodeIdTooLarge`] for a node id above `u32::MAX`, else as
+    /// [`NumaSlabPool::with_host`].
+    pub fn from_manifest(manifest: &PlacementManifest, config: NumaSlabConfig) -> Result<Self, SlabError> {
+        Self::new(&manifest_nodes(manifest)?, config)
     }
 
     /// Like [`NumaSlabPool::new`] with an explicit host description (tests, baselines).
@@ -326,6 +337,21 @@ impl NumaSlabPool {
             per_node,
         }
     }
+}
+
+/// The NUMA nodes of a manifest's bindings as slab node ids (in binding order, duplicates kept:
+/// the pool sorts and de-duplicates them, P1).
+///
+/// # Errors
+/// [`SlabError::NodeIdTooLarge`] for a node id above `u32::MAX`.
+pub fn manifest_nodes(manifest: &PlacementManifest) -> Result<Vec<NodeId>, SlabError> {
+    manifest
+        .bindings()
+        .iter()
+        .map(|b| {
+            u32::try_from(b.numa_node.0).map(NodeId).map_err(|_| SlabError::NodeIdTooLarge(b.numa_node.0))
+        })
+        .collect()
 }
 
 /// One node's counters.

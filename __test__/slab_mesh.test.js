@@ -1,0 +1,500 @@
+'use strict'
+// Slab handles through the ReactorMesh: zero-copy message bodies (API.md §7 last item), and
+// NumaSlabPool.fromManifest (§7, behaviours §9.1 PO1–PO3).
+// Run with: node --test --expose-gc __test__/slab_mesh.test.js
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+
+const {
+  NumaSlabPool,
+  ReactorMesh,
+  ReactorPlacementManifest,
+  ReactorTopologySnapshot,
+} = require('../lib/index.js')
+
+const OFF = { enabled: false }
+const pairs = (list) => ReactorTopologySnapshot.fromCoreNodePairs(list)
+const TWO_NODES = [[0, 0], [1, 0], [2, 1], [3, 1]]
+
+function throwsCode (fn, code, cls) {
+  assert.throws(fn, (e) => {
+    assert.equal(e.code, code, `${e.code}: ${e.message}`)
+    if (cls) assert.ok(e instanceof cls, `${e.name} is not ${cls.name}`)
+    return true
+  })
+}
+
+/** A message body that differs per message and per byte. */
+function message (i, len) {
+  const m = new Uint8Array(len)
+  for (let b = 0; b < len; b++) m[b] = (i * 31 + b * 7) & 0xff
+  return m
+}
+
+function sameBytes (view, offset, expected) {
+  for (let b = 0; b < expected.length; b++) {
+    if (view[offset + b] !== expected[b]) return `byte ${b}: ${view[offset + b]} !== ${expected[b]}`
+  }
+  return null
+}
+
+test('API shape', () => {
+  assert.equal(typeof NumaSlabPool.fromManifest, 'function')
+  const pool = NumaSlabPool.fromNodes([0], { regionViews: true })
+  for (const m of ['regionView', 'readInto', 'writeFrom', 'isLive', 'offsetOf', 'deallocateMany', 'fastPaths']) {
+    assert.equal(typeof pool[m], 'function', m)
+  }
+  assert.equal(pool.entrySizeBytes, 512)
+  assert.equal(pool.slabCapacity, 256)
+  assert.equal(pool.regionViewsEnabled, true)
+  assert.equal(NumaSlabPool.fromNodes([0]).regionViewsEnabled, false, 'region views are opt-in')
+  const fp = pool.fastPaths()
+  assert.deepEqual(Object.keys(fp).sort(), ['allocate', 'allocateMany', 'deallocate', 'deallocateMany', 'offsetOf', 'readInto', 'writeFrom'])
+  const mesh = new ReactorMesh()
+  for (const m of ['enqueueSlot', 'enqueueSlots', 'drainSlots', 'drainSlotsGlobalOrder', 'fastPaths']) assert.equal(typeof mesh[m], 'function', m)
+  assert.deepEqual(Object.keys(mesh.fastPaths()).sort(), ['drainSlots', 'drainSlotsGlobalOrder', 'enqueueSlot', 'enqueueSlots'])
+})
+
+test('fromManifest: PO1–PO3, one slab per distinct node ascending, node 0 without bindings', () => {
+  const cfg = { slabCapacity: 4, entrySizeBytes: 64, hugepage: OFF }
+  // PO1
+  assert.equal(NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(4, pairs(TWO_NODES)), cfg).nodeCount, 2)
+  // PO2
+  const p2 = NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(4), cfg)
+  assert.equal(p2.nodeCount, 1)
+  assert.deepEqual(p2.nodeIds, [0])
+  // PO3
+  const p3 = NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(3, pairs([[0, 0], [1, 1], [2, 2]])), cfg)
+  assert.equal(p3.nodeCount, 3)
+  assert.deepEqual(p3.nodeIds, [0, 1, 2])
+  // No bindings at all, default config, a mesh's own manifest, nodes that are not 0-based.
+  assert.deepEqual(NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(0)).nodeIds, [0])
+  assert.equal(NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(0)).entrySizeBytes, 512)
+  const mesh = new ReactorMesh({ shardCount: 4, topology: pairs(TWO_NODES) })
+  assert.deepEqual(NumaSlabPool.fromManifest(mesh.placementManifest(), cfg).nodeIds, [0, 1])
+  assert.deepEqual(NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(2, pairs([[9, 5], [1, 3]])), cfg).nodeIds, [3, 5])
+  // Config is applied as for fromNodes.
+  const p = NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(2), { slabCapacity: 3, entrySizeBytes: 40, hugepage: OFF })
+  assert.equal(p.allocate(0).buffer.byteLength, 40)
+  assert.equal(p.telemetry().asJson().config.slab_capacity, 3)
+  // Errors.
+  for (const bad of [undefined, null, 4, 'manifest', {}, { bindings: [] }, pairs(TWO_NODES), mesh]) {
+    throwsCode(() => NumaSlabPool.fromManifest(bad), 'ERR_INVALID_ARG_TYPE', TypeError)
+  }
+  throwsCode(() => NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(1), 5), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(1), { regionViews: 1 }), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(1), { entrySizeBytes: 0 }), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(
+    () => NumaSlabPool.fromManifest(ReactorPlacementManifest.plan(1, pairs([[0, 2 ** 40]])), { hugepage: OFF }),
+    'ERR_OUT_OF_RANGE',
+    RangeError,
+  )
+})
+
+test('end to end with the typed API: producer → mesh → consumer → reply → producer, byte for byte', () => {
+  const mesh = new ReactorMesh({ shardCount: 4, laneCapacity: 64, topology: pairs(TWO_NODES) })
+  const pool = NumaSlabPool.fromManifest(mesh.placementManifest(), { slabCapacity: 32, entrySizeBytes: 512, hugepage: OFF })
+  const keys = ['orders', 'quotes', 'fills', 'audit']
+  const sent = new Map() // "node/slot/gen" → message index
+  const buffers = []
+  // Slots route like hostcall completions: a probe completion tells each key's shard.
+  const shardOf = new Map(keys.map((k) => [`probe-${k}`, mesh.enqueueHostcallComplete(`probe-${k}`, { type: 'success', value: null }).shardId]))
+  assert.equal(mesh.drainGlobalOrder(10).length, 4)
+  for (let i = 0; i < 40; i++) {
+    const key = keys[i % keys.length]
+    const shard = shardOf.get(`probe-${key}`)
+    const a = pool.allocate(mesh.preferredNumaNode(shard))
+    assert.equal(a.crossNodeReason, null)
+    a.buffer.set(message(i, 512))
+    const env = mesh.enqueueSlot(`probe-${key}`, a.handle)
+    assert.equal(env.shardId, shard, 'enqueueSlot routes by FNV-1a like hostcall completions')
+    assert.deepEqual(env.task, { kind: 'inbound_event', eventId: `probe-${key}`, payload: a.handle })
+    sent.set(`${a.handle.nodeId}/${a.handle.slotIndex}/${a.handle.generation}`, i)
+    buffers.push(a.buffer)
+  }
+  // Consumers: each shard drains handles compactly, reads the producer's bytes through a view of
+  // the same memory, writes a reply in place and sends the slot back on a reply mesh.
+  const replies = new ReactorMesh({ shardCount: 2, laneCapacity: 64 })
+  const out = new Float64Array(3 * 64)
+  let seen = 0
+  for (let s = 0; s < 4; s++) {
+    const n = mesh.drainSlots(s, 64, out)
+    for (let k = 0; k < n; k++) {
+      const handle = { nodeId: out[3 * k], slotIndex: out[3 * k + 1], generation: out[3 * k + 2] }
+      const i = sent.get(`${handle.nodeId}/${handle.slotIndex}/${handle.generation}`)
+      assert.notEqual(i, undefined)
+      const v = pool.view(handle)
+      assert.equal(v.buffer, buffers[i].buffer, 'the consumer sees the producer\'s own buffer: no copy')
+      assert.equal(sameBytes(v, 0, message(i, 512)), null)
+      const got = new Uint8Array(512)
+      assert.equal(pool.readInto(handle, got), 512)
+      assert.deepEqual(got, message(i, 512))
+      v.set(message(i + 1000, 512))
+      replies.enqueueSlot(null, handle)
+      seen++
+    }
+  }
+  assert.equal(seen, 40)
+  // The producer gets the replies in global order and finds the consumer's bytes in its own
+  // buffers; then it frees the slots, which detaches those buffers.
+  const n = replies.drainSlotsGlobalOrder(1000, out.subarray(0, 3 * 40))
+  assert.equal(n, 40)
+  for (let k = 0; k < n; k++) {
+    const i = sent.get(`${out[3 * k]}/${out[3 * k + 1]}/${out[3 * k + 2]}`)
+    assert.equal(sameBytes(buffers[i], 0, message(i + 1000, 512)), null)
+  }
+  assert.equal(pool.deallocateMany(out, n), 40)
+  assert.ok(buffers.every((b) => b.byteLength === 0), 'every view of a freed slot is detached')
+  assert.equal(pool.telemetry().totalInUse, 0)
+  assert.equal(mesh.totalDepth() + replies.totalDepth(), 0)
+})
+
+test('end to end with the fast paths and one region view per node', () => {
+  const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 256, topology: pairs(TWO_NODES) })
+  const pool = NumaSlabPool.fromManifest(mesh.placementManifest(), { slabCapacity: 64, entrySizeBytes: 512, hugepage: OFF, regionViews: true })
+  const mfp = mesh.fastPaths()
+  const pfp = pool.fastPaths()
+  const regions = pool.nodeIds.map((n) => pool.regionView(n))
+  assert.ok(regions.every((r) => r.byteLength === 64 * 512))
+  const h = new Float64Array(3)
+  const out = new Float64Array(3 * 256)
+  const sums = new Map()
+  for (let round = 0; round < 5; round++) {
+    // Producer: 100 messages, each written straight into its slot through the region view.
+    for (let i = 0; i < 100; i++) {
+      const id = round * 100 + i
+      const off = pfp.allocate(i % 2, h, 0)
+      assert.ok(off >= 0)
+      assert.equal(off, h[1] * 512)
+      regions[h[0]].set(message(id, 512), off)
+      const shard = mfp.enqueueSlot(i % 2 ? 'odd' : 'even', h[0], h[1], h[2])
+      assert.ok(shard >= 0)
+      sums.set(`${h[0]}/${h[1]}/${h[2]}`, id)
+    }
+    // Consumer: drain each shard, check every byte where the handle says, reply, free.
+    let drained = 0
+    for (let s = 0; s < 2; s++) {
+      const n = mfp.drainSlots(s, 256, out)
+      for (let k = 0; k < n; k++) {
+        const [node, slot, gen] = [out[3 * k], out[3 * k + 1], out[3 * k + 2]]
+        const id = sums.get(`${node}/${slot}/${gen}`)
+        assert.notEqual(id, undefined)
+        const off = pfp.offsetOf(node, slot, gen)
+        assert.equal(off, slot * 512, 'live: its offset in the region')
+        assert.equal(sameBytes(regions[node], off, message(id, 512)), null)
+        // The reverse direction: the consumer writes through writeFrom, the producer side reads
+        // through the region view and through readInto.
+        assert.equal(pfp.writeFrom(node, slot, gen, message(id + 7, 100)), 100)
+        assert.equal(sameBytes(regions[node], off, message(id + 7, 100)), null)
+        const back = new Uint8Array(600)
+        assert.equal(pfp.readInto(node, slot, gen, back), 512)
+        assert.equal(sameBytes(back, 0, message(id + 7, 100)), null)
+        assert.equal(sameBytes(back, 100, message(id, 512).subarray(100)), null)
+      }
+      assert.equal(pfp.deallocateMany(out, n), n)
+      drained += n
+    }
+    assert.equal(drained, 100)
+    assert.equal(pool.telemetry().totalInUse, 0)
+  }
+  assert.equal(pool.telemetry().totalAllocs, 500)
+  assert.equal(pool.telemetry().crossNodeAllocs, 0)
+})
+
+test('backpressure: a full lane keeps the slot with the producer, nothing lost or leaked', () => {
+  const mesh = new ReactorMesh({ shardCount: 1, laneCapacity: 2 })
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 8, entrySizeBytes: 64, hugepage: OFF })
+  const queued = []
+  for (let i = 0; i < 2; i++) {
+    const a = pool.allocate(0)
+    a.buffer.fill(i + 1)
+    mesh.enqueueSlot('k', a.handle)
+    queued.push(a)
+  }
+  const c = pool.allocate(0)
+  c.buffer.fill(0xcc)
+  assert.throws(() => mesh.enqueueSlot('k', c.handle), (e) => {
+    assert.equal(e.code, 'ERR_REACTOR_BACKPRESSURE')
+    assert.deepEqual([e.shardId, e.depth, e.capacity], [0, 2, 2])
+    return true
+  })
+  // Fast path: -1, no error object.
+  const fp = mesh.fastPaths()
+  assert.equal(fp.enqueueSlot('k', c.handle.nodeId, c.handle.slotIndex, c.handle.generation), -1)
+  assert.equal(fp.enqueueSlot(null, c.handle.nodeId, c.handle.slotIndex, c.handle.generation), -1)
+  assert.equal(mesh.telemetry().rejectedEnqueues, 3)
+  // The producer still owns a live, intact slot and can free it.
+  assert.equal(pool.isLive(c.handle), true)
+  assert.ok(c.buffer.every((b) => b === 0xcc))
+  assert.equal(pool.deallocate(c.handle), true)
+  assert.equal(c.buffer.byteLength, 0)
+  // The queued ones were not touched.
+  const out = new Float64Array(12)
+  assert.equal(mesh.drainSlots(0, 10, out), 2)
+  assert.deepEqual(Array.from(out.subarray(0, 6)), queued.flatMap((a) => [a.handle.nodeId, a.handle.slotIndex, a.handle.generation]))
+  queued.forEach((a, i) => assert.ok(a.buffer.every((b) => b === i + 1)))
+  assert.equal(pool.deallocateMany(out, 2), 2)
+  assert.equal(pool.telemetry().totalInUse, 0, 'no slot leaked')
+  assert.equal(pool.telemetry().totalFrees, 3)
+})
+
+test('batches: allocateMany → enqueueSlots → drainSlots → deallocateMany; a full lane stops the batch, the rest stays with the producer', () => {
+  const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 4 })
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 16, entrySizeBytes: 64, hugepage: OFF, regionViews: true })
+  const pfp = pool.fastPaths()
+  const region = pool.regionView(0)
+  const batch = new Float64Array(3 * 6)
+  assert.equal(pfp.allocateMany(0, batch, 6), 6)
+  for (let k = 0; k < 6; k++) region.set(message(k, 64), batch[3 * k + 1] * 64)
+  // One key: all six go to one shard of capacity 4, so the batch stops after four.
+  assert.equal(mesh.enqueueSlots('one-key', batch, 6), 4)
+  assert.equal(mesh.fastPaths().enqueueSlots('one-key', batch.subarray(12), 2), 0, 'still full')
+  assert.equal(mesh.totalDepth(), 4)
+  assert.equal(mesh.telemetry().rejectedEnqueues, 2, 'one rejection per stopped batch')
+  // Handles 4 and 5 were not queued: still live, still the producer's, freed by it.
+  const rest = batch.slice(12, 18)
+  assert.equal(pfp.offsetOf(rest[0], rest[1], rest[2]), rest[1] * 64)
+  assert.equal(pfp.deallocateMany(rest, 2), 2)
+  const shard = mesh.telemetry().queueDepths.indexOf(4)
+  const out = new Float64Array(3 * 8)
+  assert.equal(mesh.drainSlots(shard, 8, out), 4)
+  assert.deepEqual(Array.from(out.subarray(0, 12)), Array.from(batch.subarray(0, 12)), 'in batch order')
+  for (let k = 0; k < 4; k++) assert.equal(sameBytes(region, out[3 * k + 1] * 64, message(k, 64)), null)
+  assert.equal(pool.deallocateMany(out, 4), 4)
+  assert.equal(pool.telemetry().totalInUse, 0)
+  // Round-robin batches spread over the shards; a bad triple queues nothing.
+  assert.equal(pfp.allocateMany(0, batch, 4), 4)
+  assert.equal(mesh.enqueueSlots(null, batch, 4), 4)
+  assert.deepEqual(mesh.telemetry().queueDepths, [2, 2])
+  throwsCode(() => mesh.enqueueSlots(null, new Float64Array([0, 1, 1, 0, -1, 1]), 2), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlots(null, new Float64Array([0, 2 ** 32, 1]), 1), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlots(null, batch, 7), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlots(null, [0, 0, 1], 1), 'ERR_INVALID_ARG_TYPE', TypeError)
+  assert.equal(mesh.totalDepth(), 4)
+  assert.equal(pfp.deallocateMany(out, mesh.drainSlotsGlobalOrder(8, out)), 4)
+})
+
+test('stale handles after free: refused everywhere, old views detached, region view is only a raw window', () => {
+  const mesh = new ReactorMesh({ shardCount: 1, laneCapacity: 8 })
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 2, entrySizeBytes: 32, hugepage: OFF, regionViews: true })
+  const fp = pool.fastPaths()
+  const region = pool.regionView(0)
+  const a = pool.allocate(0)
+  a.buffer.fill(0x11)
+  mesh.enqueueSlot('k', a.handle)
+  // A buggy producer frees after sending; another tenant takes the slot.
+  assert.equal(pool.deallocate(a.handle), true)
+  assert.equal(a.buffer.byteLength, 0)
+  const b = pool.allocate(0)
+  assert.equal(b.handle.slotIndex, a.handle.slotIndex)
+  b.buffer.fill(0x22)
+  const out = new Float64Array(3)
+  assert.equal(mesh.drainSlots(0, 1, out), 1)
+  const [n, s, g] = out
+  assert.deepEqual({ nodeId: n, slotIndex: s, generation: g }, a.handle)
+  // Every checked path refuses the stale generation.
+  assert.equal(pool.isLive(a.handle), false)
+  assert.equal(fp.offsetOf(n, s, g), -1)
+  assert.equal(fp.readInto(n, s, g, new Uint8Array(32)), -1)
+  assert.equal(fp.writeFrom(n, s, g, new Uint8Array(32)), -1)
+  throwsCode(() => pool.offsetOf(a.handle), 'ERR_SLAB_STALE_HANDLE', Error)
+  throwsCode(() => pool.readInto(a.handle, new Uint8Array(32)), 'ERR_SLAB_STALE_HANDLE', Error)
+  throwsCode(() => pool.writeFrom(a.handle, new Uint8Array(32)), 'ERR_SLAB_STALE_HANDLE', Error)
+  throwsCode(() => pool.view(a.handle), 'ERR_SLAB_STALE_HANDLE', Error)
+  assert.equal(fp.deallocate(n, s, g), false)
+  assert.equal(pool.deallocateMany(out, 1), 0)
+  assert.ok(b.buffer.every((x) => x === 0x22), 'the new tenant is untouched')
+  // The region view is the documented raw window: it shows the slot's current tenant and stays
+  // attached across frees.
+  assert.equal(region[s * 32], 0x22)
+  assert.equal(fp.deallocate(b.handle.nodeId, b.handle.slotIndex, b.handle.generation), true)
+  assert.equal(b.buffer.byteLength, 0, 'the fast path detaches per-allocation views too')
+  assert.equal(region.byteLength, 64)
+  assert.equal(fp.deallocate(b.handle.nodeId, b.handle.slotIndex, b.handle.generation), false, 'double free')
+  // Hostile numbers name no slot.
+  for (const [hn, hs, hg] of [[7, 0, 1], [2 ** 40, 0, 1], [0, 2 ** 40, 1], [0, 5, 1], [0, 0, 0]]) {
+    assert.equal(fp.offsetOf(hn, hs, hg), -1)
+    assert.equal(fp.deallocate(hn, hs, hg), false)
+  }
+})
+
+test('region views are opt-in, one per node, and bounded by the region', () => {
+  const closed = NumaSlabPool.fromNodes([0, 1], { slabCapacity: 4, entrySizeBytes: 16, hugepage: OFF })
+  throwsCode(() => closed.regionView(0), 'ERR_SLAB_REGION_VIEWS_DISABLED', Error)
+  const pool = NumaSlabPool.fromNodes([0, 1], { slabCapacity: 4, entrySizeBytes: 16, hugepage: OFF, regionViews: true })
+  const r0 = pool.regionView(0)
+  assert.ok(r0 instanceof Uint8Array)
+  assert.equal(r0.byteLength, 64)
+  assert.equal(pool.regionView(0), r0, 'the same object while it lives')
+  assert.notEqual(pool.regionView(1), r0)
+  assert.equal(pool.regionView(2), null, 'a node that is not in the pool')
+  throwsCode(() => pool.regionView('0'), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => pool.regionView(-1), 'ERR_OUT_OF_RANGE', RangeError)
+  // Slots sit at slotIndex * entrySizeBytes; per-slot buffers alias the region.
+  const a = pool.allocate(0)
+  const b = pool.allocate(0)
+  b.buffer.fill(9)
+  assert.equal(pool.offsetOf(b.handle), 16)
+  assert.ok(r0.subarray(16, 32).every((x) => x === 9))
+  r0[0] = 5
+  assert.equal(a.buffer[0], 5)
+  assert.equal(r0[64], undefined, 'V8 bounds the window to the region')
+})
+
+test('drains stop at the first envelope that is not a slot message; order is never broken', () => {
+  const mesh = new ReactorMesh({ shardCount: 1, laneCapacity: 16 })
+  const out = new Float64Array(30)
+  mesh.enqueueSlot(null, { nodeId: 0, slotIndex: 1, generation: 1 })
+  mesh.enqueueSlot('x', { nodeId: 0, slotIndex: 2, generation: 1 })
+  mesh.enqueueEvent('json', { a: 1 })
+  mesh.enqueueSlot(null, { nodeId: 0, slotIndex: 3, generation: 4 })
+  assert.equal(mesh.drainSlots(0, 1, out), 1, 'budget')
+  assert.equal(mesh.drainSlots(0, 10, out), 1, 'stops before the JSON event')
+  assert.deepEqual(Array.from(out.subarray(0, 3)), [0, 2, 1])
+  assert.equal(mesh.drainSlotsGlobalOrder(10, out), 0)
+  const [ev, slot] = mesh.drainShard(0, 10)
+  assert.deepEqual(ev.task, { kind: 'inbound_event', eventId: 'json', payload: { a: 1 } })
+  assert.deepEqual(slot.task, { kind: 'inbound_event', eventId: '', payload: { nodeId: 0, slotIndex: 3, generation: 4 } })
+  // out.length caps the budget; a detached or short array takes nothing.
+  for (let i = 0; i < 4; i++) mesh.enqueueSlot(null, { nodeId: 0, slotIndex: i, generation: 1 })
+  assert.equal(mesh.drainSlots(0, 100, new Float64Array(7)), 2)
+  assert.equal(mesh.drainSlots(0, 100, new Float64Array(2)), 0)
+  assert.equal(mesh.drainSlots(7, 100, out), 0, 'unknown shard')
+  assert.equal(mesh.fastPaths().drainSlots(2 ** 40, 100, out), 0, 'unknown shard (fast)')
+  assert.equal(mesh.fastPaths().drainSlotsGlobalOrder(100, out), 2)
+})
+
+test('error codes of the slot API', () => {
+  const mesh = new ReactorMesh({ shardCount: 2 })
+  const mfp = mesh.fastPaths()
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 4, entrySizeBytes: 16, hugepage: OFF })
+  const pfp = pool.fastPaths()
+  const h = { nodeId: 0, slotIndex: 0, generation: 1 }
+  for (const bad of [5, {}, Symbol('k'), true]) {
+    throwsCode(() => mesh.enqueueSlot(bad, h), 'ERR_INVALID_ARG_TYPE', TypeError)
+    throwsCode(() => mfp.enqueueSlot(bad, 0, 0, 1), 'ERR_INVALID_ARG_TYPE', TypeError)
+  }
+  for (const bad of [null, undefined, 5, 'h']) throwsCode(() => mesh.enqueueSlot('k', bad), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => mesh.enqueueSlot('k', { nodeId: 2 ** 32, slotIndex: 0, generation: 1 }), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlot('k', { nodeId: -1, slotIndex: 0, generation: 1 }), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mfp.enqueueSlot('k', 0, 2 ** 32, 1), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mfp.enqueueSlot('k', 0, 0, NaN), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mfp.enqueueSlot('k', '0', 0, 1), 'ERR_INVALID_ARG_TYPE', TypeError)
+  for (const bad of [[0, 0, 0], new Float32Array(3), new Uint32Array(3), null]) {
+    throwsCode(() => mesh.drainSlots(0, 1, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
+    throwsCode(() => mfp.drainSlots(0, 1, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
+    throwsCode(() => mesh.drainSlotsGlobalOrder(1, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
+    throwsCode(() => pool.deallocateMany(bad, 0), 'ERR_INVALID_ARG_TYPE', TypeError)
+    throwsCode(() => pfp.allocate(0, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
+  }
+  throwsCode(() => mesh.drainSlots(0, -1, new Float64Array(3)), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pfp.allocate(0, new Float64Array(3), 1), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pfp.allocate(0, new Float64Array(2)), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pfp.allocate(-1, new Float64Array(3)), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pfp.allocateMany(0, new Float64Array(6), 3), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pool.deallocateMany(new Float64Array(6), 3), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pool.deallocateMany(new Float64Array([0, -1, 1]), 1), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pool.readInto(h, [0, 0]), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => pool.writeFrom(h, new Uint16Array(2)), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => pfp.readInto(0, 0, 1, new Int8Array(2)), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => pfp.offsetOf(0, 0, -1), 'ERR_OUT_OF_RANGE', RangeError)
+  // allocateMany fills what it can and says how many.
+  const many = new Float64Array(15)
+  assert.equal(pfp.allocateMany(0, many, 5), 4)
+  assert.deepEqual(Array.from(many.subarray(0, 12)), [0, 0, 1, 0, 1, 1, 0, 2, 1, 0, 3, 1])
+  assert.equal(pfp.allocate(0, many), -1, 'full')
+  assert.equal(pfp.deallocateMany(many, 4), 4)
+  // Buffers (Uint8Array subclasses) are accepted as byte arrays.
+  pfp.allocate(0, many)
+  assert.equal(pfp.writeFrom(many[0], many[1], many[2], Buffer.from('hello')), 5)
+  const back = Buffer.alloc(5)
+  assert.equal(pfp.readInto(many[0], many[1], many[2], back), 5)
+  assert.equal(back.toString(), 'hello')
+})
+
+async function settle (predicate) {
+  for (let i = 0; i < 100 && !predicate(); i++) {
+    global.gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return predicate()
+}
+
+const needsGc = { skip: typeof global.gc !== 'function' && 'needs --expose-gc' }
+
+test('GC: a region view keeps its region mapped after the pool is gone, then everything is unmapped', needsGc, async () => {
+  await settle(() => false)
+  const regions0 = NumaSlabPool.liveRegions()
+  const views0 = NumaSlabPool.liveViews()
+  let region = (() => {
+    const pool = NumaSlabPool.fromNodes([0, 1], { slabCapacity: 4, entrySizeBytes: 64, hugepage: OFF, regionViews: true })
+    const a = pool.allocate(1)
+    a.buffer.fill(0x5a)
+    pool.regionView(0)
+    return pool.regionView(1)
+  })()
+  await settle(() => NumaSlabPool.liveViews() <= views0 + 1)
+  assert.equal(NumaSlabPool.liveViews(), views0 + 1, 'only the kept region view is left')
+  assert.equal(NumaSlabPool.liveRegions(), regions0 + 1, 'its region is still mapped, the other is not')
+  assert.ok(region.subarray(0, 64).every((x) => x === 0x5a))
+  region[0] = 1
+  region = null
+  const done = await settle(() => NumaSlabPool.liveRegions() === regions0 && NumaSlabPool.liveViews() === views0)
+  assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0}), views ${NumaSlabPool.liveViews()} (start ${views0})`)
+})
+
+test('GC: fast paths that outlive the pool object still detach views on free', needsGc, async () => {
+  await settle(() => false)
+  const regions0 = NumaSlabPool.liveRegions()
+  let collected = false
+  const registry = new FinalizationRegistry(() => { collected = true })
+  let { fp, buffer, handle } = (() => {
+    const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 4, entrySizeBytes: 64, hugepage: OFF })
+    registry.register(pool, 'pool')
+    const a = pool.allocate(0)
+    a.buffer.fill(7)
+    return { fp: pool.fastPaths(), buffer: a.buffer, handle: a.handle }
+  })()
+  assert.ok(await settle(() => collected), 'the pool object was collected')
+  assert.equal(buffer.byteLength, 64)
+  assert.ok(buffer.every((x) => x === 7))
+  assert.equal(fp.deallocate(handle.nodeId, handle.slotIndex, handle.generation), true)
+  assert.equal(buffer.byteLength, 0, 'V2 holds without the pool object')
+  const h = new Float64Array(3)
+  assert.equal(fp.allocate(0, h), 0, 'the slot is reused')
+  assert.equal(h[2], 2)
+  fp = buffer = handle = null
+  const done = await settle(() => NumaSlabPool.liveRegions() === regions0)
+  assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0})`)
+})
+
+test('GC: pools, meshes, views and fast paths churned together return to baseline', needsGc, async () => {
+  await settle(() => false)
+  const regions0 = NumaSlabPool.liveRegions()
+  const views0 = NumaSlabPool.liveViews()
+  ;(() => {
+    const out = new Float64Array(3 * 16)
+    for (let round = 0; round < 20; round++) {
+      const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 8 })
+      const pool = NumaSlabPool.fromNodes([0, 1], { slabCapacity: 8, entrySizeBytes: 32, hugepage: OFF, regionViews: round % 2 === 0 })
+      const mfp = mesh.fastPaths()
+      const pfp = pool.fastPaths()
+      const h = new Float64Array(3)
+      for (let i = 0; i < 40; i++) {
+        const a = i % 3 === 0 ? pool.allocate(i % 2) : null
+        if (a) {
+          a.buffer[0] = i
+          if (mfp.enqueueSlot(`k${i}`, a.handle.nodeId, a.handle.slotIndex, a.handle.generation) < 0) pool.deallocate(a.handle)
+        } else if (pfp.allocate(i % 2, h) >= 0) {
+          if (mfp.enqueueSlot(null, h[0], h[1], h[2]) < 0) pfp.deallocate(h[0], h[1], h[2])
+        }
+        if (i % 4 === 3) pfp.deallocateMany(out, mfp.drainSlotsGlobalOrder(16, out))
+      }
+      if (round % 2 === 0) pool.regionView(round % 4 === 0 ? 0 : 1)
+      if (round % 5 === 0) global.gc()
+    }
+  })()
+  const done = await settle(() => NumaSlabPool.liveRegions() === regions0 && NumaSlabPool.liveViews() === views0)
+  assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0}), views ${NumaSlabPool.liveViews()} (start ${views0})`)
+})
