@@ -1253,22 +1253,18 @@ impl NativeEventLoop {
         ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function }"
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-        let raw = env.raw();
-        let mut o = Object::new(env)?;
-        let entries: [(&std::ffi::CStr, &str, RawCb); 5] = [
-            (c"setTimeout", "setTimeout", fast_set_timeout),
-            (c"setInterval", "setInterval", fast_set_interval),
-            (c"setImmediate", "setImmediate", fast_set_immediate),
-            (c"clearTimeout", "clearTimeout", fast_clear_timer),
-            (c"clearImmediate", "clearImmediate", fast_clear_immediate),
-        ];
-        for (cname, name, cb) in entries {
-            let f = fast::bind(raw, cname, &self.inner, cb)?;
-            // SAFETY: f is a function value of this env.
-            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
-        }
-        Ok(o)
+        fast::bound_object(
+            env,
+            &self.inner,
+            fast::bind,
+            &[
+                (c"setTimeout", fast_set_timeout),
+                (c"setInterval", fast_set_interval),
+                (c"setImmediate", fast_set_immediate),
+                (c"clearTimeout", fast_clear_timer),
+                (c"clearImmediate", fast_clear_immediate),
+            ],
+        )
     }
 
     /// Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs.

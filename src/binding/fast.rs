@@ -173,6 +173,28 @@ fn bind_with<T: 'static>(
     Ok(f)
 }
 
+/// The signature of a raw N-API callback.
+pub(crate) type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// `{ name: function, … }` where each function is `cb` bound to `target` by `bind_fn` ([`bind`]
+/// or [`bind_releasing`]) and named by its C string: what every `fastPaths()` returns.
+pub(crate) fn bound_object<'e, T: 'static>(
+    env: &'e napi::Env,
+    target: &Rc<T>,
+    bind_fn: fn(sys::napi_env, &CStr, &Rc<T>, RawCb) -> napi::Result<sys::napi_value>,
+    entries: &[(&CStr, RawCb)],
+) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
+    let raw = env.raw();
+    let mut o = napi::bindgen_prelude::Object::new(env)?;
+    for &(name, cb) in entries {
+        let f = bind_fn(raw, name, target, cb)?;
+        let key = name.to_str().map_err(|_| napi::Error::from_status(napi::Status::InvalidArg))?;
+        // SAFETY: f is a function value of this env, created just above.
+        o.set(key, unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(raw, f) })?;
+    }
+    Ok(o)
+}
+
 /// Reads a JS number (or `None` for another type).
 pub(crate) fn number(env: sys::napi_env, v: sys::napi_value) -> Option<f64> {
     let mut n = 0f64;

@@ -18,7 +18,6 @@
 //! (see `fast.rs`).
 
 use std::cell::RefCell;
-use std::ffi::CStr;
 use std::rc::Rc;
 
 use napi::bindgen_prelude::*;
@@ -482,21 +481,17 @@ impl ReactorMesh {
         ts_return_type = "{ enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }"
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-        let raw = env.raw();
-        let mut o = Object::new(env)?;
-        let entries: [(&CStr, &str, RawCb); 4] = [
-            (c"enqueueSlot", "enqueueSlot", fast_enqueue_slot),
-            (c"enqueueSlots", "enqueueSlots", fast_enqueue_slots),
-            (c"drainSlots", "drainSlots", fast_drain_slots),
-            (c"drainSlotsGlobalOrder", "drainSlotsGlobalOrder", fast_drain_slots_global),
-        ];
-        for (cname, name, cb) in entries {
-            let f = fast::bind(raw, cname, &self.state, cb)?;
-            // SAFETY: f is a function value of this env.
-            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
-        }
-        Ok(o)
+        fast::bound_object(
+            env,
+            &self.state,
+            fast::bind,
+            &[
+                (c"enqueueSlot", fast_enqueue_slot),
+                (c"enqueueSlots", fast_enqueue_slots),
+                (c"drainSlots", fast_drain_slots),
+                (c"drainSlotsGlobalOrder", fast_drain_slots_global),
+            ],
+        )
     }
 
     /// Removes and returns up to `budget` envelopes of one shard, oldest first (an unknown

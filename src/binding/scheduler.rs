@@ -521,21 +521,16 @@ impl Scheduler {
         ts_return_type = "{ setTimeout(delayMs: number): number, clearTimeout(timerId: number): boolean, drainTimers(out: Float64Array): number }"
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        type RawCb =
-            unsafe extern "C" fn(napi::sys::napi_env, napi::sys::napi_callback_info) -> napi::sys::napi_value;
-        let raw = env.raw();
-        let mut o = Object::new(env)?;
-        let entries: [(&std::ffi::CStr, &str, RawCb); 3] = [
-            (c"setTimeout", "setTimeout", fast_set_timeout),
-            (c"clearTimeout", "clearTimeout", fast_clear_timeout),
-            (c"drainTimers", "drainTimers", fast_drain_timers),
-        ];
-        for (cname, name, cb) in entries {
-            let f = fast::bind(raw, cname, &self.shared, cb)?;
-            // SAFETY: f is a function value of this env.
-            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
-        }
-        Ok(o)
+        fast::bound_object(
+            env,
+            &self.shared,
+            fast::bind,
+            &[
+                (c"setTimeout", fast_set_timeout),
+                (c"clearTimeout", fast_clear_timeout),
+                (c"drainTimers", fast_drain_timers),
+            ],
+        )
     }
 
     /// The recorded trace `{ version: 1, created_by, clock, max_timer_id, records }` (a copy).

@@ -45,7 +45,7 @@
 //! V8 alone and therefore opt-in.
 
 use std::cell::RefCell;
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 use std::ptr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -777,24 +777,20 @@ impl NumaSlabPool {
         ts_return_type = "{ allocate(preferredNode: number, out: Float64Array, at?: number): number, allocateMany(preferredNode: number, out: Float64Array, count: number): number, deallocate(nodeId: number, slotIndex: number, generation: number): boolean, deallocateMany(handles: Float64Array, count: number): number, offsetOf(nodeId: number, slotIndex: number, generation: number): number, readInto(nodeId: number, slotIndex: number, generation: number, target: Uint8Array): number, writeFrom(nodeId: number, slotIndex: number, generation: number, source: Uint8Array): number }"
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-        let raw = env.raw();
-        let mut o = Object::new(env)?;
-        let entries: [(&CStr, &str, RawCb); 7] = [
-            (c"allocate", "allocate", fast_allocate),
-            (c"allocateMany", "allocateMany", fast_allocate_many),
-            (c"deallocate", "deallocate", fast_deallocate),
-            (c"deallocateMany", "deallocateMany", fast_deallocate_many),
-            (c"offsetOf", "offsetOf", fast_offset_of),
-            (c"readInto", "readInto", fast_read_into),
-            (c"writeFrom", "writeFrom", fast_write_from),
-        ];
-        for (cname, name, cb) in entries {
-            let f = fast::bind_releasing(raw, cname, &self.state, cb)?;
-            // SAFETY: f is a function value of this env.
-            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
-        }
-        Ok(o)
+        fast::bound_object(
+            env,
+            &self.state,
+            fast::bind_releasing,
+            &[
+                (c"allocate", fast_allocate),
+                (c"allocateMany", fast_allocate_many),
+                (c"deallocate", fast_deallocate),
+                (c"deallocateMany", fast_deallocate_many),
+                (c"offsetOf", fast_offset_of),
+                (c"readInto", fast_read_into),
+                (c"writeFrom", fast_write_from),
+            ],
+        )
     }
 
     /// Number of nodes (slabs).

@@ -194,22 +194,18 @@ impl JsTimerQueue {
         ts_return_type = "{ insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array): number, size(): number }"
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-        let raw = env.raw();
-        let mut o = Object::new(env)?;
-        let entries: [(&std::ffi::CStr, &str, RawCb); 5] = [
-            (c"insert", "insert", fast_insert),
-            (c"cancel", "cancel", fast_cancel),
-            (c"peekDeadline", "peekDeadline", fast_peek),
-            (c"popDue", "popDue", fast_pop_due),
-            (c"size", "size", fast_size),
-        ];
-        for (cname, name, cb) in entries {
-            let f = fast::bind(raw, cname, &self.state, cb)?;
-            // SAFETY: f is a function value of this env.
-            o.set(name, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
-        }
-        Ok(o)
+        fast::bound_object(
+            env,
+            &self.state,
+            fast::bind,
+            &[
+                (c"insert", fast_insert),
+                (c"cancel", fast_cancel),
+                (c"peekDeadline", fast_peek),
+                (c"popDue", fast_pop_due),
+                (c"size", fast_size),
+            ],
+        )
     }
 }
 
