@@ -89,17 +89,17 @@ impl QueueState {
             return Err(Coded::out_of_range("out.length", ">= 2", buf.len));
         }
         let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
-        let Some(first) = q.peek_deadline() else { return fast::to_number(env, 0.0) };
-        if first as f64 > limit {
-            return fast::to_number(env, 0.0);
-        }
-        buf.write(0, first as f64);
+        // The limit is a JS number: anything below 0 (or NaN, refused above) means nothing is due.
+        let limit =
+            if limit < 0.0 { return fast::to_number(env, 0.0) } else { limit.min(u64::MAX as f64) as u64 };
         let mut n = 0;
-        while n + 1 < buf.len && q.peek_deadline() == Some(first) {
-            let Some((id, _)) = q.pop_first() else { break };
+        let Some(deadline) = q.pop_batch(limit, buf.len - 1, |id| {
             n += 1;
             buf.write(n, id as f64);
-        }
+        }) else {
+            return fast::to_number(env, 0.0);
+        };
+        buf.write(0, deadline as f64);
         fast::to_number(env, n as f64)
     }
 

@@ -225,6 +225,38 @@ impl TimerQueue {
         fired
     }
 
+    /// Removes up to `max` timers due at the earliest deadline, if that deadline is `<= limit`,
+    /// calling `fire(id)` for each in seq order; returns that deadline (or `None` when nothing is
+    /// due). Timers left at that deadline stay first in line. Walks the bucket directly instead
+    /// of cancelling timer by timer.
+    pub fn pop_batch(&mut self, limit: u64, max: usize, mut fire: impl FnMut(u64)) -> Option<u64> {
+        let top = *self.heap.peek()?;
+        if top.deadline > limit || max == 0 {
+            return None;
+        }
+        let s = top.sentinel;
+        let mut n = self.arena[s as usize].next;
+        let mut taken = 0;
+        while n != s && taken < max {
+            let Node { key: id, next, .. } = self.arena[n as usize];
+            let arena = &self.arena;
+            self.index.remove(id, |x| arena[x as usize].key);
+            self.free(n);
+            fire(id);
+            taken += 1;
+            n = next;
+        }
+        // Relink the sentinel to what is left of the bucket (Q1 keeps the rest in order).
+        self.arena[s as usize].next = n;
+        self.arena[n as usize].prev = s;
+        if n == s {
+            self.heap.pop();
+            self.drop_bucket(top);
+            self.settle();
+        }
+        Some(top.deadline)
+    }
+
     /// Removes and returns the earliest live timer as `(id, deadline)`, whatever the time.
     pub fn pop_first(&mut self) -> Option<(u64, u64)> {
         let top = *self.heap.peek()?;
@@ -292,6 +324,30 @@ mod tests {
     }
 
     #[test]
+    fn pop_batch_takes_the_earliest_bucket_in_order() {
+        let mut q = TimerQueue::new();
+        for (id, d) in [(1, 20), (2, 10), (3, 10), (4, 10), (5, 30)] {
+            q.insert(id, d);
+        }
+        assert!(q.cancel(3));
+        let mut got = vec![];
+        assert_eq!(q.pop_batch(9, 8, |id| got.push(id)), None, "nothing due before 10");
+        assert_eq!(q.pop_batch(100, 1, |id| got.push(id)), Some(10));
+        assert_eq!(got, vec![2]);
+        assert_eq!(q.peek_deadline(), Some(10), "id 4 is still due at 10");
+        assert_eq!(q.pop_batch(100, 8, |id| got.push(id)), Some(10));
+        assert_eq!(got, vec![2, 4]);
+        assert_eq!(q.pop_batch(100, 8, |id| got.push(id)), Some(20));
+        assert!(!q.contains(1) && q.contains(5));
+        assert_eq!(q.len(), 1);
+        q.insert(6, 30);
+        assert_eq!(q.pop_batch(100, 8, |id| got.push(id)), Some(30));
+        assert_eq!(got, vec![2, 4, 1, 5, 6]);
+        assert!(q.is_empty());
+        assert_eq!(q.peek_deadline(), None);
+    }
+
+    #[test]
     fn pop_first_and_snapshot() {
         let mut q = TimerQueue::new();
         for (id, d) in [(5, 50), (6, 10), (7, 50), (8, 10)] {
@@ -309,6 +365,7 @@ mod tests {
         Clear(usize),
         Advance(u64),
         Tick,
+        PopBatch(usize),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -317,6 +374,7 @@ mod tests {
             2 => (0usize..64).prop_map(Op::Clear),
             2 => (0u64..40).prop_map(Op::Advance),
             2 => Just(Op::Tick),
+            1 => (1usize..4).prop_map(Op::PopBatch),
         ]
     }
 
@@ -349,6 +407,20 @@ mod tests {
                         }
                     }
                     Op::Advance(ms) => now += ms,
+                    Op::PopBatch(max) => {
+                        let mut got = vec![];
+                        let d = q.pop_batch(now, max, |id| got.push(id));
+                        let first = model.first().map(|e| e.0).filter(|&d0| d0 <= now);
+                        prop_assert_eq!(d, first);
+                        let want: Vec<u64> = match first {
+                            Some(d0) => {
+                                let k = model.iter().take_while(|e| e.0 == d0).count().min(max);
+                                model.drain(..k).map(|e| e.2).collect()
+                            }
+                            None => vec![],
+                        };
+                        prop_assert_eq!(got, want);
+                    }
                     Op::Tick => {
                         let mut got = vec![];
                         q.pop_due(now, |id, d| got.push((d, id)));
