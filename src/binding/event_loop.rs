@@ -122,6 +122,11 @@ impl Stash {
 
     fn get(&self, env: sys::napi_env, slot: Slot) -> Result<sys::napi_value> {
         let arr = self.array(env)?;
+        Self::get_at(env, arr, slot)
+    }
+
+    /// `get` with the array already fetched (one reference lookup for several slots).
+    fn get_at(env: sys::napi_env, arr: sys::napi_value, slot: Slot) -> Result<sys::napi_value> {
         let mut v = ptr::null_mut();
         // SAFETY: arr is a live JS array; reading any index is defined.
         check(unsafe { sys::napi_get_element(env, arr, slot, &mut v) })?;
@@ -133,6 +138,17 @@ impl Stash {
         let v = self.get(env, slot)?;
         self.clear(env, slot);
         Ok(v)
+    }
+
+    /// `clear` with the array already fetched.
+    fn clear_at(&mut self, env: sys::napi_env, arr: sys::napi_value, slot: Slot) {
+        let mut undef = ptr::null_mut();
+        // SAFETY: env is live; arr is the stash array; writing undefined releases the value.
+        unsafe {
+            sys::napi_get_undefined(env, &mut undef);
+            sys::napi_set_element(env, arr, slot, undef);
+        }
+        self.free.push(slot);
     }
 
     fn clear(&mut self, env: sys::napi_env, slot: Slot) {
@@ -606,21 +622,22 @@ fn dispatch(inner: &Rc<LoopInner>, task: Macrotask<Held>) -> std::result::Result
             // Take what the call needs, then release the borrow before JS runs (E1).
             let (func, args, ctx, recv, repeat) = {
                 let mut st = inner.state.borrow_mut();
+                let st = &mut *st;
                 let Some(cb) = st.timers.get(&id) else { return Ok(()) };
                 let (fslot, aslot, ctx, repeat) = (cb.func, cb.args, cb.ctx, cb.repeat);
-                let func = st.stash.get(env, fslot).map_err(fail)?;
+                // One lookup of the stash array for every slot this timer touches.
+                let arr = st.stash.array(env).map_err(fail)?;
+                let func = Stash::get_at(env, arr, fslot).map_err(fail)?;
                 let args = match aslot {
-                    Some(a) => Some(st.stash.get(env, a).map_err(fail)?),
+                    Some(a) => Some(Stash::get_at(env, arr, a).map_err(fail)?),
                     None => None,
                 };
-                let recv = st.stash.get(env, st.receiver).map_err(fail)?;
+                let recv = Stash::get_at(env, arr, st.receiver).map_err(fail)?;
                 if repeat.is_none() {
-                    let cb = st.timers.remove(&id);
-                    if let Some(cb) = cb {
-                        st.stash.clear(env, cb.func);
-                        if let Some(a) = cb.args {
-                            st.stash.clear(env, a);
-                        }
+                    st.timers.remove(&id);
+                    st.stash.clear_at(env, arr, fslot);
+                    if let Some(a) = aslot {
+                        st.stash.clear_at(env, arr, a);
                     }
                 }
                 (func, args, ctx, recv, repeat)
