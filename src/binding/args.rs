@@ -12,21 +12,7 @@ pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A short description of a JS value for error messages, like Node's `ERR_INVALID_ARG_TYPE`.
 pub(crate) fn describe(v: &Unknown<'_>) -> String {
-    match v.get_type() {
-        Ok(ValueType::Undefined) => "undefined".into(),
-        Ok(ValueType::Null) => "null".into(),
-        Ok(ValueType::Number) => match unsafe_number(v) {
-            Some(n) => format!("type number ({n})"),
-            None => "type number".into(),
-        },
-        Ok(ValueType::String) => "type string".into(),
-        Ok(ValueType::Boolean) => "type boolean".into(),
-        Ok(ValueType::Function) => "function".into(),
-        Ok(ValueType::Object) => "an instance of Object".into(),
-        Ok(ValueType::BigInt) => "type bigint".into(),
-        Ok(ValueType::Symbol) => "type symbol".into(),
-        _ => "an unknown value".into(),
-    }
+    super::fast::describe(v.value().env, v.raw())
 }
 
 fn unsafe_number(v: &Unknown<'_>) -> Option<f64> {

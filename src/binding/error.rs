@@ -64,7 +64,6 @@ impl Coded {
     }
 
     /// Adds a numeric property to the error object.
-    #[allow(dead_code, reason = "used by subsystems that attach numbers to errors (mesh backpressure)")]
     pub(crate) fn with_prop(mut self, name: &'static str, value: f64) -> Self {
         self.props.push((name, value));
         self
@@ -130,7 +129,8 @@ impl Coded {
     }
 }
 
-fn check(status: sys::napi_status) -> napi::Result<()> {
+/// `Ok` for `napi_ok`, else the status as a napi error.
+pub(crate) fn check(status: sys::napi_status) -> napi::Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {

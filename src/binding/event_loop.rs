@@ -35,7 +35,7 @@ use rustc_hash::FxHashMap;
 
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::outcome_from_js;
-use super::error::{Coded, CodedResult, ThrowExt};
+use super::error::{check, Coded, CodedResult, ThrowExt};
 use super::fast;
 use super::replay::{not_recording, trace_to_js, TraceObject};
 use super::uv::UvTimer;
@@ -70,14 +70,6 @@ const DEFAULT_MAX_TICKS: u64 = 100_000;
 static LIVE_LOOPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 use super::fast::env_closing;
-
-fn check(status: sys::napi_status) -> Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(Error::from_status(Status::from(status)))
-    }
-}
 
 /// JS values held by the loop, stored in one JS array so primitives can be kept too
 /// (`napi_create_reference` only takes objects on older Node-API versions).
@@ -869,10 +861,6 @@ impl NativeEventLoop {
         Ok(promise)
     }
 
-    fn wake(&self) {
-        self.inner.wake();
-    }
-
     fn max_ticks(env: &Env, opts: Option<Unknown>) -> Result<u64> {
         let Some(o) = args::options(opts, "options").or_throw(env)? else { return Ok(DEFAULT_MAX_TICKS) };
         let v = args::prop(&o, "maxTicks").or_throw(env)?;
@@ -1350,7 +1338,7 @@ impl NativeEventLoop {
         };
         st.core.enqueue_hostcall_complete(call_id, outcome);
         drop(st);
-        self.wake();
+        self.inner.wake();
         Ok(())
     }
 
@@ -1410,7 +1398,7 @@ impl NativeEventLoop {
         let slot = st.stash.put(raw, value)?;
         st.core.enqueue_event(event_id, Held { slot, json });
         drop(st);
-        self.wake();
+        self.inner.wake();
         Ok(())
     }
 
