@@ -392,7 +392,27 @@ impl<P> ReactorMesh<P> {
     pub fn drain_global_order_while(
         &mut self,
         budget: usize,
+        take: impl FnMut(&Envelope<P>) -> bool,
+    ) -> usize {
+        self.merge_drain(budget, take, drop)
+    }
+
+    /// Pops up to `budget` envelopes across all lanes in ascending global seq (M4): a k-way
+    /// merge of the lane heads, O(log shards) per envelope.
+    pub fn drain_global_order(&mut self, budget: usize) -> Vec<Envelope<P>> {
+        let mut out = Vec::with_capacity(budget.min(self.total_depth));
+        self.merge_drain(budget, |_| true, |e| out.push(e));
+        out
+    }
+
+    /// The merge behind both global-order drains: while fewer than `budget` were taken, finds
+    /// the lane head with the lowest global seq (skipping stale heap entries, M3), stops if
+    /// `take` refuses it (it stays queued), else pops it into `sink`. Returns how many.
+    fn merge_drain(
+        &mut self,
+        budget: usize,
         mut take: impl FnMut(&Envelope<P>) -> bool,
+        mut sink: impl FnMut(Envelope<P>),
     ) -> usize {
         let mut n = 0;
         while n < budget {
@@ -404,8 +424,6 @@ impl<P> ReactorMesh<P> {
                     if !take(front) {
                         break;
                     }
-                    lane.pop();
-                    n += 1;
                 }
                 _ => {
                     // M3: a stale entry.
@@ -413,34 +431,7 @@ impl<P> ReactorMesh<P> {
                     continue;
                 }
             }
-            match lane.front() {
-                Some(next) => *top = Head { seq: next.global_seq.0, shard },
-                None => {
-                    PeekMut::pop(top);
-                }
-            }
-        }
-        self.total_depth -= n;
-        n
-    }
-
-    /// Pops up to `budget` envelopes across all lanes in ascending global seq (M4): a k-way
-    /// merge of the lane heads, O(log shards) per envelope.
-    pub fn drain_global_order(&mut self, budget: usize) -> Vec<Envelope<P>> {
-        let mut out = Vec::with_capacity(budget.min(self.total_depth));
-        while out.len() < budget {
-            let Some(mut top) = self.heads.peek_mut() else { break };
-            let Head { seq, shard } = *top;
-            let lane = &mut self.shards[shard as usize].lane;
-            let envelope = match lane.front() {
-                Some(front) if front.global_seq.0 == seq => lane.pop(),
-                _ => None,
-            };
-            let Some(envelope) = envelope else {
-                // M3: a stale entry.
-                PeekMut::pop(top);
-                continue;
-            };
+            let Some(envelope) = lane.pop() else { break };
             match lane.front() {
                 // Replacing the top in place sifts once instead of pop + push.
                 Some(next) => *top = Head { seq: next.global_seq.0, shard },
@@ -448,10 +439,11 @@ impl<P> ReactorMesh<P> {
                     PeekMut::pop(top);
                 }
             }
-            out.push(envelope);
+            sink(envelope);
+            n += 1;
         }
-        self.total_depth -= out.len();
-        out
+        self.total_depth -= n;
+        n
     }
 
     /// M3: drops stale head entries once they outnumber the lanes.
