@@ -1035,20 +1035,11 @@ fn extra_args(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Option<sys:
     }
 }
 
-macro_rules! fast_fn {
-    ($name:ident, $n:literal, |$inner:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-            // SAFETY: only installed by `fast_paths` with an `Rc<LoopInner>` target.
-            unsafe { fast::call::<LoopInner, $n>(env, info, |$inner, $env, $a| $body) }
-        }
-    };
-}
-
-fast_fn!(fast_set_timeout, 3, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], a.argv[2], false));
-fast_fn!(fast_set_interval, 3, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], a.argv[2], true));
-fast_fn!(fast_set_immediate, 2, |inner, env, a| inner.immediate(env, a.argv[0], a.argv[1]));
-fast_fn!(fast_clear_timer, 1, |inner, env, a| inner.clear_timer(env, a.argv[0]));
-fast_fn!(fast_clear_immediate, 1, |inner, env, a| inner.clear_immediate(env, a.argv[0]));
+fast::raw_fn!(fast_set_timeout: LoopInner, 3, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], a.argv[2], false));
+fast::raw_fn!(fast_set_interval: LoopInner, 3, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], a.argv[2], true));
+fast::raw_fn!(fast_set_immediate: LoopInner, 2, |inner, env, a| inner.immediate(env, a.argv[0], a.argv[1]));
+fast::raw_fn!(fast_clear_timer: LoopInner, 1, |inner, env, a| inner.clear_timer(env, a.argv[0]));
+fast::raw_fn!(fast_clear_immediate: LoopInner, 1, |inner, env, a| inner.clear_immediate(env, a.argv[0]));
 
 fn raw_result<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
     match r {

@@ -47,6 +47,23 @@ pub(crate) fn watch_env(env: sys::napi_env) {
     }
 }
 
+/// Defines `unsafe extern "C" fn $name`, a raw N-API callback whose `data` is an `Rc<$target>`
+/// (installed through [`bound_object`] with [`bind`] or [`bind_releasing`]), running `$body`
+/// through [`call`] with the first `$n` arguments.
+macro_rules! raw_fn {
+    ($name:ident: $target:ty, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
+        unsafe extern "C" fn $name(
+            env: napi::sys::napi_env,
+            info: napi::sys::napi_callback_info,
+        ) -> napi::sys::napi_value {
+            // SAFETY: (F1) `$name` is only installed by a `fastPaths()` that binds it to an
+            // `Rc<$target>`, so `call` finds that target in the callback's data.
+            unsafe { $crate::binding::fast::call::<$target, $n>(env, info, |$s, $env, $a| $body) }
+        }
+    };
+}
+pub(crate) use raw_fn;
+
 /// Arguments of a raw call: the first `N` (missing ones are `undefined`).
 pub(crate) struct Args<const N: usize> {
     pub(crate) argv: [sys::napi_value; N],

@@ -280,19 +280,10 @@ fn key_from_raw(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Option<St
     }
 }
 
-macro_rules! mesh_fn {
-    ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-            // SAFETY: only installed by `ReactorMesh::fast_paths` with an `Rc<MeshState>` target.
-            unsafe { fast::call::<MeshState, $n>(env, info, |$s, $env, $a| $body) }
-        }
-    };
-}
-
-mesh_fn!(fast_enqueue_slot, 4, |s, env, a| s.fast_enqueue_slot(env, &a.argv));
-mesh_fn!(fast_enqueue_slots, 3, |s, env, a| s.fast_enqueue_slots(env, &a.argv));
-mesh_fn!(fast_drain_slots, 3, |s, env, a| s.fast_drain_slots(env, &a.argv));
-mesh_fn!(fast_drain_slots_global, 2, |s, env, a| s.fast_drain_slots_global(env, &a.argv));
+fast::raw_fn!(fast_enqueue_slot: MeshState, 4, |s, env, a| s.fast_enqueue_slot(env, &a.argv));
+fast::raw_fn!(fast_enqueue_slots: MeshState, 3, |s, env, a| s.fast_enqueue_slots(env, &a.argv));
+fast::raw_fn!(fast_drain_slots: MeshState, 3, |s, env, a| s.fast_drain_slots(env, &a.argv));
+fast::raw_fn!(fast_drain_slots_global: MeshState, 2, |s, env, a| s.fast_drain_slots_global(env, &a.argv));
 
 /// Work sharded over bounded per-shard lanes, with a mesh-wide order.
 ///

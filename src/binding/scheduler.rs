@@ -291,30 +291,18 @@ fn sync_raw(shared: &SchedShared, env: napi::sys::napi_env) -> CodedResult<()> {
     shared.sync(&Env::from_raw(env)).map_err(|_| Coded::pending())
 }
 
-macro_rules! sched_fn {
-    ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(
-            env: napi::sys::napi_env,
-            info: napi::sys::napi_callback_info,
-        ) -> napi::sys::napi_value {
-            // SAFETY: only installed by `fast_paths` with an `Rc<SchedShared>` target.
-            unsafe { fast::call::<SchedShared, $n>(env, info, |$s, $env, $a| $body) }
-        }
-    };
-}
-
-sched_fn!(fast_set_timeout, 1, |s, env, a| {
+fast::raw_fn!(fast_set_timeout: SchedShared, 1, |s, env, a| {
     let delay = fast::u53(env, a.argv[0], "delayMs")?;
     sync_raw(s, env)?;
     let id = s.set_timeout(&Env::from_raw(env), delay)?;
     fast::to_number(env, id as f64)
 });
-sched_fn!(fast_clear_timeout, 1, |s, env, a| {
+fast::raw_fn!(fast_clear_timeout: SchedShared, 1, |s, env, a| {
     let id = fast::u53(env, a.argv[0], "timerId")?;
     let cleared = s.core()?.clear_timeout(TimerId(id));
     fast::to_bool(env, cleared)
 });
-sched_fn!(fast_drain_timers, 1, |s, env, a| {
+fast::raw_fn!(fast_drain_timers: SchedShared, 1, |s, env, a| {
     let out = fast::float64_array(env, a.argv[0], "out")?;
     sync_raw(s, env)?;
     let mut i = 0;

@@ -1011,22 +1011,13 @@ impl PoolState {
     }
 }
 
-macro_rules! pool_fn {
-    ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-            // SAFETY: only installed by `NumaSlabPool::fast_paths` with an `Rc<PoolState>` target.
-            unsafe { fast::call::<PoolState, $n>(env, info, |$s, $env, $a| $body) }
-        }
-    };
-}
-
-pool_fn!(fast_allocate, 3, |s, env, a| s.fast_allocate(env, &a.argv));
-pool_fn!(fast_allocate_many, 3, |s, env, a| s.fast_allocate_many(env, &a.argv));
-pool_fn!(fast_deallocate, 3, |s, env, a| s.fast_deallocate(env, &a.argv));
-pool_fn!(fast_deallocate_many, 2, |s, env, a| s.fast_deallocate_many(env, &a.argv));
-pool_fn!(fast_offset_of, 3, |s, env, a| s.fast_offset_of(env, &a.argv));
-pool_fn!(fast_read_into, 4, |s, env, a| s.fast_copy(env, &a.argv, true));
-pool_fn!(fast_write_from, 4, |s, env, a| s.fast_copy(env, &a.argv, false));
+fast::raw_fn!(fast_allocate: PoolState, 3, |s, env, a| s.fast_allocate(env, &a.argv));
+fast::raw_fn!(fast_allocate_many: PoolState, 3, |s, env, a| s.fast_allocate_many(env, &a.argv));
+fast::raw_fn!(fast_deallocate: PoolState, 3, |s, env, a| s.fast_deallocate(env, &a.argv));
+fast::raw_fn!(fast_deallocate_many: PoolState, 2, |s, env, a| s.fast_deallocate_many(env, &a.argv));
+fast::raw_fn!(fast_offset_of: PoolState, 3, |s, env, a| s.fast_offset_of(env, &a.argv));
+fast::raw_fn!(fast_read_into: PoolState, 4, |s, env, a| s.fast_copy(env, &a.argv, true));
+fast::raw_fn!(fast_write_from: PoolState, 4, |s, env, a| s.fast_copy(env, &a.argv, false));
 
 /// A copy of a `Uint8Array`'s bytes (any `Uint8Array`, including a `Buffer`).
 fn uint8_bytes(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<Vec<u8>> {

@@ -111,20 +111,11 @@ impl QueueState {
     }
 }
 
-macro_rules! queue_fn {
-    ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-            // SAFETY: only installed by `fast_paths` with an `Rc<QueueState>` target.
-            unsafe { fast::call::<QueueState, $n>(env, info, |$s, $env, $a| $body) }
-        }
-    };
-}
-
-queue_fn!(fast_insert, 1, |s, env, a| s.insert(env, a.argv[0]));
-queue_fn!(fast_cancel, 1, |s, env, a| s.cancel(env, a.argv[0]));
-queue_fn!(fast_peek, 0, |s, env, _a| s.peek(env));
-queue_fn!(fast_pop_due, 2, |s, env, a| s.pop_due(env, a.argv[0], a.argv[1]));
-queue_fn!(fast_size, 0, |s, env, _a| s.size(env));
+fast::raw_fn!(fast_insert: QueueState, 1, |s, env, a| s.insert(env, a.argv[0]));
+fast::raw_fn!(fast_cancel: QueueState, 1, |s, env, a| s.cancel(env, a.argv[0]));
+fast::raw_fn!(fast_peek: QueueState, 0, |s, env, _a| s.peek(env));
+fast::raw_fn!(fast_pop_due: QueueState, 2, |s, env, a| s.pop_due(env, a.argv[0], a.argv[1]));
+fast::raw_fn!(fast_size: QueueState, 0, |s, env, _a| s.size(env));
 
 fn to_unknown<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
     match r {
