@@ -107,6 +107,16 @@ pub(crate) fn prop<'a>(obj: &Object<'a>, key: &str) -> CodedResult<Unknown<'a>> 
 /// Deepest nesting accepted in a JSON payload (deeper values, and cycles, are refused).
 const MAX_JSON_DEPTH: u32 = 128;
 
+/// An optional boolean property: `default` when absent (`undefined`), else it must be a boolean.
+pub(crate) fn opt_bool(obj: &Object<'_>, key: &str, name: &str, default: bool) -> CodedResult<bool> {
+    let v = prop(obj, key)?;
+    if is_undefined(&v) {
+        Ok(default)
+    } else {
+        boolean(&v, name)
+    }
+}
+
 /// Any JSON-compatible value (payloads, hostcall values): `null`, booleans, finite numbers,
 /// strings, arrays and plain objects (`undefined` properties are skipped, as `JSON.stringify`
 /// does; `undefined` at the top level is `null`). Anything else — BigInt, symbols, functions,

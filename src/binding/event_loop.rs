@@ -1090,18 +1090,13 @@ impl NativeEventLoop {
                     }
                 }
             }
-            let a = args::prop(o, "asyncContext").or_throw(&env)?;
-            if !args::is_undefined(&a) {
-                async_contexts = args::boolean(&a, "options.asyncContext").or_throw(&env)?;
-            }
+            async_contexts =
+                args::opt_bool(o, "asyncContext", "options.asyncContext", true).or_throw(&env)?;
             let s = args::prop(o, "startMs").or_throw(&env)?;
             if !args::is_undefined(&s) {
                 start = args::u53(&s, "options.startMs").or_throw(&env)?;
             }
-            let r = args::prop(o, "record").or_throw(&env)?;
-            if !args::is_undefined(&r) {
-                record = args::boolean(&r, "options.record").or_throw(&env)?;
-            }
+            record = args::opt_bool(o, "record", "options.record", false).or_throw(&env)?;
         }
         let (core, clock) = if wall {
             (Scheduler::new(sched::WallClock), None)

@@ -13,10 +13,7 @@ use crate::topo::hugepage::{self as core, HugepageFallbackReason};
 pub(crate) fn config_from_js(v: Option<Unknown<'_>>, name: &str) -> CodedResult<core::HugepageConfig> {
     let mut config = core::HugepageConfig::default();
     let Some(obj) = args::options(v, name)? else { return Ok(config) };
-    let enabled = args::prop(&obj, "enabled")?;
-    if !args::is_undefined(&enabled) {
-        config.enabled = args::boolean(&enabled, &format!("{name}.enabled"))?;
-    }
+    config.enabled = args::opt_bool(&obj, "enabled", &format!("{name}.enabled"), config.enabled)?;
     let page = args::prop(&obj, "pageSizeBytes")?;
     if !args::is_undefined(&page) {
         let n = args::u53(&page, &format!("{name}.pageSizeBytes"))?;

@@ -341,12 +341,7 @@ impl Scheduler {
         let opts = args::options(options, "options").or_throw(&env)?;
         let (clock_v, record) = match &opts {
             Some(o) => {
-                let record = args::prop(o, "record").or_throw(&env)?;
-                let record = if args::is_undefined(&record) {
-                    false
-                } else {
-                    args::boolean(&record, "options.record").or_throw(&env)?
-                };
+                let record = args::opt_bool(o, "record", "options.record", false).or_throw(&env)?;
                 (Some(args::prop(o, "clock").or_throw(&env)?), record)
             }
             None => (None, false),

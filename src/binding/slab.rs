@@ -243,8 +243,7 @@ fn config_from_js_opts(v: Option<Unknown<'_>>) -> CodedResult<(core::NumaSlabCon
     }
     let hp = args::prop(&obj, "hugepage")?;
     config.hugepage = config_from_js(Some(hp), "config.hugepage")?;
-    let rv = args::prop(&obj, "regionViews")?;
-    let region_views = !args::is_undefined(&rv) && args::boolean(&rv, "config.regionViews")?;
+    let region_views = args::opt_bool(&obj, "regionViews", "config.regionViews", false)?;
     Ok((config, region_views))
 }
 
