@@ -94,27 +94,16 @@ export declare class NativeEventLoop {
   hasPending(): boolean
   /** Earliest pending timer deadline, or null. */
   nextTimerDeadline(): number | null
-  /** Schedules `fn(...args)` after `ms` (default 0). Returns the timer id. */
-  setTimeout(fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]): number
-  /** Schedules `fn(...args)` every `ms` (at least 1), re-armed from its own deadline. */
-  setInterval(fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]): number
-  /** Enqueues `fn(...args)` as a macrotask at once (after what is already queued). */
-  setImmediate(fn: (...args: any[]) => unknown, args?: unknown[]): number
   /**
-   * Cancels a timeout or interval. Returns true when it was pending. `undefined`/`null` are
-   * ignored (false), as Node's `clearTimeout` does.
+   * The timer methods as plain functions bound to this loop, without napi-rs's per-call
+   * overhead: `{ setTimeout(fn, ms), setInterval(fn, ms), setImmediate(fn), clearTimeout(id),
+   * clearImmediate(id), step(), rearm(id) }`. The callbacks themselves live in the entry
+   * point's table; `fn` is only checked. `hooks` installs the batch runner: the driver calls
+   * `runner(table)` with no JS on the stack whenever a timer or an immediate is due, and the
+   * runner calls `table.step()` until it returns 0, running each callback and then draining
+   * microtasks. Used by the package's `EventLoop` class, once per loop.
    */
-  clearTimeout(id: number | undefined | null): boolean
-  /** Same as `clearTimeout`. */
-  clearInterval(id: number | undefined | null): boolean
-  /** Cancels an immediate that has not run. Returns true when it was queued. */
-  clearImmediate(id: number | undefined | null): boolean
-  /**
-   * The hot timer methods as plain functions bound to this loop, without napi-rs's per-call
-   * overhead: `{ setTimeout(fn, ms, args?), setInterval(fn, ms, args?), setImmediate(fn,
-   * args?), clearTimeout(id), clearImmediate(id) }`. Used by the package's `EventLoop` class.
-   */
-  fastPaths(): { setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function }
+  fastPaths(hooks?: { runner: (table: object) => void, table: object }): { setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: () => number, rearm: (id: number) => boolean }
   /** Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs. */
   hostcall(callId: string): Promise<unknown>
   /**

@@ -4,7 +4,70 @@
 // reach the addon's raw fast paths for the hottest calls.
 const native = require('../index.js')
 
+const { AsyncResource } = require('node:async_hooks')
+
 const kFast = Symbol('seqloop.fast')
+const kTable = Symbol('seqloop.table')
+const kAls = Symbol('seqloop.asyncContext')
+
+// Node's own "run the nextTick queue and the microtasks now" (`runNextTicks` in
+// lib/internal/process/task_queues.js, kept on `process` for compatibility): exactly what Node's
+// timer list calls between two of its timers. Captured once, so later changes to `process`
+// cannot redirect it.
+const runNextTicks = typeof process._tickCallback === 'function' ? process._tickCallback : undefined
+
+/** A scheduled callback as the table holds it (one shape, so property reads stay fast). */
+class Entry {
+  constructor (fn, args, resource, repeat) {
+    this.fn = fn
+    this.args = args
+    this.resource = resource
+    this.repeat = repeat
+  }
+}
+
+function call (e) {
+  if (e.resource !== undefined) {
+    return e.args === undefined
+      ? e.resource.runInAsyncScope(e.fn, undefined)
+      : e.resource.runInAsyncScope(e.fn, undefined, ...e.args)
+  }
+  return e.args === undefined ? e.fn() : e.fn(...e.args)
+}
+
+/**
+ * The batch runner. The native driver enters it (with no JS on the stack, through
+ * `napi_make_callback`) when a timer or an immediate is due; `step()` hands out the due
+ * macrotasks in seq order — a timer id, or minus an immediate id — and 0 when the driver must
+ * take over (a hostcall, an event, the end of the run or of its time slice). After each
+ * callback the runner drains `process.nextTick` callbacks and microtasks exactly as Node does
+ * between two of its own timers (I2). A callback that throws leaves the runner; the driver
+ * rejects the run with that very value (E4). Without `process._tickCallback` the runner runs
+ * one callback per entry and Node's callback scope drains the queues instead.
+ */
+function runBatch (table) {
+  const { cbs, step, rearm } = table
+  for (;;) {
+    const key = step()
+    if (key === 0) return
+    const e = cbs.get(key)
+    if (e !== undefined) {
+      if (e.repeat) {
+        try {
+          call(e)
+        } finally {
+          // Re-armed right after its callback, as Node does, even if it threw (E4).
+          if (!rearm(key)) cbs.delete(key)
+        }
+      } else {
+        cbs.delete(key)
+        call(e)
+      }
+    }
+    if (runNextTicks === undefined) return
+    runNextTicks()
+  }
+}
 
 /**
  * A deterministic event loop: timers, intervals, immediates, hostcalls, streams and events run
@@ -13,31 +76,55 @@ const kFast = Symbol('seqloop.fast')
 class EventLoop extends native.NativeEventLoop {
   constructor (options) {
     super(options)
-    Object.defineProperty(this, kFast, { value: super.fastPaths() })
+    // Timer and immediate callbacks live here, in JS; the native loop orders them (by id;
+    // immediates under minus their id) and the runner calls them.
+    const table = { cbs: new Map(), step: undefined, rearm: undefined }
+    const fast = super.fastPaths({ runner: runBatch, table })
+    table.step = fast.step
+    table.rearm = fast.rearm
+    Object.defineProperty(this, kFast, { value: fast })
+    Object.defineProperty(this, kTable, { value: table })
+    // Like Node's Timeout and Immediate, each callback gets an AsyncResource made where it was
+    // scheduled, so AsyncLocalStorage stores (and async_hooks) follow it. Cheap while no hook
+    // is enabled.
+    Object.defineProperty(this, kAls, { value: !(options != null && options.asyncContext === false) })
   }
 
   setTimeout (fn, ms, ...args) {
-    return this[kFast].setTimeout(fn, ms, args.length === 0 ? undefined : args)
+    const id = this[kFast].setTimeout(fn, ms)
+    this[kTable].cbs.set(id, new Entry(fn, args.length === 0 ? undefined : args,
+      this[kAls] ? new AsyncResource('seqloop.Timeout') : undefined, false))
+    return id
   }
 
   setInterval (fn, ms, ...args) {
-    return this[kFast].setInterval(fn, ms, args.length === 0 ? undefined : args)
+    const id = this[kFast].setInterval(fn, ms)
+    this[kTable].cbs.set(id, new Entry(fn, args.length === 0 ? undefined : args,
+      this[kAls] ? new AsyncResource('seqloop.Timeout') : undefined, true))
+    return id
   }
 
   setImmediate (fn, ...args) {
-    return this[kFast].setImmediate(fn, args.length === 0 ? undefined : args)
+    const id = this[kFast].setImmediate(fn)
+    this[kTable].cbs.set(-id, new Entry(fn, args.length === 0 ? undefined : args,
+      this[kAls] ? new AsyncResource('seqloop.Immediate') : undefined, false))
+    return id
   }
 
   clearTimeout (id) {
-    return this[kFast].clearTimeout(id)
+    const pending = this[kFast].clearTimeout(id)
+    // A timer already moved to the macrotask queue is no longer pending but has not run yet.
+    return (typeof id === 'number' && this[kTable].cbs.delete(id)) || pending
   }
 
   clearInterval (id) {
-    return this[kFast].clearTimeout(id)
+    return this.clearTimeout(id)
   }
 
   clearImmediate (id) {
-    return this[kFast].clearImmediate(id)
+    const queued = this[kFast].clearImmediate(id)
+    if (queued) this[kTable].cbs.delete(-id)
+    return queued
   }
 }
 

@@ -1,17 +1,27 @@
 //! `EventLoop` (API.md §2): JS callbacks held and run inside the addon, in seq order.
 //!
 //! # How and why
-//! A JS program cannot drain microtasks between two callbacks it calls itself: V8 runs them only
-//! when the outermost callback returns to the embedder. So a run method (`runAll`, `advance`, …)
-//! does not loop in JS. It creates a promise, arms a libuv timer and returns; libuv then calls the
-//! driver with no JS on the stack, and the driver enters each macrotask with `napi_make_callback`.
-//! When that returns, Node closes the callback scope exactly as it does after one of its own
-//! timers: `process.nextTick` callbacks first, then promise reactions and `queueMicrotask` jobs,
-//! until both queues are empty (I2). Only then does the driver pick the next macrotask (I1).
+//! A JS program cannot drain microtasks between two callbacks it calls itself with a plain loop:
+//! V8 runs them only when asked. So a run method (`runAll`, `advance`, …) does not loop in the
+//! caller's JS. It creates a promise, arms a libuv timer and returns; libuv then calls the
+//! driver with no JS on the stack.
 //!
-//! Each callback keeps the async context (`napi_async_init`) of the call that scheduled it, so
-//! AsyncLocalStorage stores flow into timers, immediates, stream listeners and hostcall
-//! continuations as they do for Node's own timers.
+//! Timer and immediate callbacks are held by the entry point's JS table (`lib/index.js`), not
+//! here: the native side orders them (the core scheduler) and the table calls them. When one is
+//! due, the driver enters the JS batch runner with `napi_make_callback`; the runner takes due
+//! macrotasks one at a time through `step()` and, after each callback, calls Node's own
+//! `process._tickCallback()` (`runNextTicks`): `process.nextTick` callbacks first, then promise
+//! reactions and `queueMicrotask` jobs, until both queues are empty (I2) — exactly what Node's
+//! timer list does between two of its timers. Only then does `step()` pick the next macrotask
+//! (I1). A hostcall completion, stream chunk or event makes `step()` hand back to the driver,
+//! which enters its callback with `napi_make_callback`, so Node drains the queues when it
+//! returns.
+//!
+//! Each timer and immediate carries an `AsyncResource` made where it was scheduled (as Node's
+//! `Timeout` and `Immediate` are async resources), and the runner calls it through
+//! `runInAsyncScope`, so AsyncLocalStorage stores flow into it. Hostcall continuations, stream
+//! listeners and event listeners keep the async context (`napi_async_init`) of the call that
+//! made them.
 //!
 //! # Invariants
 //! - E1: no `RefCell` borrow of the loop state is held while JS runs (JS may call back in).
@@ -132,17 +142,6 @@ impl Stash {
         Ok(v)
     }
 
-    /// `clear` with the array already fetched.
-    fn clear_at(&mut self, env: sys::napi_env, arr: sys::napi_value, slot: Slot) {
-        let mut undef = ptr::null_mut();
-        // SAFETY: env is live; arr is the stash array; writing undefined releases the value.
-        unsafe {
-            sys::napi_get_undefined(env, &mut undef);
-            sys::napi_set_element(env, arr, slot, undef);
-        }
-        self.free.push(slot);
-    }
-
     fn clear(&mut self, env: sys::napi_env, slot: Slot) {
         let mut undef = ptr::null_mut();
         // SAFETY: env is live; writing undefined releases the JS value for GC.
@@ -164,14 +163,11 @@ impl Stash {
     }
 }
 
-/// A scheduled callback: the function, its extra arguments and the async context it was
-/// scheduled in.
-struct Callback {
-    func: Slot,
-    args: Option<Slot>,
-    ctx: sys::napi_async_context,
-    /// `Some(interval)` for `setInterval`.
-    repeat: Option<u64>,
+/// An interval's period and the deadline it last fired at (it re-arms from there).
+#[derive(Debug, Clone, Copy)]
+struct Interval {
+    ms: u64,
+    deadline: u64,
 }
 
 struct Pending {
@@ -206,6 +202,7 @@ struct Run {
 }
 
 /// What the driver does next.
+#[derive(Debug)]
 enum Step {
     Task(Macrotask<Held>),
     Finish(Settle),
@@ -213,6 +210,7 @@ enum Step {
 }
 
 /// How a run's promise settles.
+#[derive(Debug)]
 enum Settle {
     Count,
     Null,
@@ -225,15 +223,55 @@ struct State {
     clock: Option<sched::DeterministicClock>,
     stash: Stash,
     receiver: Slot,
-    timers: FxHashMap<u64, Callback>,
-    immediates: FxHashMap<u64, Callback>,
+    /// Live intervals (timeouts need nothing here: their callbacks are held in JS).
+    intervals: FxHashMap<u64, Interval>,
     next_immediate: u64,
     hostcalls: FxHashMap<String, Pending>,
     streams: FxHashMap<String, Listener>,
     listeners: Vec<Listener>,
     run: Option<Run>,
-    /// Give each timer/immediate the async context it was scheduled in (AsyncLocalStorage).
-    async_contexts: bool,
+    /// The batch runner and the loop's callback table, installed by the package entry point
+    /// through `fastPaths(hooks)`.
+    hooks: Option<Hooks>,
+    /// The step the batch runner handed back to the driver (a task it does not run, a finish
+    /// or a sleep). Always consumed within the same `drive`.
+    pending: Option<Step>,
+    /// True while the driver is inside the batch runner.
+    batching: bool,
+    /// The current time slice of the driver.
+    slice: Slice,
+}
+
+/// What the batch runner path needs (see `drive`).
+struct Hooks {
+    runner: Slot,
+    /// The JS callback table (`{ cbs, step, rearm }`) the runner reads: a weak reference, made
+    /// strong while a run is active, like the `Rc` of E3 (a strong one for the loop's whole
+    /// life would be a cycle through the table's bound functions).
+    table: sys::napi_ref,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slice {
+    start: Instant,
+    ran: u32,
+    expired: bool,
+}
+
+impl Slice {
+    fn new() -> Self {
+        Self { start: Instant::now(), ran: 0, expired: false }
+    }
+
+    /// Counts one macrotask; true when the slice is used up. Reading the clock costs ~20 ns,
+    /// so it is read every 64 macrotasks.
+    fn tick(&mut self) -> bool {
+        self.ran += 1;
+        if self.ran % 64 == 0 && self.start.elapsed() > SLICE {
+            self.expired = true;
+        }
+        self.expired
+    }
 }
 
 impl State {
@@ -297,6 +335,21 @@ impl State {
     fn has_outstanding(&self) -> bool {
         self.core.has_pending()
     }
+
+    /// True when the batch runner runs `task`: a timer or immediate (their callbacks are held
+    /// in JS), on a loop whose entry point installed the hooks.
+    fn batchable(&self, task: &Macrotask<Held>) -> bool {
+        self.hooks.is_some()
+            && matches!(task.kind, MacrotaskKind::TimerFired { .. } | MacrotaskKind::Immediate { .. })
+    }
+
+    /// The next step of the active run: the one the runner handed back, else a fresh one.
+    fn take_step(&mut self) -> Step {
+        match self.pending.take() {
+            Some(s) => s,
+            None => self.next_step(),
+        }
+    }
 }
 
 /// The loop's shared state; `Rc` because libuv callbacks need it too (E3).
@@ -314,12 +367,14 @@ impl Drop for LoopInner {
         }
         let env = self.env;
         let st = self.state.get_mut();
+        if let Some(h) = st.hooks.take() {
+            // SAFETY: the reference was created in `fast_paths` and is deleted once, here.
+            unsafe { sys::napi_delete_reference(env, h.table) };
+        }
         let ctxs = st
-            .timers
+            .streams
             .drain()
-            .chain(st.immediates.drain())
-            .map(|(_, c)| c.ctx)
-            .chain(st.streams.drain().map(|(_, l)| l.ctx))
+            .map(|(_, l)| l.ctx)
             .chain(st.listeners.drain(..).map(|l| l.ctx))
             .chain(st.hostcalls.drain().map(|(_, p)| p.ctx))
             .collect::<Vec<_>>();
@@ -397,7 +452,8 @@ fn js_bool(env: sys::napi_env, b: bool) -> Result<sys::napi_value> {
     Ok(v)
 }
 
-/// Calls `func(args)` as a top-level callback in `ctx` (drains microtasks after it, I2).
+/// Calls `func(argv)` with `recv` as `this` as a top-level callback in `ctx`, with no JS on
+/// the stack: Node drains `process.nextTick` callbacks and microtasks when it returns (I2).
 fn make_callback(
     env: sys::napi_env,
     ctx: sys::napi_async_context,
@@ -469,8 +525,7 @@ unsafe extern "C" fn on_uv_timer(handle: *mut c_void) {
 /// Runs macrotasks of the active run until it finishes, sleeps or uses up its time slice.
 fn drive(inner: &Rc<LoopInner>) {
     let env = inner.env;
-    let started = Instant::now();
-    let mut ran = 0u32;
+    inner.state.borrow_mut().slice = Slice::new();
     loop {
         let step = {
             let mut st = inner.state.borrow_mut();
@@ -478,40 +533,20 @@ fn drive(inner: &Rc<LoopInner>) {
                 Some(r) => r.sleeping = false,
                 None => return,
             }
-            st.next_step()
+            st.take_step()
         };
         match step {
             Step::Task(task) => {
-                let once = inner.state.borrow().run.as_ref().is_some_and(|r| r.kind == RunKind::Once);
                 let mut scope = ptr::null_mut();
                 // SAFETY: a nested handle scope for this macrotask's values, closed below.
                 unsafe { sys::napi_open_handle_scope(env, &mut scope) };
-                let described = if once { describe_task(inner, &task).ok() } else { None };
-                let result = dispatch(inner, task);
-                if let Some(run) = inner.state.borrow_mut().run.as_mut() {
-                    run.count += 1;
-                }
-                match result {
-                    Err(exc) => {
-                        finish(inner, Err(exc));
-                        // SAFETY: closes the scope opened above (the settle already happened).
-                        unsafe { sys::napi_close_handle_scope(env, scope) };
-                        return;
-                    }
-                    Ok(()) if once => {
-                        let v = described.unwrap_or(ptr::null_mut());
-                        finish(inner, Ok(v));
-                        // SAFETY: closes the scope opened above.
-                        unsafe { sys::napi_close_handle_scope(env, scope) };
-                        return;
-                    }
-                    Ok(()) => {}
-                }
-                // SAFETY: closes the scope opened above.
+                let go_on = run_task(inner, task);
+                // SAFETY: closes the scope opened above (any settle already happened).
                 unsafe { sys::napi_close_handle_scope(env, scope) };
-                ran += 1;
-                // Reading the clock costs ~20 ns: check the time slice every 64 macrotasks.
-                if ran % 64 == 0 && started.elapsed() > SLICE {
+                if !go_on {
+                    return;
+                }
+                if inner.state.borrow().slice.expired {
                     rearm(inner, 0, true);
                     return;
                 }
@@ -560,6 +595,67 @@ fn drive(inner: &Rc<LoopInner>) {
     }
 }
 
+/// The batch runner and the callback table, when `task` goes through the runner.
+fn batch_entry(st: &State, env: sys::napi_env, task: &Macrotask<Held>) -> Option<[sys::napi_value; 3]> {
+    if !st.batchable(task) {
+        return None;
+    }
+    let h = st.hooks.as_ref()?;
+    let mut table = ptr::null_mut();
+    // SAFETY: h.table is a live reference of this env; a collected target reads as null.
+    let ok = unsafe { sys::napi_get_reference_value(env, h.table, &mut table) } == sys::Status::napi_ok;
+    if !ok || table.is_null() {
+        return None;
+    }
+    let arr = st.stash.array(env).ok()?;
+    Some([Stash::get_at(env, arr, h.runner).ok()?, table, Stash::get_at(env, arr, st.receiver).ok()?])
+}
+
+/// Runs one macrotask of the active run. A timer or an immediate goes to the batch runner,
+/// which keeps taking macrotasks through `step()` while they are timers and immediates (one
+/// only for `runOnce`). False when the run ended.
+fn run_task(inner: &Rc<LoopInner>, task: Macrotask<Held>) -> bool {
+    let env = inner.env;
+    let (batch, ctx, once) = {
+        let st = inner.state.borrow();
+        let Some(run) = st.run.as_ref() else { return false };
+        (batch_entry(&st, env, &task), run.ctx, run.kind == RunKind::Once)
+    };
+    let described = if once { describe_task(inner, &task).ok() } else { None };
+    let result = match batch {
+        Some([runner, table, recv]) => {
+            {
+                let mut st = inner.state.borrow_mut();
+                st.pending = Some(Step::Task(task));
+                st.batching = true;
+            }
+            let r = make_callback(env, ctx, recv, runner, &[table]);
+            inner.state.borrow_mut().batching = false;
+            r
+        }
+        None => {
+            let r = dispatch(inner, task);
+            let mut st = inner.state.borrow_mut();
+            if let Some(run) = st.run.as_mut() {
+                run.count += 1;
+            }
+            st.slice.tick();
+            r
+        }
+    };
+    match result {
+        Err(exc) => {
+            finish(inner, Err(exc));
+            false
+        }
+        Ok(()) if once => {
+            finish(inner, Ok(described.unwrap_or(ptr::null_mut())));
+            false
+        }
+        Ok(()) => true,
+    }
+}
+
 fn rearm(inner: &Rc<LoopInner>, ms: u64, keep_alive: bool) {
     let st = inner.state.borrow();
     if let Some(t) = st.run.as_ref().and_then(|r| r.timer.as_ref()) {
@@ -571,7 +667,22 @@ fn rearm(inner: &Rc<LoopInner>, ms: u64, keep_alive: bool) {
 /// Ends the active run and settles its promise (`Ok` resolves, `Err` rejects).
 fn finish(inner: &Rc<LoopInner>, outcome: std::result::Result<sys::napi_value, sys::napi_value>) {
     let env = inner.env;
-    let Some(run) = inner.state.borrow_mut().run.take() else { return };
+    let Some(run) = ({
+        let mut st = inner.state.borrow_mut();
+        // A task the runner handed back stays first in line for the next run; a finish or a
+        // sleep belonged to this one.
+        if !matches!(st.pending, Some(Step::Task(_))) {
+            st.pending = None;
+        }
+        let run = st.run.take();
+        if let (Some(h), Some(_)) = (st.hooks.as_ref(), run.as_ref()) {
+            // SAFETY: the table reference is live; weak again now that the run is over.
+            unsafe { sys::napi_reference_unref(env, h.table, ptr::null_mut()) };
+        }
+        run
+    }) else {
+        return;
+    };
     if let Some(t) = run.timer {
         t.close();
     }
@@ -604,75 +715,13 @@ fn error_value(env: sys::napi_env, code: &str, message: &str) -> sys::napi_value
     err
 }
 
-/// Runs one macrotask's JS. `Err` carries the thrown value (E4).
-fn dispatch(inner: &Rc<LoopInner>, task: Macrotask<Held>) -> std::result::Result<(), sys::napi_value> {
+/// Runs one hostcall completion, stream chunk or event (timers and immediates go through the
+/// batch runner; without one they have no callback to run). `Err` carries the thrown value (E4).
+fn dispatch(inner: &LoopInner, task: Macrotask<Held>) -> std::result::Result<(), sys::napi_value> {
     let env = inner.env;
     let fail = |_: Error| ptr::null_mut();
     match task.kind {
-        MacrotaskKind::TimerFired { timer_id, deadline_ms } => {
-            let id = timer_id.0;
-            // Take what the call needs, then release the borrow before JS runs (E1).
-            let (func, args, ctx, recv, repeat) = {
-                let mut st = inner.state.borrow_mut();
-                let st = &mut *st;
-                let Some(cb) = st.timers.get(&id) else { return Ok(()) };
-                let (fslot, aslot, ctx, repeat) = (cb.func, cb.args, cb.ctx, cb.repeat);
-                // One lookup of the stash array for every slot this timer touches.
-                let arr = st.stash.array(env).map_err(fail)?;
-                let func = Stash::get_at(env, arr, fslot).map_err(fail)?;
-                let args = match aslot {
-                    Some(a) => Some(Stash::get_at(env, arr, a).map_err(fail)?),
-                    None => None,
-                };
-                let recv = Stash::get_at(env, arr, st.receiver).map_err(fail)?;
-                if repeat.is_none() {
-                    st.timers.remove(&id);
-                    st.stash.clear_at(env, arr, fslot);
-                    if let Some(a) = aslot {
-                        st.stash.clear_at(env, arr, a);
-                    }
-                }
-                (func, args, ctx, recv, repeat)
-            };
-            let argv = array_items(env, args);
-            let result = make_callback(env, ctx, recv, func, &argv);
-            let mut st = inner.state.borrow_mut();
-            match repeat {
-                Some(interval) => {
-                    // Re-arm from its own deadline unless the callback cleared it (E4: even if it
-                    // threw). A wall clock that fell behind skips missed beats instead of bursting.
-                    if st.timers.contains_key(&id) {
-                        let mut next = deadline_ms.saturating_add(interval);
-                        let now = st.now();
-                        if st.clock.is_none() && next <= now {
-                            next = now + interval - (now - deadline_ms) % interval;
-                        }
-                        if st.core.rearm_timer(timer_id, next).is_err() {
-                            drop_callback(&mut st, env, id);
-                        }
-                    }
-                }
-                None => destroy_ctx(env, ctx),
-            }
-            result
-        }
-        MacrotaskKind::Immediate { id } => {
-            let (func, args, ctx, recv) = {
-                let mut st = inner.state.borrow_mut();
-                let Some(cb) = st.immediates.remove(&id) else { return Ok(()) };
-                let func = st.stash.take(env, cb.func).map_err(fail)?;
-                let args = match cb.args {
-                    Some(a) => Some(st.stash.take(env, a).map_err(fail)?),
-                    None => None,
-                };
-                let recv = st.stash.get(env, st.receiver).map_err(fail)?;
-                (func, args, cb.ctx, recv)
-            };
-            let argv = array_items(env, args);
-            let result = make_callback(env, ctx, recv, func, &argv);
-            destroy_ctx(env, ctx);
-            result
-        }
+        MacrotaskKind::TimerFired { .. } | MacrotaskKind::Immediate { .. } => Ok(()),
         MacrotaskKind::HostcallComplete(c) => {
             let call_id = c.call_id;
             match c.outcome {
@@ -739,35 +788,6 @@ fn dispatch(inner: &Rc<LoopInner>, task: Macrotask<Held>) -> std::result::Result
             }
             Ok(())
         }
-    }
-}
-
-fn array_items(env: sys::napi_env, arr: Option<sys::napi_value>) -> Vec<sys::napi_value> {
-    let Some(arr) = arr else { return Vec::new() };
-    let mut len = 0u32;
-    // SAFETY: arr is a JS array stored by setTimeout & co (checked to be an array there).
-    unsafe { sys::napi_get_array_length(env, arr, &mut len) };
-    (0..len)
-        .map(|i| {
-            let mut v = ptr::null_mut();
-            // SAFETY: index within the array's length.
-            unsafe { sys::napi_get_element(env, arr, i, &mut v) };
-            v
-        })
-        .collect()
-}
-
-fn drop_callback(st: &mut State, env: sys::napi_env, id: u64) -> bool {
-    match st.timers.remove(&id) {
-        Some(cb) => {
-            st.stash.clear(env, cb.func);
-            if let Some(a) = cb.args {
-                st.stash.clear(env, a);
-            }
-            destroy_ctx(env, cb.ctx);
-            true
-        }
-        None => false,
     }
 }
 
@@ -856,6 +876,10 @@ impl NativeEventLoop {
             return Ok(promise);
         };
         timer.start(on_uv_timer, 0);
+        if let Some(h) = self.inner.state.borrow().hooks.as_ref() {
+            // SAFETY: the table reference is live; made strong for the run, weak again in finish.
+            unsafe { sys::napi_reference_ref(raw, h.table, ptr::null_mut()) };
+        }
         self.inner.state.borrow_mut().run =
             Some(Run { kind, deferred, ctx, count: 0, max_ticks, timer: Some(timer), rc, sleeping: false });
         Ok(promise)
@@ -895,42 +919,17 @@ impl LoopInner {
         }
     }
 
-    fn new_ctx(&self, name: &str) -> CodedResult<sys::napi_async_context> {
-        if !self.state.try_borrow().map(|s| s.async_contexts).unwrap_or(true) {
-            return Ok(ptr::null_mut());
-        }
-        async_ctx(self.env, name).map_err(|e| Coded::error("ERR_INTERNAL", e.reason.clone()))
-    }
-
     fn state_mut(&self) -> CodedResult<std::cell::RefMut<'_, State>> {
         self.state.try_borrow_mut().map_err(|_| Coded::error("ERR_LOOP_REENTRANT", "the loop is busy"))
     }
 
-    /// Stores a callback and its optional argument array in the stash.
-    fn store(
-        st: &mut State,
-        env: sys::napi_env,
-        func: sys::napi_value,
-        extra: Option<sys::napi_value>,
-    ) -> CodedResult<(Slot, Option<Slot>)> {
-        let f = st.stash.put(env, func).map_err(|e| Coded::error("ERR_INTERNAL", e.reason.clone()))?;
-        let a = match extra {
-            Some(a) => {
-                Some(st.stash.put(env, a).map_err(|e| Coded::error("ERR_INTERNAL", e.reason.clone()))?)
-            }
-            None => None,
-        };
-        Ok((f, a))
-    }
-
-    /// `setTimeout`/`setInterval` on raw values: `func`, `ms` (undefined → 0) and an optional
-    /// array of extra arguments.
+    /// `setTimeout`/`setInterval` on raw values: `func` (checked here, held by the entry
+    /// point's callback table) and `ms` (undefined → 0). Returns the timer id.
     fn schedule(
         &self,
         env: sys::napi_env,
         func: sys::napi_value,
         ms: sys::napi_value,
-        extra: sys::napi_value,
         interval: bool,
     ) -> fast::Ret {
         check_callback(env, func)?;
@@ -942,41 +941,85 @@ impl LoopInner {
         if interval {
             delay = delay.max(1);
         }
-        let now = self.state.try_borrow().map(|s| s.core.peek_clock()).unwrap_or(0);
-        if now.saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
+        let mut st = self.state_mut()?;
+        if st.core.peek_clock().saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
             return Err(Coded::out_of_range("ms", "a delay whose deadline stays <= 2^53 - 1", delay));
         }
-        let extra = extra_args(env, extra)?;
-        let ctx = self.new_ctx("seqloop.Timeout")?;
-        let mut st = self.state_mut()?;
-        let id = match st.core.set_timeout(delay) {
-            Ok(id) => id,
-            Err(e) => {
-                drop(st);
-                destroy_ctx(env, ctx);
-                return Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()));
-            }
-        };
-        let (func, args) = Self::store(&mut st, env, func, extra)?;
-        st.timers.insert(id.0, Callback { func, args, ctx, repeat: interval.then_some(delay) });
+        let id =
+            st.core.set_timeout(delay).map_err(|e| Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()))?;
+        if interval {
+            st.intervals.insert(id.0, Interval { ms: delay, deadline: 0 });
+        }
         drop(st);
         self.wake();
         fast::to_number(env, id.0 as f64)
     }
 
-    fn immediate(&self, env: sys::napi_env, func: sys::napi_value, extra: sys::napi_value) -> fast::Ret {
+    /// `setImmediate`: checks `func` (held by the callback table) and queues the immediate.
+    fn immediate(&self, env: sys::napi_env, func: sys::napi_value) -> fast::Ret {
         check_callback(env, func)?;
-        let extra = extra_args(env, extra)?;
-        let ctx = self.new_ctx("seqloop.Immediate")?;
         let mut st = self.state_mut()?;
         let id = st.next_immediate;
         st.next_immediate += 1;
-        let (func, args) = Self::store(&mut st, env, func, extra)?;
-        st.immediates.insert(id, Callback { func, args, ctx, repeat: None });
         st.core.enqueue_immediate(id);
         drop(st);
         self.wake();
         fast::to_number(env, id as f64)
+    }
+
+    /// `step()` of the batch runner (`lib/index.js`): takes the next macrotask of the active run
+    /// and returns its timer id, or minus its immediate id, for the runner to call; otherwise
+    /// leaves it (or the run's finish or sleep) to the driver and returns 0. A `runOnce` run
+    /// hands out one macrotask.
+    fn step(&self, env: sys::napi_env) -> fast::Ret {
+        let Ok(mut st) = self.state.try_borrow_mut() else { return fast::to_number(env, 0.0) };
+        let Some(run) = st.run.as_ref() else { return fast::to_number(env, 0.0) };
+        // Only inside the driver's batch, within the time slice, and once for runOnce.
+        if !st.batching || st.slice.expired || (run.kind == RunKind::Once && run.count > 0) {
+            return fast::to_number(env, 0.0);
+        }
+        let out = match st.take_step() {
+            Step::Task(t) if st.batchable(&t) => match t.kind {
+                MacrotaskKind::TimerFired { timer_id, deadline_ms } => {
+                    if let Some(iv) = st.intervals.get_mut(&timer_id.0) {
+                        iv.deadline = deadline_ms;
+                    }
+                    timer_id.0 as f64
+                }
+                MacrotaskKind::Immediate { id } => -(id as f64),
+                _ => unreachable!("batchable tasks are timers and immediates"),
+            },
+            other => {
+                st.pending = Some(other);
+                return fast::to_number(env, 0.0);
+            }
+        };
+        if let Some(r) = st.run.as_mut() {
+            r.count += 1;
+        }
+        st.slice.tick();
+        fast::to_number(env, out)
+    }
+
+    /// `rearm(id)`: after an interval's callback (even one that threw, E4), re-arms it from the
+    /// deadline it fired at, unless it was cleared. A wall clock that fell behind skips missed
+    /// beats instead of bursting.
+    fn rearm_interval(&self, env: sys::napi_env, id: sys::napi_value) -> fast::Ret {
+        let id = fast::u53(env, id, "id")?;
+        let mut st = self.state_mut()?;
+        if let Some(Interval { ms, deadline }) = st.intervals.get(&id).copied() {
+            if !st.core.timer_is_pending(TimerId(id)) {
+                let mut next = deadline.saturating_add(ms);
+                let now = st.now();
+                if st.clock.is_none() && next <= now {
+                    next = now + ms - (now - deadline) % ms;
+                }
+                if st.core.rearm_timer(TimerId(id), next).is_err() {
+                    st.intervals.remove(&id);
+                }
+            }
+        }
+        fast::to_bool(env, st.intervals.contains_key(&id))
     }
 
     /// `clearTimeout`/`clearInterval`: `undefined`/`null` → false, like Node.
@@ -987,8 +1030,8 @@ impl LoopInner {
         let id = fast::u53(env, id, "id")?;
         let mut st = self.state_mut()?;
         let was_pending = st.core.clear_timeout(TimerId(id));
-        let had_callback = drop_callback(&mut st, env, id);
-        fast::to_bool(env, was_pending || had_callback)
+        let was_interval = st.intervals.remove(&id).is_some();
+        fast::to_bool(env, was_pending || was_interval)
     }
 
     fn clear_immediate(&self, env: sys::napi_env, id: sys::napi_value) -> fast::Ret {
@@ -997,14 +1040,8 @@ impl LoopInner {
         }
         let id = fast::u53(env, id, "id")?;
         let mut st = self.state_mut()?;
-        let Some(cb) = st.immediates.remove(&id) else { return fast::to_bool(env, false) };
-        st.core.cancel_immediate(id);
-        st.stash.clear(env, cb.func);
-        if let Some(a) = cb.args {
-            st.stash.clear(env, a);
-        }
-        destroy_ctx(env, cb.ctx);
-        fast::to_bool(env, true)
+        let removed = st.core.cancel_immediate(id);
+        fast::to_bool(env, removed)
     }
 }
 
@@ -1020,46 +1057,13 @@ fn check_callback(env: sys::napi_env, func: sys::napi_value) -> CodedResult<()> 
     }
 }
 
-/// The optional array of extra callback arguments (`undefined` → none).
-fn extra_args(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Option<sys::napi_value>> {
-    if fast::type_of(env, v) == sys::ValueType::napi_undefined {
-        return Ok(None);
-    }
-    let mut is_arr = false;
-    // SAFETY: v is a live value of this call.
-    unsafe { sys::napi_is_array(env, v, &mut is_arr) };
-    if is_arr {
-        Ok(Some(v))
-    } else {
-        Err(Coded::arg_type("args", "an Array", fast::describe(env, v)))
-    }
-}
-
-fast::raw_fn!(fast_set_timeout: LoopInner, 3, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], a.argv[2], false));
-fast::raw_fn!(fast_set_interval: LoopInner, 3, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], a.argv[2], true));
-fast::raw_fn!(fast_set_immediate: LoopInner, 2, |inner, env, a| inner.immediate(env, a.argv[0], a.argv[1]));
+fast::raw_fn!(fast_set_timeout: LoopInner, 2, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], false));
+fast::raw_fn!(fast_set_interval: LoopInner, 2, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], true));
+fast::raw_fn!(fast_set_immediate: LoopInner, 1, |inner, env, a| inner.immediate(env, a.argv[0]));
 fast::raw_fn!(fast_clear_timer: LoopInner, 1, |inner, env, a| inner.clear_timer(env, a.argv[0]));
 fast::raw_fn!(fast_clear_immediate: LoopInner, 1, |inner, env, a| inner.clear_immediate(env, a.argv[0]));
-
-fn raw_result<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
-    match r {
-        // SAFETY: v is a value of this env created during this call.
-        Ok(v) => Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) }),
-        Err(e) => Err(e.throw(env)),
-    }
-}
-
-fn raw_or_undefined(env: &Env, v: &Option<Unknown<'_>>) -> sys::napi_value {
-    match v {
-        Some(v) => v.raw(),
-        None => {
-            let mut u = ptr::null_mut();
-            // SAFETY: env is live.
-            unsafe { sys::napi_get_undefined(env.raw(), &mut u) };
-            u
-        }
-    }
-}
+fast::raw_fn!(fast_step: LoopInner, 0, |inner, env, _a| inner.step(env));
+fast::raw_fn!(fast_rearm: LoopInner, 1, |inner, env, a| inner.rearm_interval(env, a.argv[0]));
 
 #[napi]
 impl NativeEventLoop {
@@ -1073,7 +1077,7 @@ impl NativeEventLoop {
         let raw = env.raw();
         fast::watch_env(raw);
         let opts = args::options(options, "options").or_throw(&env)?;
-        let (mut wall, mut start, mut async_contexts, mut record) = (false, 0u64, true, false);
+        let (mut wall, mut start, mut record) = (false, 0u64, false);
         if let Some(o) = &opts {
             let c = args::prop(o, "clock").or_throw(&env)?;
             if !args::is_undefined(&c) {
@@ -1090,8 +1094,9 @@ impl NativeEventLoop {
                     }
                 }
             }
-            async_contexts =
-                args::opt_bool(o, "asyncContext", "options.asyncContext", true).or_throw(&env)?;
+            // Validated here; the entry point's `EventLoop` acts on it (an `AsyncResource` per
+            // timer and immediate unless it is false).
+            args::opt_bool(o, "asyncContext", "options.asyncContext", true).or_throw(&env)?;
             let s = args::prop(o, "startMs").or_throw(&env)?;
             if !args::is_undefined(&s) {
                 start = args::u53(&s, "options.startMs").or_throw(&env)?;
@@ -1112,14 +1117,16 @@ impl NativeEventLoop {
             clock,
             stash,
             receiver,
-            timers: FxHashMap::default(),
-            immediates: FxHashMap::default(),
+            intervals: FxHashMap::default(),
             next_immediate: 1,
             hostcalls: FxHashMap::default(),
             streams: FxHashMap::default(),
             listeners: Vec::new(),
             run: None,
-            async_contexts,
+            hooks: None,
+            pending: None,
+            batching: false,
+            slice: Slice::new(),
         };
         // Relaxed: a statistics counter (see Drop).
         LIVE_LOOPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1163,88 +1170,19 @@ impl NativeEventLoop {
         self.inner.state.borrow().core.next_timer_deadline().map(|d| d as f64)
     }
 
-    /// Schedules `fn(...args)` after `ms` (default 0). Returns the timer id.
+    /// The timer methods as plain functions bound to this loop, without napi-rs's per-call
+    /// overhead: `{ setTimeout(fn, ms), setInterval(fn, ms), setImmediate(fn), clearTimeout(id),
+    /// clearImmediate(id), step(), rearm(id) }`. The callbacks themselves live in the entry
+    /// point's table; `fn` is only checked. `hooks` installs the batch runner: the driver calls
+    /// `runner(table)` with no JS on the stack whenever a timer or an immediate is due, and the
+    /// runner calls `table.step()` until it returns 0, running each callback and then draining
+    /// microtasks. Used by the package's `EventLoop` class, once per loop.
     #[napi(
-        ts_args_type = "fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]",
-        ts_return_type = "number"
+        ts_args_type = "hooks?: { runner: (table: object) => void, table: object }",
+        ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: () => number, rearm: (id: number) => boolean }"
     )]
-    pub fn set_timeout<'e>(
-        &self,
-        env: &'e Env,
-        func: Unknown,
-        ms: Option<Unknown>,
-        args: Option<Unknown>,
-    ) -> Result<Unknown<'e>> {
-        let r = self.inner.schedule(
-            env.raw(),
-            func.raw(),
-            raw_or_undefined(env, &ms),
-            raw_or_undefined(env, &args),
-            false,
-        );
-        raw_result(env, r)
-    }
-
-    /// Schedules `fn(...args)` every `ms` (at least 1), re-armed from its own deadline.
-    #[napi(
-        ts_args_type = "fn: (...args: any[]) => unknown, ms?: number, args?: unknown[]",
-        ts_return_type = "number"
-    )]
-    pub fn set_interval<'e>(
-        &self,
-        env: &'e Env,
-        func: Unknown,
-        ms: Option<Unknown>,
-        args: Option<Unknown>,
-    ) -> Result<Unknown<'e>> {
-        let r = self.inner.schedule(
-            env.raw(),
-            func.raw(),
-            raw_or_undefined(env, &ms),
-            raw_or_undefined(env, &args),
-            true,
-        );
-        raw_result(env, r)
-    }
-
-    /// Enqueues `fn(...args)` as a macrotask at once (after what is already queued).
-    #[napi(ts_args_type = "fn: (...args: any[]) => unknown, args?: unknown[]", ts_return_type = "number")]
-    pub fn set_immediate<'e>(
-        &self,
-        env: &'e Env,
-        func: Unknown,
-        args: Option<Unknown>,
-    ) -> Result<Unknown<'e>> {
-        raw_result(env, self.inner.immediate(env.raw(), func.raw(), raw_or_undefined(env, &args)))
-    }
-
-    /// Cancels a timeout or interval. Returns true when it was pending. `undefined`/`null` are
-    /// ignored (false), as Node's `clearTimeout` does.
-    #[napi(ts_args_type = "id: number | undefined | null", ts_return_type = "boolean")]
-    pub fn clear_timeout<'e>(&self, env: &'e Env, id: Option<Unknown>) -> Result<Unknown<'e>> {
-        raw_result(env, self.inner.clear_timer(env.raw(), raw_or_undefined(env, &id)))
-    }
-
-    /// Same as `clearTimeout`.
-    #[napi(ts_args_type = "id: number | undefined | null", ts_return_type = "boolean")]
-    pub fn clear_interval<'e>(&self, env: &'e Env, id: Option<Unknown>) -> Result<Unknown<'e>> {
-        raw_result(env, self.inner.clear_timer(env.raw(), raw_or_undefined(env, &id)))
-    }
-
-    /// Cancels an immediate that has not run. Returns true when it was queued.
-    #[napi(ts_args_type = "id: number | undefined | null", ts_return_type = "boolean")]
-    pub fn clear_immediate<'e>(&self, env: &'e Env, id: Option<Unknown>) -> Result<Unknown<'e>> {
-        raw_result(env, self.inner.clear_immediate(env.raw(), raw_or_undefined(env, &id)))
-    }
-
-    /// The hot timer methods as plain functions bound to this loop, without napi-rs's per-call
-    /// overhead: `{ setTimeout(fn, ms, args?), setInterval(fn, ms, args?), setImmediate(fn,
-    /// args?), clearTimeout(id), clearImmediate(id) }`. Used by the package's `EventLoop` class.
-    #[napi(
-        ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function }"
-    )]
-    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        fast::bound_object(
+    pub fn fast_paths<'e>(&self, env: &'e Env, hooks: Option<Unknown>) -> Result<Object<'e>> {
+        let o = fast::bound_object(
             env,
             &self.inner,
             fast::bind,
@@ -1254,8 +1192,28 @@ impl NativeEventLoop {
                 (c"setImmediate", fast_set_immediate),
                 (c"clearTimeout", fast_clear_timer),
                 (c"clearImmediate", fast_clear_immediate),
+                (c"step", fast_step),
+                (c"rearm", fast_rearm),
             ],
-        )
+        )?;
+        let Some(h) = args::options(hooks, "hooks").or_throw(env)? else { return Ok(o) };
+        let raw = env.raw();
+        let runner = args::prop(&h, "runner").or_throw(env)?;
+        callback_arg(&runner, "hooks.runner").or_throw(env)?;
+        let table = args::prop(&h, "table").or_throw(env)?;
+        if args::ty(&table) != ValueType::Object {
+            return Err(Coded::arg_type("hooks.table", "an object", args::describe(&table)).throw(env));
+        }
+        let mut st = self.inner.state.borrow_mut();
+        if st.hooks.is_some() || st.run.is_some() {
+            return Err(Coded::error("ERR_LOOP_HOOKS", "the loop's hooks are already installed").throw(env));
+        }
+        let mut table_ref = ptr::null_mut();
+        // SAFETY: table is an object of this env; a weak (count 0) reference, deleted in Drop.
+        check(unsafe { sys::napi_create_reference(raw, table.raw(), 0, &mut table_ref) })?;
+        let runner = st.stash.put(raw, runner.raw())?;
+        st.hooks = Some(Hooks { runner, table: table_ref });
+        Ok(o)
     }
 
     /// Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs.
