@@ -618,17 +618,19 @@ export declare class TimerQueue {
   get size(): number
   /**
    * If the earliest deadline is `<= limitMs`, pops the timers due then (up to
-   * `out.length - 1`, in seq order): `out[0]` = the deadline, `out[1..count]` = ids. Returns
-   * the count; 0 when nothing is due.
+   * `out.length - 1`, in seq order), and with `maxDeadlines > 1` also every timer of the next
+   * deadlines `<= limitMs`, up to `maxDeadlines` deadlines in all, taking a later deadline
+   * only when all its timers fit: `out[1..count]` = ids in (deadline, seq) order, `out[0]` =
+   * the last deadline taken. Returns the count; 0 when nothing is due.
    */
-  popDue(limitMs: number, out: Float64Array): number
+  popDue(limitMs: number, out: Float64Array, maxDeadlines?: number): number
   /** Every pending timer in firing order as a flat `[id, deadline, id, deadline, …]` array. */
   entries(): Array<number>
   /**
    * The hot methods as plain functions bound to this queue (no napi-rs per-call overhead):
-   * `{ insert(deadline), cancel(id), peekDeadline(), popDue(limit, out), size() }`.
+   * `{ insert(deadline), cancel(id), peekDeadline(), popDue(limit, out, maxDeadlines?), size() }`.
    */
-  fastPaths(): { insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array): number, size(): number }
+  fastPaths(): { insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(): number }
 }
 export type JsTimerQueue = TimerQueue
 

@@ -20,11 +20,12 @@
 //   because each native insert then cancel costs O(pending) in the native id index once the
 //   id counter wraps onto the slots of long-lived ids.) A buffered timer that is the only one
 //   pending is taken straight from the buffer: a chain of timers never crosses at all.
-// - Popping is per deadline: one `popDue` call writes the timers due at the earliest deadline
-//   (up to BATCH of them) into the lane's part of the clock's one `Float64Array`; the clock moves
-//   to that deadline and the batch runs in seq order. A timer created meanwhile at that deadline
-//   has a later seq, so it runs after the batch; a cleared batch entry is skipped (its id is no
-//   longer in the lane's map).
+// - Popping is per batch (see `Lane`): one `popDue` call writes the ids due at the earliest
+//   deadlines (up to BATCH ids, the later deadlines whole) into the lane's part of the clock's
+//   one `Float64Array`, and the batch runs in (deadline, seq) order. A timer created meanwhile
+//   after the batch's last deadline has a later seq, so it runs after the batch; one due within
+//   it makes the lane give the batch back to the native queue first (see `Lane.cuts`); a
+//   cleared batch entry is skipped (its id is no longer in the lane's map).
 // - Time: `now = base + mono`. `mono` is the integer millisecond count the queues see (it only
 //   grows, until `reset`); `setSystemTime` only moves `base`, so pending timers keep their
 //   distance. Sub-millisecond ticks accumulate in `nanos` for `performance.now` and `hrtime`.
@@ -46,6 +47,7 @@ const TIMEOUT_MAX = 2 ** 31 - 1
 const FRAME_MS = 16
 const IDLE_MS = 50
 const BATCH = 256 // most timers one popDue call hands back (per lane)
+const MAX_SPAN = 256 // most deadlines one popDue call hands back
 
 // Timer record states.
 const QUEUED = 0 // in the insertion buffer
@@ -329,8 +331,14 @@ class Slots {
 }
 
 /**
- * One native `TimerQueue` with its id map and the batch popped at one deadline: `out[0]` is that
- * deadline, `out[bi..bn]` the ids not yet taken (a cleared one is no longer in `byNative`).
+ * One native `TimerQueue` with its id map and the batch last popped from it: `out[bi..bn]` are
+ * the ids not yet taken (a cleared one is no longer in `byNative`), in (deadline, seq) order,
+ * and `out[0]` is the batch's last deadline. A batch spans up to `want` deadlines, every one
+ * whole except perhaps the first, so it can be given back (`giveBack`) when a new timer is due
+ * before its end. `want` doubles with each batch used up and drops to 1 on a give-back: long
+ * runs of pre-set timers cross into native code once per BATCH timers, while a chain of timers
+ * each setting the next (which would give a wide batch back every time) pops one deadline at a
+ * time.
  */
 class Lane {
   constructor (out) {
@@ -343,6 +351,8 @@ class Lane {
     this.byNative = new Slots()
     this.bi = 1
     this.bn = 0
+    this.want = 1
+    this.multi = false // the batch spans several deadlines (each whole)
     this.live = 0 // pending timers of this lane (queued, in the batch or taken but not yet fired)
   }
 
@@ -351,7 +361,8 @@ class Lane {
     const out = this.out
     const byNative = this.byNative
     while (this.bi <= this.bn) {
-      if (byNative.get(out[this.bi]) !== undefined) return out[0]
+      const t = byNative.get(out[this.bi])
+      if (t !== undefined) return t._at
       this.bi++
     }
     return this.peekDeadline()
@@ -363,21 +374,53 @@ class Lane {
     const byNative = this.byNative
     for (;;) {
       if (this.bi > this.bn) {
-        const n = this.popDue(limit, out)
+        const n = this.popDue(limit, out, this.want)
         if (n === 0) return null
+        if (this.want < MAX_SPAN) this.want *= 2
         this.bi = 1
         this.bn = n
-      } else if (out[0] > limit) {
-        return null
+        this.multi = byNative.get(out[1])._at !== out[0]
       }
-      const nid = out[this.bi++]
+      const nid = out[this.bi]
       const t = byNative.get(nid)
-      if (t !== undefined) {
-        byNative.delete(nid)
-        t._state = TAKEN
-        return t
+      if (t === undefined) {
+        this.bi++
+        continue
       }
+      if (t._at > limit) return null
+      this.bi++
+      byNative.delete(nid)
+      t._state = TAKEN
+      return t
     }
+  }
+
+  /**
+   * True when a batch is outstanding and a timer due at `at` must not enter the native queue
+   * before it is given back: when it is due before the batch's end, or at it if the batch spans
+   * several deadlines (the native queue would otherwise hold a newer timer at a deadline the
+   * given-back timers return to). A batch of one deadline may be part of a larger bucket, so it
+   * is never given back for a timer at that deadline: that timer goes after the native rest.
+   */
+  cuts (at) {
+    return this.bi <= this.bn && (this.multi ? at <= this.out[0] : at < this.out[0])
+  }
+
+  /** Puts the batch's untaken timers back in the native queue, in order (they get new ids). */
+  giveBack () {
+    const out = this.out
+    const byNative = this.byNative
+    for (let i = this.bi; i <= this.bn; i++) {
+      const t = byNative.get(out[i])
+      if (t === undefined) continue
+      byNative.delete(out[i])
+      const nid = this.insert(t._at)
+      t._pos = nid
+      byNative.set(nid, t)
+    }
+    this.bi = 1
+    this.bn = 0
+    this.want = 1
   }
 }
 
@@ -473,6 +516,19 @@ class Clock {
   _flush () {
     const buf = this._buf
     const len = this._bufLen
+    // A timer due before the end of its lane's popped batch must run inside it: give the batch
+    // back to the native queue first (before any of these timers enters it), so the native
+    // queue orders them all.
+    const tl = this._tl
+    const il = this._il
+    if (tl.bi <= tl.bn || il.bi <= il.bn) {
+      for (let i = 0; i < len; i++) {
+        const t = buf[i]
+        if (t._state !== QUEUED || t._pos !== i) continue
+        const lane = t._imm ? il : tl
+        if (lane.cuts(t._at)) lane.giveBack()
+      }
+    }
     for (let i = 0; i < len; i++) {
       const t = buf[i]
       buf[i] = undefined
@@ -558,8 +614,7 @@ class Clock {
     }
     const t = lane.take(limit)
     if (t === null) return null
-    const at = lane.out[0]
-    if (at > this._mono) this._mono = at
+    if (t._at > this._mono) this._mono = t._at
     return t
   }
 

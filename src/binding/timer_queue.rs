@@ -76,10 +76,19 @@ impl QueueState {
         fast::to_number(env, q.len() as f64)
     }
 
-    /// Pops timers due at the earliest deadline if it is `<= limit`: writes the deadline to
-    /// `out[0]` and up to `out.length - 1` ids, in seq order, to `out[1..]`. Returns the count
-    /// (0 when nothing is due). Timers left at that deadline stay first in line.
-    fn pop_due(&self, env: sys::napi_env, limit: sys::napi_value, out: sys::napi_value) -> fast::Ret {
+    /// Pops timers due at the earliest deadline if it is `<= limit`, and then, while at most
+    /// `spans` deadlines are taken, every timer of each next deadline `<= limit` whose timers
+    /// all fit in `out`: writes up to `out.length - 1` ids, in (deadline, seq) order, to
+    /// `out[1..]` and the last deadline taken to `out[0]`. Returns the count (0 when nothing is
+    /// due). Only the earliest deadline may be taken in part; its remaining timers stay first in
+    /// line.
+    fn pop_due(
+        &self,
+        env: sys::napi_env,
+        limit: sys::napi_value,
+        out: sys::napi_value,
+        spans: sys::napi_value,
+    ) -> fast::Ret {
         let limit = match fast::number(env, limit) {
             Some(n) if !n.is_nan() => n,
             _ => return Err(Coded::arg_type("limitMs", "a number", fast::describe(env, limit))),
@@ -88,17 +97,35 @@ impl QueueState {
         if buf.len < 2 {
             return Err(Coded::out_of_range("out.length", ">= 2", buf.len));
         }
+        let spans = if fast::type_of(env, spans) == sys::ValueType::napi_undefined {
+            1
+        } else {
+            fast::u53(env, spans, "maxDeadlines")?.max(1)
+        };
         let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
         // The limit is a JS number: anything below 0 (or NaN, refused above) means nothing is due.
         let limit =
             if limit < 0.0 { return fast::to_number(env, 0.0) } else { limit.min(u64::MAX as f64) as u64 };
+        let cap = buf.len - 1;
         let mut n = 0;
-        let Some(deadline) = q.pop_batch(limit, buf.len - 1, |id| {
-            n += 1;
-            buf.write(n, id as f64);
-        }) else {
-            return fast::to_number(env, 0.0);
-        };
+        let mut last = None;
+        for _ in 0..spans {
+            // A later deadline is taken whole or not at all (the JS clock may give it back).
+            if n > 0 && q.peek_len() > cap - n {
+                break;
+            }
+            let Some(deadline) = q.pop_batch(limit, cap - n, |id| {
+                n += 1;
+                buf.write(n, id as f64);
+            }) else {
+                break;
+            };
+            last = Some(deadline);
+            if n == cap {
+                break;
+            }
+        }
+        let Some(deadline) = last else { return fast::to_number(env, 0.0) };
         buf.write(0, deadline as f64);
         fast::to_number(env, n as f64)
     }
@@ -114,7 +141,7 @@ impl QueueState {
 fast::raw_fn!(fast_insert: QueueState, 1, |s, env, a| s.insert(env, a.argv[0]));
 fast::raw_fn!(fast_cancel: QueueState, 1, |s, env, a| s.cancel(env, a.argv[0]));
 fast::raw_fn!(fast_peek: QueueState, 0, |s, env, _a| s.peek(env));
-fast::raw_fn!(fast_pop_due: QueueState, 2, |s, env, a| s.pop_due(env, a.argv[0], a.argv[1]));
+fast::raw_fn!(fast_pop_due: QueueState, 3, |s, env, a| s.pop_due(env, a.argv[0], a.argv[1], a.argv[2]));
 fast::raw_fn!(fast_size: QueueState, 0, |s, env, _a| s.size(env));
 
 fn to_unknown<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
@@ -166,11 +193,31 @@ impl JsTimerQueue {
     }
 
     /// If the earliest deadline is `<= limitMs`, pops the timers due then (up to
-    /// `out.length - 1`, in seq order): `out[0]` = the deadline, `out[1..count]` = ids. Returns
-    /// the count; 0 when nothing is due.
-    #[napi(ts_args_type = "limitMs: number, out: Float64Array", ts_return_type = "number")]
-    pub fn pop_due<'e>(&self, env: &'e Env, limit_ms: Unknown, out: Unknown) -> Result<Unknown<'e>> {
-        to_unknown(env, self.state.pop_due(env.raw(), limit_ms.raw(), out.raw()))
+    /// `out.length - 1`, in seq order), and with `maxDeadlines > 1` also every timer of the next
+    /// deadlines `<= limitMs`, up to `maxDeadlines` deadlines in all, taking a later deadline
+    /// only when all its timers fit: `out[1..count]` = ids in (deadline, seq) order, `out[0]` =
+    /// the last deadline taken. Returns the count; 0 when nothing is due.
+    #[napi(
+        ts_args_type = "limitMs: number, out: Float64Array, maxDeadlines?: number",
+        ts_return_type = "number"
+    )]
+    pub fn pop_due<'e>(
+        &self,
+        env: &'e Env,
+        limit_ms: Unknown,
+        out: Unknown,
+        max_deadlines: Option<Unknown>,
+    ) -> Result<Unknown<'e>> {
+        let spans = match max_deadlines {
+            Some(v) => v.raw(),
+            None => {
+                let mut u = std::ptr::null_mut();
+                // SAFETY: env is live.
+                unsafe { sys::napi_get_undefined(env.raw(), &mut u) };
+                u
+            }
+        };
+        to_unknown(env, self.state.pop_due(env.raw(), limit_ms.raw(), out.raw(), spans))
     }
 
     /// Every pending timer in firing order as a flat `[id, deadline, id, deadline, …]` array.
@@ -180,9 +227,9 @@ impl JsTimerQueue {
     }
 
     /// The hot methods as plain functions bound to this queue (no napi-rs per-call overhead):
-    /// `{ insert(deadline), cancel(id), peekDeadline(), popDue(limit, out), size() }`.
+    /// `{ insert(deadline), cancel(id), peekDeadline(), popDue(limit, out, maxDeadlines?), size() }`.
     #[napi(
-        ts_return_type = "{ insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array): number, size(): number }"
+        ts_return_type = "{ insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(): number }"
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
         fast::bound_object(

@@ -98,6 +98,19 @@ impl TimerQueue {
         self.heap.peek().map(|e| e.deadline)
     }
 
+    /// Number of live timers due at the earliest deadline (0 when empty).
+    pub fn peek_len(&self) -> usize {
+        let Some(top) = self.heap.peek() else { return 0 };
+        let s = top.sentinel;
+        let mut n = 0;
+        let mut at = self.arena[s as usize].next;
+        while at != s {
+            n += 1;
+            at = self.arena[at as usize].next;
+        }
+        n
+    }
+
     /// Bytes of heap memory the queue holds (arena, index, bucket map and heap).
     pub fn heap_bytes(&self) -> usize {
         self.arena.capacity() * std::mem::size_of::<Node>()
@@ -431,6 +444,8 @@ mod tests {
                 }
                 prop_assert_eq!(q.len(), model.len());
                 prop_assert_eq!(q.peek_deadline(), model.first().map(|e| e.0));
+                let first = model.first().map(|e| e.0);
+                prop_assert_eq!(q.peek_len(), model.iter().take_while(|e| Some(e.0) == first).count());
                 for &(_, _, id) in &model { prop_assert!(q.contains(id)); }
             }
         }
