@@ -142,3 +142,47 @@ test('a lone timer taken without the native queue keeps its place among later on
     assert.deepEqual(log, ['I@5', 'B@7', 'A@10', 'C@10', 'R@25', 'R@35', 'R@45', 'count=0'])
   }
 })
+
+test('a batch given back after a timer joined its last deadline keeps (deadline, seq) order', () => {
+  const run = (FT) => {
+    const c = FT.createClock()
+    const log = []
+    const at = (label) => () => log.push(`${label}@${c.now}`)
+    // Batches grow 1, 2, 4 deadlines: the third holds 20, 25, 30 and 40.
+    for (const d of [1, 2, 3]) c.setTimeout(at(`P${d}`), d)
+    c.setTimeout(() => { log.push('P20'); c.setTimeout(at('A'), 20) }, 20) // A due at 40
+    c.setTimeout(() => { log.push('P25'); c.setTimeout(at('B'), 3) }, 25) // B due at 28
+    c.setTimeout(at('P30'), 30)
+    c.setTimeout(at('P40'), 40)
+    c.runAll()
+    return log
+  }
+  const want = run(sinon)
+  assert.deepEqual(want.slice(-4), ['B@28', 'P30@30', 'P40@40', 'A@40'])
+  assert.deepEqual(run(seqloop), want)
+})
+
+test('timers set inside a multi-deadline batch run in place, as with sinon', () => {
+  const run = (FT) => {
+    const c = FT.createClock()
+    const log = []
+    const at = (label) => () => log.push(`${label}@${c.now}`)
+    // Pre-set timers at many deadlines: the native queue hands them back several at a time.
+    for (let d = 10; d <= 200; d += 10) c.setTimeout(at(`P${d}`), d)
+    c.setTimeout(() => {
+      log.push(`X@${c.now}`)
+      c.setTimeout(at('within'), 5) // 15: inside the batch, before P20
+      c.setTimeout(at('last'), 30) // 40: at a deadline the batch may end on, after P40
+      c.setTimeout(at('far'), 300)
+    }, 10)
+    c.next()
+    c.next()
+    c.setTimeout(at('fromOutside'), 1) // 11 (after P10 and X ran)
+    c.runAll()
+    return log
+  }
+  const want = run(sinon)
+  assert.deepEqual(run(seqloop), want)
+  assert.ok(want.indexOf('within@15') < want.indexOf('P20@20'))
+  assert.ok(want.indexOf('P40@40') < want.indexOf('last@40'))
+})

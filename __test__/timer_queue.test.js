@@ -26,6 +26,32 @@ for (const mode of ['methods', 'fastPaths']) {
     assert.deepEqual(q.entries(), [a, 300])
   })
 
+  test(`TimerQueue (${mode}): popDue with maxDeadlines takes later deadlines only whole`, () => {
+    const q = make()
+    const at10 = [q.insert(10), q.insert(10)]
+    const at20 = [q.insert(20), q.insert(20), q.insert(20)]
+    const at30 = q.insert(30)
+    const at99 = q.insert(99)
+    const out = new Float64Array(6) // room for 5 ids
+    // 10 (2 ids) fits, 20 (3 ids) fits exactly; 30 would not, so the batch ends at 20.
+    assert.equal(q.popDue(50, out, 8), 5)
+    assert.deepEqual([...out], [20, ...at10, ...at20])
+    // Deadlines past the limit stay; maxDeadlines caps the span.
+    const more = [q.insert(40), q.insert(45)]
+    assert.equal(q.popDue(50, out, 2), 2)
+    assert.deepEqual([...out.subarray(0, 3)], [40, at30, more[0]])
+    assert.equal(q.popDue(50, out, 8), 1)
+    assert.deepEqual([...out.subarray(0, 2)], [45, more[1]])
+    assert.equal(q.popDue(50, out, 8), 0)
+    // The earliest deadline alone may be split when it does not fit.
+    const big = Array.from({ length: 7 }, () => q.insert(99))
+    assert.equal(q.popDue(100, out, 8), 5)
+    assert.deepEqual([...out], [99, at99, ...big.slice(0, 4)])
+    assert.equal(q.popDue(100, out, 8), 3)
+    assert.deepEqual([...out.subarray(0, 4)], [99, ...big.slice(4)])
+    assert.throws(() => q.popDue(5, out, -1), { code: 'ERR_OUT_OF_RANGE' })
+  })
+
   test(`TimerQueue (${mode}): cancel, small output buffers and errors`, () => {
     const q = make()
     const ids = Array.from({ length: 5 }, () => q.insert(10))
