@@ -86,6 +86,20 @@ const scenarios = {
       })
     }, 0)
   },
+  'immediates drain microtasks between each other, with arguments': (api, log) => {
+    api.setImmediate((a, b) => {
+      log.push(`I1 ${a} ${b}`)
+      process.nextTick(() => log.push('I1 tick'))
+      Promise.resolve().then(() => {
+        log.push('I1 promise')
+        api.setImmediate(() => log.push('I3 from promise'))
+      })
+    }, 'x', 'y')
+    api.setImmediate(() => {
+      log.push('I2')
+      queueMicrotask(() => log.push('I2 queueMicrotask'))
+    })
+  },
   'interval cleared after three beats': (api, log) => {
     let n = 0
     const id = api.setInterval(() => {
@@ -356,6 +370,10 @@ test('bad input gets coded errors and leaves the loop usable', async () => {
   assert.throws(() => loop.setTimeout(() => {}, Infinity), { code: 'ERR_OUT_OF_RANGE' })
   assert.throws(() => loop.setTimeout(() => {}, 2 ** 53), { code: 'ERR_OUT_OF_RANGE' })
   assert.throws(() => loop.setTimeout(() => {}, '5'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  // The callback table is installed once, by the constructor.
+  assert.throws(() => loop.fastPaths({ runner () {}, table: {} }), { name: 'Error', code: 'ERR_LOOP_HOOKS' })
+  assert.throws(() => new EventLoop().fastPaths.call(new EventLoop(), { runner: 1, table: {} }), { code: 'ERR_INVALID_ARG_TYPE' })
+  assert.equal(loop.timerCount, 0, 'a refused call schedules nothing')
   assert.throws(() => loop.setInterval(null, 5), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => loop.setImmediate(42), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => loop.clearTimeout('x'), { code: 'ERR_INVALID_ARG_TYPE' })
