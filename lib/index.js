@@ -5,10 +5,10 @@
 const native = require('../index.js')
 
 const { AsyncResource } = require('node:async_hooks')
+const { Slots } = require('./slots.js')
 
 const kFast = Symbol('seqloop.fast')
 const kTable = Symbol('seqloop.table')
-const kAls = Symbol('seqloop.asyncContext')
 
 // Node's own "run the nextTick queue and the microtasks now" (`runNextTicks` in
 // lib/internal/process/task_queues.js, kept on `process` for compatibility): exactly what Node's
@@ -46,27 +46,43 @@ function call (e) {
  * one callback per entry and Node's callback scope drains the queues instead.
  */
 function runBatch (table) {
-  const { cbs, step, rearm } = table
+  const { timers, immediates, step, rearm } = table
   for (;;) {
     const key = step()
     if (key === 0) return
-    const e = cbs.get(key)
-    if (e !== undefined) {
-      if (e.repeat) {
-        try {
+    if (key > 0) {
+      const e = timers.get(key)
+      if (e !== undefined) {
+        if (e.repeat) {
+          try {
+            call(e)
+          } finally {
+            // Re-armed right after its callback, as Node does, even if it threw (E4).
+            if (!rearm(key)) timers.delete(key)
+          }
+        } else {
+          timers.delete(key)
           call(e)
-        } finally {
-          // Re-armed right after its callback, as Node does, even if it threw (E4).
-          if (!rearm(key)) cbs.delete(key)
         }
-      } else {
-        cbs.delete(key)
+      }
+    } else {
+      const e = immediates.get(-key)
+      if (e !== undefined) {
+        immediates.delete(-key)
         call(e)
       }
     }
     if (runNextTicks === undefined) return
     runNextTicks()
   }
+}
+
+/** Extra callback arguments of a `setTimeout`-style call, or undefined when there are none. */
+function extra (args, from) {
+  if (args.length <= from) return undefined
+  const out = new Array(args.length - from)
+  for (let i = from; i < args.length; i++) out[i - from] = args[i]
+  return out
 }
 
 /**
@@ -76,45 +92,52 @@ function runBatch (table) {
 class EventLoop extends native.NativeEventLoop {
   constructor (options) {
     super(options)
-    // Timer and immediate callbacks live here, in JS; the native loop orders them (by id;
-    // immediates under minus their id) and the runner calls them.
-    const table = { cbs: new Map(), step: undefined, rearm: undefined }
+    // Timer and immediate callbacks live in this table, in JS, keyed by id; the native loop
+    // orders them and the runner calls them.
+    const table = {
+      timers: new Slots(),
+      immediates: new Slots(),
+      step: undefined,
+      rearm: undefined,
+      fast: undefined,
+      // Like Node's Timeout and Immediate, each callback gets an AsyncResource made where it
+      // was scheduled, so AsyncLocalStorage stores (and async_hooks) follow it. Cheap while no
+      // hook is enabled.
+      als: !(options != null && options.asyncContext === false),
+    }
     const fast = super.fastPaths({ runner: runBatch, table })
     table.step = fast.step
     table.rearm = fast.rearm
-    Object.defineProperty(this, kFast, { value: fast })
+    table.fast = fast
     Object.defineProperty(this, kTable, { value: table })
-    // Like Node's Timeout and Immediate, each callback gets an AsyncResource made where it was
-    // scheduled, so AsyncLocalStorage stores (and async_hooks) follow it. Cheap while no hook
-    // is enabled.
-    Object.defineProperty(this, kAls, { value: !(options != null && options.asyncContext === false) })
   }
 
-  setTimeout (fn, ms, ...args) {
-    const id = this[kFast].setTimeout(fn, ms)
-    this[kTable].cbs.set(id, new Entry(fn, args.length === 0 ? undefined : args,
-      this[kAls] ? new AsyncResource('seqloop.Timeout') : undefined, false))
+  setTimeout (fn, ms) {
+    const t = this[kTable]
+    const id = t.fast.setTimeout(fn, ms)
+    t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, false))
     return id
   }
 
-  setInterval (fn, ms, ...args) {
-    const id = this[kFast].setInterval(fn, ms)
-    this[kTable].cbs.set(id, new Entry(fn, args.length === 0 ? undefined : args,
-      this[kAls] ? new AsyncResource('seqloop.Timeout') : undefined, true))
+  setInterval (fn, ms) {
+    const t = this[kTable]
+    const id = t.fast.setInterval(fn, ms)
+    t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, true))
     return id
   }
 
-  setImmediate (fn, ...args) {
-    const id = this[kFast].setImmediate(fn)
-    this[kTable].cbs.set(-id, new Entry(fn, args.length === 0 ? undefined : args,
-      this[kAls] ? new AsyncResource('seqloop.Immediate') : undefined, false))
+  setImmediate (fn) {
+    const t = this[kTable]
+    const id = t.fast.setImmediate(fn)
+    t.immediates.set(id, new Entry(fn, extra(arguments, 1), t.als ? new AsyncResource('seqloop.Immediate') : undefined, false))
     return id
   }
 
   clearTimeout (id) {
-    const pending = this[kFast].clearTimeout(id)
+    const t = this[kTable]
+    const pending = t.fast.clearTimeout(id)
     // A timer already moved to the macrotask queue is no longer pending but has not run yet.
-    return (typeof id === 'number' && this[kTable].cbs.delete(id)) || pending
+    return (typeof id === 'number' && t.timers.delete(id)) || pending
   }
 
   clearInterval (id) {
@@ -122,8 +145,9 @@ class EventLoop extends native.NativeEventLoop {
   }
 
   clearImmediate (id) {
-    const queued = this[kFast].clearImmediate(id)
-    if (queued) this[kTable].cbs.delete(-id)
+    const t = this[kTable]
+    const queued = t.fast.clearImmediate(id)
+    if (queued) t.immediates.delete(id)
     return queued
   }
 }
