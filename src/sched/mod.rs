@@ -10,7 +10,6 @@
 //! - I5 (total order): all observable scheduling is ordered by seq.
 
 pub mod clock;
-mod id_index;
 pub mod scheduler;
 pub mod seq;
 pub mod task;
