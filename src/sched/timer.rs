@@ -8,8 +8,10 @@
 //!   cursor (everything before it is consumed) and a live count. Cancelling writes a tombstone
 //!   (0; ids are never 0) over the id; firing walks the vector sequentially and skips tombstones,
 //!   so firing a timer costs no random memory access;
-//! - a binary min-heap of the distinct deadlines (one entry per bucket), and a map from deadline
-//!   to bucket for inserts (plus a one-entry cache: consecutive timers often share a deadline);
+//! - a binary min-heap of the distinct deadlines (one entry per bucket), and an index from
+//!   deadline to bucket for inserts ([`DeadlineIndex`]: a direct-mapped table checked against the
+//!   bucket's own deadline, so finding the bucket costs no access beyond the bucket itself; plus
+//!   a one-entry cache, as consecutive timers often share a deadline);
 //! - id → (bucket, position) records, for `cancel` and `contains` ([`IdMap`]).
 //!
 //! Real programs reuse a few delays, so there are far fewer buckets than timers: set and fire are
@@ -53,7 +55,6 @@
 //!   they are dropped when they surface (`settle`).
 //! - Q4: `live` is the number of live timers (the sum of the buckets' live counts).
 
-use std::collections::hash_map::Entry;
 use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
@@ -73,6 +74,7 @@ const MAX_GAP: u64 = if cfg!(test) { 2 } else { 64 };
 /// All timers due at one deadline.
 #[derive(Debug, Clone, Default)]
 struct Bucket {
+    deadline: u64,
     /// Ids in insertion (= seq) order, `TOMBSTONE` where cancelled; `items[..head]` is consumed.
     items: Vec<u64>,
     head: u32,
@@ -107,7 +109,7 @@ struct Loc {
 
 impl Loc {
     /// An empty window record (no bucket has this slot).
-    const NONE: Loc = Loc { slot: u32::MAX, pos: 0 };
+    const NONE: Loc = Loc { slot: NO_SLOT, pos: 0 };
 }
 
 /// True when `id` is live at `loc` (B1): the element is unconsumed and holds `id`.
@@ -118,23 +120,130 @@ fn holds(buckets: &[Bucket], loc: Loc, id: u64) -> bool {
         .is_some_and(|b| loc.pos >= b.head && b.items.get(loc.pos as usize) == Some(&id))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A bucket in the heap. Deadlines are unique in the heap (Q2), so entries compare by deadline
+/// alone.
+#[derive(Debug, Clone, Copy)]
 struct HeapEntry {
     deadline: u64,
     slot: u32,
 }
 
+impl PartialEq for HeapEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.deadline == other.deadline
+    }
+}
+
+impl Eq for HeapEntry {}
+
 impl Ord for HeapEntry {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         // Reversed: std's BinaryHeap is a max-heap and we want the earliest deadline on top.
-        // Deadlines are unique in the heap (Q2), so the slot never decides.
-        other.deadline.cmp(&self.deadline).then(other.slot.cmp(&self.slot))
+        other.deadline.cmp(&self.deadline)
     }
 }
 
 impl PartialOrd for HeapEntry {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+/// Deadline → slot of the bucket in use for that deadline. A direct-mapped table indexed by a
+/// Fibonacci hash of the deadline (Knuth, TAOCP vol. 3, 6.4: nearby deadlines, `now + delay`,
+/// land far apart), each entry checked against its bucket's own deadline, so a lookup is one
+/// table read plus the bucket the insert touches anyway; a deadline whose entry is taken goes
+/// to an overflow hash map. The table holds 2–8 entries per bucket in use (4 bytes each).
+#[derive(Debug, Clone)]
+struct DeadlineIndex {
+    /// Slot or `NO_SLOT`; every slot in it is a bucket in use (entries go when buckets do).
+    table: Vec<u32>,
+    /// `table.len() == 1 << bits`.
+    bits: u32,
+    overflow: FxHashMap<u64, u32>,
+    /// Buckets in use (in the table or the overflow map).
+    len: usize,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+const MIN_TABLE_BITS: u32 = 4;
+
+impl Default for DeadlineIndex {
+    fn default() -> Self {
+        Self::with_bits(MIN_TABLE_BITS)
+    }
+}
+
+impl DeadlineIndex {
+    fn with_bits(bits: u32) -> Self {
+        Self { table: vec![NO_SLOT; 1 << bits], bits, overflow: FxHashMap::default(), len: 0 }
+    }
+
+    #[inline]
+    fn home(&self, deadline: u64) -> usize {
+        (deadline.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    }
+
+    #[inline]
+    fn get(&self, deadline: u64, buckets: &[Bucket]) -> Option<u32> {
+        let s = self.table[self.home(deadline)];
+        if buckets.get(s as usize).is_some_and(|b| b.deadline == deadline) {
+            return Some(s);
+        }
+        if self.overflow.is_empty() {
+            return None;
+        }
+        self.overflow.get(&deadline).copied()
+    }
+
+    /// Adds `deadline → slot` (no bucket in use has `deadline`). `heap` lists every bucket in
+    /// use, for a resize.
+    #[inline]
+    fn insert(&mut self, deadline: u64, slot: u32, heap: &BinaryHeap<HeapEntry>) {
+        self.place(deadline, slot);
+        self.len += 1;
+        if self.len > self.table.len() / 2 {
+            self.rebuild(self.bits + 1, heap);
+        }
+    }
+
+    fn place(&mut self, deadline: u64, slot: u32) {
+        let i = self.home(deadline);
+        if self.table[i] == NO_SLOT {
+            self.table[i] = slot;
+        } else {
+            self.overflow.insert(deadline, slot);
+        }
+    }
+
+    /// Removes the bucket `slot` of `deadline`. `heap` lists every other bucket in use.
+    #[inline]
+    fn remove(&mut self, deadline: u64, slot: u32, heap: &BinaryHeap<HeapEntry>) {
+        let i = self.home(deadline);
+        if self.table[i] == slot {
+            self.table[i] = NO_SLOT;
+        } else {
+            self.overflow.remove(&deadline);
+        }
+        self.len -= 1;
+        if self.bits > MIN_TABLE_BITS && self.len < self.table.len() / 8 {
+            self.rebuild(self.bits - 1, heap);
+        }
+    }
+
+    #[cold]
+    fn rebuild(&mut self, bits: u32, heap: &BinaryHeap<HeapEntry>) {
+        let len = self.len;
+        *self = Self::with_bits(bits);
+        self.len = len;
+        for e in heap {
+            self.place(e.deadline, e.slot);
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.table.capacity() * std::mem::size_of::<u32>()
+            + self.overflow.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
     }
 }
 
@@ -284,8 +393,7 @@ pub struct TimerQueue {
     /// Bucket slots; free ones are empty and listed in `free`.
     buckets: Vec<Bucket>,
     free: Vec<u32>,
-    /// Deadline → slot of every bucket in the heap.
-    by_deadline: FxHashMap<u64, u32>,
+    by_deadline: DeadlineIndex,
     heap: BinaryHeap<HeapEntry>,
     /// `(deadline, slot)` of the bucket used by the last insert: consecutive timers often share a
     /// deadline.
@@ -325,7 +433,7 @@ impl TimerQueue {
         self.buckets.capacity() * std::mem::size_of::<Bucket>()
             + self.buckets.iter().map(|b| b.items.capacity() * std::mem::size_of::<u64>()).sum::<usize>()
             + self.free.capacity() * std::mem::size_of::<u32>()
-            + self.by_deadline.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+            + self.by_deadline.heap_bytes()
             + self.heap.capacity() * std::mem::size_of::<HeapEntry>()
             + self.ids.heap_bytes()
     }
@@ -338,22 +446,23 @@ impl TimerQueue {
                 return s;
             }
         }
-        let slot = match self.by_deadline.entry(deadline) {
-            Entry::Occupied(e) => *e.get(),
-            Entry::Vacant(e) => {
+        let slot = match self.by_deadline.get(deadline, &self.buckets) {
+            Some(s) => s,
+            None => {
                 let slot = match self.free.pop() {
                     Some(s) => s,
                     None => {
                         let s = u32::try_from(self.buckets.len())
                             .ok()
-                            .filter(|&s| s != Loc::NONE.slot)
+                            .filter(|&s| s != NO_SLOT)
                             .expect("more than 4e9 distinct deadlines");
                         self.buckets.push(Bucket::default());
                         s
                     }
                 };
-                e.insert(slot);
+                self.buckets[slot as usize].deadline = deadline;
                 self.heap.push(HeapEntry { deadline, slot });
+                self.by_deadline.insert(deadline, slot, &self.heap);
                 slot
             }
         };
@@ -415,7 +524,7 @@ impl TimerQueue {
 
     /// Frees the bucket of `entry`, just popped from the heap (its timers are gone).
     fn release(&mut self, entry: HeapEntry) {
-        self.by_deadline.remove(&entry.deadline);
+        self.by_deadline.remove(entry.deadline, entry.slot, &self.heap);
         if self.last.is_some_and(|(_, s)| s == entry.slot) {
             self.last = None;
         }
