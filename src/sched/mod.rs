@@ -10,6 +10,7 @@
 //! - I5 (total order): all observable scheduling is ordered by seq.
 
 pub mod clock;
+mod macro_queue;
 pub mod scheduler;
 pub mod seq;
 pub mod task;
