@@ -4,7 +4,7 @@
 //! Timers with the same deadline are always created in increasing seq order (seq is a global
 //! counter and a timer takes one at creation), so a FIFO per distinct deadline is already sorted
 //! by seq. The queue keeps:
-//! - a *bucket* per distinct deadline: a contiguous `Vec<u64>` of ids in insertion order, a `head`
+//! - a *bucket* per distinct deadline: a contiguous vector of ids (the first two inline) in insertion order, a `head`
 //!   cursor (everything before it is consumed) and a live count. Cancelling writes a tombstone
 //!   (0; ids are never 0) over the id; firing walks the vector sequentially and skips tombstones,
 //!   so firing a timer costs no random memory access;
@@ -58,6 +58,7 @@
 use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 /// A cancelled element of a bucket. Timer ids are never 0.
 const TOMBSTONE: u64 = 0;
@@ -76,7 +77,8 @@ const MAX_GAP: u64 = if cfg!(test) { 2 } else { 64 };
 struct Bucket {
     deadline: u64,
     /// Ids in insertion (= seq) order, `TOMBSTONE` where cancelled; `items[..head]` is consumed.
-    items: Vec<u64>,
+    /// Up to two inline: most deadlines of a program with varied delays hold one or two timers.
+    items: SmallVec<[u64; 2]>,
     head: u32,
     /// Ids in `items[head..]` that are not tombstones.
     live: u32,
@@ -92,7 +94,7 @@ impl Bucket {
     fn reset(&mut self) {
         debug_assert_eq!(self.live, 0);
         if self.items.capacity() > KEEP_CAPACITY {
-            self.items = Vec::new();
+            self.items = SmallVec::new();
         } else {
             self.items.clear();
         }
@@ -431,7 +433,12 @@ impl TimerQueue {
     /// Bytes of heap memory the queue holds (buckets and their ids, bucket map, heap, id records).
     pub fn heap_bytes(&self) -> usize {
         self.buckets.capacity() * std::mem::size_of::<Bucket>()
-            + self.buckets.iter().map(|b| b.items.capacity() * std::mem::size_of::<u64>()).sum::<usize>()
+            + self
+                .buckets
+                .iter()
+                .filter(|b| b.items.spilled())
+                .map(|b| b.items.capacity() * std::mem::size_of::<u64>())
+                .sum::<usize>()
             + self.free.capacity() * std::mem::size_of::<u32>()
             + self.by_deadline.heap_bytes()
             + self.heap.capacity() * std::mem::size_of::<HeapEntry>()
@@ -552,7 +559,7 @@ impl TimerQueue {
         b.items.truncate(w);
         b.head = 0;
         if b.items.capacity() > KEEP_CAPACITY.max(4 * w) {
-            b.items.shrink_to(2 * w);
+            b.items.shrink_to_fit();
         }
     }
 
