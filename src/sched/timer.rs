@@ -9,10 +9,10 @@
 //!   (0; ids are never 0) over the id; firing walks the vector sequentially and skips tombstones,
 //!   so firing a timer costs no random memory access;
 //! - a binary min-heap of the distinct deadlines (one entry per bucket), and an index from
-//!   deadline to bucket for inserts ([`DeadlineIndex`]: a direct-mapped table checked against the
+//!   deadline to bucket for inserts (`DeadlineIndex`: a direct-mapped table checked against the
 //!   bucket's own deadline, so finding the bucket costs no access beyond the bucket itself; plus
 //!   a one-entry cache, as consecutive timers often share a deadline);
-//! - id → (bucket, position) records, for `cancel` and `contains` ([`IdMap`]).
+//! - id → (bucket, position) records, for `cancel` and `contains` (`IdMap`).
 //!
 //! Real programs reuse a few delays, so there are far fewer buckets than timers: set and fire are
 //! an append and a sequential read, and the heap sees one push/pop per distinct deadline. (The
@@ -62,7 +62,7 @@ use smallvec::SmallVec;
 
 /// A cancelled element of a bucket. Timer ids are never 0.
 const TOMBSTONE: u64 = 0;
-// The three sizes below are tiny in unit tests, so that small property tests reach every sweep,
+// The sizes below are tiny in unit tests, so that small property tests reach every sweep,
 // compaction and window restart.
 /// A freed or emptied bucket keeps an id buffer up to this capacity for reuse (and frees larger).
 const KEEP_CAPACITY: usize = if cfg!(test) { 2 } else { 64 };
@@ -71,6 +71,8 @@ const KEEP_CAPACITY: usize = if cfg!(test) { 2 } else { 64 };
 const SLACK: usize = if cfg!(test) { 4 } else { 64 };
 /// An insert at most this far past the end of the id window extends it (with empty records).
 const MAX_GAP: u64 = if cfg!(test) { 2 } else { 64 };
+/// `pop_due` considers bulk extraction after popping this many buckets (and an eighth of the heap).
+const BULK_MIN_POPS: usize = if cfg!(test) { 2 } else { 32 };
 
 /// All timers due at one deadline.
 #[derive(Debug, Clone, Default)]
@@ -155,7 +157,8 @@ impl PartialOrd for HeapEntry {
 /// Fibonacci hash of the deadline (Knuth, TAOCP vol. 3, 6.4: nearby deadlines, `now + delay`,
 /// land far apart), each entry checked against its bucket's own deadline, so a lookup is one
 /// table read plus the bucket the insert touches anyway; a deadline whose entry is taken goes
-/// to an overflow hash map. The table holds 2–8 entries per bucket in use (4 bytes each).
+/// to an overflow hash map. The table holds at least 2 entries per bucket in use (4 bytes each)
+/// and is resized to 4 per bucket when an insert finds it under 2 or over 8.
 #[derive(Debug, Clone)]
 struct DeadlineIndex {
     /// Slot or `NO_SLOT`; every slot in it is a bucket in use (entries go when buckets do).
@@ -199,13 +202,18 @@ impl DeadlineIndex {
     }
 
     /// Adds `deadline → slot` (no bucket in use has `deadline`). `heap` lists every bucket in
-    /// use, for a resize.
+    /// use (this one included), for a resize. Resizing happens only here, so removals never
+    /// rebuild (a tick that releases thousands of buckets does not shrink the table step by step);
+    /// the table shrinks at the next insert, to 2–4 entries per bucket.
     #[inline]
     fn insert(&mut self, deadline: u64, slot: u32, heap: &BinaryHeap<HeapEntry>) {
-        self.place(deadline, slot);
         self.len += 1;
-        if self.len > self.table.len() / 2 {
-            self.rebuild(self.bits + 1, heap);
+        if self.len > self.table.len() / 2 || (self.bits > MIN_TABLE_BITS && self.len < self.table.len() / 8)
+        {
+            let bits = (self.len * 4).next_power_of_two().trailing_zeros().max(MIN_TABLE_BITS);
+            self.rebuild(bits, heap);
+        } else {
+            self.place(deadline, slot);
         }
     }
 
@@ -218,9 +226,9 @@ impl DeadlineIndex {
         }
     }
 
-    /// Removes the bucket `slot` of `deadline`. `heap` lists every other bucket in use.
+    /// Removes the bucket `slot` of `deadline`.
     #[inline]
-    fn remove(&mut self, deadline: u64, slot: u32, heap: &BinaryHeap<HeapEntry>) {
+    fn remove(&mut self, deadline: u64, slot: u32) {
         let i = self.home(deadline);
         if self.table[i] == slot {
             self.table[i] = NO_SLOT;
@@ -228,9 +236,6 @@ impl DeadlineIndex {
             self.overflow.remove(&deadline);
         }
         self.len -= 1;
-        if self.bits > MIN_TABLE_BITS && self.len < self.table.len() / 8 {
-            self.rebuild(self.bits - 1, heap);
-        }
     }
 
     #[cold]
@@ -531,7 +536,7 @@ impl TimerQueue {
 
     /// Frees the bucket of `entry`, just popped from the heap (its timers are gone).
     fn release(&mut self, entry: HeapEntry) {
-        self.by_deadline.remove(entry.deadline, entry.slot, &self.heap);
+        self.by_deadline.remove(entry.deadline, entry.slot);
         if self.last.is_some_and(|(_, s)| s == entry.slot) {
             self.last = None;
         }
@@ -565,28 +570,84 @@ impl TimerQueue {
 
     /// Removes every live timer with `deadline <= now`, calling `fire(id, deadline)` for each in
     /// (deadline, seq) order. Returns how many fired.
+    ///
+    /// Buckets come off the heap one by one; once that has taken an eighth of the heap, one scan
+    /// counts the rest that is due, and if that is at least a quarter of the heap it is taken in
+    /// bulk instead (`pop_bulk`): a tick after a long wait (or a fake clock's jump) fires most of
+    /// the heap, and sorting it is several times cheaper than popping it. The scan costs at most
+    /// eight pops' worth of work per pop already done, the heapify of the rest at most four per
+    /// bucket taken.
     pub fn pop_due(&mut self, now: u64, mut fire: impl FnMut(u64, u64)) -> usize {
         let mut fired = 0;
+        let mut popped = 0usize;
+        let mut scanned = false;
         while let Some(&top) = self.heap.peek() {
             if top.deadline > now {
                 break;
             }
-            self.heap.pop();
-            let b = &mut self.buckets[top.slot as usize];
-            for &id in &b.items[b.head as usize..] {
-                if id != TOMBSTONE {
-                    fire(id, top.deadline);
+            if !scanned && popped >= BULK_MIN_POPS && popped * 8 >= self.heap.len() {
+                scanned = true;
+                let due = self.heap.iter().filter(|e| e.deadline <= now).count();
+                if due * 4 >= self.heap.len() {
+                    fired += self.pop_bulk(now, &mut fire);
+                    break;
                 }
             }
-            fired += b.live as usize;
-            b.live = 0;
-            self.release(top);
+            self.heap.pop();
+            popped += 1;
+            fired += self.fire_bucket(top, &mut fire);
         }
         self.live -= fired;
         // Buckets emptied by cancellation may now be on top.
         self.settle();
         if self.live == 0 {
             self.ids.clear();
+        }
+        fired
+    }
+
+    /// Fires every live timer of `entry`'s bucket (just off the heap) and frees the bucket.
+    /// Returns how many fired; `self.live` is left to the caller.
+    #[inline]
+    fn fire_bucket(&mut self, entry: HeapEntry, fire: &mut impl FnMut(u64, u64)) -> usize {
+        let b = &mut self.buckets[entry.slot as usize];
+        for &id in &b.items[b.head as usize..] {
+            if id != TOMBSTONE {
+                fire(id, entry.deadline);
+            }
+        }
+        let n = b.live as usize;
+        b.live = 0;
+        self.release(entry);
+        n
+    }
+
+    /// Takes every bucket due at `now` off the heap at once, in deadline order: a partition, a
+    /// sort of the due part (a counting sort when their deadlines are dense: they are distinct,
+    /// Q2) and a heapify of the rest. Returns how many fired.
+    #[cold]
+    fn pop_bulk(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+        let (mut due, rest): (Vec<HeapEntry>, Vec<HeapEntry>) =
+            std::mem::take(&mut self.heap).into_vec().into_iter().partition(|e| e.deadline <= now);
+        self.heap = BinaryHeap::from(rest);
+        let mut fired = 0;
+        let min = due.iter().map(|e| e.deadline).min().unwrap_or(0);
+        let span = due.iter().map(|e| e.deadline - min).max().unwrap_or(0);
+        if span < 4 * due.len() as u64 + SLACK as u64 {
+            let mut by_offset = vec![NO_SLOT; span as usize + 1];
+            for e in &due {
+                by_offset[(e.deadline - min) as usize] = e.slot;
+            }
+            for (off, &slot) in by_offset.iter().enumerate() {
+                if slot != NO_SLOT {
+                    fired += self.fire_bucket(HeapEntry { deadline: min + off as u64, slot }, fire);
+                }
+            }
+        } else {
+            due.sort_unstable_by_key(|e| e.deadline);
+            for e in due {
+                fired += self.fire_bucket(e, fire);
+            }
         }
         fired
     }
