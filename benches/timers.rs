@@ -259,7 +259,7 @@ fn lazy_set_clear_skip(ds: &[u64]) -> (LazyHeapScheduler, Vec<u64>) {
 }
 
 /// A single iteration slower than this is reported from one timed run instead of being sampled
-/// (clear-all in id order is quadratic in `IdIndex::remove` today: ~8 s at 1e5, hours at 1e6).
+/// (a guard: clear-all in id order was once quadratic in the queue's id index, ~8 s at 1e5).
 const ONE_SHOT_LIMIT: Duration = Duration::from_secs(1);
 
 fn set_clear_skip(c: &mut Criterion) {

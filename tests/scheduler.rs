@@ -539,6 +539,36 @@ fn id_js_max_wraps_to_one_skipping_pending_ids() {
 }
 
 #[test]
+fn rearmed_interval_keeps_its_id_among_many_fresh_timers() {
+    // seqloop: an interval re-arms its own id after each firing while thousands of fresh ids
+    // pass it; the queue must keep finding (and cancelling) the old id every time.
+    let (mut s, clock) = sched_at(0);
+    let interval = s.set_timeout(10).unwrap();
+    for round in 1..=300u64 {
+        for _ in 0..50 {
+            let t = s.set_timeout(3).unwrap();
+            if t.0 % 3 == 0 {
+                assert!(s.clear_timeout(t));
+            }
+        }
+        clock.set(round * 10);
+        let fired: Vec<u64> = drain_all(&mut s).iter().map(timer_id).collect();
+        assert_eq!(fired.iter().filter(|&&id| id == interval.0).count(), 1, "round {round}");
+        assert!(!s.timer_is_pending(interval));
+        assert_eq!(s.rearm_timer(interval, (round + 1) * 10), Ok(()));
+        assert!(s.timer_is_pending(interval));
+        assert_eq!(s.rearm_timer(interval, 1), Err(SchedError::TimerIdLive { id: interval.0 }));
+    }
+    assert_eq!(s.timer_count(), 1);
+    assert!(s.clear_timeout(interval));
+    assert!(!s.clear_timeout(interval));
+    assert_eq!(s.rearm_timer(interval, 5), Ok(()), "a cancelled id can be re-armed too");
+    clock.advance(5);
+    assert_eq!(s.tick().map(|t| timer_id(&t)), Some(interval.0));
+    assert!(!s.has_pending());
+}
+
+#[test]
 fn id_exhaustion_takes_no_seq() {
     let (s, _) = sched_at(0);
     let mut s = s.with_max_timer_id(1);

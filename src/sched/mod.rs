@@ -10,7 +10,7 @@
 //! - I5 (total order): all observable scheduling is ordered by seq.
 
 pub mod clock;
-mod id_index;
+mod macro_queue;
 pub mod scheduler;
 pub mod seq;
 pub mod task;

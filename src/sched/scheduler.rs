@@ -11,16 +11,17 @@
 //!
 //! A tick moves *all* due timers (deadline <= now, inclusive) to the back of the queue in
 //! (deadline, seq) order, then pops the front. After a tick returns `None`, no live timer is due.
+//! The queue ([`MacroQueue`]) keeps moved timers as runs of ids (8 bytes each) and builds their
+//! `Macrotask` when they leave it, in exactly the order and with exactly the seqs above.
 //!
 //! Recording (API.md §4, [`trace`](super::trace)): every clock read goes through `read_clock`
 //! (R1), and every call that changes the scheduler or reads the clock appends one compact entry
 //! to an optional recorder. Without a recorder that is one `None` check per call.
 
-use std::collections::VecDeque;
-
 use thiserror::Error;
 
 use super::clock::{Clock, WallClock};
+use super::macro_queue::MacroQueue;
 use super::seq::Seq;
 use super::task::{HostcallCompletion, HostcallOutcome, InboundEvent, Macrotask, MacrotaskKind, TimerId};
 use super::timer::TimerQueue;
@@ -48,7 +49,7 @@ pub struct Scheduler<P = serde_json::Value> {
     seq: Seq,
     clock: Box<dyn Clock>,
     timers: TimerQueue,
-    queue: VecDeque<Macrotask<P>>,
+    queue: MacroQueue<P>,
     next_timer_id: u64,
     max_timer_id: u64,
     /// Present when recording (boxed: a non-recording scheduler carries one null pointer).
@@ -81,7 +82,7 @@ impl<P> Scheduler<P> {
             seq: Seq::ZERO,
             clock: Box::new(clock),
             timers: TimerQueue::new(),
-            queue: VecDeque::new(),
+            queue: MacroQueue::default(),
             next_timer_id: 1,
             max_timer_id: u64::MAX,
             recorder: None,
@@ -284,7 +285,7 @@ impl<P> Scheduler<P> {
     fn push(&mut self, kind: MacrotaskKind<P>) -> Seq {
         let seq = self.take_seq();
         tracing::trace!(target: "seqloop::sched", seq = seq.0, kind = kind.code(), "enqueue");
-        self.queue.push_back(Macrotask { seq, kind });
+        self.queue.push(Macrotask { seq, kind });
         seq
     }
 
@@ -342,9 +343,7 @@ impl<P> Scheduler<P> {
 
     /// Removes a queued immediate (for `clearImmediate`). True when it was queued.
     pub fn cancel_immediate(&mut self, id: u64) -> bool {
-        let pos =
-            self.queue.iter().position(|t| matches!(t.kind, MacrotaskKind::Immediate { id: i } if i == id));
-        let removed = pos.and_then(|p| self.queue.remove(p)).is_some();
+        let removed = self.queue.remove_immediate(id);
         self.record(|| Entry::CancelImmediate { id, result: removed });
         removed
     }
@@ -363,10 +362,7 @@ impl<P> Scheduler<P> {
             let s = *seq;
             *seq = s.next();
             tracing::trace!(target: "seqloop::sched", seq = s.0, timer_id = id, deadline_ms, "timer_fire");
-            queue.push_back(Macrotask {
-                seq: s,
-                kind: MacrotaskKind::TimerFired { timer_id: TimerId(id), deadline_ms },
-            });
+            queue.push_timer(s, TimerId(id), deadline_ms);
         })
     }
 
@@ -409,7 +405,7 @@ impl<P> Scheduler<P> {
         }
         self.promote_due_timers();
         let n = max.min(self.queue.len());
-        let out: Vec<Macrotask<P>> = self.queue.drain(..n).collect();
+        let out: Vec<Macrotask<P>> = (0..n).map_while(|_| self.queue.pop_front()).collect();
         for t in &out {
             tracing::trace!(target: "seqloop::sched", seq = t.seq.0, kind = t.kind.code(), "tick");
         }
@@ -421,9 +417,7 @@ impl<P> Scheduler<P> {
     /// macrotask of another kind, which stays queued for `tick`/`drain`. Equivalent to the ticks
     /// that would have returned those timers, without building a `Macrotask` for each.
     pub fn drain_timers(&mut self, max: usize, mut fired: impl FnMut(TimerId)) -> usize {
-        let front_timer = |q: &VecDeque<Macrotask<P>>| {
-            matches!(q.front(), Some(Macrotask { kind: MacrotaskKind::TimerFired { .. }, .. }))
-        };
+        let front_timer = |q: &MacroQueue<P>| q.front_is_timer();
         let mut n = 0;
         if self.recorder.is_some() {
             // Recording: each step is a recorded promote and a recorded tick, so a replay

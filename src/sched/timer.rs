@@ -2,54 +2,148 @@
 //!
 //! # Algorithm
 //! Timers with the same deadline are always created in increasing seq order (seq is a global
-//! counter and a timer takes one at creation), so a FIFO list per distinct deadline is already
-//! sorted by seq. The queue therefore keeps:
-//! - a *bucket* per distinct deadline: a circular doubly-linked list threaded through one arena,
-//!   headed by a sentinel node (so unlinking a timer never needs to know its bucket);
-//! - a binary min-heap of the distinct deadlines (one entry per bucket);
-//! - an [`IdIndex`] from timer id to arena slot, for `cancel`.
+//! counter and a timer takes one at creation), so a FIFO per distinct deadline is already sorted
+//! by seq. The queue keeps:
+//! - a *bucket* per distinct deadline: a contiguous vector of ids (the first two inline) in insertion order, a `head`
+//!   cursor (everything before it is consumed) and a live count. Cancelling writes a tombstone
+//!   (0; ids are never 0) over the id; firing walks the vector sequentially and skips tombstones,
+//!   so firing a timer costs no random memory access;
+//! - a binary min-heap of the distinct deadlines (one entry per bucket), and an index from
+//!   deadline to bucket for inserts (`DeadlineIndex`: a direct-mapped table checked against the
+//!   bucket's own deadline, so finding the bucket costs no access beyond the bucket itself; plus
+//!   a one-entry cache, as consecutive timers often share a deadline);
+//! - id → (bucket, position) records, for `cancel` and `contains` (`IdMap`).
 //!
 //! Real programs reuse a few delays, so there are far fewer buckets than timers: set and fire are
-//! an append and a pop-front on a list, and the heap sees one push/pop per distinct deadline. With
-//! all-distinct deadlines it degrades to an ordinary heap. (The idea is the one behind calendar
-//! queues and Node's own `lib/internal/timers.js`, which keeps one list per duration.)
+//! an append and a sequential read, and the heap sees one push/pop per distinct deadline. (The
+//! idea is the one behind calendar queues and Node's own `lib/internal/timers.js`, which keeps one
+//! list per duration.)
+//!
+//! # Id records without a hash on the hot path
+//! Timer ids come from a counter, so records live in a *window* indexed by `id - base`; ids
+//! outside it (after the counter wraps, re-armed interval ids, jumps of the counter) go to a
+//! *spill* hash map. Records are never cleared when a timer fires or is cancelled (that would be
+//! a random write per timer); a record counts only if it still *holds* its id:
+//! `pos >= bucket.head && bucket.items[pos] == id`. That is sound without generations (B1–B3):
+//! - B1: every element of `items[head..]` of a bucket is a tombstone or the id of a live timer,
+//!   and every live timer's id is in exactly one such element (insert requires the id not live;
+//!   cancel tombstones it; firing moves `head` past it; freed buckets are emptied).
+//! - B2: so a location *holds* id `x` if and only if `x` is live there: a record left over from
+//!   an earlier life of `x` (fired, cancelled, re-inserted, its bucket freed and reused) either
+//!   fails the check or points exactly where `x` now lives.
+//! - B3 (completeness): for every live id, the window record (when the id is inside the window)
+//!   or the spill record holds it. Insert writes one of them; compaction moves the one that holds
+//!   it; sweeps move holding window records to the spill map before dropping them; the spill map
+//!   drops only records that do not hold.
+//!
+//! # Bounded memory
+//! - W1: a bucket's dead elements (consumed or tombstones) stay below `4 × live + SLACK`; a bucket
+//!   with no live timer is emptied at once. Compaction rewrites the records of the ids it moves.
+//! - W2: the window stays below `2 × live + SLACK` records: past that, its front is swept (holding
+//!   records move to the spill map) down to `live + SLACK / 2` (amortised O(1) per insert).
+//! - W3: the spill map is swept of records that do not hold once it has more than
+//!   `2 × live + SLACK` (amortised O(1) per spilled insert, as a sweep drops at least half).
+//! - When the counter runs outside the window for longer than the window (wrap-around, a jump),
+//!   the window is flushed to the spill map and restarts at the counter.
+//! - Freed bucket slots are reused; they keep id buffers up to `KEEP_CAPACITY`.
 //!
 //! # Invariants
 //! - Q1: within a bucket, timers are in insertion order, which is seq order (I3).
-//! - Q2: the heap holds exactly one entry per bucket in `buckets`.
-//! - Q3: the bucket at the top of the heap is never empty, so `peek_deadline` is the earliest
-//!   *live* deadline in O(1). Cancelling may empty buckets below the top; they are dropped when
-//!   they surface (`settle`).
-//! - Q4: `index` holds exactly the live (pending, not cancelled) timers; `live == index.len()`.
+//! - Q2: the heap and the deadline map hold exactly one entry per bucket in use.
+//! - Q3: the bucket at the top of the heap has a live timer, so `peek_deadline` is the earliest
+//!   *live* deadline in O(1). Cancelling may leave buckets without live timers below the top;
+//!   they are dropped when they surface (`settle`).
+//! - Q4: `live` is the number of live timers (the sum of the buckets' live counts).
 
 use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
-use super::id_index::IdIndex;
+/// A cancelled element of a bucket. Timer ids are never 0.
+const TOMBSTONE: u64 = 0;
+// The sizes below are tiny in unit tests, so that small property tests reach every sweep,
+// compaction and window restart.
+/// A freed or emptied bucket keeps an id buffer up to this capacity for reuse (and frees larger).
+const KEEP_CAPACITY: usize = if cfg!(test) { 2 } else { 64 };
+/// Slack of the size bounds below (bucket compaction, window and spill sweeps), so small queues
+/// never sweep.
+const SLACK: usize = if cfg!(test) { 4 } else { 64 };
+/// An insert at most this far past the end of the id window extends it (with empty records).
+const MAX_GAP: u64 = if cfg!(test) { 2 } else { 64 };
+/// `pop_due` considers bulk extraction after popping this many buckets (and an eighth of the heap).
+const BULK_MIN_POPS: usize = if cfg!(test) { 2 } else { 32 };
 
-const NIL: u32 = u32::MAX;
-
-#[derive(Debug, Clone, Copy)]
-struct Node {
-    /// Timer id for a timer node; the deadline for a sentinel node.
-    key: u64,
-    prev: u32,
-    /// Next node in the bucket list, or the next free slot while the node is free.
-    next: u32,
+/// All timers due at one deadline.
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    deadline: u64,
+    /// Ids in insertion (= seq) order, `TOMBSTONE` where cancelled; `items[..head]` is consumed.
+    /// Up to two inline: most deadlines of a program with varied delays hold one or two timers.
+    items: SmallVec<[u64; 2]>,
+    head: u32,
+    /// Ids in `items[head..]` that are not tombstones.
+    live: u32,
 }
 
+impl Bucket {
+    /// Elements that are consumed or tombstones.
+    fn dead(&self) -> usize {
+        self.items.len() - self.live as usize
+    }
+
+    /// Empties the bucket (its `live` is 0), keeping a small buffer.
+    fn reset(&mut self) {
+        debug_assert_eq!(self.live, 0);
+        if self.items.capacity() > KEEP_CAPACITY {
+            self.items = SmallVec::new();
+        } else {
+            self.items.clear();
+        }
+        self.head = 0;
+    }
+}
+
+/// Where an id was put: `buckets[slot].items[pos]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Loc {
+    slot: u32,
+    pos: u32,
+}
+
+impl Loc {
+    /// An empty window record (no bucket has this slot).
+    const NONE: Loc = Loc { slot: NO_SLOT, pos: 0 };
+}
+
+/// True when `id` is live at `loc` (B1): the element is unconsumed and holds `id`.
+#[inline]
+fn holds(buckets: &[Bucket], loc: Loc, id: u64) -> bool {
+    buckets
+        .get(loc.slot as usize)
+        .is_some_and(|b| loc.pos >= b.head && b.items.get(loc.pos as usize) == Some(&id))
+}
+
+/// A bucket in the heap. Deadlines are unique in the heap (Q2), so entries compare by deadline
+/// alone.
+#[derive(Debug, Clone, Copy)]
 struct HeapEntry {
     deadline: u64,
-    sentinel: u32,
+    slot: u32,
 }
+
+impl PartialEq for HeapEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.deadline == other.deadline
+    }
+}
+
+impl Eq for HeapEntry {}
 
 impl Ord for HeapEntry {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         // Reversed: std's BinaryHeap is a max-heap and we want the earliest deadline on top.
-        // Deadlines are unique in the heap (Q2), so the sentinel never decides.
-        other.deadline.cmp(&self.deadline).then(other.sentinel.cmp(&self.sentinel))
+        other.deadline.cmp(&self.deadline)
     }
 }
 
@@ -59,16 +153,260 @@ impl PartialOrd for HeapEntry {
     }
 }
 
+/// Deadline → slot of the bucket in use for that deadline. A direct-mapped table indexed by a
+/// Fibonacci hash of the deadline (Knuth, TAOCP vol. 3, 6.4: nearby deadlines, `now + delay`,
+/// land far apart), each entry checked against its bucket's own deadline, so a lookup is one
+/// table read plus the bucket the insert touches anyway; a deadline whose entry is taken goes
+/// to an overflow hash map. The table holds at least 2 entries per bucket in use (4 bytes each)
+/// and is resized to 4 per bucket when an insert finds it under 2 or over 8.
+#[derive(Debug, Clone)]
+struct DeadlineIndex {
+    /// Slot or `NO_SLOT`; every slot in it is a bucket in use (entries go when buckets do).
+    table: Vec<u32>,
+    /// `table.len() == 1 << bits`.
+    bits: u32,
+    overflow: FxHashMap<u64, u32>,
+    /// Buckets in use (in the table or the overflow map).
+    len: usize,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+const MIN_TABLE_BITS: u32 = 4;
+
+impl Default for DeadlineIndex {
+    fn default() -> Self {
+        Self::with_bits(MIN_TABLE_BITS)
+    }
+}
+
+impl DeadlineIndex {
+    fn with_bits(bits: u32) -> Self {
+        Self { table: vec![NO_SLOT; 1 << bits], bits, overflow: FxHashMap::default(), len: 0 }
+    }
+
+    #[inline]
+    fn home(&self, deadline: u64) -> usize {
+        (deadline.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    }
+
+    #[inline]
+    fn get(&self, deadline: u64, buckets: &[Bucket]) -> Option<u32> {
+        let s = self.table[self.home(deadline)];
+        if buckets.get(s as usize).is_some_and(|b| b.deadline == deadline) {
+            return Some(s);
+        }
+        if self.overflow.is_empty() {
+            return None;
+        }
+        self.overflow.get(&deadline).copied()
+    }
+
+    /// Adds `deadline → slot` (no bucket in use has `deadline`). `heap` lists every bucket in
+    /// use (this one included), for a resize. Resizing happens only here, so removals never
+    /// rebuild (a tick that releases thousands of buckets does not shrink the table step by step);
+    /// the table shrinks at the next insert, to 2–4 entries per bucket.
+    #[inline]
+    fn insert(&mut self, deadline: u64, slot: u32, heap: &BinaryHeap<HeapEntry>) {
+        self.len += 1;
+        if self.len > self.table.len() / 2 || (self.bits > MIN_TABLE_BITS && self.len < self.table.len() / 8)
+        {
+            let bits = (self.len * 4).next_power_of_two().trailing_zeros().max(MIN_TABLE_BITS);
+            self.rebuild(bits, heap);
+        } else {
+            self.place(deadline, slot);
+        }
+    }
+
+    fn place(&mut self, deadline: u64, slot: u32) {
+        let i = self.home(deadline);
+        if self.table[i] == NO_SLOT {
+            self.table[i] = slot;
+        } else {
+            self.overflow.insert(deadline, slot);
+        }
+    }
+
+    /// Removes the bucket `slot` of `deadline`.
+    #[inline]
+    fn remove(&mut self, deadline: u64, slot: u32) {
+        let i = self.home(deadline);
+        if self.table[i] == slot {
+            self.table[i] = NO_SLOT;
+        } else {
+            self.overflow.remove(&deadline);
+        }
+        self.len -= 1;
+    }
+
+    #[cold]
+    fn rebuild(&mut self, bits: u32, heap: &BinaryHeap<HeapEntry>) {
+        let len = self.len;
+        *self = Self::with_bits(bits);
+        self.len = len;
+        for e in heap {
+            self.place(e.deadline, e.slot);
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.table.capacity() * std::mem::size_of::<u32>()
+            + self.overflow.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+    }
+}
+
+/// Id → [`Loc`] records: a window indexed by `id - base` for the ids the counter handed out
+/// recently, and a spill map for every other id. Records are never cleared when a timer fires or
+/// is cancelled; a record counts only if it [`holds`] its id (R1–R3 in the module docs).
+#[derive(Debug, Clone, Default)]
+struct IdMap {
+    /// The id of `window[0]`. The window covers `base .. base + len` (wrapping).
+    base: u64,
+    window: Vec<Loc>,
+    spill: FxHashMap<u64, Loc>,
+    /// The id after the last spilled insert, and how many spilled inserts in a row were
+    /// consecutive ids (the counter running outside the window).
+    run_next: u64,
+    run_len: usize,
+    /// Inserts recorded in the spill map so far (test diagnostics).
+    #[cfg(test)]
+    spilled: usize,
+}
+
+impl IdMap {
+    /// The location of `id` if it is live, and whether its record is in the spill map.
+    #[inline]
+    fn find(&self, id: u64, buckets: &[Bucket]) -> Option<(Loc, bool)> {
+        let off = id.wrapping_sub(self.base);
+        if off < self.window.len() as u64 {
+            let loc = self.window[off as usize];
+            if holds(buckets, loc, id) {
+                return Some((loc, false));
+            }
+        }
+        if !self.spill.is_empty() {
+            if let Some(&loc) = self.spill.get(&id) {
+                if holds(buckets, loc, id) {
+                    return Some((loc, true));
+                }
+            }
+        }
+        None
+    }
+
+    /// Records `loc` for `id` (just inserted; `live` timers now).
+    #[inline]
+    fn set(&mut self, id: u64, loc: Loc, live: usize, buckets: &[Bucket]) {
+        let len = self.window.len() as u64;
+        let off = id.wrapping_sub(self.base);
+        if off < len {
+            self.window[off as usize] = loc;
+        } else if off - len <= MAX_GAP || len == 0 {
+            if len == 0 {
+                self.base = id;
+            } else {
+                self.window.resize(off as usize, Loc::NONE);
+            }
+            self.window.push(loc);
+            if self.window.len() > 2 * live + SLACK {
+                self.sweep(live, buckets);
+            }
+        } else {
+            self.spill_insert(id, loc, live, buckets);
+        }
+    }
+
+    #[cold]
+    fn spill_insert(&mut self, id: u64, loc: Loc, live: usize, buckets: &[Bucket]) {
+        self.spill.insert(id, loc);
+        #[cfg(test)]
+        {
+            self.spilled += 1;
+        }
+        self.run_len = if id == self.run_next { self.run_len + 1 } else { 1 };
+        self.run_next = id.wrapping_add(1);
+        if self.run_len > self.window.len() + SLACK / 2 {
+            // The counter runs outside the window (it wrapped, or jumped): move the window's live
+            // records to the spill map; the next insert starts a new window.
+            self.drop_front(self.window.len(), buckets);
+            self.run_len = 0;
+        }
+        self.sweep_spill(live, buckets);
+    }
+
+    /// Drops the window's first `k` records, moving those that still hold their id to the spill map.
+    fn drop_front(&mut self, k: usize, buckets: &[Bucket]) {
+        for (i, &loc) in self.window[..k].iter().enumerate() {
+            let id = self.base.wrapping_add(i as u64);
+            if holds(buckets, loc, id) {
+                self.spill.insert(id, loc);
+            }
+        }
+        self.window.drain(..k);
+        self.base = self.base.wrapping_add(k as u64);
+    }
+
+    /// Shortens the window to `live + SLACK / 2` records (W2).
+    #[cold]
+    fn sweep(&mut self, live: usize, buckets: &[Bucket]) {
+        let k = self.window.len().saturating_sub(live + SLACK / 2);
+        self.drop_front(k, buckets);
+        if self.window.capacity() > 4 * self.window.len() + 4 * SLACK {
+            self.window.shrink_to(2 * self.window.len() + SLACK);
+        }
+        self.sweep_spill(live, buckets);
+    }
+
+    /// Drops stale spill records once they could outnumber the live ones (W3).
+    fn sweep_spill(&mut self, live: usize, buckets: &[Bucket]) {
+        if self.spill.len() > 2 * live + SLACK {
+            self.spill.retain(|&id, loc| holds(buckets, *loc, id));
+            if self.spill.capacity() > 4 * self.spill.len() + 4 * SLACK {
+                self.spill.shrink_to(2 * self.spill.len() + SLACK);
+            }
+        }
+    }
+
+    /// `id`, live at `from`, moved to `to` (bucket compaction): updates whichever record holds it.
+    fn relocate(&mut self, id: u64, from: Loc, to: Loc) {
+        let off = id.wrapping_sub(self.base);
+        match self.window.get_mut(usize::try_from(off).unwrap_or(usize::MAX)) {
+            Some(rec) if *rec == from => *rec = to,
+            _ => {
+                self.spill.insert(id, to);
+            }
+        }
+    }
+
+    /// Forgets every record (no timer is live).
+    fn clear(&mut self) {
+        self.window.clear();
+        if self.spill.capacity() > 4 * SLACK {
+            self.spill = FxHashMap::default();
+        } else {
+            self.spill.clear();
+        }
+        self.run_len = 0;
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.window.capacity() * std::mem::size_of::<Loc>()
+            + self.spill.capacity() * (std::mem::size_of::<(u64, Loc)>() + 1)
+    }
+}
+
 /// Pending timers keyed by `u64` id, ordered by (deadline, insertion order).
 #[derive(Debug, Clone, Default)]
 pub struct TimerQueue {
-    arena: Vec<Node>,
-    free_head: Option<u32>,
-    index: IdIndex,
-    buckets: FxHashMap<u64, u32>,
+    /// Bucket slots; free ones are empty and listed in `free`.
+    buckets: Vec<Bucket>,
+    free: Vec<u32>,
+    by_deadline: DeadlineIndex,
     heap: BinaryHeap<HeapEntry>,
-    /// The bucket used by the last insert: consecutive timers often share a deadline.
-    last_bucket: Option<(u64, u32)>,
+    /// `(deadline, slot)` of the bucket used by the last insert: consecutive timers often share a
+    /// deadline.
+    last: Option<(u64, u32)>,
+    ids: IdMap,
+    live: usize,
 }
 
 impl TimerQueue {
@@ -79,18 +417,17 @@ impl TimerQueue {
 
     /// Number of live (pending, not cancelled) timers.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.live
     }
 
     /// True when no live timer is pending.
     pub fn is_empty(&self) -> bool {
-        self.index.len() == 0
+        self.live == 0
     }
 
     /// True when `id` is pending and not cancelled.
     pub fn contains(&self, id: u64) -> bool {
-        let arena = &self.arena;
-        self.index.contains(id, |s| arena[s as usize].key)
+        self.ids.find(id, &self.buckets).is_some()
     }
 
     /// Earliest deadline of a live timer, in O(1) (Q3).
@@ -98,185 +435,269 @@ impl TimerQueue {
         self.heap.peek().map(|e| e.deadline)
     }
 
-    /// Number of live timers due at the earliest deadline (0 when empty).
+    /// Number of live timers due at the earliest deadline (0 when empty), in O(1).
     pub fn peek_len(&self) -> usize {
-        let Some(top) = self.heap.peek() else { return 0 };
-        let s = top.sentinel;
-        let mut n = 0;
-        let mut at = self.arena[s as usize].next;
-        while at != s {
-            n += 1;
-            at = self.arena[at as usize].next;
-        }
-        n
+        self.heap.peek().map_or(0, |e| self.buckets[e.slot as usize].live as usize)
     }
 
-    /// Bytes of heap memory the queue holds (arena, index, bucket map and heap).
+    /// Bytes of heap memory the queue holds (buckets and their ids, bucket map, heap, id records).
     pub fn heap_bytes(&self) -> usize {
-        self.arena.capacity() * std::mem::size_of::<Node>()
-            + self.index.heap_bytes()
-            + self.buckets.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+        self.buckets.capacity() * std::mem::size_of::<Bucket>()
+            + self
+                .buckets
+                .iter()
+                .filter(|b| b.items.spilled())
+                .map(|b| b.items.capacity() * std::mem::size_of::<u64>())
+                .sum::<usize>()
+            + self.free.capacity() * std::mem::size_of::<u32>()
+            + self.by_deadline.heap_bytes()
             + self.heap.capacity() * std::mem::size_of::<HeapEntry>()
+            + self.ids.heap_bytes()
     }
 
-    fn alloc(&mut self, node: Node) -> u32 {
-        match self.free_head {
-            Some(slot) => {
-                let s = slot as usize;
-                self.free_head = match self.arena[s].next {
-                    NIL => None,
-                    n => Some(n),
-                };
-                self.arena[s] = node;
-                slot
-            }
-            None => {
-                let slot = u32::try_from(self.arena.len()).expect("more than 4e9 pending timers");
-                assert!(slot != NIL, "more than 4e9 pending timers");
-                self.arena.push(node);
-                slot
-            }
-        }
-    }
-
-    fn free(&mut self, slot: u32) {
-        self.arena[slot as usize].next = self.free_head.unwrap_or(NIL);
-        self.free_head = Some(slot);
-    }
-
+    /// The slot of the bucket for `deadline`, made (and pushed on the heap) if there is none.
+    #[inline]
     fn bucket_for(&mut self, deadline: u64) -> u32 {
-        if let Some((d, s)) = self.last_bucket {
+        if let Some((d, s)) = self.last {
             if d == deadline {
                 return s;
             }
         }
-        let sentinel = match self.buckets.get(&deadline) {
-            Some(&s) => s,
+        let slot = match self.by_deadline.get(deadline, &self.buckets) {
+            Some(s) => s,
             None => {
-                let s = self.alloc(Node { key: deadline, prev: NIL, next: NIL });
-                let node = &mut self.arena[s as usize];
-                node.prev = s;
-                node.next = s;
-                self.buckets.insert(deadline, s);
-                self.heap.push(HeapEntry { deadline, sentinel: s });
-                s
+                let slot = match self.free.pop() {
+                    Some(s) => s,
+                    None => {
+                        let s = u32::try_from(self.buckets.len())
+                            .ok()
+                            .filter(|&s| s != NO_SLOT)
+                            .expect("more than 4e9 distinct deadlines");
+                        self.buckets.push(Bucket::default());
+                        s
+                    }
+                };
+                self.buckets[slot as usize].deadline = deadline;
+                self.heap.push(HeapEntry { deadline, slot });
+                self.by_deadline.insert(deadline, slot, &self.heap);
+                slot
             }
         };
-        self.last_bucket = Some((deadline, sentinel));
-        sentinel
+        self.last = Some((deadline, slot));
+        slot
     }
 
     /// Adds timer `id` due at `deadline`. The caller guarantees `id != 0` and that `id` is not
     /// live; insertion order breaks ties between equal deadlines (Q1).
     pub fn insert(&mut self, id: u64, deadline: u64) {
-        debug_assert!(!self.contains(id));
-        let s = self.bucket_for(deadline);
-        let tail = self.arena[s as usize].prev;
-        let n = self.alloc(Node { key: id, prev: tail, next: s });
-        self.arena[tail as usize].next = n;
-        self.arena[s as usize].prev = n;
-        let arena = &self.arena;
-        self.index.insert(n, |s| arena[s as usize].key);
+        debug_assert!(id != TOMBSTONE && !self.contains(id));
+        let slot = self.bucket_for(deadline);
+        let b = &mut self.buckets[slot as usize];
+        let pos = u32::try_from(b.items.len()).expect("more than 4e9 timers at one deadline");
+        b.items.push(id);
+        b.live += 1;
+        self.live += 1;
+        self.ids.set(id, Loc { slot, pos }, self.live, &self.buckets);
     }
 
-    /// Cancels timer `id`. True only when it was live (Q4).
+    /// Cancels timer `id`. True only when it was live.
     pub fn cancel(&mut self, id: u64) -> bool {
-        let arena = &self.arena;
-        let Some(n) = self.index.remove(id, |s| arena[s as usize].key) else {
+        let Some((loc, spilled)) = self.ids.find(id, &self.buckets) else {
             return false;
         };
-        let Node { prev, next, .. } = self.arena[n as usize];
-        self.arena[prev as usize].next = next;
-        self.arena[next as usize].prev = prev;
-        self.free(n);
-        self.settle();
+        if spilled {
+            self.ids.spill.remove(&id);
+        }
+        let b = &mut self.buckets[loc.slot as usize];
+        b.items[loc.pos as usize] = TOMBSTONE;
+        b.live -= 1;
+        self.live -= 1;
+        if b.live == 0 {
+            // Nothing in it is live: drop its elements now; the bucket itself leaves the heap when
+            // it surfaces (Q3).
+            b.reset();
+            if self.heap.peek().is_some_and(|t| t.slot == loc.slot) {
+                self.settle();
+            }
+        } else if b.dead() > 4 * b.live as usize + SLACK {
+            self.compact(loc.slot);
+        }
+        if self.live == 0 {
+            self.ids.clear();
+        }
         true
     }
 
-    /// Restores Q3 by dropping empty buckets from the top of the heap.
+    /// Restores Q3 by dropping buckets without live timers from the top of the heap.
     fn settle(&mut self) {
         while let Some(&top) = self.heap.peek() {
-            if self.arena[top.sentinel as usize].next != top.sentinel {
+            if self.buckets[top.slot as usize].live != 0 {
                 break;
             }
             self.heap.pop();
-            self.drop_bucket(top);
+            self.release(top);
         }
     }
 
-    fn drop_bucket(&mut self, entry: HeapEntry) {
-        self.buckets.remove(&entry.deadline);
-        if self.last_bucket.is_some_and(|(d, _)| d == entry.deadline) {
-            self.last_bucket = None;
+    /// Frees the bucket of `entry`, just popped from the heap (its timers are gone).
+    fn release(&mut self, entry: HeapEntry) {
+        self.by_deadline.remove(entry.deadline, entry.slot);
+        if self.last.is_some_and(|(_, s)| s == entry.slot) {
+            self.last = None;
         }
-        self.free(entry.sentinel);
+        self.buckets[entry.slot as usize].reset();
+        self.free.push(entry.slot);
+    }
+
+    /// Removes tombstones and consumed elements from bucket `slot`, moving the records of the
+    /// live ids that shift.
+    #[cold]
+    fn compact(&mut self, slot: u32) {
+        let Self { buckets, ids, .. } = self;
+        let b = &mut buckets[slot as usize];
+        let mut w = 0usize;
+        for r in b.head as usize..b.items.len() {
+            let id = b.items[r];
+            if id != TOMBSTONE {
+                if r != w {
+                    b.items[w] = id;
+                    ids.relocate(id, Loc { slot, pos: r as u32 }, Loc { slot, pos: w as u32 });
+                }
+                w += 1;
+            }
+        }
+        b.items.truncate(w);
+        b.head = 0;
+        if b.items.capacity() > KEEP_CAPACITY.max(4 * w) {
+            b.items.shrink_to_fit();
+        }
     }
 
     /// Removes every live timer with `deadline <= now`, calling `fire(id, deadline)` for each in
     /// (deadline, seq) order. Returns how many fired.
+    ///
+    /// Buckets come off the heap one by one; once that has taken an eighth of the heap, one scan
+    /// counts the rest that is due, and if that is at least a quarter of the heap it is taken in
+    /// bulk instead (`pop_bulk`): a tick after a long wait (or a fake clock's jump) fires most of
+    /// the heap, and sorting it is several times cheaper than popping it. The scan costs at most
+    /// eight pops' worth of work per pop already done, the heapify of the rest at most four per
+    /// bucket taken.
     pub fn pop_due(&mut self, now: u64, mut fire: impl FnMut(u64, u64)) -> usize {
         let mut fired = 0;
+        let mut popped = 0usize;
+        let mut scanned = false;
         while let Some(&top) = self.heap.peek() {
             if top.deadline > now {
                 break;
             }
-            self.heap.pop();
-            let mut n = self.arena[top.sentinel as usize].next;
-            while n != top.sentinel {
-                let Node { key: id, next, .. } = self.arena[n as usize];
-                let arena = &self.arena;
-                self.index.remove(id, |s| arena[s as usize].key);
-                self.free(n);
-                fire(id, top.deadline);
-                fired += 1;
-                n = next;
+            if !scanned && popped >= BULK_MIN_POPS && popped * 8 >= self.heap.len() {
+                scanned = true;
+                let due = self.heap.iter().filter(|e| e.deadline <= now).count();
+                if due * 4 >= self.heap.len() {
+                    fired += self.pop_bulk(now, &mut fire);
+                    break;
+                }
             }
-            self.drop_bucket(top);
+            self.heap.pop();
+            popped += 1;
+            fired += self.fire_bucket(top, &mut fire);
         }
+        self.live -= fired;
         // Buckets emptied by cancellation may now be on top.
         self.settle();
+        if self.live == 0 {
+            self.ids.clear();
+        }
+        fired
+    }
+
+    /// Fires every live timer of `entry`'s bucket (just off the heap) and frees the bucket.
+    /// Returns how many fired; `self.live` is left to the caller.
+    #[inline]
+    fn fire_bucket(&mut self, entry: HeapEntry, fire: &mut impl FnMut(u64, u64)) -> usize {
+        let b = &mut self.buckets[entry.slot as usize];
+        for &id in &b.items[b.head as usize..] {
+            if id != TOMBSTONE {
+                fire(id, entry.deadline);
+            }
+        }
+        let n = b.live as usize;
+        b.live = 0;
+        self.release(entry);
+        n
+    }
+
+    /// Takes every bucket due at `now` off the heap at once, in deadline order: a partition, a
+    /// sort of the due part (a counting sort when their deadlines are dense: they are distinct,
+    /// Q2) and a heapify of the rest. Returns how many fired.
+    #[cold]
+    fn pop_bulk(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+        let (mut due, rest): (Vec<HeapEntry>, Vec<HeapEntry>) =
+            std::mem::take(&mut self.heap).into_vec().into_iter().partition(|e| e.deadline <= now);
+        self.heap = BinaryHeap::from(rest);
+        let mut fired = 0;
+        let min = due.iter().map(|e| e.deadline).min().unwrap_or(0);
+        let span = due.iter().map(|e| e.deadline - min).max().unwrap_or(0);
+        if span < 4 * due.len() as u64 + SLACK as u64 {
+            let mut by_offset = vec![NO_SLOT; span as usize + 1];
+            for e in &due {
+                by_offset[(e.deadline - min) as usize] = e.slot;
+            }
+            for (off, &slot) in by_offset.iter().enumerate() {
+                if slot != NO_SLOT {
+                    fired += self.fire_bucket(HeapEntry { deadline: min + off as u64, slot }, fire);
+                }
+            }
+        } else {
+            due.sort_unstable_by_key(|e| e.deadline);
+            for e in due {
+                fired += self.fire_bucket(e, fire);
+            }
+        }
         fired
     }
 
     /// Removes up to `max` timers due at the earliest deadline, if that deadline is `<= limit`,
     /// calling `fire(id)` for each in seq order; returns that deadline (or `None` when nothing is
-    /// due). Timers left at that deadline stay first in line. Walks the bucket directly instead
-    /// of cancelling timer by timer.
+    /// due). Timers left at that deadline stay first in line.
     pub fn pop_batch(&mut self, limit: u64, max: usize, mut fire: impl FnMut(u64)) -> Option<u64> {
         let top = *self.heap.peek()?;
         if top.deadline > limit || max == 0 {
             return None;
         }
-        let s = top.sentinel;
-        let mut n = self.arena[s as usize].next;
+        let b = &mut self.buckets[top.slot as usize];
+        let want = max.min(b.live as usize);
         let mut taken = 0;
-        while n != s && taken < max {
-            let Node { key: id, next, .. } = self.arena[n as usize];
-            let arena = &self.arena;
-            self.index.remove(id, |x| arena[x as usize].key);
-            self.free(n);
-            fire(id);
-            taken += 1;
-            n = next;
+        let mut pos = b.head as usize;
+        while taken < want {
+            let id = b.items[pos];
+            pos += 1;
+            if id != TOMBSTONE {
+                fire(id);
+                taken += 1;
+            }
         }
-        // Relink the sentinel to what is left of the bucket (Q1 keeps the rest in order).
-        self.arena[s as usize].next = n;
-        self.arena[n as usize].prev = s;
-        if n == s {
+        b.head = pos as u32;
+        b.live -= taken as u32;
+        self.live -= taken;
+        if b.live == 0 {
             self.heap.pop();
-            self.drop_bucket(top);
+            self.release(top);
             self.settle();
+        } else if b.dead() > 4 * b.live as usize + SLACK {
+            self.compact(top.slot);
+        }
+        if self.live == 0 {
+            self.ids.clear();
         }
         Some(top.deadline)
     }
 
     /// Removes and returns the earliest live timer as `(id, deadline)`, whatever the time.
     pub fn pop_first(&mut self) -> Option<(u64, u64)> {
-        let top = *self.heap.peek()?;
-        let n = self.arena[top.sentinel as usize].next;
-        let id = self.arena[n as usize].key;
-        self.cancel(id);
-        Some((id, top.deadline))
+        let mut first = None;
+        let deadline = self.pop_batch(u64::MAX, 1, |id| first = Some(id))?;
+        first.map(|id| (id, deadline))
     }
 
     /// Removes every timer.
@@ -290,11 +711,10 @@ impl TimerQueue {
         entries.sort_by_key(|e| e.deadline);
         let mut out = Vec::with_capacity(self.len());
         for e in entries {
-            let mut n = self.arena[e.sentinel as usize].next;
-            while n != e.sentinel {
-                out.push((self.arena[n as usize].key, e.deadline));
-                n = self.arena[n as usize].next;
-            }
+            let b = &self.buckets[e.slot as usize];
+            out.extend(
+                b.items[b.head as usize..].iter().filter(|&&id| id != TOMBSTONE).map(|&id| (id, e.deadline)),
+            );
         }
         out
     }
@@ -372,44 +792,279 @@ mod tests {
         assert_eq!(q.peek_deadline(), Some(50));
     }
 
+    #[test]
+    fn cancelled_id_reinserted_at_the_same_deadline() {
+        // B2: the old element of id 2 is a tombstone, so only the new one holds it.
+        let mut q = TimerQueue::new();
+        q.insert(1, 10);
+        q.insert(2, 10);
+        q.insert(3, 10);
+        assert!(q.cancel(2));
+        assert!(!q.contains(2));
+        q.insert(2, 10);
+        assert!(q.contains(2));
+        assert_eq!(q.snapshot(), vec![(1, 10), (3, 10), (2, 10)], "re-inserted: last in line");
+        assert!(q.cancel(2));
+        assert!(!q.cancel(2));
+        assert_eq!(q.snapshot(), vec![(1, 10), (3, 10)]);
+    }
+
+    #[test]
+    fn fired_id_reinserted_like_a_rearmed_interval() {
+        // An interval keeps its id: fire it, re-insert it, many times, among fresh timers.
+        let mut q = TimerQueue::new();
+        let interval = 1;
+        q.insert(interval, 10);
+        let mut next_id = 2;
+        for round in 1..=200u64 {
+            for _ in 0..5 {
+                q.insert(next_id, round * 10 + 5);
+                next_id += 1;
+            }
+            let mut fired = vec![];
+            q.pop_due(round * 10, |id, _| fired.push(id));
+            assert!(fired.contains(&interval), "round {round}");
+            assert!(!q.contains(interval));
+            q.insert(interval, (round + 1) * 10);
+            assert!(q.contains(interval));
+        }
+        assert!(q.cancel(interval));
+        assert!(!q.contains(interval));
+        let mut fired = vec![];
+        q.pop_due(u64::MAX, |id, _| fired.push(id));
+        assert_eq!(fired.len(), 5, "only the last round's fresh timers are left");
+    }
+
+    #[test]
+    fn ids_around_the_window_and_u64_max() {
+        let mut q = TimerQueue::new();
+        let ids = [1_000, 1_001, 1_003, 5, 1_000_000_000_000, u64::MAX, u64::MAX - 1, 2, 1_002];
+        for (k, &id) in ids.iter().enumerate() {
+            q.insert(id, 100 + k as u64 % 3);
+        }
+        for &id in &ids {
+            assert!(q.contains(id), "{id}");
+        }
+        assert!(!q.contains(1_004) && !q.contains(3) && !q.contains(0));
+        for &id in ids.iter().step_by(2) {
+            assert!(q.cancel(id));
+        }
+        for (k, &id) in ids.iter().enumerate() {
+            assert_eq!(q.contains(id), k % 2 == 1, "{id}");
+        }
+        let mut fired = vec![];
+        q.pop_due(u64::MAX, |id, _| fired.push(id));
+        assert_eq!(fired.len(), ids.len() / 2);
+        assert!(q.is_empty());
+    }
+
+    /// Largest `heap_bytes` seen over `rounds` of `step`.
+    fn peak_bytes(q: &mut TimerQueue, rounds: u64, mut step: impl FnMut(&mut TimerQueue, u64)) -> usize {
+        let mut peak = 0;
+        for r in 0..rounds {
+            step(q, r);
+            if r % 1024 == 0 {
+                peak = peak.max(q.heap_bytes());
+            }
+        }
+        peak
+    }
+
+    #[test]
+    fn memory_stays_bounded_with_one_long_lived_timer() {
+        // One timer that never fires, then 300k short ones set and fired one at a time:
+        // the window must not grow from the long-lived id to the newest one.
+        let mut q = TimerQueue::new();
+        q.insert(1, u64::MAX);
+        let peak = peak_bytes(&mut q, 300_000, |q, r| {
+            q.insert(r + 2, r);
+            assert_eq!(q.pop_due(r, |_, _| {}), 1);
+        });
+        assert!(peak < 4096, "{peak} bytes for 2 live timers");
+        assert!(q.contains(1) && q.len() == 1);
+    }
+
+    #[test]
+    fn memory_stays_bounded_when_the_counter_wraps() {
+        // Ids wrap at 1000 (like `with_max_timer_id`), skipping live ids; 10 timers live long.
+        let mut q = TimerQueue::new();
+        let max = 1_000u64;
+        let mut next = 1u64;
+        let mut alloc = |q: &TimerQueue| loop {
+            let id = next;
+            next = if id >= max { 1 } else { id + 1 };
+            if !q.contains(id) {
+                break id;
+            }
+        };
+        let mut long = vec![];
+        for _ in 0..10 {
+            let id = alloc(&q);
+            q.insert(id, u64::MAX);
+            long.push(id);
+        }
+        let mut pending = std::collections::VecDeque::new();
+        let peak = peak_bytes(&mut q, 300_000, |q, r| {
+            let id = alloc(q);
+            q.insert(id, r + 50);
+            pending.push_back(id);
+            if pending.len() > 40 {
+                let old = pending.pop_front().expect("pending");
+                if r % 3 == 0 {
+                    assert!(q.cancel(old));
+                }
+            }
+            q.pop_due(r, |_, _| {});
+        });
+        assert!(peak < 16 * 1024, "{peak} bytes for ~60 live timers");
+        for id in long {
+            assert!(q.contains(id));
+        }
+        // The window follows the counter across each wrap: after a run about as long as the
+        // window (~100 ids here), inserts take the window again, not the spill map.
+        assert!(q.ids.spilled < 300_000 / 5, "{} of 3e5 inserts spilled", q.ids.spilled);
+    }
+
+    #[test]
+    fn memory_stays_bounded_with_mixed_lifetimes() {
+        // Timers that outlive a window sweep move to the spill map and fire from there, leaving
+        // records that no longer hold (W3 sweeps them).
+        let mut q = TimerQueue::new();
+        let peak = peak_bytes(&mut q, 300_000, |q, r| {
+            let life = [1, 1, 1, 3, 40][(r % 5) as usize];
+            q.insert(r + 1, r + life);
+            q.pop_due(r, |_, _| {});
+        });
+        assert!(peak < 8 * 1024, "{peak} bytes for ~12 live timers");
+    }
+
+    #[test]
+    fn memory_stays_bounded_with_churn_at_one_deadline() {
+        // A frozen clock: set and clear at one deadline beside one timer that stays (W1), then
+        // pop one by one while inserting at the deadline being popped.
+        let mut q = TimerQueue::new();
+        let peak = peak_bytes(&mut q, 200_000, |q, r| {
+            q.insert(r + 2, 500);
+            if r == 100 {
+                // Lives on while compaction moves it to the front of the bucket.
+                q.insert(1, 500);
+            }
+            assert!(q.cancel(r + 2));
+            assert!(r < 100 || q.contains(1));
+        });
+        assert!(peak < 2048, "{peak} bytes for 1 live timer");
+        let mut next = 1_000_000u64;
+        for _ in 0..8 {
+            q.insert(next, 500);
+            next += 1;
+        }
+        let peak = peak_bytes(&mut q, 200_000, |q, _| {
+            let mut got = 0;
+            assert_eq!(q.pop_batch(500, 1, |_| got += 1), Some(500));
+            assert_eq!(got, 1);
+            q.insert(next, 500);
+            next += 1;
+        });
+        assert!(peak < 4096, "{peak} bytes for 9 live timers");
+        assert_eq!(q.len(), 9);
+        for id in next - 9..next {
+            assert!(q.cancel(id), "{id}");
+        }
+        assert!(q.is_empty());
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Set(u64),
         Clear(usize),
+        /// Re-insert a known id (cancelled, fired or live: skipped while live).
+        Reinsert(usize, u64),
+        /// Insert an id far from the counter (below, far above, near `u64::MAX`).
+        SetFar(usize, u64),
+        /// Move the id counter forward (like `set_next_timer_id`).
+        Jump(u64),
         Advance(u64),
         Tick,
         PopBatch(usize),
+        PopFirst,
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            4 => (0u64..60).prop_map(Op::Set),
-            2 => (0usize..64).prop_map(Op::Clear),
+            3 => (0u64..60).prop_map(Op::Set),
+            3 => (0u64..3).prop_map(Op::Set),
+            3 => (0usize..64).prop_map(Op::Clear),
+            2 => (0usize..64, 0u64..3).prop_map(|(i, d)| Op::Reinsert(i, d)),
+            1 => (0usize..16, 0u64..60).prop_map(|(i, d)| Op::SetFar(i, d)),
+            1 => (1u64..40).prop_map(Op::Jump),
             2 => (0u64..40).prop_map(Op::Advance),
             2 => Just(Op::Tick),
             1 => (1usize..4).prop_map(Op::PopBatch),
+            1 => Just(Op::PopFirst),
         ]
     }
 
+    /// Ids outside the counter's range: below it, far above it, and at the top of `u64`.
+    const FAR: [u64; 16] = [
+        1,
+        2,
+        3,
+        7,
+        1 << 40,
+        (1 << 40) + 1,
+        (1 << 40) + 2,
+        1 << 60,
+        u64::MAX,
+        u64::MAX - 1,
+        u64::MAX - 2,
+        u64::MAX - 64,
+        500,
+        501,
+        502,
+        999,
+    ];
+
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
         /// The queue against a sorted-list model of (deadline, seq).
         #[test]
-        fn matches_sorted_list_model(ops in proptest::collection::vec(op(), 0..300)) {
+        fn matches_sorted_list_model(ops in proptest::collection::vec(op(), 0..400)) {
             let mut q = TimerQueue::new();
             // model: (deadline, seq, id), kept sorted
             let mut model: Vec<(u64, u64, u64)> = vec![];
             let mut now = 0u64;
             let mut seq = 0u64;
+            let mut counter = 1_000u64;
             let mut ids: Vec<u64> = vec![];
+            let mut insert = |q: &mut TimerQueue, model: &mut Vec<(u64, u64, u64)>, id: u64, d: u64| {
+                if model.iter().any(|e| e.2 == id) {
+                    return false;
+                }
+                seq += 1;
+                q.insert(id, d);
+                model.push((d, seq, id));
+                model.sort();
+                true
+            };
             for op in ops {
                 match op {
                     Op::Set(delay) => {
-                        seq += 1;
-                        let id = seq; // ids distinct and increasing, like the scheduler's
-                        q.insert(id, now + delay);
-                        model.push((now + delay, seq, id));
-                        model.sort();
-                        ids.push(id);
+                        counter += 1;
+                        if insert(&mut q, &mut model, counter, now + delay) {
+                            ids.push(counter);
+                        }
+                    }
+                    Op::Jump(by) => counter += by,
+                    Op::Reinsert(i, delay) => {
+                        if !ids.is_empty() {
+                            let id = ids[i % ids.len()];
+                            insert(&mut q, &mut model, id, now + delay);
+                        }
+                    }
+                    Op::SetFar(i, delay) => {
+                        if insert(&mut q, &mut model, FAR[i], now + delay) {
+                            ids.push(FAR[i]);
+                        }
                     }
                     Op::Clear(i) => {
                         if !ids.is_empty() {
@@ -434,6 +1089,10 @@ mod tests {
                         };
                         prop_assert_eq!(got, want);
                     }
+                    Op::PopFirst => {
+                        let want = if model.is_empty() { None } else { Some(model.remove(0)) };
+                        prop_assert_eq!(q.pop_first(), want.map(|e| (e.2, e.0)));
+                    }
                     Op::Tick => {
                         let mut got = vec![];
                         q.pop_due(now, |id, d| got.push((d, id)));
@@ -446,8 +1105,12 @@ mod tests {
                 prop_assert_eq!(q.peek_deadline(), model.first().map(|e| e.0));
                 let first = model.first().map(|e| e.0);
                 prop_assert_eq!(q.peek_len(), model.iter().take_while(|e| Some(e.0) == first).count());
-                for &(_, _, id) in &model { prop_assert!(q.contains(id)); }
+                for &id in &ids {
+                    prop_assert_eq!(q.contains(id), model.iter().any(|e| e.2 == id), "id {}", id);
+                }
             }
+            let snapshot: Vec<(u64, u64)> = model.iter().map(|e| (e.2, e.0)).collect();
+            prop_assert_eq!(q.snapshot(), snapshot);
         }
     }
 }
