@@ -32,6 +32,15 @@ async function median (runs, fn) {
   return times[Math.floor(times.length / 2)]
 }
 
+/**
+ * Runs `fn` until it has run 3 times and for at least 100 ms, so every contender is measured
+ * with its code optimized (a single cold run leaves small N timed in the interpreter).
+ */
+async function warmUp (fn) {
+  const t0 = Date.now()
+  for (let i = 0; i < 3 || Date.now() - t0 < 100; i++) await fn()
+}
+
 function check (label, got, want) {
   if (got !== want) throw new Error(`${label}: ran ${got} callbacks, expected ${want}`)
 }
@@ -124,7 +133,7 @@ async function run () {
     const row = { N: n }
     for (const name of names) {
       const runs = n >= 1e5 ? 5 : 9
-      await contenders[name](ds).then((c) => check(name, c, n)) // warm-up and correctness
+      await warmUp(() => contenders[name](ds).then((c) => check(name, c, n))) // and correctness
       row[name] = await median(runs, async () => check(name, await contenders[name](ds), n))
     }
     rows.push(row)
@@ -140,7 +149,7 @@ async function run () {
   const n = 1e5
   const hopRow = {}
   for (const name of Object.keys(hops)) {
-    await hops[name](1e4).then((c) => check(name, c, 1e4))
+    await warmUp(() => hops[name](1e4).then((c) => check(name, c, 1e4)))
     const ms = await median(5, async () => check(name, await hops[name](n), n))
     hopRow[name] = n / (ms / 1e3)
   }
