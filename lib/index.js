@@ -8,7 +8,6 @@ const { AsyncResource } = require('node:async_hooks')
 const { Slots } = require('./slots.js')
 
 const kFast = Symbol('seqloop.fast')
-const kTable = Symbol('seqloop.table')
 
 // Node's own "run the nextTick queue and the microtasks now" (`runNextTicks` in
 // lib/internal/process/task_queues.js, kept on `process` for compatibility): exactly what Node's
@@ -90,6 +89,8 @@ function extra (args, from) {
  * by the addon in seq order, with every microtask and nextTick drained after each macrotask.
  */
 class EventLoop extends native.NativeEventLoop {
+  #t
+
   constructor (options) {
     super(options)
     // Timer and immediate callbacks live in this table, in JS, keyed by id; the native loop
@@ -109,32 +110,32 @@ class EventLoop extends native.NativeEventLoop {
     table.step = fast.step
     table.rearm = fast.rearm
     table.fast = fast
-    Object.defineProperty(this, kTable, { value: table })
+    this.#t = table
   }
 
   setTimeout (fn, ms) {
-    const t = this[kTable]
+    const t = this.#t
     const id = t.fast.setTimeout(fn, ms)
     t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, false))
     return id
   }
 
   setInterval (fn, ms) {
-    const t = this[kTable]
+    const t = this.#t
     const id = t.fast.setInterval(fn, ms)
     t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, true))
     return id
   }
 
   setImmediate (fn) {
-    const t = this[kTable]
+    const t = this.#t
     const id = t.fast.setImmediate(fn)
     t.immediates.set(id, new Entry(fn, extra(arguments, 1), t.als ? new AsyncResource('seqloop.Immediate') : undefined, false))
     return id
   }
 
   clearTimeout (id) {
-    const t = this[kTable]
+    const t = this.#t
     const pending = t.fast.clearTimeout(id)
     // A timer already moved to the macrotask queue is no longer pending but has not run yet.
     return (typeof id === 'number' && t.timers.delete(id)) || pending
@@ -145,7 +146,7 @@ class EventLoop extends native.NativeEventLoop {
   }
 
   clearImmediate (id) {
-    const t = this[kTable]
+    const t = this.#t
     const queued = t.fast.clearImmediate(id)
     if (queued) t.immediates.delete(id)
     return queued
