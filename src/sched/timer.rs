@@ -53,7 +53,8 @@
 //! - Q3: the bucket at the top of the heap has a live timer, so `peek_deadline` is the earliest
 //!   *live* deadline in O(1). Cancelling may leave buckets without live timers below the top;
 //!   they are dropped when they surface (`settle`).
-//! - Q4: `live` is the number of live timers (the sum of the buckets' live counts).
+//! - Q4: `live` is the number of live timers (the sum of the buckets' live counts), and
+//!   `live_buckets` the number of buckets in the heap with a live timer.
 
 use std::collections::BinaryHeap;
 
@@ -407,6 +408,8 @@ pub struct TimerQueue {
     last: Option<(u64, u32)>,
     ids: IdMap,
     live: usize,
+    /// Buckets with a live timer; the other `heap.len() - live_buckets` wait to surface (Q3).
+    live_buckets: usize,
 }
 
 impl TimerQueue {
@@ -490,6 +493,9 @@ impl TimerQueue {
         let b = &mut self.buckets[slot as usize];
         let pos = u32::try_from(b.items.len()).expect("more than 4e9 timers at one deadline");
         b.items.push(id);
+        if b.live == 0 {
+            self.live_buckets += 1;
+        }
         b.live += 1;
         self.live += 1;
         self.ids.set(id, Loc { slot, pos }, self.live, &self.buckets);
@@ -511,6 +517,7 @@ impl TimerQueue {
             // Nothing in it is live: drop its elements now; the bucket itself leaves the heap when
             // it surfaces (Q3).
             b.reset();
+            self.live_buckets -= 1;
             if self.heap.peek().is_some_and(|t| t.slot == loc.slot) {
                 self.settle();
             }
@@ -523,15 +530,37 @@ impl TimerQueue {
         true
     }
 
-    /// Restores Q3 by dropping buckets without live timers from the top of the heap.
+    /// Restores Q3 by dropping buckets without live timers from the top of the heap; when more
+    /// than half the heap is such buckets, drops them all in one pass instead (`prune`).
     fn settle(&mut self) {
         while let Some(&top) = self.heap.peek() {
             if self.buckets[top.slot as usize].live != 0 {
                 break;
             }
+            let dead = self.heap.len() - self.live_buckets;
+            if dead > SLACK && dead * 2 > self.heap.len() {
+                self.prune();
+                break;
+            }
             self.heap.pop();
             self.release(top);
         }
+    }
+
+    /// Frees every bucket without a live timer and heapifies the rest: O(heap), at least half of
+    /// it freed, so amortised O(1) per bucket, where popping them one by one costs O(log heap)
+    /// each (clearing many timers in id order empties buckets in random deadline order).
+    #[cold]
+    fn prune(&mut self) {
+        let mut keep = Vec::with_capacity(self.live_buckets);
+        for e in std::mem::take(&mut self.heap).into_vec() {
+            if self.buckets[e.slot as usize].live != 0 {
+                keep.push(e);
+            } else {
+                self.release(e);
+            }
+        }
+        self.heap = BinaryHeap::from(keep);
     }
 
     /// Frees the bucket of `entry`, just popped from the heap (its timers are gone).
@@ -617,14 +646,17 @@ impl TimerQueue {
             }
         }
         let n = b.live as usize;
+        if n != 0 {
+            self.live_buckets -= 1;
+        }
         b.live = 0;
         self.release(entry);
         n
     }
 
     /// Takes every bucket due at `now` off the heap at once, in deadline order: a partition, a
-    /// sort of the due part (a counting sort when their deadlines are dense: they are distinct,
-    /// Q2) and a heapify of the rest. Returns how many fired.
+    /// sort of the due part (a counting sort when their deadlines span less than 4 per bucket:
+    /// they are distinct, Q2) and a heapify of the rest. Returns how many fired.
     #[cold]
     fn pop_bulk(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
         let (mut due, rest): (Vec<HeapEntry>, Vec<HeapEntry>) =
@@ -676,6 +708,7 @@ impl TimerQueue {
         b.live -= taken as u32;
         self.live -= taken;
         if b.live == 0 {
+            self.live_buckets -= 1;
             self.heap.pop();
             self.release(top);
             self.settle();
@@ -1098,6 +1131,9 @@ mod tests {
                 }
                 prop_assert_eq!(q.len(), model.len());
                 prop_assert_eq!(q.peek_deadline(), model.first().map(|e| e.0));
+                // Q4
+                let live_buckets = q.heap.iter().filter(|e| q.buckets[e.slot as usize].live != 0).count();
+                prop_assert_eq!(q.live_buckets, live_buckets);
                 for &id in &ids {
                     prop_assert_eq!(q.contains(id), model.iter().any(|e| e.2 == id), "id {}", id);
                 }
