@@ -9,9 +9,9 @@
 //!   (0; ids are never 0) over the id; firing walks the vector sequentially and skips tombstones,
 //!   so firing a timer costs no random memory access;
 //! - a binary min-heap of the distinct deadlines (one entry per bucket), and an index from
-//!   deadline to bucket for inserts (`DeadlineIndex`: a direct-mapped table checked against the
-//!   bucket's own deadline, so finding the bucket costs no access beyond the bucket itself; plus
-//!   a one-entry cache, as consecutive timers often share a deadline);
+//!   deadline to bucket for inserts (`DeadlineIndex`: a direct-mapped table of 4-byte entries
+//!   checked against the bucket's own deadline, so finding the bucket costs one small read beyond
+//!   the bucket itself; plus a one-entry cache, as consecutive timers often share a deadline);
 //! - id → (bucket, position) records, for `cancel` and `contains` (`IdMap`).
 //!
 //! Real programs reuse a few delays, so there are far fewer buckets than timers: set and fire are
@@ -156,13 +156,14 @@ impl PartialOrd for HeapEntry {
 
 /// Deadline → slot of the bucket in use for that deadline. A direct-mapped table indexed by a
 /// Fibonacci hash of the deadline (Knuth, TAOCP vol. 3, 6.4: nearby deadlines, `now + delay`,
-/// land far apart), each entry checked against its bucket's own deadline, so a lookup is one
-/// table read plus the bucket the insert touches anyway; a deadline whose entry is taken goes
-/// to an overflow hash map. The table holds at least 2 entries per bucket in use (4 bytes each)
-/// and is resized to 4 per bucket when an insert finds it under 2 or over 8.
+/// land far apart, so 10,001 consecutive deadlines take 16,384 entries without a collision).
+/// An entry is a slot (low 24 bits) and the next 8 bits of the hash as a tag; a tag match is
+/// confirmed against the bucket's own deadline, which the insert reads anyway, and a tag
+/// mismatch skips that bucket. A lookup is one 4-byte entry plus the bucket; a deadline whose
+/// entry is taken (or whose slot does not fit 24 bits) goes to an overflow hash map.
 #[derive(Debug, Clone)]
 struct DeadlineIndex {
-    /// Slot or `NO_SLOT`; every slot in it is a bucket in use (entries go when buckets do).
+    /// `tag << 24 | slot`, or `EMPTY`; every slot in it is a bucket in use.
     table: Vec<u32>,
     /// `table.len() == 1 << bits`.
     bits: u32,
@@ -172,6 +173,10 @@ struct DeadlineIndex {
 }
 
 const NO_SLOT: u32 = u32::MAX;
+const EMPTY: u32 = u32::MAX;
+/// Bits of a slot in a table entry (tiny in unit tests, which then reach the overflow map).
+const SLOT_BITS: u32 = if cfg!(test) { 3 } else { 24 };
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 const MIN_TABLE_BITS: u32 = 4;
 
 impl Default for DeadlineIndex {
@@ -182,19 +187,22 @@ impl Default for DeadlineIndex {
 
 impl DeadlineIndex {
     fn with_bits(bits: u32) -> Self {
-        Self { table: vec![NO_SLOT; 1 << bits], bits, overflow: FxHashMap::default(), len: 0 }
+        Self { table: vec![EMPTY; 1 << bits], bits, overflow: FxHashMap::default(), len: 0 }
     }
 
+    /// The entry index and the tag of `deadline`.
     #[inline]
-    fn home(&self, deadline: u64) -> usize {
-        (deadline.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    fn home(&self, deadline: u64) -> (usize, u32) {
+        let h = deadline.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((h >> (64 - self.bits)) as usize, ((h >> (56 - self.bits)) as u32 & 0xFF) << SLOT_BITS)
     }
 
     #[inline]
     fn get(&self, deadline: u64, buckets: &[Bucket]) -> Option<u32> {
-        let s = self.table[self.home(deadline)];
-        if buckets.get(s as usize).is_some_and(|b| b.deadline == deadline) {
-            return Some(s);
+        let (i, tag) = self.home(deadline);
+        let e = self.table[i];
+        if e != EMPTY && e & !SLOT_MASK == tag && buckets[(e & SLOT_MASK) as usize].deadline == deadline {
+            return Some(e & SLOT_MASK);
         }
         if self.overflow.is_empty() {
             return None;
@@ -204,13 +212,14 @@ impl DeadlineIndex {
 
     /// Adds `deadline → slot` (no bucket in use has `deadline`). `heap` lists every bucket in
     /// use (this one included), for a resize. Resizing happens only here, so removals never
-    /// rebuild (a tick that releases thousands of buckets does not shrink the table step by step);
-    /// the table shrinks at the next insert, to 2–4 entries per bucket.
+    /// rebuild (a tick that releases thousands of buckets does not shrink the table step by
+    /// step); the table shrinks at the next insert. A resize leaves 4–8 entries per bucket; one
+    /// is due above 3/4 load or below 1/8.
     #[inline]
     fn insert(&mut self, deadline: u64, slot: u32, heap: &BinaryHeap<HeapEntry>) {
         self.len += 1;
-        if self.len > self.table.len() / 2 || (self.bits > MIN_TABLE_BITS && self.len < self.table.len() / 8)
-        {
+        let n = self.table.len();
+        if self.len > n / 4 * 3 || (self.bits > MIN_TABLE_BITS && self.len < n / 8) {
             let bits = (self.len * 4).next_power_of_two().trailing_zeros().max(MIN_TABLE_BITS);
             self.rebuild(bits, heap);
         } else {
@@ -219,9 +228,9 @@ impl DeadlineIndex {
     }
 
     fn place(&mut self, deadline: u64, slot: u32) {
-        let i = self.home(deadline);
-        if self.table[i] == NO_SLOT {
-            self.table[i] = slot;
+        let (i, tag) = self.home(deadline);
+        if self.table[i] == EMPTY && slot < SLOT_MASK {
+            self.table[i] = tag | slot;
         } else {
             self.overflow.insert(deadline, slot);
         }
@@ -230,9 +239,9 @@ impl DeadlineIndex {
     /// Removes the bucket `slot` of `deadline`.
     #[inline]
     fn remove(&mut self, deadline: u64, slot: u32) {
-        let i = self.home(deadline);
-        if self.table[i] == slot {
-            self.table[i] = NO_SLOT;
+        let (i, tag) = self.home(deadline);
+        if slot < SLOT_MASK && self.table[i] == tag | slot {
+            self.table[i] = EMPTY;
         } else {
             self.overflow.remove(&deadline);
         }
