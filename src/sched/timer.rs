@@ -9,9 +9,9 @@
 //!   (0; ids are never 0) over the id; firing walks the vector sequentially and skips tombstones,
 //!   so firing a timer costs no random memory access;
 //! - a binary min-heap of the distinct deadlines (one entry per bucket), and an index from
-//!   deadline to bucket for inserts (`DeadlineIndex`: a direct-mapped table checked against the
-//!   bucket's own deadline, so finding the bucket costs no access beyond the bucket itself; plus
-//!   a one-entry cache, as consecutive timers often share a deadline);
+//!   deadline to bucket for inserts (`DeadlineIndex`: a direct-mapped table of 4-byte entries
+//!   checked against the bucket's own deadline, so finding the bucket costs one small read beyond
+//!   the bucket itself; plus a one-entry cache, as consecutive timers often share a deadline);
 //! - id → (bucket, position) records, for `cancel` and `contains` (`IdMap`).
 //!
 //! Real programs reuse a few delays, so there are far fewer buckets than timers: set and fire are
@@ -53,7 +53,8 @@
 //! - Q3: the bucket at the top of the heap has a live timer, so `peek_deadline` is the earliest
 //!   *live* deadline in O(1). Cancelling may leave buckets without live timers below the top;
 //!   they are dropped when they surface (`settle`).
-//! - Q4: `live` is the number of live timers (the sum of the buckets' live counts).
+//! - Q4: `live` is the number of live timers (the sum of the buckets' live counts), and
+//!   `live_buckets` the number of buckets in the heap with a live timer.
 
 use std::collections::BinaryHeap;
 
@@ -155,13 +156,14 @@ impl PartialOrd for HeapEntry {
 
 /// Deadline → slot of the bucket in use for that deadline. A direct-mapped table indexed by a
 /// Fibonacci hash of the deadline (Knuth, TAOCP vol. 3, 6.4: nearby deadlines, `now + delay`,
-/// land far apart), each entry checked against its bucket's own deadline, so a lookup is one
-/// table read plus the bucket the insert touches anyway; a deadline whose entry is taken goes
-/// to an overflow hash map. The table holds at least 2 entries per bucket in use (4 bytes each)
-/// and is resized to 4 per bucket when an insert finds it under 2 or over 8.
+/// land far apart, so 10,001 consecutive deadlines take 16,384 entries without a collision).
+/// An entry is a slot (low 24 bits) and the next 8 bits of the hash as a tag; a tag match is
+/// confirmed against the bucket's own deadline, which the insert reads anyway, and a tag
+/// mismatch skips that bucket. A lookup is one 4-byte entry plus the bucket; a deadline whose
+/// entry is taken (or whose slot does not fit 24 bits) goes to an overflow hash map.
 #[derive(Debug, Clone)]
 struct DeadlineIndex {
-    /// Slot or `NO_SLOT`; every slot in it is a bucket in use (entries go when buckets do).
+    /// `tag << 24 | slot`, or `EMPTY`; every slot in it is a bucket in use.
     table: Vec<u32>,
     /// `table.len() == 1 << bits`.
     bits: u32,
@@ -171,6 +173,10 @@ struct DeadlineIndex {
 }
 
 const NO_SLOT: u32 = u32::MAX;
+const EMPTY: u32 = u32::MAX;
+/// Bits of a slot in a table entry (tiny in unit tests, which then reach the overflow map).
+const SLOT_BITS: u32 = if cfg!(test) { 3 } else { 24 };
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 const MIN_TABLE_BITS: u32 = 4;
 
 impl Default for DeadlineIndex {
@@ -181,19 +187,22 @@ impl Default for DeadlineIndex {
 
 impl DeadlineIndex {
     fn with_bits(bits: u32) -> Self {
-        Self { table: vec![NO_SLOT; 1 << bits], bits, overflow: FxHashMap::default(), len: 0 }
+        Self { table: vec![EMPTY; 1 << bits], bits, overflow: FxHashMap::default(), len: 0 }
     }
 
+    /// The entry index and the tag of `deadline`.
     #[inline]
-    fn home(&self, deadline: u64) -> usize {
-        (deadline.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    fn home(&self, deadline: u64) -> (usize, u32) {
+        let h = deadline.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((h >> (64 - self.bits)) as usize, ((h >> (56 - self.bits)) as u32 & 0xFF) << SLOT_BITS)
     }
 
     #[inline]
     fn get(&self, deadline: u64, buckets: &[Bucket]) -> Option<u32> {
-        let s = self.table[self.home(deadline)];
-        if buckets.get(s as usize).is_some_and(|b| b.deadline == deadline) {
-            return Some(s);
+        let (i, tag) = self.home(deadline);
+        let e = self.table[i];
+        if e != EMPTY && e & !SLOT_MASK == tag && buckets[(e & SLOT_MASK) as usize].deadline == deadline {
+            return Some(e & SLOT_MASK);
         }
         if self.overflow.is_empty() {
             return None;
@@ -203,13 +212,14 @@ impl DeadlineIndex {
 
     /// Adds `deadline → slot` (no bucket in use has `deadline`). `heap` lists every bucket in
     /// use (this one included), for a resize. Resizing happens only here, so removals never
-    /// rebuild (a tick that releases thousands of buckets does not shrink the table step by step);
-    /// the table shrinks at the next insert, to 2–4 entries per bucket.
+    /// rebuild (a tick that releases thousands of buckets does not shrink the table step by
+    /// step); the table shrinks at the next insert. A resize leaves 4–8 entries per bucket; one
+    /// is due above 3/4 load or below 1/8.
     #[inline]
     fn insert(&mut self, deadline: u64, slot: u32, heap: &BinaryHeap<HeapEntry>) {
         self.len += 1;
-        if self.len > self.table.len() / 2 || (self.bits > MIN_TABLE_BITS && self.len < self.table.len() / 8)
-        {
+        let n = self.table.len();
+        if self.len > n / 4 * 3 || (self.bits > MIN_TABLE_BITS && self.len < n / 8) {
             let bits = (self.len * 4).next_power_of_two().trailing_zeros().max(MIN_TABLE_BITS);
             self.rebuild(bits, heap);
         } else {
@@ -218,9 +228,9 @@ impl DeadlineIndex {
     }
 
     fn place(&mut self, deadline: u64, slot: u32) {
-        let i = self.home(deadline);
-        if self.table[i] == NO_SLOT {
-            self.table[i] = slot;
+        let (i, tag) = self.home(deadline);
+        if self.table[i] == EMPTY && slot < SLOT_MASK {
+            self.table[i] = tag | slot;
         } else {
             self.overflow.insert(deadline, slot);
         }
@@ -229,9 +239,9 @@ impl DeadlineIndex {
     /// Removes the bucket `slot` of `deadline`.
     #[inline]
     fn remove(&mut self, deadline: u64, slot: u32) {
-        let i = self.home(deadline);
-        if self.table[i] == slot {
-            self.table[i] = NO_SLOT;
+        let (i, tag) = self.home(deadline);
+        if slot < SLOT_MASK && self.table[i] == tag | slot {
+            self.table[i] = EMPTY;
         } else {
             self.overflow.remove(&deadline);
         }
@@ -407,6 +417,8 @@ pub struct TimerQueue {
     last: Option<(u64, u32)>,
     ids: IdMap,
     live: usize,
+    /// Buckets with a live timer; the other `heap.len() - live_buckets` wait to surface (Q3).
+    live_buckets: usize,
 }
 
 impl TimerQueue {
@@ -495,6 +507,9 @@ impl TimerQueue {
         let b = &mut self.buckets[slot as usize];
         let pos = u32::try_from(b.items.len()).expect("more than 4e9 timers at one deadline");
         b.items.push(id);
+        if b.live == 0 {
+            self.live_buckets += 1;
+        }
         b.live += 1;
         self.live += 1;
         self.ids.set(id, Loc { slot, pos }, self.live, &self.buckets);
@@ -516,6 +531,7 @@ impl TimerQueue {
             // Nothing in it is live: drop its elements now; the bucket itself leaves the heap when
             // it surfaces (Q3).
             b.reset();
+            self.live_buckets -= 1;
             if self.heap.peek().is_some_and(|t| t.slot == loc.slot) {
                 self.settle();
             }
@@ -528,15 +544,37 @@ impl TimerQueue {
         true
     }
 
-    /// Restores Q3 by dropping buckets without live timers from the top of the heap.
+    /// Restores Q3 by dropping buckets without live timers from the top of the heap; when more
+    /// than half the heap is such buckets, drops them all in one pass instead (`prune`).
     fn settle(&mut self) {
         while let Some(&top) = self.heap.peek() {
             if self.buckets[top.slot as usize].live != 0 {
                 break;
             }
+            let dead = self.heap.len() - self.live_buckets;
+            if dead > SLACK && dead * 2 > self.heap.len() {
+                self.prune();
+                break;
+            }
             self.heap.pop();
             self.release(top);
         }
+    }
+
+    /// Frees every bucket without a live timer and heapifies the rest: O(heap), at least half of
+    /// it freed, so amortised O(1) per bucket, where popping them one by one costs O(log heap)
+    /// each (clearing many timers in id order empties buckets in random deadline order).
+    #[cold]
+    fn prune(&mut self) {
+        let mut keep = Vec::with_capacity(self.live_buckets);
+        for e in std::mem::take(&mut self.heap).into_vec() {
+            if self.buckets[e.slot as usize].live != 0 {
+                keep.push(e);
+            } else {
+                self.release(e);
+            }
+        }
+        self.heap = BinaryHeap::from(keep);
     }
 
     /// Frees the bucket of `entry`, just popped from the heap (its timers are gone).
@@ -622,14 +660,17 @@ impl TimerQueue {
             }
         }
         let n = b.live as usize;
+        if n != 0 {
+            self.live_buckets -= 1;
+        }
         b.live = 0;
         self.release(entry);
         n
     }
 
     /// Takes every bucket due at `now` off the heap at once, in deadline order: a partition, a
-    /// sort of the due part (a counting sort when their deadlines are dense: they are distinct,
-    /// Q2) and a heapify of the rest. Returns how many fired.
+    /// sort of the due part (a counting sort when their deadlines span less than 4 per bucket:
+    /// they are distinct, Q2) and a heapify of the rest. Returns how many fired.
     #[cold]
     fn pop_bulk(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
         let (mut due, rest): (Vec<HeapEntry>, Vec<HeapEntry>) =
@@ -681,6 +722,7 @@ impl TimerQueue {
         b.live -= taken as u32;
         self.live -= taken;
         if b.live == 0 {
+            self.live_buckets -= 1;
             self.heap.pop();
             self.release(top);
             self.settle();
@@ -1105,6 +1147,9 @@ mod tests {
                 prop_assert_eq!(q.peek_deadline(), model.first().map(|e| e.0));
                 let first = model.first().map(|e| e.0);
                 prop_assert_eq!(q.peek_len(), model.iter().take_while(|e| Some(e.0) == first).count());
+                // Q4
+                let live_buckets = q.heap.iter().filter(|e| q.buckets[e.slot as usize].live != 0).count();
+                prop_assert_eq!(q.live_buckets, live_buckets);
                 for &id in &ids {
                     prop_assert_eq!(q.contains(id), model.iter().any(|e| e.2 == id), "id {}", id);
                 }
