@@ -97,13 +97,14 @@ export declare class NativeEventLoop {
   /**
    * The timer methods as plain functions bound to this loop, without napi-rs's per-call
    * overhead: `{ setTimeout(fn, ms), setInterval(fn, ms), setImmediate(fn), clearTimeout(id),
-   * clearImmediate(id), step(), rearm(id) }`. The callbacks themselves live in the entry
-   * point's table; `fn` is only checked. `hooks` installs the batch runner: the driver calls
+   * clearImmediate(id) }`, plus `step()` and `rearm(id)` when `hooks` are given. The
+   * callbacks themselves live in the entry point's table; `fn` is only checked. `hooks`
+   * installs the batch runner: the driver calls
    * `runner(table)` with no JS on the stack whenever a timer or an immediate is due, and the
    * runner calls `table.step()` until it returns 0, running each callback and then draining
    * microtasks. Used by the package's `EventLoop` class, once per loop.
    */
-  fastPaths(hooks?: { runner: (table: object) => void, table: object }): { setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: () => number, rearm: (id: number) => boolean }
+  fastPaths(hooks?: { runner: (table: object) => void, table: object }): { setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step?: () => number, rearm?: (id: number) => boolean }
   /** Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs. */
   hostcall(callId: string): Promise<unknown>
   /**

@@ -1172,31 +1172,27 @@ impl NativeEventLoop {
 
     /// The timer methods as plain functions bound to this loop, without napi-rs's per-call
     /// overhead: `{ setTimeout(fn, ms), setInterval(fn, ms), setImmediate(fn), clearTimeout(id),
-    /// clearImmediate(id), step(), rearm(id) }`. The callbacks themselves live in the entry
-    /// point's table; `fn` is only checked. `hooks` installs the batch runner: the driver calls
+    /// clearImmediate(id) }`, plus `step()` and `rearm(id)` when `hooks` are given. The
+    /// callbacks themselves live in the entry point's table; `fn` is only checked. `hooks`
+    /// installs the batch runner: the driver calls
     /// `runner(table)` with no JS on the stack whenever a timer or an immediate is due, and the
     /// runner calls `table.step()` until it returns 0, running each callback and then draining
     /// microtasks. Used by the package's `EventLoop` class, once per loop.
     #[napi(
         ts_args_type = "hooks?: { runner: (table: object) => void, table: object }",
-        ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: () => number, rearm: (id: number) => boolean }"
+        ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step?: () => number, rearm?: (id: number) => boolean }"
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env, hooks: Option<Unknown>) -> Result<Object<'e>> {
-        let o = fast::bound_object(
-            env,
-            &self.inner,
-            fast::bind,
-            &[
-                (c"setTimeout", fast_set_timeout),
-                (c"setInterval", fast_set_interval),
-                (c"setImmediate", fast_set_immediate),
-                (c"clearTimeout", fast_clear_timer),
-                (c"clearImmediate", fast_clear_immediate),
-                (c"step", fast_step),
-                (c"rearm", fast_rearm),
-            ],
-        )?;
-        let Some(h) = args::options(hooks, "hooks").or_throw(env)? else { return Ok(o) };
+        const TIMERS: [(&std::ffi::CStr, fast::RawCb); 5] = [
+            (c"setTimeout", fast_set_timeout),
+            (c"setInterval", fast_set_interval),
+            (c"setImmediate", fast_set_immediate),
+            (c"clearTimeout", fast_clear_timer),
+            (c"clearImmediate", fast_clear_immediate),
+        ];
+        let Some(h) = args::options(hooks, "hooks").or_throw(env)? else {
+            return fast::bound_object(env, &self.inner, fast::bind, &TIMERS);
+        };
         let raw = env.raw();
         let runner = args::prop(&h, "runner").or_throw(env)?;
         callback_arg(&runner, "hooks.runner").or_throw(env)?;
@@ -1213,7 +1209,12 @@ impl NativeEventLoop {
         check(unsafe { sys::napi_create_reference(raw, table.raw(), 0, &mut table_ref) })?;
         let runner = st.stash.put(raw, runner.raw())?;
         st.hooks = Some(Hooks { runner, table: table_ref });
-        Ok(o)
+        drop(st);
+        // `step` and `rearm` exist only here, for the runner's table: a second `fastPaths()`
+        // cannot hand out a `step` that would take macrotasks away from the runner.
+        let mut all = TIMERS.to_vec();
+        all.extend([(c"step", fast_step as fast::RawCb), (c"rearm", fast_rearm)]);
+        fast::bound_object(env, &self.inner, fast::bind, &all)
     }
 
     /// Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs.
