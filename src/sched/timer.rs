@@ -668,9 +668,16 @@ impl TimerQueue {
     /// they are distinct, Q2) and a heapify of the rest. Returns how many fired.
     #[cold]
     fn pop_bulk(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
-        let (mut due, rest): (Vec<HeapEntry>, Vec<HeapEntry>) =
-            std::mem::take(&mut self.heap).into_vec().into_iter().partition(|e| e.deadline <= now);
-        self.heap = BinaryHeap::from(rest);
+        // Partition in place: due entries first.
+        let mut due = std::mem::take(&mut self.heap).into_vec();
+        let mut k = 0;
+        for i in 0..due.len() {
+            if due[i].deadline <= now {
+                due.swap(i, k);
+                k += 1;
+            }
+        }
+        self.heap = BinaryHeap::from(due.split_off(k));
         let mut fired = 0;
         let min = due.iter().map(|e| e.deadline).min().unwrap_or(0);
         let span = due.iter().map(|e| e.deadline - min).max().unwrap_or(0);
@@ -686,9 +693,14 @@ impl TimerQueue {
             }
         } else {
             due.sort_unstable_by_key(|e| e.deadline);
-            for e in due {
+            for &e in &due {
                 fired += self.fire_bucket(e, fire);
             }
+        }
+        if self.heap.is_empty() {
+            // Everything was due: the heap keeps this buffer for the next inserts.
+            due.clear();
+            self.heap = BinaryHeap::from(due);
         }
         fired
     }
