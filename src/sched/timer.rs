@@ -308,14 +308,16 @@ impl IdMap {
                 return Some((loc, false));
             }
         }
-        if !self.spill.is_empty() {
-            if let Some(&loc) = self.spill.get(&id) {
-                if holds(buckets, loc, id) {
-                    return Some((loc, true));
-                }
-            }
+        if self.spill.is_empty() {
+            return None;
         }
-        None
+        self.find_spilled(id, buckets)
+    }
+
+    #[cold]
+    fn find_spilled(&self, id: u64, buckets: &[Bucket]) -> Option<(Loc, bool)> {
+        let &loc = self.spill.get(&id)?;
+        holds(buckets, loc, id).then_some((loc, true))
     }
 
     /// Records `loc` for `id` (just inserted; `live` timers now).
@@ -453,6 +455,7 @@ impl TimerQueue {
     }
 
     /// True when `id` is pending and not cancelled.
+    #[inline]
     pub fn contains(&self, id: u64) -> bool {
         self.ids.find(id, &self.buckets).is_some()
     }
@@ -635,7 +638,16 @@ impl TimerQueue {
     /// the heap, and sorting it is several times cheaper than popping it. The scan costs at most
     /// eight pops' worth of work per pop already done, the heapify of the rest at most four per
     /// bucket taken.
-    pub fn pop_due(&mut self, now: u64, mut fire: impl FnMut(u64, u64)) -> usize {
+    #[inline]
+    pub fn pop_due(&mut self, now: u64, fire: impl FnMut(u64, u64)) -> usize {
+        // Most ticks find nothing due.
+        match self.heap.peek() {
+            Some(top) if top.deadline <= now => self.pop_due_slow(now, fire),
+            _ => 0,
+        }
+    }
+
+    fn pop_due_slow(&mut self, now: u64, mut fire: impl FnMut(u64, u64)) -> usize {
         let mut fired = 0;
         let mut popped = 0usize;
         let mut scanned = false;
