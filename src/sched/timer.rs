@@ -710,6 +710,21 @@ impl TimerQueue {
             }
         }
         self.heap = BinaryHeap::from(due.split_off(k));
+        // Everything due: fire, then empty the whole slab at once instead of bucket by bucket.
+        let all = self.heap.is_empty();
+        let mut take = |q: &mut Self, e: HeapEntry| {
+            if all {
+                let b = &q.buckets[e.slot as usize];
+                for &id in &b.items[b.head as usize..] {
+                    if id != TOMBSTONE {
+                        fire(id, e.deadline);
+                    }
+                }
+                b.live as usize
+            } else {
+                q.fire_bucket(e, fire)
+            }
+        };
         let mut fired = 0;
         let min = due.iter().map(|e| e.deadline).min().unwrap_or(0);
         let span = due.iter().map(|e| e.deadline - min).max().unwrap_or(0);
@@ -720,17 +735,23 @@ impl TimerQueue {
             }
             for (off, &slot) in by_offset.iter().enumerate() {
                 if slot != NO_SLOT {
-                    fired += self.fire_bucket(HeapEntry { deadline: min + off as u64, slot }, fire);
+                    fired += take(self, HeapEntry { deadline: min + off as u64, slot });
                 }
             }
         } else {
             due.sort_unstable_by_key(|e| e.deadline);
             for &e in &due {
-                fired += self.fire_bucket(e, fire);
+                fired += take(self, e);
             }
         }
-        if self.heap.is_empty() {
-            // Everything was due: the heap keeps this buffer for the next inserts.
+        if all {
+            // Every bucket in use was in the heap (Q2), so every slot is free now. The heap keeps
+            // this buffer for the next inserts.
+            self.buckets.clear();
+            self.free.clear();
+            self.by_deadline = DeadlineIndex::default();
+            self.last = None;
+            self.live_buckets = 0;
             due.clear();
             self.heap = BinaryHeap::from(due);
         }
