@@ -10,7 +10,7 @@
 //!   tombstone (0; ids are never 0) over the id; firing walks the vector sequentially and skips
 //!   tombstones, so firing a timer costs no random memory access;
 //! - a binary min-heap of the distinct deadlines (one entry per bucket), and an index from
-//!   deadline to bucket for inserts (`DeadlineIndex`: a direct-mapped table of 4-byte entries
+//!   deadline to bucket for inserts (`DeadlineIndex`: a hash table of 4-byte entries
 //!   checked against the bucket's own deadline, so finding the bucket costs one small read beyond
 //!   the bucket itself; plus a one-entry cache, as consecutive timers often share a deadline);
 //! - id → (bucket, position) records, for `cancel` and `contains` (`IdMap`).
@@ -169,13 +169,14 @@ impl PartialOrd for HeapEntry {
     }
 }
 
-/// Deadline → slot of the bucket in use for that deadline. A direct-mapped table indexed by a
-/// Fibonacci hash of the deadline (Knuth, TAOCP vol. 3, 6.4: nearby deadlines, `now + delay`,
-/// land far apart, so 10,001 consecutive deadlines take 16,384 entries without a collision).
-/// An entry is a slot (low 24 bits) and the next 8 bits of the hash as a tag; a tag match is
-/// confirmed against the bucket's own deadline, which the insert reads anyway, and a tag
-/// mismatch skips that bucket. A lookup is one 4-byte entry plus the bucket; a deadline whose
-/// entry is taken (or whose slot does not fit 24 bits) goes to an overflow hash map.
+/// Deadline → slot of the bucket in use for that deadline. A table indexed by a Fibonacci hash
+/// of the deadline (Knuth, TAOCP vol. 3, 6.4: nearby deadlines, `now + delay`, land far apart,
+/// so 10,001 consecutive deadlines take 16,384 entries without a collision); a deadline may sit
+/// in its home entry or the one beside it (same cache line). An entry is a slot (low 24 bits)
+/// and the next 8 bits of the hash as a tag; a tag match is confirmed against the bucket's own
+/// deadline, which the insert reads anyway, and a tag mismatch skips that bucket. A lookup is
+/// one cache line of the table plus the bucket; a deadline whose two entries are taken (or
+/// whose slot does not fit 24 bits) goes to an overflow hash map.
 #[derive(Debug, Clone)]
 struct DeadlineIndex {
     /// `tag << 24 | slot`, or `EMPTY`; every slot in it is a bucket in use.
@@ -215,9 +216,10 @@ impl DeadlineIndex {
     #[inline]
     fn get(&self, deadline: u64, buckets: &[Bucket]) -> Option<u32> {
         let (i, tag) = self.home(deadline);
-        let e = self.table[i];
-        if e != EMPTY && e & !SLOT_MASK == tag && buckets[(e & SLOT_MASK) as usize].deadline == deadline {
-            return Some(e & SLOT_MASK);
+        for e in [self.table[i], self.table[i ^ 1]] {
+            if e != EMPTY && e & !SLOT_MASK == tag && buckets[(e & SLOT_MASK) as usize].deadline == deadline {
+                return Some(e & SLOT_MASK);
+            }
         }
         if self.overflow.is_empty() {
             return None;
@@ -244,21 +246,26 @@ impl DeadlineIndex {
 
     fn place(&mut self, deadline: u64, slot: u32) {
         let (i, tag) = self.home(deadline);
-        if self.table[i] == EMPTY && slot < SLOT_MASK {
-            self.table[i] = tag | slot;
-        } else {
-            self.overflow.insert(deadline, slot);
+        if slot < SLOT_MASK {
+            for j in [i, i ^ 1] {
+                if self.table[j] == EMPTY {
+                    self.table[j] = tag | slot;
+                    return;
+                }
+            }
         }
+        self.overflow.insert(deadline, slot);
     }
 
     /// Removes the bucket `slot` of `deadline`.
     #[inline]
     fn remove(&mut self, deadline: u64, slot: u32) {
         let (i, tag) = self.home(deadline);
-        if slot < SLOT_MASK && self.table[i] == tag | slot {
-            self.table[i] = EMPTY;
-        } else {
-            self.overflow.remove(&deadline);
+        match [i, i ^ 1].into_iter().find(|&j| slot < SLOT_MASK && self.table[j] == tag | slot) {
+            Some(j) => self.table[j] = EMPTY,
+            None => {
+                self.overflow.remove(&deadline);
+            }
         }
         self.len -= 1;
     }
