@@ -2,29 +2,30 @@
 //!
 //! A tick moves every due timer to the back of the queue, each with a fresh seq (MQ1–MQ3). As
 //! whole `Macrotask`s that is 32 bytes written and read back per timer, which dominated firing
-//! a million timers. Timers moved in a row at one deadline have consecutive seqs, so the queue
-//! keeps them as one *run* entry (seq of the first, deadline, count) standing where those timers
-//! would stand, and their ids in a FIFO of `u64` beside it: 8 bytes per queued timer. A timer's
-//! `Macrotask` is built when it leaves the queue.
+//! a million timers. Timers moved in a row have consecutive seqs, so the queue keeps them as one
+//! *run* entry (seq of the first, count) standing where those timers would stand; their ids are
+//! in a FIFO of `u64` beside it and their deadlines in a run-length FIFO of (deadline, count):
+//! 8 bytes per queued timer plus 16 per distinct deadline. A timer's `Macrotask` is built when it
+//! leaves the queue.
 //!
 //! Invariants:
 //! - MQ-R1: popping yields exactly the sequence of macrotasks a plain FIFO would, given the same
 //!   pushes: a run is extended only by the timer whose seq follows its last one (saturating, as
-//!   [`Seq::next`] does) at the same deadline, while it is the back entry.
-//! - MQ-R2: `timer_ids` holds the ids of the runs' timers, front to back, and `runs` counts the
-//!   run entries (every run has `left >= 1`).
+//!   [`Seq::next`] does), while it is the back entry.
+//! - MQ-R2: `timer_ids` holds the ids of the runs' timers, front to back, and `deadlines` their
+//!   deadlines run-length encoded (every count >= 1); `runs` counts the run entries (every run
+//!   has `left >= 1`).
 
 use std::collections::VecDeque;
 
 use super::seq::Seq;
 use super::task::{Macrotask, MacrotaskKind, TimerId};
 
-/// Consecutive timers moved at one deadline; their ids are in `MacroQueue::timer_ids`.
+/// Timers moved with consecutive seqs; their ids and deadlines are in `MacroQueue`.
 #[derive(Debug, Clone, Copy)]
 struct Run {
     /// Seq of the run's front timer.
     seq: Seq,
-    deadline: u64,
     left: u64,
 }
 
@@ -37,12 +38,14 @@ enum Entry<P> {
 pub(crate) struct MacroQueue<P> {
     entries: VecDeque<Entry<P>>,
     timer_ids: VecDeque<u64>,
+    /// `(deadline, count)` of the queued timers, front to back.
+    deadlines: VecDeque<(u64, u64)>,
     runs: usize,
 }
 
 impl<P> Default for MacroQueue<P> {
     fn default() -> Self {
-        Self { entries: VecDeque::new(), timer_ids: VecDeque::new(), runs: 0 }
+        Self { entries: VecDeque::new(), timer_ids: VecDeque::new(), deadlines: VecDeque::new(), runs: 0 }
     }
 }
 
@@ -69,17 +72,17 @@ impl<P> MacroQueue<P> {
     #[inline]
     pub(crate) fn push_timer(&mut self, seq: Seq, id: TimerId, deadline_ms: u64) {
         match self.entries.back_mut() {
-            Some(Entry::Timers(run))
-                if run.deadline == deadline_ms && run.seq.0.saturating_add(run.left) == seq.0 =>
-            {
-                run.left += 1;
-            }
+            Some(Entry::Timers(run)) if run.seq.0.saturating_add(run.left) == seq.0 => run.left += 1,
             _ => {
-                self.entries.push_back(Entry::Timers(Run { seq, deadline: deadline_ms, left: 1 }));
+                self.entries.push_back(Entry::Timers(Run { seq, left: 1 }));
                 self.runs += 1;
             }
         }
         self.timer_ids.push_back(id.0);
+        match self.deadlines.back_mut() {
+            Some((d, n)) if *d == deadline_ms => *n += 1,
+            _ => self.deadlines.push_back((deadline_ms, 1)),
+        }
     }
 
     /// Removes and returns the front macrotask.
@@ -87,9 +90,15 @@ impl<P> MacroQueue<P> {
     pub(crate) fn pop_front(&mut self) -> Option<Macrotask<P>> {
         if let Entry::Timers(run) = self.entries.front_mut()? {
             let id = self.timer_ids.pop_front().expect("MQ-R2: a run's ids are queued");
+            let (deadline_ms, n) = self.deadlines.front_mut().expect("MQ-R2: a run's deadlines are queued");
+            let deadline_ms = *deadline_ms;
+            *n -= 1;
+            if *n == 0 {
+                self.deadlines.pop_front();
+            }
             let task = Macrotask {
                 seq: run.seq,
-                kind: MacrotaskKind::TimerFired { timer_id: TimerId(id), deadline_ms: run.deadline },
+                kind: MacrotaskKind::TimerFired { timer_id: TimerId(id), deadline_ms },
             };
             run.seq = run.seq.next();
             run.left -= 1;
@@ -124,6 +133,7 @@ impl<P> MacroQueue<P> {
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.timer_ids.clear();
+        self.deadlines.clear();
         self.runs = 0;
     }
 }
@@ -152,7 +162,7 @@ mod tests {
         q.push(Macrotask { seq: Seq(3), kind: MacrotaskKind::Immediate { id: 7 } });
         q.push_timer(Seq(4), TimerId(12), 5);
         q.push_timer(Seq(6), TimerId(13), 5); // seq gap: a new run
-        q.push_timer(Seq(7), TimerId(14), 6); // new deadline: a new run
+        q.push_timer(Seq(7), TimerId(14), 6); // new deadline in the same run
         assert_eq!(q.len(), 6);
         assert!(q.front_is_timer());
         let got: Vec<_> = std::iter::from_fn(|| q.pop_front()).map(|t| key(&t)).collect();
