@@ -11,8 +11,9 @@
 //!
 //! A tick moves *all* due timers (deadline <= now, inclusive) to the back of the queue in
 //! (deadline, seq) order, then pops the front. After a tick returns `None`, no live timer is due.
-//! The queue (`MacroQueue`) keeps moved timers as runs of ids (8 bytes each) and builds their
-//! `Macrotask` when they leave it, in exactly the order and with exactly the seqs above.
+//! The queue (`MacroQueue`) keeps moved timers as runs of consecutive seqs over a FIFO of ids
+//! (8 bytes each) and run-length encoded deadlines, and builds each timer's `Macrotask` when it
+//! leaves, in exactly the order and with exactly the seqs above.
 //!
 //! Recording (API.md §4, [`trace`](super::trace)): every clock read goes through `read_clock`
 //! (R1), and every call that changes the scheduler or reads the clock appends one compact entry
