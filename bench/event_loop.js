@@ -21,24 +21,15 @@ function delays (n) {
   return Array.from({ length: n }, next)
 }
 
-async function median (runs, fn) {
-  const times = []
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint()
-    await fn()
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6)
-  }
-  times.sort((a, b) => a - b)
-  return times[Math.floor(times.length / 2)]
-}
-
 /**
- * Runs `fn` until it has run 3 times and for at least 100 ms, so every contender is measured
- * with its code optimized (a single cold run leaves small N timed in the interpreter).
+ * Runs `fn` until it has run 5 times and for at least 500 ms, so every contender is measured in
+ * its steady state, with its code optimized (a single cold run leaves small N timed in the
+ * interpreter; seqloop's runner takes ~2e5 callbacks to reach its optimized tier). The same for
+ * every contender, like criterion's warm-up.
  */
 async function warmUp (fn) {
   const t0 = Date.now()
-  for (let i = 0; i < 3 || Date.now() - t0 < 100; i++) await fn()
+  for (let i = 0; i < 5 || Date.now() - t0 < 500; i++) await fn()
 }
 
 function check (label, got, want) {
@@ -124,35 +115,56 @@ const hops = {
   },
 }
 
+/**
+ * Median ms of `runs` timed runs per contender, the contenders taking turns run by run (so a
+ * slow moment of the machine or a major GC does not fall on one contender's runs only).
+ */
+async function interleaved (runs, table) {
+  const times = Object.fromEntries(Object.keys(table).map((k) => [k, []]))
+  for (let r = 0; r < runs; r++) {
+    for (const [name, fn] of Object.entries(table)) {
+      const t0 = process.hrtime.bigint()
+      await fn()
+      times[name].push(Number(process.hrtime.bigint() - t0) / 1e6)
+    }
+  }
+  const out = {}
+  for (const [name, ts] of Object.entries(times)) {
+    ts.sort((a, b) => a - b)
+    out[name] = ts[Math.floor(ts.length / 2)]
+  }
+  return out
+}
+
 async function run () {
   console.log('\n## EventLoop: N timers (seeded delays 0-10 s) set, then all run (median ms)')
   const names = Object.keys(contenders)
   const rows = []
   for (const n of [1e3, 1e4, 1e5]) {
     const ds = delays(n)
-    const row = { N: n }
+    const table = {}
     for (const name of names) {
-      const runs = n >= 1e5 ? 5 : 9
       await warmUp(() => contenders[name](ds).then((c) => check(name, c, n))) // and correctness
-      row[name] = await median(runs, async () => check(name, await contenders[name](ds), n))
+      table[name] = async () => check(name, await contenders[name](ds), n)
     }
-    rows.push(row)
+    rows.push({ N: n, ...(await interleaved(n >= 1e5 ? 7 : 15, table)) })
   }
   for (const r of rows) {
     const s = r.seqloop
-    console.log(`N=${String(r.N).padEnd(6)} ` + names.map((k) => `${k} ${r[k].toFixed(1)} ms`).join(' | ') +
+    console.log(`N=${String(r.N).padEnd(6)} ` + names.map((k) => `${k} ${r[k].toFixed(2)} ms`).join(' | ') +
       ' || seqloop is ' + names.slice(1).map((k) => `${(r[k] / s).toFixed(2)}x vs ${k}`).join(', ') +
       ` | ${((s * 1e6) / r.N).toFixed(0)} ns per callback`)
   }
 
   console.log('\n## EventLoop: 1e5-hop ping-pong (each callback sets the next timer at +1 ms)')
   const n = 1e5
-  const hopRow = {}
+  const table = {}
   for (const name of Object.keys(hops)) {
     await warmUp(() => hops[name](1e4).then((c) => check(name, c, 1e4)))
-    const ms = await median(5, async () => check(name, await hops[name](n), n))
-    hopRow[name] = n / (ms / 1e3)
+    table[name] = async () => check(name, await hops[name](n), n)
   }
+  const ms = await interleaved(7, table)
+  const hopRow = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, n / (v / 1e3)]))
   console.log(Object.entries(hopRow).map(([k, v]) => `${k} ${(v / 1e3).toFixed(0)} k hops/s`).join(' | ') +
     ' || seqloop is ' + Object.keys(hopRow).slice(1).map((k) => `${(hopRow.seqloop / hopRow[k]).toFixed(2)}x vs ${k}`).join(', '))
 }

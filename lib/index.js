@@ -100,7 +100,12 @@ class EventLoop extends native.NativeEventLoop {
       immediates: new Slots(),
       step: undefined,
       rearm: undefined,
-      fast: undefined,
+      // The native functions, held directly (one object shape for every loop: monomorphic).
+      setTimeout: undefined,
+      setInterval: undefined,
+      setImmediate: undefined,
+      clearTimeout: undefined,
+      clearImmediate: undefined,
       // Like Node's Timeout and Immediate, each callback gets an AsyncResource made where it
       // was scheduled, so AsyncLocalStorage stores (and async_hooks) follow it. Cheap while no
       // hook is enabled.
@@ -109,34 +114,38 @@ class EventLoop extends native.NativeEventLoop {
     const fast = super.fastPaths({ runner: runBatch, table })
     table.step = fast.step
     table.rearm = fast.rearm
-    table.fast = fast
+    table.setTimeout = fast.setTimeout
+    table.setInterval = fast.setInterval
+    table.setImmediate = fast.setImmediate
+    table.clearTimeout = fast.clearTimeout
+    table.clearImmediate = fast.clearImmediate
     this.#t = table
   }
 
   setTimeout (fn, ms) {
     const t = this.#t
-    const id = t.fast.setTimeout(fn, ms)
+    const id = t.setTimeout(fn, ms)
     t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, false))
     return id
   }
 
   setInterval (fn, ms) {
     const t = this.#t
-    const id = t.fast.setInterval(fn, ms)
+    const id = t.setInterval(fn, ms)
     t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, true))
     return id
   }
 
   setImmediate (fn) {
     const t = this.#t
-    const id = t.fast.setImmediate(fn)
+    const id = t.setImmediate(fn)
     t.immediates.set(id, new Entry(fn, extra(arguments, 1), t.als ? new AsyncResource('seqloop.Immediate') : undefined, false))
     return id
   }
 
   clearTimeout (id) {
     const t = this.#t
-    const pending = t.fast.clearTimeout(id)
+    const pending = t.clearTimeout(id)
     // A timer already moved to the macrotask queue is no longer pending but has not run yet.
     return (typeof id === 'number' && t.timers.delete(id)) || pending
   }
@@ -147,7 +156,7 @@ class EventLoop extends native.NativeEventLoop {
 
   clearImmediate (id) {
     const t = this.#t
-    const queued = t.fast.clearImmediate(id)
+    const queued = t.clearImmediate(id)
     if (queued) t.immediates.delete(id)
     return queued
   }
