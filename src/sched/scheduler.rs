@@ -15,7 +15,7 @@
 //! (8 bytes each) and run-length encoded deadlines, and builds each timer's `Macrotask` when it
 //! leaves, in exactly the order and with exactly the seqs above.
 //!
-//! Recording (API.md §4, [`trace`](super::trace)): every clock read goes through `read_clock`
+//! Recording (API.md §4, [`trace`]): every clock read goes through `read_clock`
 //! (R1), and every call that changes the scheduler or reads the clock appends one compact entry
 //! to an optional recorder. Without a recorder that is one `None` check per call.
 
