@@ -95,16 +95,21 @@ export declare class NativeEventLoop {
   /** Earliest pending timer deadline, or null. */
   nextTimerDeadline(): number | null
   /**
-   * The timer methods as plain functions bound to this loop, without napi-rs's per-call
-   * overhead: `{ setTimeout(fn, ms), setInterval(fn, ms), setImmediate(fn), clearTimeout(id),
-   * clearImmediate(id) }`, plus `step()` and `rearm(id)` when `hooks` are given. The
-   * callbacks themselves live in the entry point's table; `fn` is only checked. `hooks`
-   * installs the batch runner: the driver calls
-   * `runner(table)` with no JS on the stack whenever a timer or an immediate is due, and the
-   * runner calls `table.step()` until it returns 0, running each callback and then draining
-   * microtasks. Used by the package's `EventLoop` class, once per loop.
+   * A handle to this loop for the process-wide raw functions of `rawFunctions()`. With
+   * `hooks` (once per loop) it also installs the batch runner and the handle may `step`: the
+   * driver calls `runner(table)` with no JS on the stack whenever a timer or an immediate is
+   * due, and the runner calls `step(table.handle)` until it returns 0, running each callback
+   * (held in the table) and then draining microtasks. Used by the package's `EventLoop`.
    */
-  fastPaths(hooks?: { runner: (table: object) => void, table: object }): { setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step?: () => number, rearm?: (id: number) => boolean }
+  fastPaths(hooks?: { runner: (table: object) => void, table: object }): unknown
+  /**
+   * The timer functions every `EventLoop` shares, without napi-rs's per-call overhead (and,
+   * being one set per process rather than per loop, without per-loop function objects that
+   * would make JS call sites megamorphic): `{ setTimeout(h, fn, ms), setInterval(h, fn, ms),
+   * setImmediate(h, fn), clearTimeout(h, id), clearImmediate(h, id), step(h), rearm(h, id) }`
+   * where `h` is a handle from `fastPaths()`. `fn` is only checked: callbacks live in JS.
+   */
+  static rawFunctions(): { setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: Function, rearm: Function }
   /** Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs. */
   hostcall(callId: string): Promise<unknown>
   /**

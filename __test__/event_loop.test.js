@@ -370,9 +370,14 @@ test('bad input gets coded errors and leaves the loop usable', async () => {
   assert.throws(() => loop.setTimeout(() => {}, Infinity), { code: 'ERR_OUT_OF_RANGE' })
   assert.throws(() => loop.setTimeout(() => {}, 2 ** 53), { code: 'ERR_OUT_OF_RANGE' })
   assert.throws(() => loop.setTimeout(() => {}, '5'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  // The callback table is installed once, by the constructor, and only its runner gets `step`.
-  assert.equal(loop.fastPaths().step, undefined, 'no second step() that could take macrotasks')
-  assert.equal(typeof loop.fastPaths().setTimeout, 'function')
+  // The callback table is installed once, by the constructor, and only its handle may `step`;
+  // the shared raw functions refuse anything but a live loop handle.
+  const raw = require('../index.js').NativeEventLoop.rawFunctions()
+  assert.equal(raw.step(loop.fastPaths()), 0, 'a second handle cannot take macrotasks')
+  for (const bogus of [{}, null, 42, undefined]) {
+    assert.throws(() => raw.setTimeout(bogus, () => {}, 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+    assert.throws(() => raw.step(bogus), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
   assert.throws(() => loop.fastPaths({ runner () {}, table: {} }), { name: 'Error', code: 'ERR_LOOP_HOOKS' })
   assert.throws(() => new EventLoop().fastPaths.call(new EventLoop(), { runner: 1, table: {} }), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.equal(loop.timerCount, 0, 'a refused call schedules nothing')

@@ -15,6 +15,18 @@ const kFast = Symbol('seqloop.fast')
 // cannot redirect it.
 const runNextTicks = typeof process._tickCallback === 'function' ? process._tickCallback : undefined
 
+// The EventLoop's native timer functions: one set for the process, each taking the loop's handle
+// first, so the call sites below see one target whatever the number of loops.
+const {
+  setTimeout: rawSetTimeout,
+  setInterval: rawSetInterval,
+  setImmediate: rawSetImmediate,
+  clearTimeout: rawClearTimeout,
+  clearImmediate: rawClearImmediate,
+  step: rawStep,
+  rearm: rawRearm,
+} = native.NativeEventLoop.rawFunctions()
+
 /** A scheduled callback as the table holds it (one shape, so property reads stay fast). */
 class Entry {
   constructor (fn, args, resource, repeat) {
@@ -45,9 +57,9 @@ function call (e) {
  * one callback per entry and Node's callback scope drains the queues instead.
  */
 function runBatch (table) {
-  const { timers, immediates, step, rearm } = table
+  const { timers, immediates, handle } = table
   for (;;) {
-    const key = step()
+    const key = rawStep(handle)
     if (key === 0) return
     if (key > 0) {
       const e = timers.get(key)
@@ -57,7 +69,7 @@ function runBatch (table) {
             call(e)
           } finally {
             // Re-armed right after its callback, as Node does, even if it threw (E4).
-            if (!rearm(key)) timers.delete(key)
+            if (!rawRearm(handle, key)) timers.delete(key)
           }
         } else {
           timers.delete(key)
@@ -98,54 +110,40 @@ class EventLoop extends native.NativeEventLoop {
     const table = {
       timers: new Slots(),
       immediates: new Slots(),
-      step: undefined,
-      rearm: undefined,
-      // The native functions, held directly (one object shape for every loop: monomorphic).
-      setTimeout: undefined,
-      setInterval: undefined,
-      setImmediate: undefined,
-      clearTimeout: undefined,
-      clearImmediate: undefined,
+      handle: undefined,
       // Like Node's Timeout and Immediate, each callback gets an AsyncResource made where it
       // was scheduled, so AsyncLocalStorage stores (and async_hooks) follow it. Cheap while no
       // hook is enabled.
       als: !(options != null && options.asyncContext === false),
     }
-    const fast = super.fastPaths({ runner: runBatch, table })
-    table.step = fast.step
-    table.rearm = fast.rearm
-    table.setTimeout = fast.setTimeout
-    table.setInterval = fast.setInterval
-    table.setImmediate = fast.setImmediate
-    table.clearTimeout = fast.clearTimeout
-    table.clearImmediate = fast.clearImmediate
+    table.handle = super.fastPaths({ runner: runBatch, table })
     this.#t = table
   }
 
   setTimeout (fn, ms) {
     const t = this.#t
-    const id = t.setTimeout(fn, ms)
+    const id = rawSetTimeout(t.handle, fn, ms)
     t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, false))
     return id
   }
 
   setInterval (fn, ms) {
     const t = this.#t
-    const id = t.setInterval(fn, ms)
+    const id = rawSetInterval(t.handle, fn, ms)
     t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, true))
     return id
   }
 
   setImmediate (fn) {
     const t = this.#t
-    const id = t.setImmediate(fn)
+    const id = rawSetImmediate(t.handle, fn)
     t.immediates.set(id, new Entry(fn, extra(arguments, 1), t.als ? new AsyncResource('seqloop.Immediate') : undefined, false))
     return id
   }
 
   clearTimeout (id) {
     const t = this.#t
-    const pending = t.clearTimeout(id)
+    const pending = rawClearTimeout(t.handle, id)
     // A timer already moved to the macrotask queue is no longer pending but has not run yet.
     return (typeof id === 'number' && t.timers.delete(id)) || pending
   }
@@ -156,7 +154,7 @@ class EventLoop extends native.NativeEventLoop {
 
   clearImmediate (id) {
     const t = this.#t
-    const queued = t.clearImmediate(id)
+    const queued = rawClearImmediate(t.handle, id)
     if (queued) t.immediates.delete(id)
     return queued
   }

@@ -1057,13 +1057,81 @@ fn check_callback(env: sys::napi_env, func: sys::napi_value) -> CodedResult<()> 
     }
 }
 
-fast::raw_fn!(fast_set_timeout: LoopInner, 2, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], false));
-fast::raw_fn!(fast_set_interval: LoopInner, 2, |inner, env, a| inner.schedule(env, a.argv[0], a.argv[1], true));
-fast::raw_fn!(fast_set_immediate: LoopInner, 1, |inner, env, a| inner.immediate(env, a.argv[0]));
-fast::raw_fn!(fast_clear_timer: LoopInner, 1, |inner, env, a| inner.clear_timer(env, a.argv[0]));
-fast::raw_fn!(fast_clear_immediate: LoopInner, 1, |inner, env, a| inner.clear_immediate(env, a.argv[0]));
-fast::raw_fn!(fast_step: LoopInner, 0, |inner, env, _a| inner.step(env));
-fast::raw_fn!(fast_rearm: LoopInner, 1, |inner, env, a| inner.rearm_interval(env, a.argv[0]));
+/// What a loop handle (an External) points to: the loop, and whether the holder is the loop's
+/// batch runner (only a runner handle may `step`).
+struct Handle {
+    inner: Rc<LoopInner>,
+    runner: bool,
+}
+
+thread_local! {
+    /// Addresses of this thread's live `Handle`s: a raw function checks the External it is given
+    /// against it before using the pointer, so a foreign External (or a stale address) is a
+    /// TypeError, never a dereference (H1).
+    static HANDLES: RefCell<rustc_hash::FxHashSet<usize>> = RefCell::new(rustc_hash::FxHashSet::default());
+}
+
+unsafe extern "C" fn release_handle(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    HANDLES.with(|h| h.borrow_mut().remove(&(data as usize)));
+    // SAFETY: (H2) data is the Box made in `new_handle`, owned by this External; its finalizer
+    // runs once.
+    drop(unsafe { Box::from_raw(data as *mut Handle) });
+}
+
+/// An External owning a `Handle` of `inner` (H2: the handle, and through it the loop, lives until
+/// the External is collected).
+fn new_handle(env: sys::napi_env, inner: &Rc<LoopInner>, runner: bool) -> Result<sys::napi_value> {
+    let data = Box::into_raw(Box::new(Handle { inner: inner.clone(), runner }));
+    HANDLES.with(|h| h.borrow_mut().insert(data as usize));
+    let mut v = ptr::null_mut();
+    // SAFETY: env is live; the finalizer gets back exactly `data`.
+    let st =
+        unsafe { sys::napi_create_external(env, data.cast(), Some(release_handle), ptr::null_mut(), &mut v) };
+    if st != sys::Status::napi_ok {
+        HANDLES.with(|h| h.borrow_mut().remove(&(data as usize)));
+        // SAFETY: no External owns `data`, so it is ours to free.
+        drop(unsafe { Box::from_raw(data) });
+        return Err(Error::from_status(napi::Status::from(st)));
+    }
+    Ok(v)
+}
+
+/// The `Handle` behind a raw function's first argument (H1).
+fn handle_of<'a>(env: sys::napi_env, v: sys::napi_value) -> CodedResult<&'a Handle> {
+    let mut p = ptr::null_mut();
+    // SAFETY: v is a live value of this call; a non-External fails cleanly.
+    let ok = unsafe { sys::napi_get_value_external(env, v, &mut p) } == sys::Status::napi_ok;
+    if !ok || !HANDLES.with(|h| h.borrow().contains(&(p as usize))) {
+        return Err(Coded::arg_type("loop", "a seqloop EventLoop handle", fast::describe(env, v)));
+    }
+    // SAFETY: (H1, H2) p is a live Handle: registered addresses are exactly the Boxes owned by
+    // live Externals, and this one is an argument of the current call, so it is not collected
+    // before the call returns.
+    Ok(unsafe { &*(p as *const Handle) })
+}
+
+/// Defines a process-wide raw function whose first argument is a loop handle.
+macro_rules! loop_fn {
+    ($name:ident, $n:literal, |$h:ident, $env:ident, $a:ident| $body:expr) => {
+        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+            // SAFETY: env and info are the ones N-API passed to this callback.
+            unsafe {
+                fast::call_unbound::<$n>(env, info, |$env, $a| {
+                    let $h = handle_of($env, $a.argv[0])?;
+                    $body
+                })
+            }
+        }
+    };
+}
+
+loop_fn!(raw_set_timeout, 3, |h, env, a| h.inner.schedule(env, a.argv[1], a.argv[2], false));
+loop_fn!(raw_set_interval, 3, |h, env, a| h.inner.schedule(env, a.argv[1], a.argv[2], true));
+loop_fn!(raw_set_immediate, 2, |h, env, a| h.inner.immediate(env, a.argv[1]));
+loop_fn!(raw_clear_timer, 2, |h, env, a| h.inner.clear_timer(env, a.argv[1]));
+loop_fn!(raw_clear_immediate, 2, |h, env, a| h.inner.clear_immediate(env, a.argv[1]));
+loop_fn!(raw_step, 1, |h, env, _a| if h.runner { h.inner.step(env) } else { fast::to_number(env, 0.0) });
+loop_fn!(raw_rearm, 2, |h, env, a| h.inner.rearm_interval(env, a.argv[1]));
 
 #[napi]
 impl NativeEventLoop {
@@ -1170,30 +1238,21 @@ impl NativeEventLoop {
         self.inner.state.borrow().core.next_timer_deadline().map(|d| d as f64)
     }
 
-    /// The timer methods as plain functions bound to this loop, without napi-rs's per-call
-    /// overhead: `{ setTimeout(fn, ms), setInterval(fn, ms), setImmediate(fn), clearTimeout(id),
-    /// clearImmediate(id) }`, plus `step()` and `rearm(id)` when `hooks` are given. The
-    /// callbacks themselves live in the entry point's table; `fn` is only checked. `hooks`
-    /// installs the batch runner: the driver calls
-    /// `runner(table)` with no JS on the stack whenever a timer or an immediate is due, and the
-    /// runner calls `table.step()` until it returns 0, running each callback and then draining
-    /// microtasks. Used by the package's `EventLoop` class, once per loop.
+    /// A handle to this loop for the process-wide raw functions of `rawFunctions()`. With
+    /// `hooks` (once per loop) it also installs the batch runner and the handle may `step`: the
+    /// driver calls `runner(table)` with no JS on the stack whenever a timer or an immediate is
+    /// due, and the runner calls `step(table.handle)` until it returns 0, running each callback
+    /// (held in the table) and then draining microtasks. Used by the package's `EventLoop`.
     #[napi(
         ts_args_type = "hooks?: { runner: (table: object) => void, table: object }",
-        ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step?: () => number, rearm?: (id: number) => boolean }"
+        ts_return_type = "unknown"
     )]
-    pub fn fast_paths<'e>(&self, env: &'e Env, hooks: Option<Unknown>) -> Result<Object<'e>> {
-        const TIMERS: [(&std::ffi::CStr, fast::RawCb); 5] = [
-            (c"setTimeout", fast_set_timeout),
-            (c"setInterval", fast_set_interval),
-            (c"setImmediate", fast_set_immediate),
-            (c"clearTimeout", fast_clear_timer),
-            (c"clearImmediate", fast_clear_immediate),
-        ];
-        let Some(h) = args::options(hooks, "hooks").or_throw(env)? else {
-            return fast::bound_object(env, &self.inner, fast::bind, &TIMERS);
-        };
+    pub fn fast_paths<'e>(&self, env: &'e Env, hooks: Option<Unknown>) -> Result<Unknown<'e>> {
         let raw = env.raw();
+        let Some(h) = args::options(hooks, "hooks").or_throw(env)? else {
+            // SAFETY: the handle was created in this env just now.
+            return Ok(unsafe { Unknown::from_raw_unchecked(raw, new_handle(raw, &self.inner, false)?) });
+        };
         let runner = args::prop(&h, "runner").or_throw(env)?;
         callback_arg(&runner, "hooks.runner").or_throw(env)?;
         let table = args::prop(&h, "table").or_throw(env)?;
@@ -1210,11 +1269,37 @@ impl NativeEventLoop {
         let runner = st.stash.put(raw, runner.raw())?;
         st.hooks = Some(Hooks { runner, table: table_ref });
         drop(st);
-        // `step` and `rearm` exist only here, for the runner's table: a second `fastPaths()`
-        // cannot hand out a `step` that would take macrotasks away from the runner.
-        let mut all = TIMERS.to_vec();
-        all.extend([(c"step", fast_step as fast::RawCb), (c"rearm", fast_rearm)]);
-        fast::bound_object(env, &self.inner, fast::bind, &all)
+        // Only this handle may `step`: no second one can take macrotasks away from the runner.
+        // SAFETY: the handle was created in this env just now.
+        Ok(unsafe { Unknown::from_raw_unchecked(raw, new_handle(raw, &self.inner, true)?) })
+    }
+
+    /// The timer functions every `EventLoop` shares, without napi-rs's per-call overhead (and,
+    /// being one set per process rather than per loop, without per-loop function objects that
+    /// would make JS call sites megamorphic): `{ setTimeout(h, fn, ms), setInterval(h, fn, ms),
+    /// setImmediate(h, fn), clearTimeout(h, id), clearImmediate(h, id), step(h), rearm(h, id) }`
+    /// where `h` is a handle from `fastPaths()`. `fn` is only checked: callbacks live in JS.
+    #[napi(
+        ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: Function, rearm: Function }"
+    )]
+    pub fn raw_functions<'e>(env: &'e Env) -> Result<Object<'e>> {
+        let raw = env.raw();
+        let mut o = Object::new(env)?;
+        for (name, cb) in [
+            (c"setTimeout", raw_set_timeout as fast::RawCb),
+            (c"setInterval", raw_set_interval),
+            (c"setImmediate", raw_set_immediate),
+            (c"clearTimeout", raw_clear_timer),
+            (c"clearImmediate", raw_clear_immediate),
+            (c"step", raw_step),
+            (c"rearm", raw_rearm),
+        ] {
+            let f = fast::unbound(raw, name, cb)?;
+            let key = name.to_str().map_err(|_| Error::from_status(napi::Status::InvalidArg))?;
+            // SAFETY: f is a function of this env, created just above.
+            o.set(key, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
+        }
+        Ok(o)
     }
 
     /// Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs.

@@ -104,10 +104,28 @@ pub(crate) unsafe fn call<T, const N: usize>(
     body: impl FnOnce(&T, sys::napi_env, &Args<N>) -> Ret,
 ) -> sys::napi_value {
     // SAFETY: forwarded contract.
+    unsafe {
+        call_unbound(env, info, |env, args: &Args<N>| {
+            // SAFETY: (F1) data is the Rc pointer of a live T, kept alive by this function object.
+            let target = &*(args.data as *const T);
+            body(target, env, args)
+        })
+    }
+}
+
+/// Runs `body` for a raw callback with no bound target (its `data` is unused) and converts its
+/// outcome, with F2.
+///
+/// # Safety
+/// `env` and `info` must be the ones N-API passed to the callback.
+pub(crate) unsafe fn call_unbound<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    body: impl FnOnce(sys::napi_env, &Args<N>) -> Ret,
+) -> sys::napi_value {
+    // SAFETY: forwarded contract.
     let Some(args) = (unsafe { read_args::<N>(env, info) }) else { return ptr::null_mut() };
-    // SAFETY: (F1) data is the Rc pointer of a live T, kept alive by this function object.
-    let target = unsafe { &*(args.data as *const T) };
-    let out = catch_unwind(AssertUnwindSafe(|| body(target, env, &args)));
+    let out = catch_unwind(AssertUnwindSafe(|| body(env, &args)));
     let err = match out {
         Ok(Ok(v)) => return v,
         Ok(Err(e)) => e,
@@ -185,6 +203,26 @@ fn bind_with<T: 'static>(
     if st != sys::Status::napi_ok {
         // SAFETY: no finalizer owns `data`, so the count taken above is ours to give back.
         drop(unsafe { Rc::from_raw(data as *const T) });
+        return Err(napi::Error::from_status(napi::Status::from(st)));
+    }
+    Ok(f)
+}
+
+/// Creates a JS function `name` that calls `cb` with no bound data (see [`call_unbound`]).
+pub(crate) fn unbound(env: sys::napi_env, name: &CStr, cb: RawCb) -> napi::Result<sys::napi_value> {
+    let mut f = ptr::null_mut();
+    // SAFETY: env is live; name is NUL-terminated; cb has the N-API callback signature.
+    let st = unsafe {
+        sys::napi_create_function(
+            env,
+            name.as_ptr(),
+            name.to_bytes().len() as isize,
+            Some(cb),
+            ptr::null_mut(),
+            &mut f,
+        )
+    };
+    if st != sys::Status::napi_ok {
         return Err(napi::Error::from_status(napi::Status::from(st)));
     }
     Ok(f)
