@@ -3,9 +3,24 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { TimerQueue } = require('../lib/index.js')
 
-for (const mode of ['methods', 'fastPaths']) {
+/** The queue through its shared raw functions and a handle, shaped like `fastPaths()`. */
+function viaHandle (q) {
+  const h = q.handle()
+  const r = TimerQueue.rawFunctions()
+  return {
+    insert: (d) => r.insert(h, d),
+    cancel: (id) => r.cancel(h, id),
+    peekDeadline: () => r.peekDeadline(h),
+    popDue: (limit, out, spans) => r.popDue(h, limit, out, spans),
+    size: () => r.size(h),
+    entries: () => q.entries(),
+  }
+}
+
+for (const mode of ['methods', 'fastPaths', 'handle']) {
   const make = () => {
     const q = new TimerQueue()
+    if (mode === 'handle') return viaHandle(q)
     return mode === 'methods' ? q : Object.assign(q.fastPaths(), { entries: () => q.entries() })
   }
 
@@ -91,4 +106,25 @@ test('TimerQueue: the fast functions keep the queue alive on their own', () => {
   const id = fast.insert(3)
   assert.equal(fast.size(), 1)
   assert.equal(fast.cancel(id), true)
+})
+
+test('TimerQueue.rawFunctions() refuse anything but a live TimerQueue handle', () => {
+  const { EventLoop } = require('../lib/index.js')
+  const native = require('../index.js')
+  const r = TimerQueue.rawFunctions()
+  const loopHandle = new EventLoop().fastPaths()
+  for (const bogus of [{}, null, 7, 'h', undefined, loopHandle]) {
+    assert.throws(() => r.insert(bogus, 5), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+    assert.throws(() => r.size(bogus), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
+  // And the other way round: a queue handle is not a loop handle.
+  const loopRaw = native.NativeEventLoop.rawFunctions()
+  assert.throws(() => loopRaw.step(new TimerQueue().handle()), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  // Two handles of one queue see the same queue.
+  const q = new TimerQueue()
+  const [a, b] = [q.handle(), q.handle()]
+  const id = r.insert(a, 10)
+  assert.equal(r.size(b), 1)
+  assert.equal(r.cancel(b, id), true)
+  assert.equal(q.size, 0)
 })

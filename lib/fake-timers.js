@@ -42,6 +42,12 @@ const native = require('../index.js')
 const { Slots } = require('./slots.js')
 
 const { TimerQueue } = native
+const {
+  insert: queueInsert,
+  cancel: queueCancel,
+  peekDeadline: queuePeek,
+  popDue: queuePopDue,
+} = TimerQueue.rawFunctions()
 
 const ID_START = 1e12 // far above Node's async ids: a number tells a fake timer from a native one
 const TIMEOUT_MAX = 2 ** 31 - 1
@@ -233,11 +239,9 @@ class FakeTimer {
  */
 class Lane {
   constructor (out) {
-    const f = new TimerQueue().fastPaths()
-    this.insert = f.insert
-    this.cancel = f.cancel
-    this.peekDeadline = f.peekDeadline
-    this.popDue = f.popDue
+    // One set of native functions for every lane (`TimerQueue.rawFunctions()`), each taking the
+    // lane's queue handle: making a clock binds no native function.
+    this.h = new TimerQueue().handle()
     this.out = out
     this.byNative = new Slots()
     this.bi = 1
@@ -256,7 +260,7 @@ class Lane {
       if (t !== undefined) return t._at
       this.bi++
     }
-    return this.peekDeadline()
+    return queuePeek(this.h)
   }
 
   /** The next pending timer due at or before `limit`, taken out of the lane, or null. */
@@ -265,7 +269,7 @@ class Lane {
     const byNative = this.byNative
     for (;;) {
       if (this.bi > this.bn) {
-        const n = this.popDue(limit, out, this.want)
+        const n = queuePopDue(this.h, limit, out, this.want)
         if (n === 0) return null
         if (this.want < MAX_SPAN) this.want *= 2
         this.bi = 1
@@ -305,7 +309,7 @@ class Lane {
       const t = byNative.get(out[i])
       if (t === undefined) continue
       byNative.delete(out[i])
-      const nid = this.insert(t._at)
+      const nid = queueInsert(this.h, t._at)
       t._pos = nid
       byNative.set(nid, t)
     }
@@ -425,7 +429,7 @@ class Clock {
       buf[i] = undefined
       if (t._state !== QUEUED || t._pos !== i) continue
       const lane = t._imm ? this._il : this._tl
-      const nid = lane.insert(t._at)
+      const nid = queueInsert(lane.h, t._at)
       t._pos = nid
       t._state = ARMED
       lane.byNative.set(nid, t)
@@ -445,7 +449,7 @@ class Clock {
       // In the native queue, or in the lane's batch (then the native cancel is a no-op and the
       // map deletion makes the batch skip it).
       lane.byNative.delete(t._pos)
-      lane.cancel(t._pos)
+      queueCancel(lane.h, t._pos)
     } else if (state === QUEUED) {
       const buf = this._buf
       this._bufDead++

@@ -1064,64 +1064,9 @@ struct Handle {
     runner: bool,
 }
 
-thread_local! {
-    /// Addresses of this thread's live `Handle`s: a raw function checks the External it is given
-    /// against it before using the pointer, so a foreign External (or a stale address) is a
-    /// TypeError, never a dereference (H1).
-    static HANDLES: RefCell<rustc_hash::FxHashSet<usize>> = RefCell::new(rustc_hash::FxHashSet::default());
-}
-
-unsafe extern "C" fn release_handle(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    HANDLES.with(|h| h.borrow_mut().remove(&(data as usize)));
-    // SAFETY: (H2) data is the Box made in `new_handle`, owned by this External; its finalizer
-    // runs once.
-    drop(unsafe { Box::from_raw(data as *mut Handle) });
-}
-
-/// An External owning a `Handle` of `inner` (H2: the handle, and through it the loop, lives until
-/// the External is collected).
-fn new_handle(env: sys::napi_env, inner: &Rc<LoopInner>, runner: bool) -> Result<sys::napi_value> {
-    let data = Box::into_raw(Box::new(Handle { inner: inner.clone(), runner }));
-    HANDLES.with(|h| h.borrow_mut().insert(data as usize));
-    let mut v = ptr::null_mut();
-    // SAFETY: env is live; the finalizer gets back exactly `data`.
-    let st =
-        unsafe { sys::napi_create_external(env, data.cast(), Some(release_handle), ptr::null_mut(), &mut v) };
-    if st != sys::Status::napi_ok {
-        HANDLES.with(|h| h.borrow_mut().remove(&(data as usize)));
-        // SAFETY: no External owns `data`, so it is ours to free.
-        drop(unsafe { Box::from_raw(data) });
-        return Err(Error::from_status(napi::Status::from(st)));
-    }
-    Ok(v)
-}
-
-/// The `Handle` behind a raw function's first argument (H1).
-fn handle_of<'a>(env: sys::napi_env, v: sys::napi_value) -> CodedResult<&'a Handle> {
-    let mut p = ptr::null_mut();
-    // SAFETY: v is a live value of this call; a non-External fails cleanly.
-    let ok = unsafe { sys::napi_get_value_external(env, v, &mut p) } == sys::Status::napi_ok;
-    if !ok || !HANDLES.with(|h| h.borrow().contains(&(p as usize))) {
-        return Err(Coded::arg_type("loop", "a seqloop EventLoop handle", fast::describe(env, v)));
-    }
-    // SAFETY: (H1, H2) p is a live Handle: registered addresses are exactly the Boxes owned by
-    // live Externals, and this one is an argument of the current call, so it is not collected
-    // before the call returns.
-    Ok(unsafe { &*(p as *const Handle) })
-}
-
-/// Defines a process-wide raw function whose first argument is a loop handle.
 macro_rules! loop_fn {
     ($name:ident, $n:literal, |$h:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-            // SAFETY: env and info are the ones N-API passed to this callback.
-            unsafe {
-                fast::call_unbound::<$n>(env, info, |$env, $a| {
-                    let $h = handle_of($env, $a.argv[0])?;
-                    $body
-                })
-            }
-        }
+        fast::handle_fn!($name: Handle, "an EventLoop handle", $n, |$h, $env, $a| $body);
     };
 }
 
@@ -1251,7 +1196,12 @@ impl NativeEventLoop {
         let raw = env.raw();
         let Some(h) = args::options(hooks, "hooks").or_throw(env)? else {
             // SAFETY: the handle was created in this env just now.
-            return Ok(unsafe { Unknown::from_raw_unchecked(raw, new_handle(raw, &self.inner, false)?) });
+            return Ok(unsafe {
+                Unknown::from_raw_unchecked(
+                    raw,
+                    fast::new_handle(raw, Handle { inner: self.inner.clone(), runner: false })?,
+                )
+            });
         };
         let runner = args::prop(&h, "runner").or_throw(env)?;
         callback_arg(&runner, "hooks.runner").or_throw(env)?;
@@ -1271,7 +1221,12 @@ impl NativeEventLoop {
         drop(st);
         // Only this handle may `step`: no second one can take macrotasks away from the runner.
         // SAFETY: the handle was created in this env just now.
-        Ok(unsafe { Unknown::from_raw_unchecked(raw, new_handle(raw, &self.inner, true)?) })
+        Ok(unsafe {
+            Unknown::from_raw_unchecked(
+                raw,
+                fast::new_handle(raw, Handle { inner: self.inner.clone(), runner: true })?,
+            )
+        })
     }
 
     /// The timer functions every `EventLoop` shares, without napi-rs's per-call overhead (and,
@@ -1283,23 +1238,18 @@ impl NativeEventLoop {
         ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: Function, rearm: Function }"
     )]
     pub fn raw_functions<'e>(env: &'e Env) -> Result<Object<'e>> {
-        let raw = env.raw();
-        let mut o = Object::new(env)?;
-        for (name, cb) in [
-            (c"setTimeout", raw_set_timeout as fast::RawCb),
-            (c"setInterval", raw_set_interval),
-            (c"setImmediate", raw_set_immediate),
-            (c"clearTimeout", raw_clear_timer),
-            (c"clearImmediate", raw_clear_immediate),
-            (c"step", raw_step),
-            (c"rearm", raw_rearm),
-        ] {
-            let f = fast::unbound(raw, name, cb)?;
-            let key = name.to_str().map_err(|_| Error::from_status(napi::Status::InvalidArg))?;
-            // SAFETY: f is a function of this env, created just above.
-            o.set(key, unsafe { Unknown::from_raw_unchecked(raw, f) })?;
-        }
-        Ok(o)
+        fast::unbound_object(
+            env,
+            &[
+                (c"setTimeout", raw_set_timeout),
+                (c"setInterval", raw_set_interval),
+                (c"setImmediate", raw_set_immediate),
+                (c"clearTimeout", raw_clear_timer),
+                (c"clearImmediate", raw_clear_immediate),
+                (c"step", raw_step),
+                (c"rearm", raw_rearm),
+            ],
+        )
     }
 
     /// Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs.

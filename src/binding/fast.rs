@@ -208,6 +208,97 @@ fn bind_with<T: 'static>(
     Ok(f)
 }
 
+thread_local! {
+    /// Addresses of this thread's live handle boxes (see [`new_handle`]) and the type each holds.
+    static HANDLES: std::cell::RefCell<rustc_hash::FxHashMap<usize, std::any::TypeId>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+unsafe extern "C" fn release_handle<T: 'static>(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    HANDLES.with(|h| h.borrow_mut().remove(&(data as usize)));
+    // SAFETY: (H2) data is the Box made in `new_handle::<T>`, owned by this External; its
+    // finalizer runs once.
+    drop(unsafe { Box::from_raw(data as *mut T) });
+}
+
+/// A handle for process-wide raw functions (H1–H2): an External owning `value`, registered with
+/// its type so [`handle_of`] can check any value a caller passes before using its pointer.
+/// - H1: a registered address is exactly a live `Box<T>` owned by an External of this thread.
+/// - H2: the box lives until its External is collected; an External passed as an argument of
+///   the current call is not collected before the call returns.
+pub(crate) fn new_handle<T: 'static>(env: sys::napi_env, value: T) -> napi::Result<sys::napi_value> {
+    let data = Box::into_raw(Box::new(value));
+    HANDLES.with(|h| h.borrow_mut().insert(data as usize, std::any::TypeId::of::<T>()));
+    let mut v = ptr::null_mut();
+    // SAFETY: env is live; the finalizer gets back exactly `data` with its type.
+    let st = unsafe {
+        sys::napi_create_external(env, data.cast(), Some(release_handle::<T>), ptr::null_mut(), &mut v)
+    };
+    if st != sys::Status::napi_ok {
+        HANDLES.with(|h| h.borrow_mut().remove(&(data as usize)));
+        // SAFETY: no External owns `data`, so it is ours to free.
+        drop(unsafe { Box::from_raw(data) });
+        return Err(napi::Error::from_status(napi::Status::from(st)));
+    }
+    Ok(v)
+}
+
+/// The `T` behind a handle argument; a TypeError for anything that is not a live `T` handle
+/// (another type's handle, a foreign External, any other value).
+pub(crate) fn handle_of<'a, T: 'static>(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    what: &str,
+) -> Result<&'a T, Coded> {
+    let mut p = ptr::null_mut();
+    // SAFETY: v is a live value of this call; a non-External fails cleanly.
+    let ok = unsafe { sys::napi_get_value_external(env, v, &mut p) } == sys::Status::napi_ok;
+    let registered =
+        ok && HANDLES.with(|h| h.borrow().get(&(p as usize)) == Some(&std::any::TypeId::of::<T>()));
+    if !registered {
+        return Err(Coded::arg_type("handle", what, describe(env, v)));
+    }
+    // SAFETY: (H1, H2) p is a live Box<T> for the whole current call.
+    Ok(unsafe { &*(p as *const T) })
+}
+
+/// Defines `unsafe extern "C" fn $name`, a process-wide raw N-API callback whose first argument
+/// is a handle to a `$target` (see [`new_handle`]), running `$body` with the first `$n`
+/// arguments (the handle included).
+macro_rules! handle_fn {
+    ($name:ident: $target:ty, $what:literal, $n:literal, |$h:ident, $env:ident, $a:ident| $body:expr) => {
+        unsafe extern "C" fn $name(
+            env: napi::sys::napi_env,
+            info: napi::sys::napi_callback_info,
+        ) -> napi::sys::napi_value {
+            // SAFETY: env and info are the ones N-API passed to this callback.
+            unsafe {
+                $crate::binding::fast::call_unbound::<$n>(env, info, |$env, $a| {
+                    let $h = $crate::binding::fast::handle_of::<$target>($env, $a.argv[0], $what)?;
+                    $body
+                })
+            }
+        }
+    };
+}
+pub(crate) use handle_fn;
+
+/// `{ name: function, … }` of process-wide raw functions (no bound data).
+pub(crate) fn unbound_object<'e>(
+    env: &'e napi::Env,
+    entries: &[(&CStr, RawCb)],
+) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
+    let raw = env.raw();
+    let mut o = napi::bindgen_prelude::Object::new(env)?;
+    for &(name, cb) in entries {
+        let f = unbound(raw, name, cb)?;
+        let key = name.to_str().map_err(|_| napi::Error::from_status(napi::Status::InvalidArg))?;
+        // SAFETY: f is a function value of this env, created just above.
+        o.set(key, unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(raw, f) })?;
+    }
+    Ok(o)
+}
+
 /// Creates a JS function `name` that calls `cb` with no bound data (see [`call_unbound`]).
 pub(crate) fn unbound(env: sys::napi_env, name: &CStr, cb: RawCb) -> napi::Result<sys::napi_value> {
     let mut f = ptr::null_mut();
