@@ -12,6 +12,12 @@
 //! - F2: callbacks never unwind into N-API: panics are caught and become `ERR_INTERNAL` errors.
 //! - F3: a callback only takes `&T`; mutation goes through the target's own `RefCell`s, so a
 //!   reentrant call (JS calling back in) fails a borrow instead of aliasing.
+//!
+//! Creating a function costs ~3 µs (V8 builds a template per `napi_create_function`), and
+//! per-object functions give JS call sites a new target per object. Where many objects are made
+//! (event loops, fake clocks' queues), one set of unbound functions serves the whole process and
+//! takes a *handle* first: an External owning the target, registered by address and type
+//! (H1–H2 at [`new_handle`]), so a foreign value is refused before its pointer is used.
 
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
