@@ -97,6 +97,16 @@ function extra (args, from) {
 }
 
 /**
+ * Records the callback of timer or immediate `id` (just scheduled natively, which also checked
+ * `fn`) in `slots`, with an AsyncResource of `type` unless the loop has `asyncContext: false`.
+ * Returns `id`.
+ */
+function track (table, slots, id, fn, args, type, repeat) {
+  slots.set(id, new Entry(fn, args, table.als ? new AsyncResource(type) : undefined, repeat))
+  return id
+}
+
+/**
  * A deterministic event loop: timers, intervals, immediates, hostcalls, streams and events run
  * by the addon in seq order, with every microtask and nextTick drained after each macrotask.
  */
@@ -122,23 +132,17 @@ class EventLoop extends native.NativeEventLoop {
 
   setTimeout (fn, ms) {
     const t = this.#t
-    const id = rawSetTimeout(t.handle, fn, ms)
-    t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, false))
-    return id
+    return track(t, t.timers, rawSetTimeout(t.handle, fn, ms), fn, extra(arguments, 2), 'seqloop.Timeout', false)
   }
 
   setInterval (fn, ms) {
     const t = this.#t
-    const id = rawSetInterval(t.handle, fn, ms)
-    t.timers.set(id, new Entry(fn, extra(arguments, 2), t.als ? new AsyncResource('seqloop.Timeout') : undefined, true))
-    return id
+    return track(t, t.timers, rawSetInterval(t.handle, fn, ms), fn, extra(arguments, 2), 'seqloop.Timeout', true)
   }
 
   setImmediate (fn) {
     const t = this.#t
-    const id = rawSetImmediate(t.handle, fn)
-    t.immediates.set(id, new Entry(fn, extra(arguments, 1), t.als ? new AsyncResource('seqloop.Immediate') : undefined, false))
-    return id
+    return track(t, t.immediates, rawSetImmediate(t.handle, fn), fn, extra(arguments, 1), 'seqloop.Immediate', false)
   }
 
   clearTimeout (id) {
