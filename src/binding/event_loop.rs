@@ -263,14 +263,13 @@ impl Slice {
         Self { start: Instant::now(), ran: 0, expired: false }
     }
 
-    /// Counts one macrotask; true when the slice is used up. Reading the clock costs ~20 ns,
-    /// so it is read every 64 macrotasks.
-    fn tick(&mut self) -> bool {
+    /// Counts one macrotask and marks the slice expired once it is used up. Reading the clock
+    /// costs ~20 ns, so it is read every 64 macrotasks.
+    fn tick(&mut self) {
         self.ran += 1;
         if self.ran % 64 == 0 && self.start.elapsed() > SLICE {
             self.expired = true;
         }
-        self.expired
     }
 }
 
@@ -1195,13 +1194,7 @@ impl NativeEventLoop {
     pub fn fast_paths<'e>(&self, env: &'e Env, hooks: Option<Unknown>) -> Result<Unknown<'e>> {
         let raw = env.raw();
         let Some(h) = args::options(hooks, "hooks").or_throw(env)? else {
-            // SAFETY: the handle was created in this env just now.
-            return Ok(unsafe {
-                Unknown::from_raw_unchecked(
-                    raw,
-                    fast::new_handle(raw, Handle { inner: self.inner.clone(), runner: false })?,
-                )
-            });
+            return fast::new_handle(env, Handle { inner: self.inner.clone(), runner: false });
         };
         let runner = args::prop(&h, "runner").or_throw(env)?;
         callback_arg(&runner, "hooks.runner").or_throw(env)?;
@@ -1220,13 +1213,7 @@ impl NativeEventLoop {
         st.hooks = Some(Hooks { runner, table: table_ref });
         drop(st);
         // Only this handle may `step`: no second one can take macrotasks away from the runner.
-        // SAFETY: the handle was created in this env just now.
-        Ok(unsafe {
-            Unknown::from_raw_unchecked(
-                raw,
-                fast::new_handle(raw, Handle { inner: self.inner.clone(), runner: true })?,
-            )
-        })
+        fast::new_handle(env, Handle { inner: self.inner.clone(), runner: true })
     }
 
     /// The timer functions every `EventLoop` shares, without napi-rs's per-call overhead (and,

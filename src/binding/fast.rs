@@ -232,13 +232,17 @@ unsafe extern "C" fn release_handle<T: 'static>(_env: sys::napi_env, data: *mut 
 /// - H1: a registered address is exactly a live `Box<T>` owned by an External of this thread.
 /// - H2: the box lives until its External is collected; an External passed as an argument of
 ///   the current call is not collected before the call returns.
-pub(crate) fn new_handle<T: 'static>(env: sys::napi_env, value: T) -> napi::Result<sys::napi_value> {
+pub(crate) fn new_handle<'e, T: 'static>(
+    env: &'e napi::Env,
+    value: T,
+) -> napi::Result<napi::bindgen_prelude::Unknown<'e>> {
+    let env_raw = env.raw();
     let data = Box::into_raw(Box::new(value));
     HANDLES.with(|h| h.borrow_mut().insert(data as usize, std::any::TypeId::of::<T>()));
     let mut v = ptr::null_mut();
     // SAFETY: env is live; the finalizer gets back exactly `data` with its type.
     let st = unsafe {
-        sys::napi_create_external(env, data.cast(), Some(release_handle::<T>), ptr::null_mut(), &mut v)
+        sys::napi_create_external(env_raw, data.cast(), Some(release_handle::<T>), ptr::null_mut(), &mut v)
     };
     if st != sys::Status::napi_ok {
         HANDLES.with(|h| h.borrow_mut().remove(&(data as usize)));
@@ -246,7 +250,8 @@ pub(crate) fn new_handle<T: 'static>(env: sys::napi_env, value: T) -> napi::Resu
         drop(unsafe { Box::from_raw(data) });
         return Err(napi::Error::from_status(napi::Status::from(st)));
     }
-    Ok(v)
+    // SAFETY: v is the External just created in this env.
+    Ok(unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env_raw, v) })
 }
 
 /// The `T` behind a handle argument; a TypeError for anything that is not a live `T` handle

@@ -273,10 +273,7 @@ impl JsTimerQueue {
     /// native function costs microseconds) and keeps JS call sites monomorphic.
     #[napi(ts_return_type = "unknown")]
     pub fn handle<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        let raw = env.raw();
-        let h = fast::new_handle(raw, QueueHandle(self.state.clone()))?;
-        // SAFETY: h was created in this env just now.
-        Ok(unsafe { Unknown::from_raw_unchecked(raw, h) })
+        fast::new_handle(env, QueueHandle(self.state.clone()))
     }
 
     /// `{ insert(h, deadline), cancel(h, id), peekDeadline(h), popDue(h, limit, out,
