@@ -195,23 +195,22 @@ fn bind_with<T: 'static>(
     finalize: unsafe extern "C" fn(sys::napi_env, *mut c_void, *mut c_void),
 ) -> napi::Result<sys::napi_value> {
     let data = Rc::into_raw(target.clone()) as *mut c_void;
-    let mut f = ptr::null_mut();
-    // SAFETY: env is live; name is NUL-terminated; cb has the N-API callback signature.
-    let st = unsafe {
-        sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(cb), data, &mut f)
-    };
-    let st = if st == sys::Status::napi_ok {
+    let made = create_function(env, name, cb, data).and_then(|f| {
         // SAFETY: f is the function just created; the finalizer gets back exactly `data`.
-        unsafe { sys::napi_add_finalizer(env, f, data, Some(finalize), ptr::null_mut(), ptr::null_mut()) }
-    } else {
-        st
-    };
-    if st != sys::Status::napi_ok {
+        let st = unsafe {
+            sys::napi_add_finalizer(env, f, data, Some(finalize), ptr::null_mut(), ptr::null_mut())
+        };
+        if st == sys::Status::napi_ok {
+            Ok(f)
+        } else {
+            Err(st)
+        }
+    });
+    made.map_err(|st| {
         // SAFETY: no finalizer owns `data`, so the count taken above is ours to give back.
         drop(unsafe { Rc::from_raw(data as *const T) });
-        return Err(napi::Error::from_status(napi::Status::from(st)));
-    }
-    Ok(f)
+        napi::Error::from_status(napi::Status::from(st))
+    })
 }
 
 thread_local! {
@@ -299,35 +298,32 @@ pub(crate) fn unbound_object<'e>(
     env: &'e napi::Env,
     entries: &[(&CStr, RawCb)],
 ) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
-    let raw = env.raw();
-    let mut o = napi::bindgen_prelude::Object::new(env)?;
-    for &(name, cb) in entries {
-        let f = unbound(raw, name, cb)?;
-        let key = name.to_str().map_err(|_| napi::Error::from_status(napi::Status::InvalidArg))?;
-        // SAFETY: f is a function value of this env, created just above.
-        o.set(key, unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(raw, f) })?;
-    }
-    Ok(o)
+    functions_object(env, entries, unbound)
 }
 
 /// Creates a JS function `name` that calls `cb` with no bound data (see [`call_unbound`]).
 pub(crate) fn unbound(env: sys::napi_env, name: &CStr, cb: RawCb) -> napi::Result<sys::napi_value> {
+    create_function(env, name, cb, ptr::null_mut())
+        .map_err(|st| napi::Error::from_status(napi::Status::from(st)))
+}
+
+/// `napi_create_function` with `data`; the failing status on error.
+fn create_function(
+    env: sys::napi_env,
+    name: &CStr,
+    cb: RawCb,
+    data: *mut c_void,
+) -> Result<sys::napi_value, sys::napi_status> {
     let mut f = ptr::null_mut();
     // SAFETY: env is live; name is NUL-terminated; cb has the N-API callback signature.
     let st = unsafe {
-        sys::napi_create_function(
-            env,
-            name.as_ptr(),
-            name.to_bytes().len() as isize,
-            Some(cb),
-            ptr::null_mut(),
-            &mut f,
-        )
+        sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(cb), data, &mut f)
     };
-    if st != sys::Status::napi_ok {
-        return Err(napi::Error::from_status(napi::Status::from(st)));
+    if st == sys::Status::napi_ok {
+        Ok(f)
+    } else {
+        Err(st)
     }
-    Ok(f)
 }
 
 /// The signature of a raw N-API callback.
@@ -341,10 +337,20 @@ pub(crate) fn bound_object<'e, T: 'static>(
     bind_fn: fn(sys::napi_env, &CStr, &Rc<T>, RawCb) -> napi::Result<sys::napi_value>,
     entries: &[(&CStr, RawCb)],
 ) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
+    functions_object(env, entries, |raw, name, cb| bind_fn(raw, name, target, cb))
+}
+
+/// `{ name: make(name, cb), … }` for each entry: the one loop behind [`bound_object`] and
+/// [`unbound_object`].
+fn functions_object<'e>(
+    env: &'e napi::Env,
+    entries: &[(&CStr, RawCb)],
+    mut make: impl FnMut(sys::napi_env, &CStr, RawCb) -> napi::Result<sys::napi_value>,
+) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
     let raw = env.raw();
     let mut o = napi::bindgen_prelude::Object::new(env)?;
     for &(name, cb) in entries {
-        let f = bind_fn(raw, name, target, cb)?;
+        let f = make(raw, name, cb)?;
         let key = name.to_str().map_err(|_| napi::Error::from_status(napi::Status::InvalidArg))?;
         // SAFETY: f is a function value of this env, created just above.
         o.set(key, unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(raw, f) })?;
