@@ -723,6 +723,25 @@ test('setInterval with zero delay repeats every millisecond (Node), first run at
   assert.deepEqual(at, [0, 1, 2, 3])
 })
 
+test('timer records carry args, interval and immediacy (uninstall lists them in creation order)', () => {
+  const c = seqloop.withGlobal({ Date, setTimeout, clearTimeout, setInterval, clearInterval, setImmediate, clearImmediate })
+    .install({ toFake: ['setTimeout', 'setInterval', 'setImmediate'] })
+  const t1 = c.setTimeout(() => {}, 5, 'x', 1)
+  const t2 = c.setInterval(() => {}, 0)
+  const t3 = c.setInterval(() => {}, 7)
+  const t4 = c.setImmediate((a) => a, 'y')
+  const t5 = c.setTimeout(() => {}, 3)
+  assert.deepEqual(t1.args, ['x', 1])
+  assert.deepEqual(t5.args, [])
+  assert.deepEqual(t4.args, ['y'])
+  assert.deepEqual([t1.interval, t2.interval, t3.interval, t5.interval], [undefined, 1, 7, undefined])
+  assert.deepEqual([t1, t2, t3, t4, t5].map((t) => t.type), ['Timeout', 'Interval', 'Interval', 'Immediate', 'Timeout'])
+  c.tick(0) // the immediate runs first; the zero interval too
+  assert.equal(c.countTimers(), 4)
+  const pending = c.uninstall()
+  assert.deepEqual(pending.map((t) => t.id), [t1, t2, t3, t5].map((t) => t.id))
+})
+
 test('many pending timers keep exact (deadline, seq) order', () => {
   const c = seqloop.createClock()
   const s = sinon.createClock()
