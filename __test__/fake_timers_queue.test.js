@@ -186,3 +186,26 @@ test('timers set inside a multi-deadline batch run in place, as with sinon', () 
   assert.ok(want.indexOf('within@15') < want.indexOf('P20@20'))
   assert.ok(want.indexOf('P40@40') < want.indexOf('last@40'))
 })
+
+test('a timer cleared after its batch was popped, then refreshed, fires once at its new time', () => {
+  // The first batch spans one deadline (5), the second two (10 and 11): the victim is popped
+  // with the timer that clears and re-arms it, and keeps its id.
+  const run = (FT) => {
+    const c = FT.createClock()
+    const log = []
+    c.setTimeout(() => log.push(`a@${c.now}`), 5)
+    let victim = null
+    c.setTimeout(() => {
+      log.push(`clear@${c.now}`)
+      c.clearTimeout(victim)
+      victim.refresh()
+    }, 10)
+    victim = c.setTimeout(() => log.push(`victim@${c.now}`), 11)
+    c.setTimeout(() => log.push(`b@${c.now}`), 11)
+    log.push(`tick ${c.tick(30)} count=${c.countTimers()}`)
+    return log
+  }
+  const want = ['a@5', 'clear@10', 'b@11', 'victim@21', 'tick 30 count=0']
+  assert.deepEqual(run(sinon), want)
+  assert.deepEqual(run(seqloop), want)
+})

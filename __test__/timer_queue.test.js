@@ -128,3 +128,44 @@ test('TimerQueue.rawFunctions() refuse anything but a live TimerQueue handle', (
   assert.equal(r.cancel(b, id), true)
   assert.equal(q.size, 0)
 })
+
+test('TimerQueue.rawFunctions().insertMany: caller ids in one call, all or nothing', () => {
+  const r = TimerQueue.rawFunctions()
+  const q = new TimerQueue()
+  const h = q.handle()
+  // [id, deadline] pairs; ties keep the order of the entries, whatever the ids.
+  assert.equal(r.insertMany(h, new Float64Array([9, 20, 4, 10, 7, 20, 2, 10]), 4), 4)
+  assert.deepEqual(q.entries(), [4, 10, 2, 10, 9, 20, 7, 20])
+  // count may be shorter than the array; auto ids never collide with caller ids.
+  assert.equal(r.insertMany(h, new Float64Array([5, 1, 99, 99]), 1), 1)
+  const auto = new Set(Array.from({ length: 12 }, () => r.insert(h, 30)))
+  for (const id of [2, 4, 5, 7, 9]) assert.equal(auto.has(id), false)
+  const before = q.entries()
+  const refused = [
+    [[1001, 1, 4, 1], 'ERR_INVALID_ARG_VALUE'], // 4 is pending: 1001 is rolled back
+    [[1001, 1, 1001, 2], 'ERR_INVALID_ARG_VALUE'], // the same id twice in one call
+    [[1001, 1, 0, 1], 'ERR_OUT_OF_RANGE'], // ids are positive
+    [[1001, 1, 1.5, 1], 'ERR_OUT_OF_RANGE'],
+    [[1001, 1, 2 ** 53, 1], 'ERR_OUT_OF_RANGE'],
+    [[1001, 1, 1002, -1], 'ERR_OUT_OF_RANGE'], // deadlines are non-negative
+    [[1001, 1, 1002, NaN], 'ERR_OUT_OF_RANGE']
+  ]
+  for (const [entries, code] of refused) {
+    assert.throws(() => r.insertMany(h, new Float64Array(entries), 2), { code }, String(entries))
+    assert.deepEqual(q.entries(), before, `nothing inserted by ${entries}`)
+  }
+  assert.throws(() => r.insertMany(h, new Float64Array(4), 3), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+  assert.throws(() => r.insertMany(h, [1, 2], 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => r.insertMany({}, new Float64Array(2), 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  // A fired or cancelled id may be used again.
+  const out = new Float64Array(8)
+  assert.equal(r.popDue(h, 10, out), 1)
+  assert.equal(out[1], 5)
+  assert.equal(r.popDue(h, 10, out), 2)
+  assert.deepEqual([...out.subarray(1, 3)], [4, 2])
+  assert.equal(r.cancel(h, 9), true)
+  assert.equal(r.insertMany(h, new Float64Array([4, 15, 9, 15]), 2), 2)
+  assert.equal(r.peekDeadline(h), 15)
+  assert.equal(r.popDue(h, 15, out), 2)
+  assert.deepEqual([...out.subarray(1, 3)], [4, 9])
+})

@@ -43,7 +43,7 @@ const { Slots } = require('./slots.js')
 
 const { TimerQueue } = native
 const {
-  insert: queueInsert,
+  insertMany: queueInsertMany,
   cancel: queueCancel,
   peekDeadline: queuePeek,
   popDue: queuePopDue,
@@ -57,6 +57,7 @@ const TIMEOUT_MAX = 2 ** 31 - 1
 const FRAME_MS = 16
 const IDLE_MS = 50
 const BATCH = 256 // most timers one popDue call hands back (per lane)
+const STAGE = 256 // most timers one insertMany call hands over (per lane)
 const MAX_SPAN = 256 // most deadlines one popDue call hands back
 
 // Timer record states.
@@ -170,7 +171,7 @@ class FakeTimer {
   // Every field costs 8 bytes on each of the timers a test suite may keep pending (1e5 in the
   // bench) and in every scavenge that copies them, so what can be derived is a getter.
   constructor (clock, type, n, func, args, delay) {
-    this.id = ID_START + n // `byId` key: id - ID_START
+    this.id = ID_START + n // n: the key in the clock's `byId` and the id in the native queue
     this.type = type
     this.func = func
     this.args = args
@@ -181,7 +182,7 @@ class FakeTimer {
     this._at = 0
     this._createdMono = clock._mono
     this._order = 0
-    this._pos = -1 // index in the insertion buffer while QUEUED, native queue id once ARMED
+    this._pos = -1 // index in the insertion buffer while QUEUED
     this._listed = 0
   }
 
@@ -235,11 +236,11 @@ class FakeTimer {
   }
 }
 
-
 /**
- * One native `TimerQueue` with its id map and the batch last popped from it: `out[bi..bn]` are
- * the ids not yet taken (a cleared one is no longer in `byNative`), in (deadline, seq) order,
- * and `out[0]` is the batch's last deadline. A batch spans up to `want` deadlines, every one
+ * One native `TimerQueue` and the batch last popped from it. A timer's id in the queue is its
+ * serial `n`, the key of the clock's `byId` (shared by both lanes), so no second map is needed.
+ * `out[bi..bn]` are the ids not yet taken, in (deadline, seq) order (a cleared one is skipped:
+ * it is no longer in `byId`, or `forget` zeroed it), and `out[0]` is the batch's last deadline. A batch spans up to `want` deadlines, every one
  * whole except perhaps the first, so it can be given back (`giveBack`) when a new timer is due
  * before its end. `want` doubles with each batch used up and drops to 1 on a give-back: long
  * runs of pre-set timers cross into native code once per BATCH timers, while a chain of timers
@@ -247,13 +248,13 @@ class FakeTimer {
  * time.
  */
 class Lane {
-  constructor (out) {
+  constructor (out, byId) {
     // One set of native functions for every lane (`TimerQueue.rawFunctions()`), each taking the
     // lane's queue handle: making a clock binds no native function.
     this.h = new TimerQueue().handle()
     this.out = out
     this.seen = new Float64Array(out.length)
-    this.byNative = new Slots()
+    this.byId = byId
     this.bi = 1
     this.bn = 0
     this.want = 1
@@ -264,9 +265,9 @@ class Lane {
   /** Earliest deadline of a pending timer in this lane, or null. Skips cleared batch entries. */
   head () {
     const out = this.out
-    const byNative = this.byNative
+    const byId = this.byId
     while (this.bi <= this.bn) {
-      const t = byNative.get(out[this.bi])
+      const t = byId.get(out[this.bi])
       if (t !== undefined) return t._at
       this.bi++
     }
@@ -276,7 +277,7 @@ class Lane {
   /** The next pending timer due at or before `limit`, taken out of the lane, or null. */
   take (limit) {
     const out = this.out
-    const byNative = this.byNative
+    const byId = this.byId
     for (;;) {
       if (this.bi > this.bn) {
         const n = queuePopDue(this.h, limit, out, this.want)
@@ -284,18 +285,17 @@ class Lane {
         if (this.want < MAX_SPAN) this.want *= 2
         this.bi = 1
         this.bn = n
-        this.multi = byNative.get(out[1])._at !== out[0]
+        this.multi = byId.get(out[1])._at !== out[0]
         if (n > 8) this.warm(n)
       }
       const nid = out[this.bi]
-      const t = byNative.get(nid)
+      const t = byId.get(nid)
       if (t === undefined) {
         this.bi++
         continue
       }
       if (t._at > limit) return null
       this.bi++
-      byNative.delete(nid)
       t._state = TAKEN
       return t
     }
@@ -308,10 +308,10 @@ class Lane {
    */
   warm (n) {
     const out = this.out
-    const byNative = this.byNative
+    const byId = this.byId
     const seen = this.seen
     for (let i = 1; i <= n; i++) {
-      const t = byNative.get(out[i])
+      const t = byId.get(out[i])
       seen[i] = t === undefined ? -1 : t._at
     }
   }
@@ -330,18 +330,64 @@ class Lane {
   /** Puts the batch's untaken timers back in the native queue, in order (they get new ids). */
   giveBack () {
     const out = this.out
-    const byNative = this.byNative
+    const byId = this.byId
     for (let i = this.bi; i <= this.bn; i++) {
-      const t = byNative.get(out[i])
+      const t = byId.get(out[i])
       if (t === undefined) continue
-      byNative.delete(out[i])
-      const nid = queueInsert(this.h, t._at)
-      t._pos = nid
-      byNative.set(nid, t)
+      this.stage(t)
     }
+    commitStaged()
     this.bi = 1
     this.bn = 0
     this.want = 1
+  }
+
+  /**
+   * Adds `t` to the run of timers `commitStaged` inserts into this lane's native queue. Staging
+   * is shared by every lane of the process (nothing runs between staging and committing), so
+   * a run staged for another lane is committed first: lanes are independent queues.
+   */
+  stage (t) {
+    if (staging.lane !== this) {
+      commitStaged()
+      staging.lane = this
+    }
+    const k = staging.k
+    staging.entries[2 * k] = t.id - ID_START
+    staging.entries[2 * k + 1] = t._at
+    staging.ts[k] = t
+    staging.k = k + 1
+    if (k + 1 === STAGE) commitStaged()
+  }
+
+  /**
+   * Drops cancelled timer `n` from the popped batch (the native queue no longer had it): a batch
+   * entry always names a timer still waiting in it, even if that timer is re-armed meanwhile.
+   */
+  forget (n) {
+    const out = this.out
+    for (let i = this.bi; i <= this.bn; i++) {
+      if (out[i] === n) {
+        out[i] = 0 // no timer has n = 0
+        return
+      }
+    }
+  }
+}
+
+/** Timers staged for one `insertMany` call (see `Lane.stage`). */
+const staging = { lane: null, k: 0, entries: new Float64Array(2 * STAGE), ts: new Array(STAGE).fill(undefined) }
+
+/** Inserts the staged timers into their lane's native queue, in staging order, in one call. */
+function commitStaged () {
+  const k = staging.k
+  if (k === 0) return
+  const ts = staging.ts
+  staging.k = 0
+  queueInsertMany(staging.lane.h, staging.entries, k)
+  for (let j = 0; j < k; j++) {
+    ts[j]._state = ARMED
+    ts[j] = undefined
   }
 }
 
@@ -359,7 +405,7 @@ class Clock {
     this._env = env
     this._start = toEpoch(start)
     this.loopLimit = loopLimit === undefined ? 1000 : loopLimit
-    this._nextN = 0 // public ids are ID_START + n; `byId` is keyed by n (a small integer)
+    this._nextN = 1 // public ids are ID_START + n; `byId` is keyed by n (a small integer, not 0)
     this._installed = null
     this._tickMode = { mode: 'manual', counter: 0 }
     this._modeHandle = null
@@ -387,10 +433,10 @@ class Clock {
     this._base = this._start
     this._mono = 0
     this._nanos = 0
-    const out = new Float64Array(2 * (BATCH + 1))
-    this._tl = new Lane(out.subarray(0, BATCH + 1))
-    this._il = new Lane(out.subarray(BATCH + 1))
     this._byId = new Slots() // n → pending timer record
+    const out = new Float64Array(2 * (BATCH + 1))
+    this._tl = new Lane(out.subarray(0, BATCH + 1), this._byId)
+    this._il = new Lane(out.subarray(BATCH + 1), this._byId)
     this._listSeq = 0 // stamps `_listed`: the order `uninstall` lists pending timers in
     this._buf = [] // the insertion buffer: _buf[0.._bufLen) (the array itself never shrinks)
     this._bufLen = 0
@@ -458,12 +504,9 @@ class Clock {
       const t = buf[i]
       buf[i] = undefined
       if (t._state !== QUEUED || t._pos !== i) continue
-      const lane = t._imm ? this._il : this._tl
-      const nid = queueInsert(lane.h, t._at)
-      t._pos = nid
-      t._state = ARMED
-      lane.byNative.set(nid, t)
+      ;(t._imm ? il : tl).stage(t)
     }
+    commitStaged()
     this._bufLen = 0
     this._bufDead = 0
   }
@@ -476,10 +519,10 @@ class Clock {
     const state = t._state
     t._state = DONE
     if (state === ARMED) {
-      // In the native queue, or in the lane's batch (then the native cancel is a no-op and the
-      // map deletion makes the batch skip it).
-      lane.byNative.delete(t._pos)
-      queueCancel(lane.h, t._pos)
+      // In the native queue, or popped into the lane's batch (then the native cancel finds
+      // nothing and the batch forgets it).
+      const n = t.id - ID_START
+      if (!queueCancel(lane.h, n)) lane.forget(n)
     } else if (state === QUEUED) {
       const buf = this._buf
       this._bufDead++

@@ -36,16 +36,62 @@ impl QueueState {
         if q.len() as f64 >= MAX_SAFE_INTEGER {
             return Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", "every timer id is pending"));
         }
+        let id = self.take_id(&q);
+        q.insert(id, deadline);
+        fast::to_number(env, id as f64)
+    }
+
+    /// The next free id (ids wrap at 2^53-1 and skip pending ones).
+    fn take_id(&self, q: &CoreQueue) -> u64 {
         let max = MAX_SAFE_INTEGER as u64;
-        let id = loop {
+        loop {
             let id = self.next_id.get();
             self.next_id.set(if id >= max { 1 } else { id + 1 });
             if !q.contains(id) {
-                break id;
+                return id;
             }
-        };
-        q.insert(id, deadline);
-        fast::to_number(env, id as f64)
+        }
+    }
+
+    /// Inserts `count` timers with ids chosen by the caller, in order, in one crossing:
+    /// `entries` holds `[id, deadline, id, deadline, …]`. Each id must be a positive safe
+    /// integer that is not pending (an id that fired or was cancelled may be used again), each
+    /// deadline a non-negative safe integer. All or nothing: on a bad entry the timers this
+    /// call inserted are cancelled again before the error is thrown.
+    fn insert_many(&self, env: sys::napi_env, entries: sys::napi_value, count: sys::napi_value) -> fast::Ret {
+        let buf = fast::float64_array(env, entries, "entries")?;
+        let count = fast::u53(env, count, "count")?;
+        let count = usize::try_from(count).ok().filter(|&c| c <= buf.len / 2).ok_or_else(|| {
+            Coded::out_of_range("count", &format!("<= entries.length / 2 ({})", buf.len / 2), count)
+        })?;
+        let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
+        for i in 0..count {
+            let (id, deadline) = (buf.read(2 * i), buf.read(2 * i + 1));
+            // The entry's name is formatted only for the error message.
+            let checked = match super::args::check_u53(deadline, "deadline") {
+                Ok(d) => Ok(d),
+                Err(_) => super::args::check_u53(deadline, &format!("entries[{}]", 2 * i + 1)),
+            };
+            let checked = checked.and_then(|deadline| {
+                if id.fract() != 0.0 || !(1.0..=MAX_SAFE_INTEGER).contains(&id) {
+                    Err(Coded::out_of_range(&format!("entries[{}]", 2 * i), "a positive safe integer id", id))
+                } else if q.contains(id as u64) {
+                    Err(Coded::error("ERR_INVALID_ARG_VALUE", format!("timer id {id} is already pending")))
+                } else {
+                    Ok(deadline)
+                }
+            });
+            match checked {
+                Ok(deadline) => q.insert(id as u64, deadline),
+                Err(e) => {
+                    for j in 0..i {
+                        q.cancel(buf.read(2 * j) as u64);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        fast::to_number(env, count as f64)
     }
 
     fn cancel(&self, env: sys::napi_env, id: sys::napi_value) -> fast::Ret {
@@ -157,6 +203,7 @@ macro_rules! queue_fn {
 }
 
 queue_fn!(raw_insert, 2, |s, env, a| s.insert(env, a.argv[1]));
+queue_fn!(raw_insert_many, 3, |s, env, a| s.insert_many(env, a.argv[1], a.argv[2]));
 queue_fn!(raw_cancel, 2, |s, env, a| s.cancel(env, a.argv[1]));
 queue_fn!(raw_peek, 1, |s, env, _a| s.peek(env));
 queue_fn!(raw_pop_due, 4, |s, env, a| s.pop_due(env, a.argv[1], a.argv[2], a.argv[3]));
@@ -276,17 +323,18 @@ impl JsTimerQueue {
         fast::new_handle(env, QueueHandle(self.state.clone()))
     }
 
-    /// `{ insert(h, deadline), cancel(h, id), peekDeadline(h), popDue(h, limit, out,
+    /// `{ insert(h, deadline), insertMany(h, entries, count), cancel(h, id), peekDeadline(h), popDue(h, limit, out,
     /// maxDeadlines?), size(h) }` for handles from `handle()`; anything else as `h` is a
     /// TypeError (`ERR_INVALID_ARG_TYPE`).
     #[napi(
-        ts_return_type = "{ insert(h: unknown, deadlineMs: number): number, cancel(h: unknown, id: number): boolean, peekDeadline(h: unknown): number | null, popDue(h: unknown, limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(h: unknown): number }"
+        ts_return_type = "{ insert(h: unknown, deadlineMs: number): number, insertMany(h: unknown, entries: Float64Array, count: number): number, cancel(h: unknown, id: number): boolean, peekDeadline(h: unknown): number | null, popDue(h: unknown, limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(h: unknown): number }"
     )]
     pub fn raw_functions<'e>(env: &'e Env) -> Result<Object<'e>> {
         fast::unbound_object(
             env,
             &[
                 (c"insert", raw_insert),
+                (c"insertMany", raw_insert_many),
                 (c"cancel", raw_cancel),
                 (c"peekDeadline", raw_peek),
                 (c"popDue", raw_pop_due),
