@@ -9,12 +9,15 @@
 //   as Node does after I/O). Each keeps exact (deadline, seq) order, so finding the next timer
 //   never walks the pending set. The queues have no clock: deadlines are absolute fake
 //   milliseconds (`mono`, below), and the clock itself is a JS number.
-// - JS keeps the callbacks: `byId` maps public ids to timer records (the record is also the
-//   handle returned to the caller), each lane maps its queue's ids to records. Both are `Slots`
-//   (an array window over counter-issued keys), not `Map`s: with 1e5 timers pending, `Map`
-//   lookups were a large share of a fired timer's cost.
+// - JS keeps the callbacks: `byId` maps each timer's serial `n` to its record (the record is
+//   also the handle returned to the caller; its public id is ID_START + n). The native queues
+//   use `n` as their timer id too, so one map serves both directions. It is a `Slots` (an array
+//   window over counter-issued keys), not a `Map`: with 1e5 timers pending, `Map` lookups were a
+//   large share of a fired timer's cost. Records are kept small (derived values are getters,
+//   rare ones live in side tables), as each field costs every pending timer 8 bytes and every
+//   scavenge that copies it.
 // - New timers wait in an insertion buffer and reach their native queue in creation order just
-//   before the next time query. Their deadline is absolute, so the buffer may outlive clock moves;
+//   before the next time query, up to 256 per native call (`insertMany`). Their deadline is absolute, so the buffer may outlive clock moves;
 //   a timer set and cleared before the clock is next consulted never crosses into native code.
 //   (The buffer was first added when the native id index made an insert then cancel O(pending)
 //   after the id counter wrapped; the native queue's id records are O(1) now, and the buffer
@@ -171,7 +174,7 @@ class FakeTimer {
   // Every field costs 8 bytes on each of the timers a test suite may keep pending (1e5 in the
   // bench) and in every scavenge that copies them, so what can be derived is a getter.
   constructor (clock, type, n, func, args, delay) {
-    this.id = ID_START + n // n: the key in the clock's `byId` and the id in the native queue
+    this._n = n // the key in the clock's `byId` and the id in the native queue
     this.type = type
     this.func = func
     this.args = args
@@ -183,8 +186,13 @@ class FakeTimer {
     this._createdMono = clock._mono
     this._order = 0
     this._pos = -1 // index in the insertion buffer while QUEUED
-    this._listed = 0
   }
+
+  /**
+   * The public id (what `+handle` gives). A getter: ids are above 2^31, so a field would hold a
+   * separate 16-byte heap number per timer.
+   */
+  get id () { return ID_START + this._n }
 
   /** The repeat period of an interval (a delay of 0 repeats every 1 ms), else undefined. */
   get interval () {
@@ -217,6 +225,7 @@ class FakeTimer {
     const clock = this._clock
     if (this._state !== DONE) clock._cancel(this)
     clock._arm(this, this.type === 'Interval' ? this.interval : this.delay)
+    clock._relisted.set(this, clock._nextN++)
     return this
   }
 
@@ -353,7 +362,7 @@ class Lane {
       staging.lane = this
     }
     const k = staging.k
-    staging.entries[2 * k] = t.id - ID_START
+    staging.entries[2 * k] = t._n
     staging.entries[2 * k + 1] = t._at
     staging.ts[k] = t
     staging.k = k + 1
@@ -437,7 +446,9 @@ class Clock {
     const out = new Float64Array(2 * (BATCH + 1))
     this._tl = new Lane(out.subarray(0, BATCH + 1), this._byId)
     this._il = new Lane(out.subarray(BATCH + 1), this._byId)
-    this._listSeq = 0 // stamps `_listed`: the order `uninstall` lists pending timers in
+    // `uninstall` lists pending timers by serial; a refreshed one counts as created when
+    // refreshed: it takes a fresh serial here (a timer field would cost every timer 8 bytes).
+    this._relisted = new WeakMap()
     this._buf = [] // the insertion buffer: _buf[0.._bufLen) (the array itself never shrinks)
     this._bufLen = 0
     this._bufDead = 0
@@ -470,8 +481,7 @@ class Clock {
     t._createdMono = this._mono
     if (t._imm) this._il.live++
     else this._tl.live++
-    this._byId.set(t.id - ID_START, t)
-    t._listed = ++this._listSeq
+    this._byId.set(t._n, t)
   }
 
   /** Queues `t` to fire at `at` (mono ms), after every timer queued before it. */
@@ -513,7 +523,7 @@ class Clock {
 
   /** Removes a pending timer from wherever it waits. */
   _cancel (t) {
-    this._byId.delete(t.id - ID_START)
+    this._byId.delete(t._n)
     const lane = t._imm ? this._il : this._tl
     lane.live--
     const state = t._state
@@ -521,7 +531,7 @@ class Clock {
     if (state === ARMED) {
       // In the native queue, or popped into the lane's batch (then the native cancel finds
       // nothing and the batch forgets it).
-      const n = t.id - ID_START
+      const n = t._n
       if (!queueCancel(lane.h, n)) lane.forget(n)
     } else if (state === QUEUED) {
       const buf = this._buf
@@ -592,7 +602,7 @@ class Clock {
       t._createdMono = this._mono
       this._queue(t, t._at + t.interval)
     } else {
-      this._byId.delete(t.id - ID_START)
+      this._byId.delete(t._n)
       if (t._imm) this._il.live--
       else this._tl.live--
       t._state = DONE
@@ -646,7 +656,11 @@ class Clock {
 
   /** Pending timers in the order they were created (a refreshed one counts as created then). */
   _pending () {
-    return this._byId.values().sort((a, b) => a._listed - b._listed)
+    const key = (t) => {
+      const k = this._relisted.get(t)
+      return k === undefined ? t._n : k
+    }
+    return this._byId.values().sort((a, b) => key(a) - key(b))
   }
 
   _maxDeadline () {
