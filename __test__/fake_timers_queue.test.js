@@ -209,3 +209,31 @@ test('a timer cleared after its batch was popped, then refreshed, fires once at 
   assert.deepEqual(run(sinon), want)
   assert.deepEqual(run(seqloop), want)
 })
+
+test('a chain of timers passes far-off pending timers, ties and immediates in sinon\'s order', () => {
+  // Each hop is the only new timer and usually due before everything queued, so it is taken
+  // without the native queue; where it ties with or passes a queued timer it must not be.
+  const run = (FT) => {
+    const c = FT.createClock()
+    const log = []
+    const far = []
+    for (let i = 0; i < 6; i++) far.push(c.setTimeout(() => log.push(`far${i}@${c.now}`), 20 + 2 * i))
+    c.setTimeout(() => log.push(`early@${c.now}`), 5)
+    let hops = 0
+    const hop = () => {
+      log.push(`hop${hops}@${c.now}`)
+      hops++
+      if (hops === 3) c.clearTimeout(far[0]) // the earliest far timer goes: 22 is next
+      if (hops === 7) c.setImmediate(() => log.push(`imm@${c.now}`))
+      if (hops === 9) c.setTimeout(() => log.push(`side@${c.now}`), 3)
+      if (hops < 30) c.setTimeout(hop, 1)
+    }
+    c.setTimeout(hop, 1)
+    log.push(`tick ${c.tick(40)} count=${c.countTimers()}`)
+    return log
+  }
+  const want = run(sinon)
+  assert.deepEqual(run(seqloop), want)
+  assert.ok(want.indexOf('far1@22') < want.indexOf('hop21@22'), 'a far timer set before a hop due at its instant runs first')
+  assert.ok(!want.includes('far0@20'))
+})

@@ -269,6 +269,10 @@ class Lane {
     this.want = 1
     this.multi = false // the batch spans several deadlines (each whole)
     this.live = 0 // pending timers of this lane (queued, in the batch or taken but not yet fired)
+    // A lower bound of the deadlines in the native queue, exact (the earliest) when `exact`:
+    // inserts lower it, a pop raises it to the last deadline popped, a cancel makes it inexact.
+    this.floor = Infinity
+    this.exact = true
   }
 
   /** Earliest deadline of a pending timer in this lane, or null. Skips cleared batch entries. */
@@ -291,6 +295,8 @@ class Lane {
       if (this.bi > this.bn) {
         const n = queuePopDue(this.h, limit, out, this.want)
         if (n === 0) return null
+        this.floor = out[0]
+        this.exact = false
         if (this.want < MAX_SPAN) this.want *= 2
         this.bi = 1
         this.bn = n
@@ -370,6 +376,25 @@ class Lane {
   }
 
   /**
+   * True when `at` is before every deadline in the native queue (ties go to the native timers,
+   * set earlier). Asks the queue only when `floor` may be stale.
+   */
+  before (at) {
+    if (at < this.floor) return true
+    if (this.exact) return false
+    const d = queuePeek(this.h)
+    this.floor = d === null ? Infinity : d
+    this.exact = true
+    return at < this.floor
+  }
+
+  /** Cancels native timer `n`, wherever it waits. */
+  cancel (n) {
+    if (queueCancel(this.h, n)) this.exact = false
+    else this.forget(n)
+  }
+
+  /**
    * Drops cancelled timer `n` from the popped batch (the native queue no longer had it): a batch
    * entry always names a timer still waiting in it, even if that timer is re-armed meanwhile.
    */
@@ -392,12 +417,20 @@ function commitStaged () {
   const k = staging.k
   if (k === 0) return
   const ts = staging.ts
+  const lane = staging.lane
   staging.k = 0
-  queueInsertMany(staging.lane.h, staging.entries, k)
+  queueInsertMany(lane.h, staging.entries, k)
+  let floor = lane.floor
   for (let j = 0; j < k; j++) {
-    ts[j]._state = ARMED
+    const t = ts[j]
     ts[j] = undefined
+    t._state = ARMED
+    if (t._at < floor) {
+      floor = t._at
+      lane.exact = true // below a lower bound of the rest: the earliest
+    }
   }
+  lane.floor = floor
 }
 
 const PUBLIC_METHODS = [
@@ -531,8 +564,7 @@ class Clock {
     if (state === ARMED) {
       // In the native queue, or popped into the lane's batch (then the native cancel finds
       // nothing and the batch forgets it).
-      const n = t._n
-      if (!queueCancel(lane.h, n)) lane.forget(n)
+      lane.cancel(t._n)
     } else if (state === QUEUED) {
       const buf = this._buf
       this._bufDead++
@@ -563,10 +595,11 @@ class Clock {
   /** The next pending timer due at or before `limit` (mono ms), taken out of its lane, or null. */
   _take (limit) {
     if (this._bufLen !== 0) {
-      // A lone pending timer (a chain of timers each setting the next, one interval) need not
-      // cross into native code at all: with nothing else pending, it is next.
+      // A lone buffered timer due before everything else (a chain of timers each setting the
+      // next, one interval, with or without far-off timers pending) need not cross into native
+      // code at all: it is next.
       const t = this._buf[0]
-      if (this._bufLen === 1 && this._tl.live + this._il.live === 1 && t._state === QUEUED && t._pos === 0) {
+      if (this._bufLen === 1 && t._state === QUEUED && t._pos === 0 && this._leads(t._at)) {
         if (t._at > limit) return null
         this._buf[0] = undefined
         this._bufLen = 0
@@ -594,6 +627,14 @@ class Clock {
     if (t === null) return null
     if (t._at > this._mono) this._mono = t._at
     return t
+  }
+
+  /** True when a timer due at `at` runs before every timer in both lanes (no batch is out). */
+  _leads (at) {
+    const tl = this._tl
+    const il = this._il
+    if (tl.live + il.live === 1) return true
+    return tl.bi > tl.bn && il.bi > il.bn && tl.before(at) && il.before(at)
   }
 
   /** Runs one taken timer: re-arms an interval first (so it may clear itself), then calls it. */
