@@ -21,8 +21,9 @@
 //   a timer set and cleared before the clock is next consulted never crosses into native code.
 //   (The buffer was first added when the native id index made an insert then cancel O(pending)
 //   after the id counter wrapped; the native queue's id records are O(1) now, and the buffer
-//   still saves the two native calls of every set+clear pair.) A buffered timer that is the
-//   only one pending is taken straight from the buffer: a chain of timers never crosses at all.
+//   still saves the two native calls of every set+clear pair.) A lone buffered timer due
+//   before every queued one is taken straight from the buffer: a chain of timers never crosses,
+//   even past far-off pending timers (each lane keeps a lower bound of its native deadlines).
 // - Popping is per batch (see `Lane`): one `popDue` call writes the ids due at the earliest
 //   deadlines (up to BATCH ids, the later deadlines whole) into the lane's part of the clock's
 //   one `Float64Array`, and the batch runs in (deadline, seq) order. A timer created meanwhile
