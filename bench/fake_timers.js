@@ -1,7 +1,8 @@
 'use strict'
 // seqloop/fake-timers side by side with @sinonjs/fake-timers and node:test's `mock.timers`, in one
-// process. Each cell is the median of RUNS runs; every run checks its counters (and, for runAll,
-// that timers fired in (deadline, creation) order), so a fast wrong answer cannot win.
+// process. Each cell is the median of RUNS runs (after a warm-up run; contenders interleaved run
+// by run); every run checks its counters (and, for runAll, that timers fired in (deadline,
+// creation) order), so a fast wrong answer cannot win.
 // Usage: `node bench/fake_timers.js` or `require('./bench/fake_timers.js').run()`.
 const { mock } = require('node:test')
 const sinon = require('@sinonjs/fake-timers')
@@ -167,21 +168,26 @@ async function run () {
   const notes = []
   for (const c of cases) {
     const row = { case: c.name }
-    for (const lib of names) {
-      const samples = []
-      try {
-        for (let r = 0; r < RUNS; r++) {
-          samples.push(c.once(libs[lib]))
-          await new Promise((resolve) => setImmediate(resolve))
+    const samples = Object.fromEntries(names.map((lib) => [lib, []]))
+    const failed = new Set()
+    // Round -1 warms every contender up and is not recorded. Then the contenders take turns run
+    // by run, so a slow moment of the machine or a major GC does not fall on one of them only.
+    for (let r = -1; r < RUNS; r++) {
+      for (const lib of names) {
+        if (failed.has(lib)) continue
+        try {
+          const v = c.once(libs[lib])
+          if (r >= 0) samples[lib].push(v)
+        } catch (e) {
+          if (!(e instanceof CheckFailed)) throw e
+          if (lib === 'node:test mock.timers') mock.timers.reset()
+          failed.add(lib)
+          notes.push(`${lib}, ${c.name}: ${e.message}`)
         }
-        row[lib] = median(samples)
-      } catch (e) {
-        if (!(e instanceof CheckFailed)) throw e
-        if (lib === 'node:test mock.timers') mock.timers.reset()
-        row[lib] = NaN
-        notes.push(`${lib}, ${c.name}: ${e.message}`)
+        await new Promise((resolve) => setImmediate(resolve))
       }
     }
+    for (const lib of names) row[lib] = failed.has(lib) ? NaN : median(samples[lib])
     const base = row['@sinonjs/fake-timers']
     row['seqloop vs sinon'] = c.lowerIsBetter ? base / row.seqloop : row.seqloop / base
     rows.push(row)
@@ -192,7 +198,7 @@ async function run () {
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.case} | ${names.map((n) => fmt(r[n])).join(' | ')} | ${r['seqloop vs sinon'].toFixed(2)}x |`)
   ]
-  console.log(`fake timers, median of ${RUNS} runs, node ${process.version}`)
+  console.log(`fake timers, median of ${RUNS} interleaved runs after a warm-up, node ${process.version}`)
   console.log(lines.join('\n'))
   for (const n of notes) console.log(`note: ${n}`)
   return rows
