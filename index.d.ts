@@ -645,11 +645,12 @@ export declare class TimerQueue {
    */
   handle(): unknown
   /**
-   * `{ insert(h, deadline), insertMany(h, entries, count), cancel(h, id), peekDeadline(h), popDue(h, limit, out,
-   * maxDeadlines?), size(h) }` for handles from `handle()`; anything else as `h` is a
-   * TypeError (`ERR_INVALID_ARG_TYPE`).
+   * `{ create(), insert(h, deadline), insertMany(h, entries, count), cancel(h, id),
+   * peekDeadline(h), popDue(h, limit, out, maxDeadlines?), size(h) }` for handles from
+   * `handle()` or `create()` (a new queue of its own); anything else as `h` is a TypeError
+   * (`ERR_INVALID_ARG_TYPE`).
    */
-  static rawFunctions(): { insert(h: unknown, deadlineMs: number): number, insertMany(h: unknown, entries: Float64Array, count: number): number, cancel(h: unknown, id: number): boolean, peekDeadline(h: unknown): number | null, popDue(h: unknown, limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(h: unknown): number }
+  static rawFunctions(): { create(): unknown, insert(h: unknown, deadlineMs: number): number, insertMany(h: unknown, entries: Float64Array, count: number): number, cancel(h: unknown, id: number): boolean, peekDeadline(h: unknown): number | null, popDue(h: unknown, limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(h: unknown): number }
 }
 export type JsTimerQueue = TimerQueue
 

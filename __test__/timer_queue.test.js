@@ -169,3 +169,20 @@ test('TimerQueue.rawFunctions().insertMany: caller ids in one call, all or nothi
   assert.equal(r.popDue(h, 15, out), 2)
   assert.deepEqual([...out.subarray(1, 3)], [4, 9])
 })
+
+test('TimerQueue.rawFunctions().create(): a handle to a new queue of its own', () => {
+  const r = TimerQueue.rawFunctions()
+  const [a, b] = [r.create(), r.create()]
+  assert.equal(r.insert(a, 7), 1)
+  assert.equal(r.insertMany(b, new Float64Array([5, 3]), 1), 1)
+  assert.deepEqual([r.size(a), r.size(b)], [1, 1])
+  assert.deepEqual([r.peekDeadline(a), r.peekDeadline(b)], [7, 3])
+  const out = new Float64Array(4)
+  assert.equal(r.popDue(b, 10, out), 1)
+  assert.deepEqual([...out.subarray(0, 2)], [3, 5])
+  assert.equal(r.cancel(a, 1), true)
+  assert.deepEqual([r.size(a), r.size(b)], [0, 0])
+  // A created handle is a queue handle, not a loop handle.
+  const loopRaw = require('../index.js').NativeEventLoop.rawFunctions()
+  assert.throws(() => loopRaw.step(r.create()), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+})

@@ -50,6 +50,7 @@ const {
   insertMany: queueInsertMany,
   cancel: queueCancel,
   peekDeadline: queuePeek,
+  create: queueCreate,
   popDue: queuePopDue,
 } = TimerQueue.rawFunctions()
 
@@ -260,10 +261,10 @@ class FakeTimer {
 class Lane {
   constructor (out, byId) {
     // One set of native functions for every lane (`TimerQueue.rawFunctions()`), each taking the
-    // lane's queue handle: making a clock binds no native function.
-    this.h = new TimerQueue().handle()
+    // lane's queue handle: making a clock binds no native function. The queue itself is made
+    // when a first timer reaches it (many clocks never use immediates, or never flush).
+    this.h = null
     this.out = out
-    this.seen = new Float64Array(out.length)
     this.byId = byId
     this.bi = 1
     this.bn = 0
@@ -285,7 +286,7 @@ class Lane {
       if (t !== undefined) return t._at
       this.bi++
     }
-    return queuePeek(this.h)
+    return this.h === null ? null : queuePeek(this.h)
   }
 
   /** The next pending timer due at or before `limit`, taken out of the lane, or null. */
@@ -294,6 +295,7 @@ class Lane {
     const byId = this.byId
     for (;;) {
       if (this.bi > this.bn) {
+        if (this.h === null) return null
         const n = queuePopDue(this.h, limit, out, this.want)
         if (n === 0) return null
         this.floor = out[0]
@@ -325,10 +327,9 @@ class Lane {
   warm (n) {
     const out = this.out
     const byId = this.byId
-    const seen = this.seen
     for (let i = 1; i <= n; i++) {
       const t = byId.get(out[i])
-      seen[i] = t === undefined ? -1 : t._at
+      warmed[i] = t === undefined ? -1 : t._at // a store keeps the load from being optimised out
     }
   }
 
@@ -410,6 +411,9 @@ class Lane {
   }
 }
 
+/** Where `Lane.warm` writes what it reads (nothing reads it back). */
+const warmed = new Float64Array(BATCH + 1)
+
 /** Timers staged for one `insertMany` call (see `Lane.stage`). */
 const staging = { lane: null, k: 0, entries: new Float64Array(2 * STAGE), ts: new Array(STAGE).fill(undefined) }
 
@@ -420,6 +424,7 @@ function commitStaged () {
   const ts = staging.ts
   const lane = staging.lane
   staging.k = 0
+  if (lane.h === null) lane.h = queueCreate()
   queueInsertMany(lane.h, staging.entries, k)
   let floor = lane.floor
   for (let j = 0; j < k; j++) {

@@ -26,6 +26,10 @@ pub(crate) struct QueueState {
 }
 
 impl QueueState {
+    fn new() -> Self {
+        Self { queue: RefCell::new(CoreQueue::new()), next_id: Cell::new(1) }
+    }
+
     fn busy() -> Coded {
         Coded::error("ERR_INTERNAL", "the timer queue is already in use (reentrant call)")
     }
@@ -209,6 +213,20 @@ queue_fn!(raw_peek, 1, |s, env, _a| s.peek(env));
 queue_fn!(raw_pop_due, 4, |s, env, a| s.pop_due(env, a.argv[1], a.argv[2], a.argv[3]));
 queue_fn!(raw_size, 1, |s, env, _a| s.size(env));
 
+/// `create()`: a handle to a new, empty queue, with no `TimerQueue` object around it (one
+/// finalizable object instead of two, for code that makes many short-lived queues).
+unsafe extern "C" fn raw_create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: env and info are the ones N-API passed to this callback.
+    unsafe {
+        fast::call_unbound::<0>(env, info, |env, _a| {
+            let env = Env::from_raw(env);
+            fast::new_handle(&env, QueueHandle(Rc::new(QueueState::new())))
+                .map(|v| v.raw())
+                .map_err(|e| Coded::error("ERR_INTERNAL", format!("could not create a queue handle: {e}")))
+        })
+    }
+}
+
 fn to_unknown<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
     match r {
         // SAFETY: v was created in this env during this call.
@@ -230,7 +248,7 @@ impl JsTimerQueue {
     /// An empty queue.
     #[napi(constructor)]
     pub fn new() -> Self {
-        Self { state: Rc::new(QueueState { queue: RefCell::new(CoreQueue::new()), next_id: Cell::new(1) }) }
+        Self { state: Rc::new(QueueState::new()) }
     }
 
     /// Adds a timer due at `deadlineMs` (a non-negative safe integer); returns its id.
@@ -323,16 +341,18 @@ impl JsTimerQueue {
         fast::new_handle(env, QueueHandle(self.state.clone()))
     }
 
-    /// `{ insert(h, deadline), insertMany(h, entries, count), cancel(h, id), peekDeadline(h), popDue(h, limit, out,
-    /// maxDeadlines?), size(h) }` for handles from `handle()`; anything else as `h` is a
-    /// TypeError (`ERR_INVALID_ARG_TYPE`).
+    /// `{ create(), insert(h, deadline), insertMany(h, entries, count), cancel(h, id),
+    /// peekDeadline(h), popDue(h, limit, out, maxDeadlines?), size(h) }` for handles from
+    /// `handle()` or `create()` (a new queue of its own); anything else as `h` is a TypeError
+    /// (`ERR_INVALID_ARG_TYPE`).
     #[napi(
-        ts_return_type = "{ insert(h: unknown, deadlineMs: number): number, insertMany(h: unknown, entries: Float64Array, count: number): number, cancel(h: unknown, id: number): boolean, peekDeadline(h: unknown): number | null, popDue(h: unknown, limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(h: unknown): number }"
+        ts_return_type = "{ create(): unknown, insert(h: unknown, deadlineMs: number): number, insertMany(h: unknown, entries: Float64Array, count: number): number, cancel(h: unknown, id: number): boolean, peekDeadline(h: unknown): number | null, popDue(h: unknown, limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(h: unknown): number }"
     )]
     pub fn raw_functions<'e>(env: &'e Env) -> Result<Object<'e>> {
         fast::unbound_object(
             env,
             &[
+                (c"create", raw_create),
                 (c"insert", raw_insert),
                 (c"insertMany", raw_insert_many),
                 (c"cancel", raw_cancel),
