@@ -715,6 +715,30 @@ test('errors carry stable codes', () => {
   assert.throws(() => c.runAll(), { code: 'ERR_LOOP_LIMIT' })
 })
 
+test('the clock refuses to move where deadlines would stop being exact integers, and stays usable', () => {
+  const c = seqloop.createClock(0, 1e9)
+  const limit = Number.MAX_SAFE_INTEGER - (2 ** 31 - 1)
+  c.tick(limit - 10)
+  const log = []
+  c.setTimeout(() => log.push('a'), 5)
+  c.setTimeout(() => log.push('b'), 2 ** 31 - 1) // due exactly at 2^53 - 1 - 10
+  c.setTimeout(() => log.push('c'), 2)
+  assert.throws(() => c.tick(1000), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+  assert.throws(() => c.jump(11), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+  assert.equal(c.now, limit - 10)
+  assert.deepEqual(log, [])
+  assert.equal(c.countTimers(), 3)
+  c.tick(10)
+  assert.deepEqual(log, ['c', 'a'])
+  assert.equal(c.runAll(), Number.MAX_SAFE_INTEGER - 10)
+  assert.deepEqual(log, ['c', 'a', 'b'])
+  // Running timers took the clock past the limit: later deadlines clamp to 2^53 - 1.
+  c.setTimeout(() => log.push('d'), 100)
+  c.setTimeout(() => log.push('e'), 50)
+  assert.equal(c.runAll(), Number.MAX_SAFE_INTEGER)
+  assert.deepEqual(log, ['c', 'a', 'b', 'd', 'e'])
+})
+
 test('setInterval with zero delay repeats every millisecond (Node), first run at tick(0)', () => {
   const c = seqloop.createClock()
   const at = []

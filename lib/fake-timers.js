@@ -17,8 +17,9 @@
 //   rare ones live in side tables), as each field costs every pending timer 8 bytes and every
 //   scavenge that copies it.
 // - New timers wait in an insertion buffer and reach their native queue in creation order just
-//   before the next time query, up to 256 per native call (`insertMany`). Their deadline is absolute, so the buffer may outlive clock moves;
-//   a timer set and cleared before the clock is next consulted never crosses into native code.
+//   before the next time query, up to 256 per native call (`insertMany`). Their deadline is
+//   absolute, so the buffer may outlive clock moves; a timer set and cleared before the clock is
+//   next consulted never crosses into native code.
 //   (The buffer was first added when the native id index made an insert then cancel O(pending)
 //   after the id counter wrapped; the native queue's id records are O(1) now, and the buffer
 //   still saves the two native calls of every set+clear pair.) A lone buffered timer due
@@ -59,6 +60,9 @@ const { slice } = Array.prototype
 const NO_ARGS = Object.freeze([])
 const ID_START = 1e12 // far above Node's async ids: a number tells a fake timer from a native one
 const TIMEOUT_MAX = 2 ** 31 - 1
+// Fake ms since the start that the clock may reach: every deadline (at most TIMEOUT_MAX ms
+// ahead) stays an exact integer, as the native queue requires.
+const MAX_MONO = Number.MAX_SAFE_INTEGER - TIMEOUT_MAX
 const FRAME_MS = 16
 const IDLE_MS = 50
 const BATCH = 256 // most timers one popDue call hands back (per lane)
@@ -251,7 +255,8 @@ class FakeTimer {
  * One native `TimerQueue` and the batch last popped from it. A timer's id in the queue is its
  * serial `n`, the key of the clock's `byId` (shared by both lanes), so no second map is needed.
  * `out[bi..bn]` are the ids not yet taken, in (deadline, seq) order (a cleared one is skipped:
- * it is no longer in `byId`, or `forget` zeroed it), and `out[0]` is the batch's last deadline. A batch spans up to `want` deadlines, every one
+ * it is no longer in `byId`, or `forget` zeroed it), and `out[0]` is the batch's last deadline.
+ * A batch spans up to `want` deadlines, every one
  * whole except perhaps the first, so it can be given back (`giveBack`) when a new timer is due
  * before its end. `want` doubles with each batch used up and drops to 1 on a give-back: long
  * runs of pre-set timers cross into native code once per BATCH timers, while a chain of timers
@@ -424,6 +429,7 @@ function commitStaged () {
   const ts = staging.ts
   const lane = staging.lane
   staging.k = 0
+  staging.lane = null // holds no clock once committed
   if (lane.h === null) lane.h = queueCreate()
   queueInsertMany(lane.h, staging.entries, k)
   let floor = lane.floor
@@ -525,7 +531,9 @@ class Clock {
 
   /** Queues `t` to fire at `at` (mono ms), after every timer queued before it. */
   _queue (t, at) {
-    t._at = at
+    // Past MAX_MONO (reachable only by running timers due there) a deadline is clamped to the
+    // last exact integer rather than refused by the native queue.
+    t._at = at <= Number.MAX_SAFE_INTEGER ? at : Number.MAX_SAFE_INTEGER
     t._order = ++this._orderSeq
     t._state = QUEUED
     t._pos = this._bufLen
@@ -716,14 +724,21 @@ class Clock {
     return max
   }
 
+  /** The mono time `msFloat` ms from now; moves the sub-millisecond part. */
   _advance (msFloat) {
     let whole = Math.floor(msFloat)
-    this._nanos += Math.floor((msFloat - whole) * 1e6)
-    if (this._nanos >= 1e6) {
-      whole += Math.floor(this._nanos / 1e6)
-      this._nanos %= 1e6
+    let nanos = this._nanos + Math.floor((msFloat - whole) * 1e6)
+    if (nanos >= 1e6) {
+      whole += Math.floor(nanos / 1e6)
+      nanos %= 1e6
     }
-    return this._mono + whole
+    const target = this._mono + whole
+    if (!(target <= MAX_MONO)) {
+      throw codedError(RangeError, 'ERR_OUT_OF_RANGE',
+        `The clock cannot move more than ${MAX_MONO} ms past its start (asked for ${target} ms)`)
+    }
+    this._nanos = nanos
+    return target
   }
 
   _runTo (target) {
