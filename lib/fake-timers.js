@@ -257,10 +257,10 @@ class FakeTimer {
  * `out[bi..bn]` are the ids not yet taken, in (deadline, seq) order (a cleared one is skipped:
  * it is no longer in `byId`, or `forget` zeroed it), and `out[0]` is the batch's last deadline.
  * A batch spans up to `want` deadlines, every one whole except perhaps the first, so it can be
- * given back (`giveBack`) when a new timer is due before its end. `want` doubles with each batch used up and drops to 1 on a give-back: long
- * runs of pre-set timers cross into native code once per BATCH timers, while a chain of timers
- * each setting the next (which would give a wide batch back every time) pops one deadline at a
- * time.
+ * given back (`giveBack`) when a new timer is due before its end. `want` doubles with each batch
+ * used up and drops to 1 on a give-back: long runs of pre-set timers cross into native code once
+ * per BATCH timers, while a chain of timers each setting the next (which would give a wide batch
+ * back every time) pops one deadline at a time.
  */
 class Lane {
   constructor (out, byId) {
