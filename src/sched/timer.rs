@@ -104,6 +104,27 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
+/// Counts how often each rare path ran, so a test can check that the property tests reach
+/// them all; nothing outside unit tests.
+#[cfg(test)]
+mod hits {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    thread_local!(pub static HITS: RefCell<BTreeMap<&'static str, usize>> = RefCell::default());
+
+    pub fn hit(path: &'static str) {
+        HITS.with(|h| *h.borrow_mut().entry(path).or_default() += 1);
+    }
+}
+
+macro_rules! hit {
+    ($path:literal) => {
+        #[cfg(test)]
+        hits::hit($path);
+    };
+}
+
 /// A cancelled or consumed id (in a bucket or the entry table). Timer ids are never 0.
 const TOMBSTONE: u64 = 0;
 // The sizes below are tiny in unit tests, so that small property tests reach every sweep,
@@ -128,11 +149,16 @@ const MAX_BUCKET_LEN: usize = 1 << POS_BITS;
 const SLOT_LIMIT: usize = if cfg!(test) { 6 } else { 1 << (31 - POS_BITS) };
 /// Ords fit in 31 bits of a key; `ORD_LIMIT` itself is never an ord (it is the ord of `NO_REC`).
 const ORD_LIMIT: usize = (1 << 31) - 1;
+/// The deadline cache has `heap.len() / CACHE_DIV` entries (rounded to a power of two).
+const CACHE_DIV: usize = 4;
 /// Smallest deadline cache (entries).
-const MIN_CACHE: usize = 16;
+const MIN_CACHE: usize = if cfg!(test) { 4 } else { 16 };
 /// Largest span of compact deadlines a rebase may create (half the 32-bit range), so a rebased
 /// queue keeps a quarter of the range of margin on both sides.
-const REBASE_SPAN: u64 = u32::MAX as u64 / 2;
+const REBASE_SPAN: u64 = REL_MAX / 2;
+/// Largest `deadline - origin` of a key (32 bits; 8 in unit tests, so they reach rebases and far
+/// deadlines with small numbers).
+const REL_MAX: u64 = if cfg!(test) { 255 } else { u32::MAX as u64 };
 
 /// An id record: where an id was put (u32, so a pending timer's record costs 4 bytes).
 /// - `SINGLE | ord`: a singleton key, whose id is `entries[ord]`;
@@ -513,6 +539,7 @@ impl IdMap {
         if self.run_len > self.window.len() + SLACK / 2 {
             // The counter runs outside the window (it wrapped, or jumped): move the window's live
             // records to the spill map; the next insert starts a new window.
+            hit!("window_flush");
             self.drop_front(self.window.len(), store);
             self.run_len = 0;
         }
@@ -534,6 +561,7 @@ impl IdMap {
     /// Shortens the window to `live + SLACK / 2` records (W2).
     #[cold]
     fn sweep(&mut self, live: usize, store: &Store) {
+        hit!("window_sweep");
         let k = self.window.len().saturating_sub(live + SLACK / 2);
         self.drop_front(k, store);
         if self.window.capacity() > 4 * self.window.len() + 4 * SLACK {
@@ -545,6 +573,7 @@ impl IdMap {
     /// Drops stale spill records once they could outnumber the live ones (W3).
     fn sweep_spill(&mut self, live: usize, store: &Store) {
         if self.spill.len() > 2 * live + SLACK {
+            hit!("spill_sweep");
             self.spill.retain(|&id, rec| store.holds(*rec, id));
             if self.spill.capacity() > 4 * self.spill.len() + 4 * SLACK {
                 self.spill.shrink_to(2 * self.spill.len() + SLACK);
@@ -697,7 +726,10 @@ impl TimerQueue {
         debug_assert!(id != TOMBSTONE && !self.contains(id));
         match self.rel_of(deadline) {
             Some(rel) => self.insert_near(id, rel),
-            None => self.far.insert(id, deadline),
+            None => {
+                hit!("far_insert");
+                self.far.insert(id, deadline);
+            }
         }
     }
 
@@ -707,10 +739,10 @@ impl TimerQueue {
     fn rel_of(&mut self, deadline: u64) -> Option<u32> {
         if self.heap.is_empty() {
             // Nothing pending here: centre the range on this deadline.
-            self.set_origin(deadline.saturating_sub(1 << 31));
+            self.set_origin(deadline.saturating_sub(REL_MAX / 2 + 1));
         }
         match deadline.checked_sub(self.origin) {
-            Some(rel) if rel <= u32::MAX as u64 => Some(rel as u32),
+            Some(rel) if rel <= REL_MAX => Some(rel as u32),
             _ => self.rebase(deadline).then(|| (deadline - self.origin) as u32),
         }
     }
@@ -718,7 +750,7 @@ impl TimerQueue {
     /// Moves the origin to `origin` (clamped so the range stays within u64), shifting every key,
     /// then takes in far timers that now fit (they were inserted earlier than anything to come).
     fn set_origin(&mut self, origin: u64) {
-        let origin = origin.min(u64::MAX - u32::MAX as u64);
+        let origin = origin.min(u64::MAX - REL_MAX);
         if origin == self.origin {
             return;
         }
@@ -727,7 +759,8 @@ impl TimerQueue {
                 let d = self.origin + key_rel(*k) as u64;
                 *k = (d - origin) << 32 | (*k & 0xFFFF_FFFF);
             }
-            self.cache.fill(NO_KEY);
+            self.origin = origin;
+            self.rebuild_cache(self.cache.len());
         }
         self.origin = origin;
         if !self.far.is_empty() {
@@ -738,7 +771,8 @@ impl TimerQueue {
     /// Moves far timers that fit the current range into the heap, in order.
     #[cold]
     fn take_far(&mut self) {
-        let hi = self.origin + u32::MAX as u64;
+        hit!("take_far");
+        let hi = self.origin + REL_MAX;
         let fit: Vec<((u64, u64), u64)> =
             self.far.map.range((self.origin, 0)..=(hi, u64::MAX)).map(|(&k, &id)| (k, id)).collect();
         for ((d, s), id) in fit {
@@ -754,6 +788,7 @@ impl TimerQueue {
     #[cold]
     fn rebase(&mut self, deadline: u64) -> bool {
         if self.since_rebase < self.heap.len() {
+            hit!("rebase_waits");
             return false;
         }
         let (mut lo, mut hi) = (deadline, deadline);
@@ -763,10 +798,12 @@ impl TimerQueue {
             hi = hi.max(d);
         }
         if hi - lo > REBASE_SPAN {
+            hit!("rebase_too_wide");
             return false;
         }
+        hit!("rebase");
         self.since_rebase = 0;
-        self.set_origin(lo.saturating_sub((u32::MAX as u64 - (hi - lo)) / 2));
+        self.set_origin(lo.saturating_sub((REL_MAX - (hi - lo)) / 2));
         true
     }
 
@@ -789,6 +826,7 @@ impl TimerQueue {
             if key_is_bucket(c) {
                 let slot = self.store.entries[key_ord(c)];
                 if slot == DEAD_BUCKET {
+                    hit!("cache_names_released_bucket");
                     bucket = false;
                 } else {
                     let b = &mut self.store.buckets[slot as usize];
@@ -803,6 +841,7 @@ impl TimerQueue {
                         self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
                         return;
                     }
+                    hit!("bucket_full");
                 }
             }
         }
@@ -817,9 +856,9 @@ impl TimerQueue {
         {
             self.renumber();
         }
-        let want = (self.heap.len() + 1).next_power_of_two() / 4;
-        if self.cache.len() < want || self.cache.len() > 4 * want.max(MIN_CACHE) {
-            self.cache = vec![NO_KEY; want.max(MIN_CACHE)];
+        let want = ((self.heap.len() + 1).next_power_of_two() / CACHE_DIV).max(MIN_CACHE);
+        if self.cache.len() < want || self.cache.len() > 4 * want {
+            self.rebuild_cache(want);
         }
         let rec = match slot {
             Some(slot) => {
@@ -855,6 +894,7 @@ impl TimerQueue {
         }
         let s = self.store.buckets.len();
         if s >= SLOT_LIMIT {
+            hit!("no_bucket_slot");
             return None;
         }
         reserve(&mut self.store.buckets, 1);
@@ -867,6 +907,7 @@ impl TimerQueue {
     /// done when at least half the table is released entries, so amortised O(1) per key.
     #[cold]
     fn renumber(&mut self) {
+        hit!("renumber");
         let n = self.store.entries.len();
         let mut alive = vec![0u64; n.div_ceil(64)];
         for &k in &self.heap.v {
@@ -904,7 +945,33 @@ impl TimerQueue {
         if store.entries.capacity() > 2 * w + SLACK {
             store.entries.shrink_to(w + w / 4 + SLACK);
         }
-        self.cache.fill(NO_KEY);
+        self.rebuild_cache(self.cache.len());
+    }
+
+    /// Refills the cache (`len` entries) from the heap with the largest key that maps to each
+    /// entry. That key is the largest of its own deadline (all of whose keys map there), which is
+    /// the newest key of that deadline in the heap (keys of a deadline pop oldest first; `prune`
+    /// may drop a newer key, but only one without live timers, so appending after the older key
+    /// keeps the order). Keeping the largest per *entry* matters: keeping the last one seen per
+    /// deadline could let an older key of a deadline overwrite another deadline that had
+    /// overwritten its newest. O(heap), done when the heap has doubled or halved since the last
+    /// resize, or after an O(heap) renumber or rebase.
+    #[cold]
+    fn rebuild_cache(&mut self, len: usize) {
+        hit!("rebuild_cache");
+        if self.cache.len() == len {
+            self.cache.fill(NO_KEY);
+        } else {
+            self.cache = vec![NO_KEY; len];
+        }
+        for i in 0..self.heap.len() {
+            let k = self.heap.v[i];
+            let c = self.cache_index(key_rel(k));
+            let old = self.cache[c];
+            if old == NO_KEY || old < k {
+                self.cache[c] = k;
+            }
+        }
     }
 
     /// Cancels timer `id`. True only when it was live.
@@ -989,6 +1056,7 @@ impl TimerQueue {
     /// it freed, so amortised O(1) per key (W4).
     #[cold]
     fn prune(&mut self) {
+        hit!("prune");
         let mut v = std::mem::take(&mut self.heap.v);
         v.retain(|&k| {
             let keep = self.store.live_of(k) != 0;
@@ -1024,6 +1092,7 @@ impl TimerQueue {
     /// live ids that shift.
     #[cold]
     fn compact(&mut self, slot: u32) {
+        hit!("compact");
         let Self { store, ids, .. } = self;
         let b = &mut store.buckets[slot as usize];
         let mut w = 0usize;
@@ -1066,6 +1135,7 @@ impl TimerQueue {
     /// `pop_due` with far timers: the heap's timers before each far deadline, then that deadline.
     #[cold]
     fn pop_due_far(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+        hit!("pop_due_far");
         let mut fired = 0;
         while let Some(d) = self.far.first().filter(|&d| d <= now) {
             if d > 0 {
@@ -1078,7 +1148,7 @@ impl TimerQueue {
 
     fn pop_due_near(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
         let Some(lim) = now.checked_sub(self.origin) else { return 0 };
-        let lim = lim.min(u32::MAX as u64) as u32;
+        let lim = lim.min(REL_MAX) as u32;
         let mut fired = 0;
         let mut popped = 0usize;
         let mut scanned = false;
@@ -1142,6 +1212,7 @@ impl TimerQueue {
     /// due part and a heapify of the rest. Returns how many fired.
     #[cold]
     fn pop_bulk(&mut self, lim: u32, fire: &mut impl FnMut(u64, u64)) -> usize {
+        hit!("pop_bulk");
         let mut due = std::mem::take(&mut self.heap.v);
         let mut k = 0;
         for i in 0..due.len() {
@@ -1178,6 +1249,7 @@ impl TimerQueue {
             return None;
         }
         if !self.far.is_empty() && self.far.first() == Some(d) {
+            hit!("pop_batch_far");
             self.far.pop_at(d, max, fire);
             return Some(d);
         }
@@ -1186,6 +1258,9 @@ impl TimerQueue {
         // Several keys may share the deadline (a singleton, then buckets): in key order.
         while taken < max {
             let Some(top) = self.heap.peek().filter(|&k| key_rel(k) == rel) else { break };
+            if taken > 0 {
+                hit!("pop_batch_next_key");
+            }
             let e = self.store.entries[key_ord(top)];
             if key_is_bucket(top) {
                 let b = &mut self.store.buckets[e as usize];
@@ -1213,6 +1288,7 @@ impl TimerQueue {
                 self.live -= 1;
                 taken += 1;
             }
+
             self.live_keys -= 1;
             self.heap.pop();
             self.release(top);
@@ -1229,6 +1305,19 @@ impl TimerQueue {
         let mut first = None;
         let deadline = self.pop_batch(u64::MAX, 1, |id| first = Some(id))?;
         first.map(|id| (id, deadline))
+    }
+
+    #[doc(hidden)]
+    pub fn debug_stats(&self) -> String {
+        format!(
+            "keys {} live_keys {} buckets {} entries {} cache {} window {}",
+            self.heap.len(),
+            self.live_keys,
+            self.store.buckets.len(),
+            self.store.entries.len(),
+            self.cache.len(),
+            self.ids.window.len()
+        )
     }
 
     /// Removes every timer.
@@ -1265,6 +1354,8 @@ impl TimerQueue {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestCaseError;
 
     #[test]
     fn fires_in_deadline_then_insertion_order() {
@@ -1540,6 +1631,15 @@ mod tests {
         /// Move the id counter forward (like `set_next_timer_id`).
         Jump(u64),
         Advance(u64),
+        /// Advance past several key ranges (`REL_MAX` is 255 in tests): rebases.
+        Leap(u64),
+        /// Insert a fresh id at an absolute deadline from `AT` (far deadlines, `u64::MAX`).
+        SetAt(usize),
+        /// Insert `n` fresh ids at one deadline (full buckets), then clear every `k`-th of them
+        /// (bucket compaction).
+        Burst(u64, usize, usize),
+        /// Clear every `k`-th known id (keys without live timers below the top: prune).
+        ClearMany(usize),
         Tick,
         PopBatch(usize),
         PopFirst,
@@ -1554,11 +1654,19 @@ mod tests {
             1 => (0usize..16, 0u64..60).prop_map(|(i, d)| Op::SetFar(i, d)),
             1 => (1u64..40).prop_map(Op::Jump),
             2 => (0u64..40).prop_map(Op::Advance),
+            1 => (100u64..700).prop_map(Op::Leap),
+            1 => (0usize..AT.len()).prop_map(Op::SetAt),
+            1 => (0u64..5, 1usize..20, 1usize..4).prop_map(|(d, n, k)| Op::Burst(d, n, k)),
+            1 => (1usize..3).prop_map(Op::ClearMany),
             2 => Just(Op::Tick),
             1 => (1usize..4).prop_map(Op::PopBatch),
             1 => Just(Op::PopFirst),
         ]
     }
+
+    /// Absolute deadlines: in the past, far ahead, and at the top of `u64`.
+    const AT: [u64; 10] =
+        [0, 1, 300, 1_000, 1 << 40, (1 << 40) + 1, (1 << 40) + 300, u64::MAX, u64::MAX - 1, u64::MAX - 300];
 
     /// Ids outside the counter's range: below it, far above it, and at the top of `u64`.
     const FAR: [u64; 16] = [
@@ -1585,6 +1693,47 @@ mod tests {
         /// The queue against a sorted-list model of (deadline, seq).
         #[test]
         fn matches_sorted_list_model(ops in proptest::collection::vec(op(), 0..400)) {
+            check_model(ops)?;
+        }
+    }
+
+    #[test]
+    fn model_ops_reach_every_rare_path() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for _ in 0..256 {
+            let ops = proptest::collection::vec(op(), 0..400).new_tree(&mut runner).expect("ops").current();
+            check_model(ops).expect("matches the model");
+        }
+        let hits = hits::HITS.with(|h| h.borrow().clone());
+        for path in [
+            "take_far",
+            "rebase_waits",
+            "rebase_too_wide",
+            "rebase",
+            "cache_names_released_bucket",
+            "bucket_full",
+            "no_bucket_slot",
+            "renumber",
+            "rebuild_cache",
+            "prune",
+            "compact",
+            "pop_due_far",
+            "pop_bulk",
+            "window_sweep",
+            "window_flush",
+            "spill_sweep",
+            "far_insert",
+            "pop_batch_far",
+            "pop_batch_next_key",
+        ] {
+            assert!(hits.get(path).is_some_and(|&n| n > 0), "{path} never ran: {hits:?}");
+        }
+    }
+
+    /// Runs `ops` on a queue and on a sorted-list model of (deadline, seq), comparing every
+    /// observable after each op.
+    fn check_model(ops: Vec<Op>) -> Result<(), TestCaseError> {
+        {
             let mut q = TimerQueue::new();
             // model: (deadline, seq, id), kept sorted
             let mut model: Vec<(u64, u64, u64)> = vec![];
@@ -1626,11 +1775,44 @@ mod tests {
                         if !ids.is_empty() {
                             let id = ids[i % ids.len()];
                             let expect = model.iter().position(|e| e.2 == id);
-                            if let Some(p) = expect { model.remove(p); }
+                            if let Some(p) = expect {
+                                model.remove(p);
+                            }
                             prop_assert_eq!(q.cancel(id), expect.is_some());
                         }
                     }
-                    Op::Advance(ms) => now += ms,
+                    Op::Advance(ms) | Op::Leap(ms) => now += ms,
+                    Op::Burst(delay, n, k) => {
+                        let start = counter + 1;
+                        for _ in 0..n {
+                            counter += 1;
+                            if insert(&mut q, &mut model, counter, now + delay) {
+                                ids.push(counter);
+                            }
+                        }
+                        for id in (start..=counter).filter(|id| (id - start) % k as u64 != 0) {
+                            let expect = model.iter().position(|e| e.2 == id);
+                            if let Some(p) = expect {
+                                model.remove(p);
+                            }
+                            prop_assert_eq!(q.cancel(id), expect.is_some());
+                        }
+                    }
+                    Op::ClearMany(k) => {
+                        for &id in ids.iter().step_by(k) {
+                            let expect = model.iter().position(|e| e.2 == id);
+                            if let Some(p) = expect {
+                                model.remove(p);
+                            }
+                            prop_assert_eq!(q.cancel(id), expect.is_some());
+                        }
+                    }
+                    Op::SetAt(i) => {
+                        counter += 1;
+                        if insert(&mut q, &mut model, counter, AT[i]) {
+                            ids.push(counter);
+                        }
+                    }
                     Op::PopBatch(max) => {
                         let mut got = vec![];
                         let d = q.pop_batch(now, max, |id| got.push(id));
@@ -1671,5 +1853,6 @@ mod tests {
             let snapshot: Vec<(u64, u64)> = model.iter().map(|e| (e.2, e.0)).collect();
             prop_assert_eq!(q.snapshot(), snapshot);
         }
+        Ok(())
     }
 }
