@@ -149,8 +149,10 @@ const MAX_BUCKET_LEN: usize = 1 << POS_BITS;
 const SLOT_LIMIT: usize = if cfg!(test) { 6 } else { 1 << (31 - POS_BITS) };
 /// Ords fit in 31 bits of a key; `ORD_LIMIT` itself is never an ord (it is the ord of `NO_REC`).
 const ORD_LIMIT: usize = (1 << 31) - 1;
-/// The deadline cache has `heap.len() / CACHE_DIV` entries (rounded to a power of two).
-const CACHE_DIV: usize = 4;
+/// The deadline cache has `heap.len() / 4` entries (rounded up to a power of two), or
+/// `heap.len() / 2` when more than a quarter of the keys are buckets: the cache then pays for
+/// itself (every hit is a timer without a key of its own), while with mostly distinct deadlines
+/// it cannot hit and only costs memory.
 /// Smallest deadline cache (entries).
 const MIN_CACHE: usize = if cfg!(test) { 4 } else { 16 };
 /// Largest span of compact deadlines a rebase may create (half the 32-bit range), so a rebased
@@ -211,6 +213,24 @@ fn key_ord(k: Key) -> usize {
 #[inline]
 fn key_is_bucket(k: Key) -> bool {
     k & 1 != 0
+}
+
+/// The deadline cache's entry for `rel` (a Fibonacci hash: consecutive deadlines spread evenly).
+#[inline]
+fn cache_index(len: usize, rel: u32) -> usize {
+    ((rel as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - len.trailing_zeros())) as usize
+}
+
+/// What the cache holds for key `k`: a singleton key itself; for a bucket key, the key with the
+/// bucket's slot in place of the ord, so an insert reaches the bucket without reading the entry
+/// table (a released bucket's entry is removed from the cache, so a slot there is always live).
+#[inline]
+fn cached(k: Key, slot: u64) -> Key {
+    if key_is_bucket(k) {
+        (k & !0xFFFF_FFFF) | slot << 1 | 1
+    } else {
+        k
+    }
 }
 
 /// Two or more timers due at one deadline (the second and later timers of a deadline).
@@ -809,8 +829,7 @@ impl TimerQueue {
 
     #[inline]
     fn cache_index(&self, rel: u32) -> usize {
-        ((rel as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.cache.len().trailing_zeros()))
-            as usize
+        cache_index(self.cache.len(), rel)
     }
 
     /// Inserts into the heap part: into the bucket the cache names for this deadline, else a new
@@ -824,25 +843,20 @@ impl TimerQueue {
         if c != NO_KEY && key_rel(c) == rel {
             bucket = true;
             if key_is_bucket(c) {
-                let slot = self.store.entries[key_ord(c)];
-                if slot == DEAD_BUCKET {
-                    hit!("cache_names_released_bucket");
-                    bucket = false;
-                } else {
-                    let b = &mut self.store.buckets[slot as usize];
-                    if b.items.len() < MAX_BUCKET_LEN {
-                        let pos = b.items.len() as u32;
-                        b.items.push(id);
-                        if b.live == 0 {
-                            self.live_keys += 1;
-                        }
-                        b.live += 1;
-                        self.live += 1;
-                        self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
-                        return;
+                let slot = key_ord(c);
+                let b = &mut self.store.buckets[slot];
+                if b.items.len() < MAX_BUCKET_LEN {
+                    let pos = b.items.len() as u32;
+                    b.items.push(id);
+                    if b.live == 0 {
+                        self.live_keys += 1;
                     }
-                    hit!("bucket_full");
+                    b.live += 1;
+                    self.live += 1;
+                    self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
+                    return;
                 }
+                hit!("bucket_full");
             }
         }
         self.new_key(id, rel, bucket);
@@ -856,7 +870,9 @@ impl TimerQueue {
         {
             self.renumber();
         }
-        let want = ((self.heap.len() + 1).next_power_of_two() / CACHE_DIV).max(MIN_CACHE);
+        let buckets = self.store.buckets.len() - self.free.len();
+        let div = if 4 * buckets > self.heap.len() { 2 } else { 4 };
+        let want = ((self.heap.len() + 1).next_power_of_two() / div).max(MIN_CACHE);
         if self.cache.len() < want || self.cache.len() > 4 * want {
             self.rebuild_cache(want);
         }
@@ -866,12 +882,12 @@ impl TimerQueue {
                 let b = &mut self.store.buckets[slot as usize];
                 b.items.push(id);
                 b.live = 1;
-                self.finish_key(key(rel, ord, true));
+                self.finish_key(key(rel, ord, true), slot as u64);
                 slot << POS_BITS
             }
             None => {
                 let ord = self.store.push_entry(id, false);
-                self.finish_key(key(rel, ord, false));
+                self.finish_key(key(rel, ord, false), 0);
                 SINGLE | ord as u32
             }
         };
@@ -879,10 +895,10 @@ impl TimerQueue {
     }
 
     #[inline]
-    fn finish_key(&mut self, k: Key) {
+    fn finish_key(&mut self, k: Key, slot: u64) {
         self.heap.push(k);
         let i = self.cache_index(key_rel(k));
-        self.cache[i] = k;
+        self.cache[i] = cached(k, slot);
         self.live += 1;
         self.live_keys += 1;
     }
@@ -970,6 +986,11 @@ impl TimerQueue {
             let old = self.cache[c];
             if old == NO_KEY || old < k {
                 self.cache[c] = k;
+            }
+        }
+        for c in &mut self.cache {
+            if *c != NO_KEY {
+                *c = cached(*c, self.store.entries[key_ord(*c)]);
             }
         }
     }
@@ -1061,7 +1082,7 @@ impl TimerQueue {
         v.retain(|&k| {
             let keep = self.store.live_of(k) != 0;
             if !keep {
-                Self::release_in(&mut self.store, &mut self.free, k);
+                Self::release_in(&mut self.store, &mut self.free, &mut self.cache, k);
             }
             keep
         });
@@ -1072,16 +1093,21 @@ impl TimerQueue {
     /// Releases key `k`, just off the heap (its timers are gone).
     #[inline]
     fn release(&mut self, k: Key) {
-        Self::release_in(&mut self.store, &mut self.free, k);
+        Self::release_in(&mut self.store, &mut self.free, &mut self.cache, k);
     }
 
     #[inline]
-    fn release_in(store: &mut Store, free: &mut Vec<u32>, k: Key) {
+    fn release_in(store: &mut Store, free: &mut Vec<u32>, cache: &mut [Key], k: Key) {
         let e = &mut store.entries[key_ord(k)];
         if key_is_bucket(k) {
             store.buckets[*e as usize].reset();
             reserve(free, 1);
             free.push(*e as u32);
+            // The slot may serve another deadline next: the cache must not name it.
+            let c = &mut cache[cache_index(cache.len(), key_rel(k))];
+            if *c == cached(k, *e) {
+                *c = NO_KEY;
+            }
             *e = DEAD_BUCKET;
         } else {
             *e = TOMBSTONE;
@@ -1710,7 +1736,6 @@ mod tests {
             "rebase_waits",
             "rebase_too_wide",
             "rebase",
-            "cache_names_released_bucket",
             "bucket_full",
             "no_bucket_slot",
             "renumber",
