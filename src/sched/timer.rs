@@ -195,9 +195,9 @@ fn grow<T>(v: &mut Vec<T>, extra: usize) {
 type Key = u64;
 
 #[inline]
-fn key(rel: u32, ord: usize, bucket: bool) -> Key {
+fn key(rel: u32, ord: usize) -> Key {
     debug_assert!(ord < ORD_LIMIT);
-    (rel as u64) << 32 | (ord as u64) << 1 | bucket as u64
+    (rel as u64) << 32 | (ord as u64) << 1
 }
 
 #[inline]
@@ -210,6 +210,7 @@ fn key_ord(k: Key) -> usize {
     (k as u32 >> 1) as usize
 }
 
+/// True for a cache entry that names a bucket by slot.
 #[inline]
 fn key_is_bucket(k: Key) -> bool {
     k & 1 != 0
@@ -221,16 +222,13 @@ fn cache_index(len: usize, rel: u32) -> usize {
     ((rel as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - len.trailing_zeros())) as usize
 }
 
-/// What the cache holds for key `k`: a singleton key itself; for a bucket key, the key with the
-/// bucket's slot in place of the ord, so an insert reaches the bucket without reading the entry
-/// table (a released bucket's entry is removed from the cache, so a slot there is always live).
+/// What the cache holds for heap key `k` of a bucket: the key with the bucket's slot in place of
+/// the ord and the low bit set, so an insert reaches the bucket without reading the entry table
+/// (a released bucket's entry is removed from the cache, so a slot there is always live). For a
+/// singleton, the cache holds the heap key itself (low bit clear).
 #[inline]
-fn cached(k: Key, slot: u64) -> Key {
-    if key_is_bucket(k) {
-        (k & !0xFFFF_FFFF) | slot << 1 | 1
-    } else {
-        k
-    }
+fn cached_bucket(k: Key, slot: u64) -> Key {
+    (k & !0xFFFF_FFFF) | slot << 1 | 1
 }
 
 /// Two or more timers due at one deadline (the second and later timers of a deadline).
@@ -313,7 +311,7 @@ impl Store {
     #[inline]
     fn live_of(&self, k: Key) -> usize {
         let v = self.entries[key_ord(k)];
-        if key_is_bucket(k) {
+        if self.is_bucket(key_ord(k)) {
             self.buckets[v as usize].live as usize
         } else {
             (v != TOMBSTONE) as usize
@@ -857,9 +855,34 @@ impl TimerQueue {
                     return;
                 }
                 hit!("bucket_full");
+            } else if self.store.entries[key_ord(c)] != TOMBSTONE {
+                // The deadline's second timer: the singleton becomes a bucket in place (its key
+                // keeps its place in the heap). A tombstone means the key may have left the heap.
+                if let Some(slot) = self.take_slot() {
+                    self.make_bucket(c, slot, id);
+                    return;
+                }
+                bucket = false;
             }
         }
         self.new_key(id, rel, bucket);
+    }
+
+    /// Turns singleton key `k` (live, in the heap) into bucket `slot` holding its id, then `id`.
+    fn make_bucket(&mut self, k: Key, slot: u32, id: u64) {
+        hit!("make_bucket");
+        let ord = key_ord(k);
+        let first = std::mem::replace(&mut self.store.entries[ord], slot as u64);
+        self.store.bucket_bits[ord / 64] |= 1 << (ord % 64);
+        let b = &mut self.store.buckets[slot as usize];
+        b.items.push(first);
+        b.items.push(id);
+        b.live = 2;
+        self.live += 1;
+        self.ids.relocate(first, SINGLE | ord as u32, slot << POS_BITS);
+        let i = self.cache_index(key_rel(k));
+        self.cache[i] = cached_bucket(k, slot as u64);
+        self.ids.set(id, slot << POS_BITS | 1, self.live, &self.store);
     }
 
     /// Adds a key for `id` at `rel`: a new bucket holding it, or a singleton.
@@ -882,12 +905,14 @@ impl TimerQueue {
                 let b = &mut self.store.buckets[slot as usize];
                 b.items.push(id);
                 b.live = 1;
-                self.finish_key(key(rel, ord, true), slot as u64);
+                let k = key(rel, ord);
+                self.finish_key(k, cached_bucket(k, slot as u64));
                 slot << POS_BITS
             }
             None => {
                 let ord = self.store.push_entry(id, false);
-                self.finish_key(key(rel, ord, false), 0);
+                let k = key(rel, ord);
+                self.finish_key(k, k);
                 SINGLE | ord as u32
             }
         };
@@ -895,10 +920,10 @@ impl TimerQueue {
     }
 
     #[inline]
-    fn finish_key(&mut self, k: Key, slot: u64) {
+    fn finish_key(&mut self, k: Key, cached: Key) {
         self.heap.push(k);
         let i = self.cache_index(key_rel(k));
-        self.cache[i] = cached(k, slot);
+        self.cache[i] = cached;
         self.live += 1;
         self.live_keys += 1;
     }
@@ -989,8 +1014,8 @@ impl TimerQueue {
             }
         }
         for c in &mut self.cache {
-            if *c != NO_KEY {
-                *c = cached(*c, self.store.entries[key_ord(*c)]);
+            if *c != NO_KEY && self.store.is_bucket(key_ord(*c)) {
+                *c = cached_bucket(*c, self.store.entries[key_ord(*c)]);
             }
         }
     }
@@ -1008,7 +1033,7 @@ impl TimerQueue {
         if rec & SINGLE != 0 {
             let ord = (rec & !SINGLE) as usize;
             self.store.entries[ord] = TOMBSTONE;
-            self.key_emptied(!key_is_bucket(top) && key_ord(top) == ord);
+            self.key_emptied(key_ord(top) == ord);
         } else {
             let slot = (rec >> POS_BITS) as usize;
             let b = &mut self.store.buckets[slot];
@@ -1018,7 +1043,8 @@ impl TimerQueue {
                 // Nothing in it is live: drop its elements now; its key leaves the heap when it
                 // surfaces (Q3).
                 b.reset();
-                let on_top = key_is_bucket(top) && self.store.entries[key_ord(top)] == slot as u64;
+                let t = key_ord(top);
+                let on_top = self.store.is_bucket(t) && self.store.entries[t] == slot as u64;
                 self.key_emptied(on_top);
             } else if b.dead() > 4 * b.live as usize + COMPACT_SLACK {
                 self.compact(slot as u32);
@@ -1098,14 +1124,15 @@ impl TimerQueue {
 
     #[inline]
     fn release_in(store: &mut Store, free: &mut Vec<u32>, cache: &mut [Key], k: Key) {
+        let is_bucket = store.is_bucket(key_ord(k));
         let e = &mut store.entries[key_ord(k)];
-        if key_is_bucket(k) {
+        if is_bucket {
             store.buckets[*e as usize].reset();
             reserve(free, 1);
             free.push(*e as u32);
             // The slot may serve another deadline next: the cache must not name it.
             let c = &mut cache[cache_index(cache.len(), key_rel(k))];
-            if *c == cached(k, *e) {
+            if *c == cached_bucket(k, *e) {
                 *c = NO_KEY;
             }
             *e = DEAD_BUCKET;
@@ -1218,7 +1245,7 @@ impl TimerQueue {
     #[inline]
     fn fire_in(&mut self, k: Key, d: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
         let e = self.store.entries[key_ord(k)];
-        if key_is_bucket(k) {
+        if self.store.is_bucket(key_ord(k)) {
             let b = &mut self.store.buckets[e as usize];
             for &id in &b.items[b.head as usize..] {
                 if id != TOMBSTONE {
@@ -1288,7 +1315,7 @@ impl TimerQueue {
                 hit!("pop_batch_next_key");
             }
             let e = self.store.entries[key_ord(top)];
-            if key_is_bucket(top) {
+            if self.store.is_bucket(key_ord(top)) {
                 let b = &mut self.store.buckets[e as usize];
                 let want = (max - taken).min(b.live as usize);
                 let mut pos = b.head as usize;
@@ -1333,19 +1360,6 @@ impl TimerQueue {
         first.map(|id| (id, deadline))
     }
 
-    #[doc(hidden)]
-    pub fn debug_stats(&self) -> String {
-        format!(
-            "keys {} live_keys {} buckets {} entries {} cache {} window {}",
-            self.heap.len(),
-            self.live_keys,
-            self.store.buckets.len(),
-            self.store.entries.len(),
-            self.cache.len(),
-            self.ids.window.len()
-        )
-    }
-
     /// Removes every timer.
     pub fn clear(&mut self) {
         *self = Self::default();
@@ -1359,7 +1373,7 @@ impl TimerQueue {
         for k in keys {
             let d = self.deadline_of(k);
             let e = self.store.entries[key_ord(k)];
-            if key_is_bucket(k) {
+            if self.store.is_bucket(key_ord(k)) {
                 let b = &self.store.buckets[e as usize];
                 out.extend(
                     b.items[b.head as usize..].iter().filter(|&&id| id != TOMBSTONE).map(|&id| (id, d)),
@@ -1737,6 +1751,7 @@ mod tests {
             "rebase_too_wide",
             "rebase",
             "bucket_full",
+            "make_bucket",
             "no_bucket_slot",
             "renumber",
             "rebuild_cache",
