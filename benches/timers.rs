@@ -377,21 +377,34 @@ fn hostcall_enqueue_tick(c: &mut Criterion) {
     g.finish();
 }
 
+/// `n` distinct delays (a seeded shuffle of `0..n`): every timer has its own deadline.
+fn distinct_delays(n: usize) -> Vec<u64> {
+    let mut rng = XorShift64(SEED);
+    let mut v: Vec<u64> = (0..n as u64).collect();
+    for i in (1..n).rev() {
+        v.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+    }
+    v
+}
+
 /// Bytes per pending timer, printed (not asserted): seqloop's `timer_heap_bytes` vs the
-/// baseline heap's `capacity * size_of`.
+/// baseline heap's `capacity * size_of`, for the benches' delays (uniform in `0..=MAX_DELAY_MS`,
+/// so many timers share a deadline at large N) and for distinct deadlines (none shared).
 fn print_memory() {
     println!("bytes per pending timer (heap memory / pending timers; no timer cancelled):");
-    println!("{:>10} {:>12} {:>12}", "N", "seqloop", "lazy_heap");
+    println!(
+        "{:>10} {:>16} {:>16} {:>18} {:>18}",
+        "N", "seqloop uniform", "lazy_heap unif.", "seqloop distinct", "lazy_heap distinct"
+    );
     for n in SIZES {
-        let ds = delays(n);
-        let (_c1, s) = seqloop_with(&ds);
-        let (_c2, lazy) = baseline_with(&ds);
-        println!(
-            "{:>10} {:>12.1} {:>12.1}",
-            n,
-            s.timer_heap_bytes() as f64 / n as f64,
-            lazy.heap_bytes() as f64 / n as f64
-        );
+        let per = |ds: &[u64]| {
+            let (_c1, s) = seqloop_with(ds);
+            let (_c2, lazy) = baseline_with(ds);
+            (s.timer_heap_bytes() as f64 / n as f64, lazy.heap_bytes() as f64 / n as f64)
+        };
+        let (a, b) = per(&delays(n));
+        let (c, d) = per(&distinct_delays(n));
+        println!("{n:>10} {a:>16.1} {b:>16.1} {c:>18.1} {d:>18.1}");
     }
     println!();
 }

@@ -2,100 +2,262 @@
 //!
 //! # Algorithm
 //! Timers with the same deadline are always created in increasing seq order (seq is a global
-//! counter and a timer takes one at creation), so a FIFO per distinct deadline is already sorted
-//! by seq. The queue keeps:
-//! - a *bucket* per distinct deadline: a contiguous vector of ids in insertion order (the first
-//!   two inline, as most deadlines of a program with varied delays hold one or two timers), a
-//!   `head` cursor (everything before it is consumed) and a live count. Cancelling writes a
-//!   tombstone (0; ids are never 0) over the id; firing walks the vector sequentially and skips
-//!   tombstones, so firing a timer costs no random memory access;
-//! - a binary min-heap of the distinct deadlines (one entry per bucket), and an index from
-//!   deadline to bucket for inserts (`DeadlineIndex`: a hash table of 4-byte entries
-//!   checked against the bucket's own deadline, so finding the bucket costs one small read beyond
-//!   the bucket itself; plus a one-entry cache, as consecutive timers often share a deadline);
-//! - id → (bucket, position) records, for `cancel` and `contains` (`IdMap`).
+//! counter and a timer takes one at creation), so anything that keeps, per deadline, groups of
+//! timers in creation order, and orders the groups of one deadline by creation, is in exact
+//! (deadline, seq) order. The queue keeps:
+//! - a 4-ary min-heap of 8-byte *keys* `rel << 32 | ord << 1`: `rel` is the deadline minus an
+//!   `origin`, `ord` the creation order of the key. Comparing keys as integers compares
+//!   (deadline, creation), so several keys may share a deadline and still pop in seq order;
+//! - an entry table indexed by ord, and a bit set of which ords are buckets: a *singleton* key's
+//!   id, or a *bucket* key's bucket slot. The first timer of a deadline is a singleton (8 bytes
+//!   of heap + 8 of table, no bucket); the second turns it into a bucket in place (same key, so
+//!   same place in the heap; the first id moves into the bucket): a vector of ids in insertion
+//!   order (two inline), a `head` cursor (everything before it is consumed) and a live count.
+//!   Cancelling writes a tombstone (0; ids are never 0) over the id, in the table or the bucket;
+//!   firing a bucket walks it sequentially;
+//! - a *lossy* deadline cache: a direct-mapped table `hash(rel) →` newest key of that deadline
+//!   (for a bucket, the key with the bucket's slot in place of its ord and bit 0 set, so an
+//!   insert reaches the bucket without reading the table). Every new key writes its entry, so
+//!   an entry whose `rel` matches names the newest key of its deadline; a collision overwrites
+//!   it (a miss). An insert appends to the bucket it names, turns the singleton it names into a
+//!   bucket, opens a new bucket key when that bucket is full (at most `2^POS_BITS` ids) or the
+//!   singleton is a tombstone (its key may have left the heap), and opens a singleton on a miss.
+//!   A miss only costs a key: a new key is newer than every key of its deadline, so order stays
+//!   exact without an exact index (the previous design's deadline index cost 16–32 bytes per
+//!   deadline and its 40-byte bucket was paid by every deadline). Releasing a bucket removes
+//!   the cache entry naming its slot (slots are reused). The cache has a quarter as many
+//!   entries as the heap has keys (a half when over a quarter of the keys are buckets, i.e. the
+//!   cache hits), rounded to a power of two; resizing, renumbering and rebasing rebuild it from
+//!   the heap (per entry, the largest key mapping there: the newest key of its own deadline);
+//! - id → record (4 bytes: `SINGLE | ord`, or bucket slot and position), for `cancel` and
+//!   `contains` (`IdMap`).
 //!
-//! Real programs reuse a few delays, so there are far fewer buckets than timers: set and fire are
-//! an append and a sequential read, and the heap sees one push/pop per distinct deadline. (The
-//! idea is the one behind calendar queues and Node's own `lib/internal/timers.js`, which keeps one
-//! list per duration.) When a tick finds much of the heap due (after a long wait, or a fake
-//! clock's jump), `pop_due` sorts the due part instead of popping it entry by entry, and when
-//! cancellation leaves more than half the heap without live timers, one pass drops them all.
+//! Real programs reuse a few delays, so there are far fewer keys than timers: set and fire are an
+//! append and a sequential read, and the heap sees one push/pop per bucket. (The idea is the one
+//! behind calendar queues and Node's own `lib/internal/timers.js`, which keeps one list per
+//! duration.) When a tick finds much of the heap due, `pop_due` sorts the due part instead of
+//! popping it key by key, and when cancellation leaves more than half the heap without live
+//! timers, one pass drops them all.
 //!
-//! Measured on `benches/timers.rs` (1e6 timers over 10,001 deadlines), the previous design
-//! (linked lists in one arena, a Robin Hood id → node hash) was memory-bound: firing chased a
-//! pointer and removed a hash entry per timer, both random accesses. Here a fired timer costs a
-//! sequential 8-byte read and nothing else; an insert touches the deadline table, the bucket and
-//! the bucket's tail, which for 10,001 deadlines stay in a few hundred KB. An `FxHashMap` from
-//! deadline to bucket cost a separate probe miss per insert and a rehash per growth, hence the
-//! table that validates against the bucket itself.
+//! Cancelling a singleton leaves its key in the heap (lazy); it leaves when it surfaces
+//! (`settle`) or in a `prune` pass.
+//!
+//! # Measured (`cargo bench --bench timers -- --warm-up-time 1 --measurement-time 3`, 2 shared
+//! cores, ±30%)
+//! Bytes per pending timer, benches' delays (uniform 0..=10,000 ms) / all deadlines distinct:
+//! 25.0 / 24.2 at N = 1e3, 28.9 / 23.9 at 1e4, 23.5 / 26.6 at 1e5, 15.6 / 24.5 at 1e6 (the
+//! previous design: 82.5 / 68.2 / 31.3 / 19.6 with the benches' delays, 81.9 / 111.4 / 94.4 /
+//! 83.9 distinct). Speed is *not* better everywhere: in alternating runs of both bench
+//! binaries, set+fire at 1e6 took 87–156 ns per timer against the previous design's 56–118 ns
+//! (1e5: 8–15 against 7–11 ms per 1e5); a profile puts the extra time in the insert path's
+//! stalls (cache entry, bucket header, bucket tail), not yet explained. One full bench run (ns
+//! per timer, N = 1e3 / 1e4 / 1e5 / 1e6, `lazy_heap` baseline of the same run in brackets):
+//! set+fire 56 / 81 / 79 / 64 (38 / 54 / 105 / 500); set+clear+skip 35 / 55 / 65 / 63
+//! (45 / 68 / 122 / 595); `next_timer_deadline` and `has_pending` about 1 ns.
+//!
+//! # Deadlines that do not fit 32 bits
+//! Keys hold `deadline - origin` in 32 bits (49.7 days of ms). The origin is set when the heap
+//! is empty (2^31 before the first deadline), and moved (`rebase`: every key shifted, O(heap))
+//! when a deadline does not fit, the heap's deadlines and it span at most 2^31 - 1, and at least
+//! `heap.len()` inserts happened since the last rebase (amortised O(1)). Any other deadline is
+//! *far*: kept in an ordered map, merged by the pop paths. F1: far deadlines are never inside
+//! the heap's range (after every origin change, far timers that fit move into the heap, oldest
+//! first), so the two parts never hold the same deadline.
+//!
+//! # Ords
+//! Ords come from the entry table's length. Released keys leave holes; once the table is more
+//! than twice the heap (or ords would pass 2^31), `renumber` gives the heap's keys ords
+//! `0..heap.len()` in their old order (the heap stays a heap), compacts the table and moves the
+//! records of live singletons: O(table), amortised O(1) per key. The cache is then forgotten.
 //!
 //! # Id records without a hash on the hot path
 //! Timer ids come from a counter, so records live in a *window* indexed by `id - base`; ids
 //! outside it (after the counter wraps, re-armed interval ids, jumps of the counter) go to a
 //! *spill* hash map. Records are never cleared when a timer fires or is cancelled (that would be
-//! a random write per timer); a record counts only if it still *holds* its id:
-//! `pos >= bucket.head && bucket.items[pos] == id`. That is sound without generations (B1–B3):
-//! - B1: every element of `items[head..]` of a bucket is a tombstone or the id of a live timer,
-//!   and every live timer's id is in exactly one such element (insert requires the id not live;
-//!   cancel tombstones it; firing moves `head` past it; freed buckets are emptied).
+//! a random write per timer); a record counts only if it still *holds* its id: a bucket record
+//! `pos >= bucket.head && bucket.items[pos] == id`, a singleton record `entries[ord] == id` and
+//! `ord` is a singleton's. That is sound without generations (B1–B3):
+//! - B1: every element of `items[head..]` of a bucket, and every singleton entry, is a tombstone
+//!   or the id of a live timer, and every live timer's id is in exactly one such place (insert
+//!   requires the id not live; cancel tombstones it; firing moves `head` past it or tombstones
+//!   the entry; freed buckets are emptied; a reset empties everything).
 //! - B2: so a location *holds* id `x` if and only if `x` is live there: a record left over from
-//!   an earlier life of `x` (fired, cancelled, re-inserted, its bucket freed and reused) either
-//!   fails the check or points exactly where `x` now lives.
+//!   an earlier life of `x` (fired, cancelled, re-inserted, its bucket freed and reused, its ord
+//!   renumbered) either fails the check or points exactly where `x` now lives. (A singleton
+//!   record checks the bucket bit of its ord, since a bucket key's entry is a slot number that
+//!   could equal any id.)
 //! - B3 (completeness): for every live id, the window record (when the id is inside the window)
-//!   or the spill record holds it. Insert writes one of them; compaction moves the one that holds
-//!   it; sweeps move holding window records to the spill map before dropping them; the spill map
-//!   drops only records that do not hold.
+//!   or the spill record holds it. Insert writes one of them; compaction and renumbering move
+//!   the one that holds it; sweeps move holding window records to the spill map before dropping
+//!   them; the spill map drops only records that do not hold.
 //!
 //! # Bounded memory
-//! - W1: a bucket's dead elements (consumed or tombstones) stay below `4 × live + SLACK`; a bucket
-//!   with no live timer is emptied at once. Compaction rewrites the records of the ids it moves.
+//! Every buffer that grows with the number of timers grows by a quarter (`reserve`), not by
+//! doubling, since `heap_bytes` counts capacity.
+//! - W1: a bucket's dead elements (consumed or tombstones) stay below `4 × live + COMPACT_SLACK`;
+//!   a bucket with no live timer is emptied at once. Compaction rewrites the records of the ids
+//!   it moves.
 //! - W2: after an insert the window has at most `2 × live + SLACK` records: past that, its front
 //!   is swept (holding records move to the spill map) down to `live + SLACK / 2` (amortised O(1)
-//!   per insert). When no timer is live, the window and the spill map are emptied.
+//!   per insert). When no timer is live, everything is emptied (`reset`).
 //! - W3: the spill map is swept of records that do not hold once it has more than
 //!   `2 × live + SLACK` (amortised O(1) per spilled insert, as a sweep drops at least half).
 //! - When the counter runs outside the window for longer than the window (wrap-around, a jump),
 //!   the window is flushed to the spill map and restarts at the counter.
-//! - W4: buckets without a live timer are at most half the heap (or `SLACK`): past that, a cancel
-//!   frees them all in one pass.
-//! - Freed bucket slots are reused; they keep id buffers up to `KEEP_CAPACITY`. Other buffers
-//!   keep their peak capacity like any `Vec`; the deadline table shrinks at the next insert.
+//! - W4: keys without a live timer are at most half the heap (or `SLACK`): past that, one pass
+//!   frees them all.
+//! - W5: the entry table is at most `2 × heap + SLACK` entries (renumbering).
+//! - Freed bucket slots are reused; they keep id buffers up to `KEEP_CAPACITY`.
 //!
 //! # Invariants
-//! - Q1: within a bucket, timers are in insertion order, which is seq order (I3).
-//! - Q2: the heap and the deadline map hold exactly one entry per bucket in use.
-//! - Q3: the bucket at the top of the heap has a live timer, so `peek_deadline` is the earliest
-//!   *live* deadline in O(1). Cancelling may leave buckets without live timers below the top;
-//!   they are dropped when they surface (`settle`) or all at once (`prune`, W4).
-//! - Q4: `live` is the number of live timers (the sum of the buckets' live counts), and
-//!   `live_buckets` the number of buckets in the heap with a live timer.
+//! - Q1: within a bucket, timers are in insertion order, which is seq order (I3); keys of one
+//!   deadline are in creation order, and a bucket only takes timers while its key is the newest
+//!   of its deadline (the cache names only the newest key).
+//! - Q2: every key in the heap has its entry in the table; every bucket in use has one key.
+//! - Q3: the key at the top of the heap has a live timer, so `peek_deadline` is the earliest
+//!   *live* deadline in O(1). Cancelling may leave keys without live timers below the top; they
+//!   are dropped when they surface (`settle`) or all at once (`prune`, W4).
+//! - Q4: `live` is the number of live timers in the heap part, and `live_keys` the number of
+//!   keys in the heap with a live timer.
 
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-/// A cancelled element of a bucket. Timer ids are never 0.
+/// Counts how often each rare path ran, so a test can check that the property tests reach
+/// them all; nothing outside unit tests.
+#[cfg(test)]
+mod hits {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    thread_local!(pub static HITS: RefCell<BTreeMap<&'static str, usize>> = RefCell::default());
+
+    pub fn hit(path: &'static str) {
+        HITS.with(|h| *h.borrow_mut().entry(path).or_default() += 1);
+    }
+}
+
+macro_rules! hit {
+    ($path:literal) => {
+        #[cfg(test)]
+        hits::hit($path);
+    };
+}
+
+/// A cancelled or consumed id (in a bucket or the entry table). Timer ids are never 0.
 const TOMBSTONE: u64 = 0;
 // The sizes below are tiny in unit tests, so that small property tests reach every sweep,
-// compaction and window restart.
+// compaction, renumbering, full bucket and window restart.
 /// A freed or emptied bucket keeps an id buffer up to this capacity for reuse (and frees larger).
 const KEEP_CAPACITY: usize = if cfg!(test) { 2 } else { 64 };
-/// Slack of the size bounds below (bucket compaction, window and spill sweeps), so small queues
-/// never sweep.
+/// Slack of the size bounds below (bucket compaction, window and spill sweeps, renumbering), so
+/// small queues never sweep.
 const SLACK: usize = if cfg!(test) { 4 } else { 64 };
+/// A bucket is compacted once its dead elements exceed `4 × live + COMPACT_SLACK` (W1).
+const COMPACT_SLACK: usize = if cfg!(test) { 1 } else { 64 };
 /// An insert at most this far past the end of the id window extends it (with empty records).
 const MAX_GAP: u64 = if cfg!(test) { 2 } else { 64 };
-/// `pop_due` considers bulk extraction after popping this many buckets (and an eighth of the heap).
+/// `pop_due` considers bulk extraction after popping this many keys (and an eighth of the heap).
 const BULK_MIN_POPS: usize = if cfg!(test) { 2 } else { 32 };
+/// Bits of an element's position in a bucket record: a bucket holds at most `1 << POS_BITS` ids
+/// (then the next timer at that deadline opens a new bucket).
+const POS_BITS: u32 = if cfg!(test) { 3 } else { 11 };
+const POS_MASK: u32 = (1 << POS_BITS) - 1;
+const MAX_BUCKET_LEN: usize = 1 << POS_BITS;
+/// Bucket slots fit in the remaining record bits; past that, timers stay singletons.
+const SLOT_LIMIT: usize = if cfg!(test) { 6 } else { 1 << (31 - POS_BITS) };
+/// Ords fit in 31 bits of a key; `ORD_LIMIT` itself is never an ord (it is the ord of `NO_REC`).
+const ORD_LIMIT: usize = (1 << 31) - 1;
+/// The deadline cache has `heap.len() / 4` entries (rounded up to a power of two), or
+/// `heap.len() / 2` when more than a quarter of the keys are buckets: the cache then pays for
+/// itself (every hit is a timer without a key of its own), while with mostly distinct deadlines
+/// it cannot hit and only costs memory.
+/// Smallest deadline cache (entries).
+const MIN_CACHE: usize = if cfg!(test) { 4 } else { 16 };
+/// Largest span of compact deadlines a rebase may create (half the 32-bit range), so a rebased
+/// queue keeps a quarter of the range of margin on both sides.
+const REBASE_SPAN: u64 = REL_MAX / 2;
+/// Largest `deadline - origin` of a key (32 bits; 8 in unit tests, so they reach rebases and far
+/// deadlines with small numbers).
+const REL_MAX: u64 = if cfg!(test) { 255 } else { u32::MAX as u64 };
 
-/// All timers due at one deadline.
+/// An id record: where an id was put (u32, so a pending timer's record costs 4 bytes).
+/// - `SINGLE | ord`: a singleton key, whose id is `entries[ord]`;
+/// - `slot << POS_BITS | pos`: `buckets[slot].items[pos]`.
+type Rec = u32;
+const SINGLE: Rec = 1 << 31;
+/// An empty window record: a singleton record of ord `ORD_LIMIT`, which never exists.
+const NO_REC: Rec = u32::MAX;
+/// `entries[ord]` of a bucket key whose bucket was released.
+const DEAD_BUCKET: u64 = u64::MAX;
+/// An empty cache entry (its ord is `ORD_LIMIT`, which never exists).
+const NO_KEY: u64 = u64::MAX;
+
+/// Grows `v` so it can take `extra` more elements, by a quarter of its capacity at least rather
+/// than doubling: `heap_bytes` counts capacity, and a doubled buffer right after growing is half
+/// empty. Amortised O(1) still (at most 4 copies per element overall, and realloc of large
+/// buffers is often a remap).
+#[inline]
+fn reserve<T>(v: &mut Vec<T>, extra: usize) {
+    if v.capacity() - v.len() < extra {
+        grow(v, extra);
+    }
+}
+
+#[cold]
+fn grow<T>(v: &mut Vec<T>, extra: usize) {
+    v.reserve_exact(extra.max(v.capacity() / 4).max(8));
+}
+
+/// Sort key of a heap entry: `rel << 32 | ord << 1`, where `rel = deadline - origin` and `ord`
+/// is the entry's creation order. Comparing keys as integers compares (deadline, ord). Bit 0 is
+/// 0 in the heap; the cache sets it on entries that name a bucket by slot.
+type Key = u64;
+
+#[inline]
+fn key(rel: u32, ord: usize) -> Key {
+    debug_assert!(ord < ORD_LIMIT);
+    (rel as u64) << 32 | (ord as u64) << 1
+}
+
+#[inline]
+fn key_rel(k: Key) -> u32 {
+    (k >> 32) as u32
+}
+
+#[inline]
+fn key_ord(k: Key) -> usize {
+    (k as u32 >> 1) as usize
+}
+
+/// True for a cache entry that names a bucket by slot.
+#[inline]
+fn key_is_bucket(k: Key) -> bool {
+    k & 1 != 0
+}
+
+/// The deadline cache's entry for `rel` (a Fibonacci hash: consecutive deadlines spread evenly).
+#[inline]
+fn cache_index(len: usize, rel: u32) -> usize {
+    ((rel as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - len.trailing_zeros())) as usize
+}
+
+/// What the cache holds for heap key `k` of a bucket: the key with the bucket's slot in place of
+/// the ord and the low bit set, so an insert reaches the bucket without reading the entry table
+/// (a released bucket's entry is removed from the cache, so a slot there is always live). For a
+/// singleton, the cache holds the heap key itself (low bit clear).
+#[inline]
+fn cached_bucket(k: Key, slot: u64) -> Key {
+    (k & !0xFFFF_FFFF) | slot << 1 | 1
+}
+
+/// Two or more timers due at one deadline (the second and later timers of a deadline).
 #[derive(Debug, Clone, Default)]
 struct Bucket {
-    deadline: u64,
     /// Ids in insertion (= seq) order, `TOMBSTONE` where cancelled; `items[..head]` is consumed.
-    /// Up to two inline: most deadlines of a program with varied delays hold one or two timers.
+    /// Two inline: most buckets of a program with varied delays hold one or two timers.
     items: SmallVec<[u64; 2]>,
     head: u32,
     /// Ids in `items[head..]` that are not tombstones.
@@ -120,181 +282,235 @@ impl Bucket {
     }
 }
 
-/// Where an id was put: `buckets[slot].items[pos]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Loc {
-    slot: u32,
-    pos: u32,
+/// What keys point at: the entry table (by ord) and the buckets.
+#[derive(Debug, Clone, Default)]
+struct Store {
+    /// By ord: a singleton's id (`TOMBSTONE` once cancelled or fired), or a bucket key's slot
+    /// (`DEAD_BUCKET` once released).
+    entries: Vec<u64>,
+    /// Bit `ord` is set when `entries[ord]` belongs to a bucket key.
+    bucket_bits: Vec<u64>,
+    buckets: Vec<Bucket>,
 }
 
-impl Loc {
-    /// An empty window record (no bucket has this slot).
-    const NONE: Loc = Loc { slot: NO_SLOT, pos: 0 };
-}
-
-/// True when `id` is live at `loc` (B1): the element is unconsumed and holds `id`.
-#[inline]
-fn holds(buckets: &[Bucket], loc: Loc, id: u64) -> bool {
-    buckets
-        .get(loc.slot as usize)
-        .is_some_and(|b| loc.pos >= b.head && b.items.get(loc.pos as usize) == Some(&id))
-}
-
-/// A bucket in the heap. Deadlines are unique in the heap (Q2), so entries compare by deadline
-/// alone.
-#[derive(Debug, Clone, Copy)]
-struct HeapEntry {
-    deadline: u64,
-    slot: u32,
-}
-
-impl PartialEq for HeapEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.deadline == other.deadline
-    }
-}
-
-impl Eq for HeapEntry {}
-
-impl Ord for HeapEntry {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        // Reversed: std's BinaryHeap is a max-heap and we want the earliest deadline on top.
-        other.deadline.cmp(&self.deadline)
-    }
-}
-
-impl PartialOrd for HeapEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Deadline → slot of the bucket in use for that deadline. A table indexed by a Fibonacci hash
-/// of the deadline (Knuth, TAOCP vol. 3, 6.4: nearby deadlines, `now + delay`, land far apart,
-/// so 10,001 consecutive deadlines take 16,384 entries without a collision); a deadline may sit
-/// in its home entry or the one beside it (same cache line). An entry is a slot (low 24 bits)
-/// and the next 8 bits of the hash as a tag; a tag match is confirmed against the bucket's own
-/// deadline, which the insert reads anyway, and a tag mismatch skips that bucket. A lookup is
-/// one cache line of the table plus the bucket; a deadline whose two entries are taken (or
-/// whose slot does not fit 24 bits) goes to an overflow hash map.
-#[derive(Debug, Clone)]
-struct DeadlineIndex {
-    /// `tag << 24 | slot`, or `EMPTY`; every slot in it is a bucket in use.
-    table: Vec<u32>,
-    /// `table.len() == 1 << bits`.
-    bits: u32,
-    overflow: FxHashMap<u64, u32>,
-    /// Buckets in use (in the table or the overflow map).
-    len: usize,
-}
-
-const NO_SLOT: u32 = u32::MAX;
-const EMPTY: u32 = u32::MAX;
-/// Bits of a slot in a table entry (tiny in unit tests, which then reach the overflow map).
-const SLOT_BITS: u32 = if cfg!(test) { 3 } else { 24 };
-const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
-const MIN_TABLE_BITS: u32 = 4;
-
-impl Default for DeadlineIndex {
-    fn default() -> Self {
-        Self::with_bits(MIN_TABLE_BITS)
-    }
-}
-
-impl DeadlineIndex {
-    fn with_bits(bits: u32) -> Self {
-        Self { table: vec![EMPTY; 1 << bits], bits, overflow: FxHashMap::default(), len: 0 }
-    }
-
-    /// The entry index and the tag of `deadline`.
+impl Store {
     #[inline]
-    fn home(&self, deadline: u64) -> (usize, u32) {
-        let h = deadline.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        ((h >> (64 - self.bits)) as usize, ((h >> (56 - self.bits)) as u32 & 0xFF) << SLOT_BITS)
+    fn is_bucket(&self, ord: usize) -> bool {
+        self.bucket_bits[ord / 64] >> (ord % 64) & 1 != 0
     }
 
+    /// Appends the entry of a new key; returns its ord.
     #[inline]
-    fn get(&self, deadline: u64, buckets: &[Bucket]) -> Option<u32> {
-        let (i, tag) = self.home(deadline);
-        for e in [self.table[i], self.table[i ^ 1]] {
-            if e != EMPTY && e & !SLOT_MASK == tag && buckets[(e & SLOT_MASK) as usize].deadline == deadline {
-                return Some(e & SLOT_MASK);
-            }
+    fn push_entry(&mut self, value: u64, bucket: bool) -> usize {
+        let ord = self.entries.len();
+        assert!(ord < ORD_LIMIT, "more than 2^31 pending deadlines");
+        reserve(&mut self.entries, 1);
+        self.entries.push(value);
+        if ord % 64 == 0 {
+            reserve(&mut self.bucket_bits, 1);
+            self.bucket_bits.push(0);
         }
-        if self.overflow.is_empty() {
-            return None;
-        }
-        self.overflow.get(&deadline).copied()
+        self.bucket_bits[ord / 64] |= (bucket as u64) << (ord % 64);
+        ord
     }
 
-    /// Adds `deadline → slot` (no bucket in use has `deadline`). `heap` lists every bucket in
-    /// use (this one included), for a resize. Resizing happens only here, so removals never
-    /// rebuild (a tick that releases thousands of buckets does not shrink the table step by
-    /// step); the table shrinks at the next insert. A resize leaves 4–8 entries per bucket; one
-    /// is due above 3/4 load or below 1/8.
+    /// True when `id` is live where `rec` points (B1): an unconsumed bucket element or a
+    /// singleton entry holding `id`.
     #[inline]
-    fn insert(&mut self, deadline: u64, slot: u32, heap: &BinaryHeap<HeapEntry>) {
-        self.len += 1;
-        let n = self.table.len();
-        if self.len > n / 4 * 3 || (self.bits > MIN_TABLE_BITS && self.len < n / 8) {
-            let bits = (self.len * 4).next_power_of_two().trailing_zeros().max(MIN_TABLE_BITS);
-            self.rebuild(bits, heap);
+    fn holds(&self, rec: Rec, id: u64) -> bool {
+        if rec & SINGLE != 0 {
+            let ord = (rec & !SINGLE) as usize;
+            self.entries.get(ord) == Some(&id) && !self.is_bucket(ord)
         } else {
-            self.place(deadline, slot);
+            let pos = rec & POS_MASK;
+            self.buckets
+                .get((rec >> POS_BITS) as usize)
+                .is_some_and(|b| pos >= b.head && b.items.get(pos as usize) == Some(&id))
         }
     }
 
-    fn place(&mut self, deadline: u64, slot: u32) {
-        let (i, tag) = self.home(deadline);
-        if slot < SLOT_MASK {
-            for j in [i, i ^ 1] {
-                if self.table[j] == EMPTY {
-                    self.table[j] = tag | slot;
-                    return;
-                }
-            }
-        }
-        self.overflow.insert(deadline, slot);
-    }
-
-    /// Removes the bucket `slot` of `deadline`.
+    /// Live timers of key `k`.
     #[inline]
-    fn remove(&mut self, deadline: u64, slot: u32) {
-        let (i, tag) = self.home(deadline);
-        match [i, i ^ 1].into_iter().find(|&j| slot < SLOT_MASK && self.table[j] == tag | slot) {
-            Some(j) => self.table[j] = EMPTY,
-            None => {
-                self.overflow.remove(&deadline);
-            }
-        }
-        self.len -= 1;
-    }
-
-    #[cold]
-    fn rebuild(&mut self, bits: u32, heap: &BinaryHeap<HeapEntry>) {
-        let len = self.len;
-        *self = Self::with_bits(bits);
-        self.len = len;
-        for e in heap {
-            self.place(e.deadline, e.slot);
+    fn live_of(&self, k: Key) -> usize {
+        let v = self.entries[key_ord(k)];
+        if self.is_bucket(key_ord(k)) {
+            self.buckets[v as usize].live as usize
+        } else {
+            (v != TOMBSTONE) as usize
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        self.table.capacity() * std::mem::size_of::<u32>()
-            + self.overflow.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+        self.entries.capacity() * 8
+            + self.bucket_bits.capacity() * 8
+            + self.buckets.capacity() * std::mem::size_of::<Bucket>()
+            + self
+                .buckets
+                .iter()
+                .filter(|b| b.items.spilled())
+                .map(|b| b.items.capacity() * std::mem::size_of::<u64>())
+                .sum::<usize>()
     }
 }
 
-/// Id → [`Loc`] records: a window indexed by `id - base` for the ids the counter handed out
+/// A 4-ary min-heap of keys (half the depth of a binary heap; a node's four children share a
+/// cache line).
+#[derive(Debug, Clone, Default)]
+struct Heap {
+    v: Vec<Key>,
+}
+
+impl Heap {
+    #[inline]
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.v.is_empty()
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<Key> {
+        self.v.first().copied()
+    }
+
+    #[inline]
+    fn push(&mut self, k: Key) {
+        reserve(&mut self.v, 1);
+        let mut i = self.v.len();
+        self.v.push(k);
+        while i > 0 {
+            let p = (i - 1) / 4;
+            if self.v[p] <= k {
+                break;
+            }
+            self.v[i] = self.v[p];
+            i = p;
+        }
+        self.v[i] = k;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Key> {
+        let last = self.v.pop()?;
+        if self.v.is_empty() {
+            return Some(last);
+        }
+        let top = self.v[0];
+        self.sift_down(0, last);
+        Some(top)
+    }
+
+    /// Puts `k` at hole `i` and moves it down to its place.
+    #[inline]
+    fn sift_down(&mut self, mut i: usize, k: Key) {
+        let n = self.v.len();
+        loop {
+            let c = 4 * i + 1;
+            if c >= n {
+                break;
+            }
+            let mut m = c;
+            for j in c + 1..(c + 4).min(n) {
+                if self.v[j] < self.v[m] {
+                    m = j;
+                }
+            }
+            if self.v[m] >= k {
+                break;
+            }
+            self.v[i] = self.v[m];
+            i = m;
+        }
+        self.v[i] = k;
+    }
+
+    fn heapify(&mut self) {
+        for i in (0..self.v.len().div_ceil(4)).rev() {
+            let k = self.v[i];
+            self.sift_down(i, k);
+        }
+    }
+}
+
+/// Deadlines that do not fit the 32 bits of a key (further than `u32::MAX` ms from `origin`):
+/// rare (JS delays are below 2^31 ms), so a plain ordered map. Their deadlines are never inside
+/// the compact range (F1), so the two parts never tie.
+#[derive(Debug, Clone, Default)]
+struct Far {
+    map: BTreeMap<(u64, u64), u64>,
+    ids: FxHashMap<u64, (u64, u64)>,
+    /// Insertion counter: orders equal deadlines.
+    seq: u64,
+}
+
+impl Far {
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    fn insert(&mut self, id: u64, deadline: u64) {
+        let k = (deadline, self.seq);
+        self.seq += 1;
+        self.map.insert(k, id);
+        self.ids.insert(id, k);
+    }
+
+    fn cancel(&mut self, id: u64) -> bool {
+        match self.ids.remove(&id) {
+            Some(k) => {
+                self.map.remove(&k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn first(&self) -> Option<u64> {
+        self.map.keys().next().map(|k| k.0)
+    }
+
+    fn count_at(&self, deadline: u64) -> usize {
+        self.map.range((deadline, 0)..=(deadline, u64::MAX)).count()
+    }
+
+    /// Removes up to `max` timers due at `deadline`, in order, calling `fire` for each.
+    fn pop_at(&mut self, deadline: u64, max: usize, mut fire: impl FnMut(u64)) -> usize {
+        let mut n = 0;
+        while n < max {
+            match self.map.first_key_value() {
+                Some((&k, &id)) if k.0 == deadline => {
+                    self.map.remove(&k);
+                    self.ids.remove(&id);
+                    fire(id);
+                    n += 1;
+                }
+                _ => break,
+            }
+        }
+        n
+    }
+
+    fn heap_bytes(&self) -> usize {
+        // A B-tree node holds up to 11 entries and is at least half full (except the root):
+        // count 2 × the entries' size per entry, plus one node.
+        let entry = std::mem::size_of::<((u64, u64), u64)>();
+        let map = if self.map.is_empty() { 0 } else { (self.map.len() * 2 + 11) * entry };
+        map + self.ids.capacity() * (std::mem::size_of::<(u64, (u64, u64))>() + 1)
+    }
+}
+
+/// Id → [`Rec`] records: a window indexed by `id - base` for the ids the counter handed out
 /// recently, and a spill map for every other id. Records are never cleared when a timer fires or
-/// is cancelled; a record counts only if it [`holds`] its id (R1–R3 in the module docs).
+/// is cancelled; a record counts only if it [holds](Store::holds) its id (B1–B3).
 #[derive(Debug, Clone, Default)]
 struct IdMap {
     /// The id of `window[0]`. The window covers `base .. base + len` (wrapping).
     base: u64,
-    window: Vec<Loc>,
-    spill: FxHashMap<u64, Loc>,
+    window: Vec<Rec>,
+    spill: FxHashMap<u64, Rec>,
     /// The id after the last spilled insert, and how many spilled inserts in a row were
     /// consecutive ids (the counter running outside the window).
     run_next: u64,
@@ -305,53 +521,55 @@ struct IdMap {
 }
 
 impl IdMap {
-    /// The location of `id` if it is live, and whether its record is in the spill map.
+    /// The record of `id` if it is live, and whether it is in the spill map.
     #[inline]
-    fn find(&self, id: u64, buckets: &[Bucket]) -> Option<(Loc, bool)> {
+    fn find(&self, id: u64, store: &Store) -> Option<(Rec, bool)> {
         let off = id.wrapping_sub(self.base);
         if off < self.window.len() as u64 {
-            let loc = self.window[off as usize];
-            if holds(buckets, loc, id) {
-                return Some((loc, false));
+            let rec = self.window[off as usize];
+            if store.holds(rec, id) {
+                return Some((rec, false));
             }
         }
         if self.spill.is_empty() {
             return None;
         }
-        self.find_spilled(id, buckets)
+        self.find_spilled(id, store)
     }
 
     #[cold]
-    fn find_spilled(&self, id: u64, buckets: &[Bucket]) -> Option<(Loc, bool)> {
-        let &loc = self.spill.get(&id)?;
-        holds(buckets, loc, id).then_some((loc, true))
+    fn find_spilled(&self, id: u64, store: &Store) -> Option<(Rec, bool)> {
+        let &rec = self.spill.get(&id)?;
+        store.holds(rec, id).then_some((rec, true))
     }
 
-    /// Records `loc` for `id` (just inserted; `live` timers now).
+    /// Records `rec` for `id` (just inserted; `live` timers now).
     #[inline]
-    fn set(&mut self, id: u64, loc: Loc, live: usize, buckets: &[Bucket]) {
+    fn set(&mut self, id: u64, rec: Rec, live: usize, store: &Store) {
         let len = self.window.len() as u64;
         let off = id.wrapping_sub(self.base);
         if off < len {
-            self.window[off as usize] = loc;
+            self.window[off as usize] = rec;
         } else if off - len <= MAX_GAP || len == 0 {
             if len == 0 {
                 self.base = id;
+                reserve(&mut self.window, 1);
             } else {
-                self.window.resize(off as usize, Loc::NONE);
+                reserve(&mut self.window, (off - len) as usize + 1);
+                self.window.resize(off as usize, NO_REC);
             }
-            self.window.push(loc);
+            self.window.push(rec);
             if self.window.len() > 2 * live + SLACK {
-                self.sweep(live, buckets);
+                self.sweep(live, store);
             }
         } else {
-            self.spill_insert(id, loc, live, buckets);
+            self.spill_insert(id, rec, live, store);
         }
     }
 
     #[cold]
-    fn spill_insert(&mut self, id: u64, loc: Loc, live: usize, buckets: &[Bucket]) {
-        self.spill.insert(id, loc);
+    fn spill_insert(&mut self, id: u64, rec: Rec, live: usize, store: &Store) {
+        self.spill.insert(id, rec);
         #[cfg(test)]
         {
             self.spilled += 1;
@@ -361,18 +579,19 @@ impl IdMap {
         if self.run_len > self.window.len() + SLACK / 2 {
             // The counter runs outside the window (it wrapped, or jumped): move the window's live
             // records to the spill map; the next insert starts a new window.
-            self.drop_front(self.window.len(), buckets);
+            hit!("window_flush");
+            self.drop_front(self.window.len(), store);
             self.run_len = 0;
         }
-        self.sweep_spill(live, buckets);
+        self.sweep_spill(live, store);
     }
 
     /// Drops the window's first `k` records, moving those that still hold their id to the spill map.
-    fn drop_front(&mut self, k: usize, buckets: &[Bucket]) {
-        for (i, &loc) in self.window[..k].iter().enumerate() {
+    fn drop_front(&mut self, k: usize, store: &Store) {
+        for (i, &rec) in self.window[..k].iter().enumerate() {
             let id = self.base.wrapping_add(i as u64);
-            if holds(buckets, loc, id) {
-                self.spill.insert(id, loc);
+            if store.holds(rec, id) {
+                self.spill.insert(id, rec);
             }
         }
         self.window.drain(..k);
@@ -381,27 +600,30 @@ impl IdMap {
 
     /// Shortens the window to `live + SLACK / 2` records (W2).
     #[cold]
-    fn sweep(&mut self, live: usize, buckets: &[Bucket]) {
+    fn sweep(&mut self, live: usize, store: &Store) {
+        hit!("window_sweep");
         let k = self.window.len().saturating_sub(live + SLACK / 2);
-        self.drop_front(k, buckets);
+        self.drop_front(k, store);
         if self.window.capacity() > 4 * self.window.len() + 4 * SLACK {
             self.window.shrink_to(2 * self.window.len() + SLACK);
         }
-        self.sweep_spill(live, buckets);
+        self.sweep_spill(live, store);
     }
 
     /// Drops stale spill records once they could outnumber the live ones (W3).
-    fn sweep_spill(&mut self, live: usize, buckets: &[Bucket]) {
+    fn sweep_spill(&mut self, live: usize, store: &Store) {
         if self.spill.len() > 2 * live + SLACK {
-            self.spill.retain(|&id, loc| holds(buckets, *loc, id));
+            hit!("spill_sweep");
+            self.spill.retain(|&id, rec| store.holds(*rec, id));
             if self.spill.capacity() > 4 * self.spill.len() + 4 * SLACK {
                 self.spill.shrink_to(2 * self.spill.len() + SLACK);
             }
         }
     }
 
-    /// `id`, live at `from`, moved to `to` (bucket compaction): updates whichever record holds it.
-    fn relocate(&mut self, id: u64, from: Loc, to: Loc) {
+    /// `id`, live at `from`, moved to `to` (bucket compaction, renumbering): updates whichever
+    /// record holds it.
+    fn relocate(&mut self, id: u64, from: Rec, to: Rec) {
         let off = id.wrapping_sub(self.base);
         match self.window.get_mut(usize::try_from(off).unwrap_or(usize::MAX)) {
             Some(rec) if *rec == from => *rec = to,
@@ -423,26 +645,48 @@ impl IdMap {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.window.capacity() * std::mem::size_of::<Loc>()
-            + self.spill.capacity() * (std::mem::size_of::<(u64, Loc)>() + 1)
+        self.window.capacity() * std::mem::size_of::<Rec>()
+            + self.spill.capacity() * (std::mem::size_of::<(u64, Rec)>() + 1)
     }
 }
 
 /// Pending timers keyed by `u64` id, ordered by (deadline, insertion order).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TimerQueue {
-    /// Bucket slots; free ones are empty and listed in `free`.
-    buckets: Vec<Bucket>,
+    store: Store,
+    /// Free bucket slots (emptied).
     free: Vec<u32>,
-    by_deadline: DeadlineIndex,
-    heap: BinaryHeap<HeapEntry>,
-    /// `(deadline, slot)` of the bucket used by the last insert: consecutive timers often share a
-    /// deadline.
-    last: Option<(u64, u32)>,
+    heap: Heap,
+    /// Lossy deadline → newest key: `cache[hash(rel)]` is the newest key of its deadline or of a
+    /// deadline hashing alike (then a miss), or `NO_KEY`. Length a power of two.
+    cache: Vec<Key>,
+    /// Deadline of `rel == 0` for every key in the heap.
+    origin: u64,
     ids: IdMap,
+    /// Live timers in the heap's keys.
     live: usize,
-    /// Buckets with a live timer; the other `heap.len() - live_buckets` wait to surface (Q3).
-    live_buckets: usize,
+    /// Keys with a live timer; the other `heap.len() - live_keys` wait to surface (Q3).
+    live_keys: usize,
+    /// Inserts since the last rebase (a rebase costs O(heap), so it waits this long).
+    since_rebase: usize,
+    far: Far,
+}
+
+impl Default for TimerQueue {
+    fn default() -> Self {
+        Self {
+            store: Store::default(),
+            free: Vec::new(),
+            heap: Heap::default(),
+            cache: vec![NO_KEY; MIN_CACHE],
+            origin: 0,
+            ids: IdMap::default(),
+            live: 0,
+            live_keys: 0,
+            since_rebase: 0,
+            far: Far::default(),
+        }
+    }
 }
 
 impl TimerQueue {
@@ -453,135 +697,421 @@ impl TimerQueue {
 
     /// Number of live (pending, not cancelled) timers.
     pub fn len(&self) -> usize {
-        self.live
+        self.live + self.far.ids.len()
     }
 
     /// True when no live timer is pending.
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.len() == 0
     }
 
     /// True when `id` is pending and not cancelled.
     #[inline]
     pub fn contains(&self, id: u64) -> bool {
-        self.ids.find(id, &self.buckets).is_some()
+        self.ids.find(id, &self.store).is_some() || (!self.far.is_empty() && self.far.ids.contains_key(&id))
     }
 
-    /// Earliest deadline of a live timer, in O(1) (Q3).
-    pub fn peek_deadline(&self) -> Option<u64> {
-        self.heap.peek().map(|e| e.deadline)
-    }
-
-    /// Number of live timers due at the earliest deadline (0 when empty), in O(1).
-    pub fn peek_len(&self) -> usize {
-        self.heap.peek().map_or(0, |e| self.buckets[e.slot as usize].live as usize)
-    }
-
-    /// Bytes of heap memory the queue holds (buckets and their ids, bucket map, heap, id records).
-    pub fn heap_bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<Bucket>()
-            + self
-                .buckets
-                .iter()
-                .filter(|b| b.items.spilled())
-                .map(|b| b.items.capacity() * std::mem::size_of::<u64>())
-                .sum::<usize>()
-            + self.free.capacity() * std::mem::size_of::<u32>()
-            + self.by_deadline.heap_bytes()
-            + self.heap.capacity() * std::mem::size_of::<HeapEntry>()
-            + self.ids.heap_bytes()
-    }
-
-    /// The slot of the bucket for `deadline`, made (and pushed on the heap) if there is none.
     #[inline]
-    fn bucket_for(&mut self, deadline: u64) -> u32 {
-        if let Some((d, s)) = self.last {
-            if d == deadline {
-                return s;
+    fn deadline_of(&self, k: Key) -> u64 {
+        self.origin + key_rel(k) as u64
+    }
+
+    /// Earliest deadline of a live timer, in O(1) (Q3; O(log far) when far deadlines exist).
+    #[inline]
+    pub fn peek_deadline(&self) -> Option<u64> {
+        let near = self.heap.peek().map(|k| self.deadline_of(k));
+        if self.far.is_empty() {
+            return near;
+        }
+        match (near, self.far.first()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Number of live timers due at the earliest deadline (0 when empty). O(keys of that
+    /// deadline), which is O(1) but for buckets that filled up or cache misses.
+    pub fn peek_len(&self) -> usize {
+        let Some(d) = self.peek_deadline() else { return 0 };
+        if self.far.first() == Some(d) {
+            return self.far.count_at(d);
+        }
+        // Keys of the top's deadline form a subtree at the root (a parent is never later).
+        let rel = key_rel(self.heap.v[0]);
+        let mut n = 0;
+        let mut stack = vec![0usize];
+        while let Some(i) = stack.pop() {
+            let k = self.heap.v[i];
+            if key_rel(k) == rel {
+                n += self.store.live_of(k);
+                stack.extend((4 * i + 1..4 * i + 5).filter(|&c| c < self.heap.len()));
             }
         }
-        let slot = match self.by_deadline.get(deadline, &self.buckets) {
-            Some(s) => s,
-            None => {
-                let slot = match self.free.pop() {
-                    Some(s) => s,
-                    None => {
-                        let s = u32::try_from(self.buckets.len())
-                            .ok()
-                            .filter(|&s| s != NO_SLOT)
-                            .expect("more than 4e9 distinct deadlines");
-                        self.buckets.push(Bucket::default());
-                        s
-                    }
-                };
-                self.buckets[slot as usize].deadline = deadline;
-                self.heap.push(HeapEntry { deadline, slot });
-                self.by_deadline.insert(deadline, slot, &self.heap);
-                slot
-            }
-        };
-        self.last = Some((deadline, slot));
-        slot
+        n
+    }
+
+    /// Bytes of heap memory the queue holds (every buffer's capacity).
+    pub fn heap_bytes(&self) -> usize {
+        self.store.heap_bytes()
+            + self.free.capacity() * std::mem::size_of::<u32>()
+            + self.heap.v.capacity() * std::mem::size_of::<Key>()
+            + self.cache.capacity() * std::mem::size_of::<Key>()
+            + self.ids.heap_bytes()
+            + self.far.heap_bytes()
     }
 
     /// Adds timer `id` due at `deadline`. The caller guarantees `id != 0` and that `id` is not
     /// live; insertion order breaks ties between equal deadlines (Q1).
     pub fn insert(&mut self, id: u64, deadline: u64) {
         debug_assert!(id != TOMBSTONE && !self.contains(id));
-        let slot = self.bucket_for(deadline);
-        let b = &mut self.buckets[slot as usize];
-        let pos = u32::try_from(b.items.len()).expect("more than 4e9 timers at one deadline");
-        b.items.push(id);
-        if b.live == 0 {
-            self.live_buckets += 1;
+        match self.rel_of(deadline) {
+            Some(rel) => self.insert_near(id, rel),
+            None => {
+                hit!("far_insert");
+                self.far.insert(id, deadline);
+            }
         }
-        b.live += 1;
+    }
+
+    /// `deadline - origin` if it fits a key, moving the origin when it can (an empty heap, or a
+    /// rebase); `None` for a far deadline.
+    #[inline]
+    fn rel_of(&mut self, deadline: u64) -> Option<u32> {
+        if self.heap.is_empty() {
+            // Nothing pending here: centre the range on this deadline.
+            self.set_origin(deadline.saturating_sub(REL_MAX / 2 + 1));
+        }
+        match deadline.checked_sub(self.origin) {
+            Some(rel) if rel <= REL_MAX => Some(rel as u32),
+            _ => self.rebase(deadline).then(|| (deadline - self.origin) as u32),
+        }
+    }
+
+    /// Moves the origin to `origin` (clamped so the range stays within u64), shifting every key,
+    /// then takes in far timers that now fit (they were inserted earlier than anything to come).
+    fn set_origin(&mut self, origin: u64) {
+        let origin = origin.min(u64::MAX - REL_MAX);
+        if origin == self.origin {
+            return;
+        }
+        if !self.heap.is_empty() {
+            for k in &mut self.heap.v {
+                let d = self.origin + key_rel(*k) as u64;
+                *k = (d - origin) << 32 | (*k & 0xFFFF_FFFF);
+            }
+            self.origin = origin;
+            self.rebuild_cache(self.cache.len());
+        }
+        self.origin = origin;
+        if !self.far.is_empty() {
+            self.take_far();
+        }
+    }
+
+    /// Moves far timers that fit the current range into the heap, in order.
+    #[cold]
+    fn take_far(&mut self) {
+        hit!("take_far");
+        let hi = self.origin + REL_MAX;
+        let fit: Vec<((u64, u64), u64)> =
+            self.far.map.range((self.origin, 0)..=(hi, u64::MAX)).map(|(&k, &id)| (k, id)).collect();
+        for ((d, s), id) in fit {
+            self.far.map.remove(&(d, s));
+            self.far.ids.remove(&id);
+            self.insert_near(id, (d - self.origin) as u32);
+        }
+    }
+
+    /// Re-centres the range on the heap's deadlines and `deadline`, if they span at most
+    /// `REBASE_SPAN` and at least `heap.len()` inserts happened since the last rebase (so its
+    /// O(heap) cost is amortised). True when `deadline` fits afterwards.
+    #[cold]
+    fn rebase(&mut self, deadline: u64) -> bool {
+        if self.since_rebase < self.heap.len() {
+            hit!("rebase_waits");
+            return false;
+        }
+        let (mut lo, mut hi) = (deadline, deadline);
+        for &k in &self.heap.v {
+            let d = self.deadline_of(k);
+            lo = lo.min(d);
+            hi = hi.max(d);
+        }
+        if hi - lo > REBASE_SPAN {
+            hit!("rebase_too_wide");
+            return false;
+        }
+        hit!("rebase");
+        self.since_rebase = 0;
+        self.set_origin(lo.saturating_sub((REL_MAX - (hi - lo)) / 2));
+        true
+    }
+
+    #[inline]
+    fn cache_index(&self, rel: u32) -> usize {
+        cache_index(self.cache.len(), rel)
+    }
+
+    /// Inserts into the heap part: into the bucket the cache names for this deadline, else a new
+    /// bucket (when the cache names a singleton: this is the deadline's second timer) or a new
+    /// singleton (a miss).
+    #[inline]
+    fn insert_near(&mut self, id: u64, rel: u32) {
+        self.since_rebase += 1;
+        let c = self.cache[self.cache_index(rel)];
+        let mut bucket = false;
+        if c != NO_KEY && key_rel(c) == rel {
+            bucket = true;
+            if key_is_bucket(c) {
+                let slot = key_ord(c);
+                let b = &mut self.store.buckets[slot];
+                if b.items.len() < MAX_BUCKET_LEN {
+                    let pos = b.items.len() as u32;
+                    b.items.push(id);
+                    if b.live == 0 {
+                        self.live_keys += 1;
+                    }
+                    b.live += 1;
+                    self.live += 1;
+                    self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
+                    return;
+                }
+                hit!("bucket_full");
+            } else if self.store.entries[key_ord(c)] != TOMBSTONE {
+                // The deadline's second timer: the singleton becomes a bucket in place (its key
+                // keeps its place in the heap). A tombstone means the key may have left the heap.
+                if let Some(slot) = self.take_slot() {
+                    self.make_bucket(c, slot, id);
+                    return;
+                }
+                bucket = false;
+            }
+        }
+        self.new_key(id, rel, bucket);
+    }
+
+    /// Turns singleton key `k` (live, in the heap) into bucket `slot` holding its id, then `id`.
+    fn make_bucket(&mut self, k: Key, slot: u32, id: u64) {
+        hit!("make_bucket");
+        let ord = key_ord(k);
+        let first = std::mem::replace(&mut self.store.entries[ord], slot as u64);
+        self.store.bucket_bits[ord / 64] |= 1 << (ord % 64);
+        let b = &mut self.store.buckets[slot as usize];
+        b.items.push(first);
+        b.items.push(id);
+        b.live = 2;
         self.live += 1;
-        self.ids.set(id, Loc { slot, pos }, self.live, &self.buckets);
+        self.ids.relocate(first, SINGLE | ord as u32, slot << POS_BITS);
+        let i = self.cache_index(key_rel(k));
+        self.cache[i] = cached_bucket(k, slot as u64);
+        self.ids.set(id, slot << POS_BITS | 1, self.live, &self.store);
+    }
+
+    /// Adds a key for `id` at `rel`: a new bucket holding it, or a singleton.
+    fn new_key(&mut self, id: u64, rel: u32, bucket: bool) {
+        let slot = if bucket { self.take_slot() } else { None };
+        // Before taking an ord: renumbering and a cache resize rewrite or forget keys.
+        if self.store.entries.len() > 2 * self.heap.len() + SLACK || self.store.entries.len() >= ORD_LIMIT - 1
+        {
+            self.renumber();
+        }
+        let buckets = self.store.buckets.len() - self.free.len();
+        let div = if 4 * buckets > self.heap.len() { 2 } else { 4 };
+        let want = ((self.heap.len() + 1).next_power_of_two() / div).max(MIN_CACHE);
+        if self.cache.len() < want || self.cache.len() > 4 * want {
+            self.rebuild_cache(want);
+        }
+        let rec = match slot {
+            Some(slot) => {
+                let ord = self.store.push_entry(slot as u64, true);
+                let b = &mut self.store.buckets[slot as usize];
+                b.items.push(id);
+                b.live = 1;
+                let k = key(rel, ord);
+                self.finish_key(k, cached_bucket(k, slot as u64));
+                slot << POS_BITS
+            }
+            None => {
+                let ord = self.store.push_entry(id, false);
+                let k = key(rel, ord);
+                self.finish_key(k, k);
+                SINGLE | ord as u32
+            }
+        };
+        self.ids.set(id, rec, self.live, &self.store);
+    }
+
+    #[inline]
+    fn finish_key(&mut self, k: Key, cached: Key) {
+        self.heap.push(k);
+        let i = self.cache_index(key_rel(k));
+        self.cache[i] = cached;
+        self.live += 1;
+        self.live_keys += 1;
+    }
+
+    /// A free bucket slot, if one is left (`SLOT_LIMIT`).
+    fn take_slot(&mut self) -> Option<u32> {
+        if let Some(s) = self.free.pop() {
+            return Some(s);
+        }
+        let s = self.store.buckets.len();
+        if s >= SLOT_LIMIT {
+            hit!("no_bucket_slot");
+            return None;
+        }
+        reserve(&mut self.store.buckets, 1);
+        self.store.buckets.push(Bucket::default());
+        Some(s as u32)
+    }
+
+    /// Gives the keys in the heap the ords `0..heap.len()` in their old order (so the heap stays
+    /// a heap), compacting the entry table and moving the records of live singletons. O(entries),
+    /// done when at least half the table is released entries, so amortised O(1) per key.
+    #[cold]
+    fn renumber(&mut self) {
+        hit!("renumber");
+        let n = self.store.entries.len();
+        let mut alive = vec![0u64; n.div_ceil(64)];
+        for &k in &self.heap.v {
+            alive[key_ord(k) / 64] |= 1 << (key_ord(k) % 64);
+        }
+        let mut rank = Vec::with_capacity(alive.len());
+        let mut acc = 0usize;
+        for w in &alive {
+            rank.push(acc);
+            acc += w.count_ones() as usize;
+        }
+        let new_ord =
+            |o: usize| rank[o / 64] + (alive[o / 64] & ((1u64 << (o % 64)) - 1)).count_ones() as usize;
+        for k in &mut self.heap.v {
+            *k = (*k & !0xFFFF_FFFE) | (new_ord(key_ord(*k)) as u64) << 1;
+        }
+        let Self { store, ids, .. } = self;
+        let mut bits = vec![0u64; acc.div_ceil(64)];
+        let mut w = 0;
+        for o in 0..n {
+            if alive[o / 64] >> (o % 64) & 1 == 0 {
+                continue;
+            }
+            let v = store.entries[o];
+            if store.is_bucket(o) {
+                bits[w / 64] |= 1 << (w % 64);
+            } else if v != TOMBSTONE {
+                ids.relocate(v, SINGLE | o as u32, SINGLE | w as u32);
+            }
+            store.entries[w] = v;
+            w += 1;
+        }
+        store.entries.truncate(w);
+        store.bucket_bits = bits;
+        if store.entries.capacity() > 2 * w + SLACK {
+            store.entries.shrink_to(w + w / 4 + SLACK);
+        }
+        self.rebuild_cache(self.cache.len());
+    }
+
+    /// Refills the cache (`len` entries) from the heap with the largest key that maps to each
+    /// entry. That key is the largest of its own deadline (all of whose keys map there), which is
+    /// the newest key of that deadline in the heap (keys of a deadline pop oldest first; `prune`
+    /// may drop a newer key, but only one without live timers, so appending after the older key
+    /// keeps the order). Keeping the largest per *entry* matters: keeping the last one seen per
+    /// deadline could let an older key of a deadline overwrite another deadline that had
+    /// overwritten its newest. O(heap), done when the heap has doubled or halved since the last
+    /// resize, or after an O(heap) renumber or rebase.
+    #[cold]
+    fn rebuild_cache(&mut self, len: usize) {
+        hit!("rebuild_cache");
+        if self.cache.len() == len {
+            self.cache.fill(NO_KEY);
+        } else {
+            self.cache = vec![NO_KEY; len];
+        }
+        for i in 0..self.heap.len() {
+            let k = self.heap.v[i];
+            let c = self.cache_index(key_rel(k));
+            let old = self.cache[c];
+            if old == NO_KEY || old < k {
+                self.cache[c] = k;
+            }
+        }
+        for c in &mut self.cache {
+            if *c != NO_KEY && self.store.is_bucket(key_ord(*c)) {
+                *c = cached_bucket(*c, self.store.entries[key_ord(*c)]);
+            }
+        }
     }
 
     /// Cancels timer `id`. True only when it was live.
     pub fn cancel(&mut self, id: u64) -> bool {
-        let Some((loc, spilled)) = self.ids.find(id, &self.buckets) else {
-            return false;
+        let Some((rec, spilled)) = self.ids.find(id, &self.store) else {
+            return !self.far.is_empty() && self.far.cancel(id);
         };
         if spilled {
             self.ids.spill.remove(&id);
         }
-        let b = &mut self.buckets[loc.slot as usize];
-        b.items[loc.pos as usize] = TOMBSTONE;
-        b.live -= 1;
         self.live -= 1;
-        if b.live == 0 {
-            // Nothing in it is live: drop its elements now; the bucket itself leaves the heap when
-            // it surfaces (Q3).
-            b.reset();
-            self.live_buckets -= 1;
-            if self.heap.peek().is_some_and(|t| t.slot == loc.slot) {
-                self.settle();
-            } else {
-                let dead = self.heap.len() - self.live_buckets;
-                if dead > SLACK && dead * 2 > self.heap.len() {
-                    self.prune();
-                }
+        let top = self.heap.peek().expect("a live timer has a key");
+        if rec & SINGLE != 0 {
+            let ord = (rec & !SINGLE) as usize;
+            self.store.entries[ord] = TOMBSTONE;
+            self.key_emptied(key_ord(top) == ord);
+        } else {
+            let slot = (rec >> POS_BITS) as usize;
+            let b = &mut self.store.buckets[slot];
+            b.items[(rec & POS_MASK) as usize] = TOMBSTONE;
+            b.live -= 1;
+            if b.live == 0 {
+                // Nothing in it is live: drop its elements now; its key leaves the heap when it
+                // surfaces (Q3).
+                b.reset();
+                let t = key_ord(top);
+                let on_top = self.store.is_bucket(t) && self.store.entries[t] == slot as u64;
+                self.key_emptied(on_top);
+            } else if b.dead() > 4 * b.live as usize + COMPACT_SLACK {
+                self.compact(slot as u32);
             }
-        } else if b.dead() > 4 * b.live as usize + SLACK {
-            self.compact(loc.slot);
         }
         if self.live == 0 {
-            self.ids.clear();
+            self.reset();
         }
         true
     }
 
-    /// Restores Q3 by dropping buckets without live timers from the top of the heap; when more
-    /// than half the heap is such buckets, drops them all in one pass instead (`prune`).
+    /// A key lost its last live timer by cancellation.
+    fn key_emptied(&mut self, on_top: bool) {
+        self.live_keys -= 1;
+        if on_top {
+            self.settle();
+        } else {
+            let dead = self.heap.len() - self.live_keys;
+            if dead > SLACK && dead * 2 > self.heap.len() {
+                self.prune();
+            }
+        }
+    }
+
+    /// Empties the heap part (no timer is live in it), keeping buffers.
+    fn reset(&mut self) {
+        debug_assert_eq!(self.live, 0);
+        self.heap.v.clear();
+        self.store.entries.clear();
+        self.store.bucket_bits.clear();
+        self.store.buckets.clear();
+        self.free.clear();
+        self.cache.fill(NO_KEY);
+        self.live_keys = 0;
+        self.ids.clear();
+    }
+
+    /// Restores Q3 by dropping keys without live timers from the top of the heap; when more
+    /// than half the heap is such keys, drops them all in one pass instead (`prune`).
     fn settle(&mut self) {
-        while let Some(&top) = self.heap.peek() {
-            if self.buckets[top.slot as usize].live != 0 {
+        while let Some(top) = self.heap.peek() {
+            if self.store.live_of(top) != 0 {
                 break;
             }
-            let dead = self.heap.len() - self.live_buckets;
+            let dead = self.heap.len() - self.live_keys;
             if dead > SLACK && dead * 2 > self.heap.len() {
                 self.prune();
                 break;
@@ -591,45 +1121,62 @@ impl TimerQueue {
         }
     }
 
-    /// Frees every bucket without a live timer and heapifies the rest: O(heap), at least half of
-    /// it freed, so amortised O(1) per bucket, where popping them one by one costs O(log heap)
-    /// each (clearing many timers in id order empties buckets in random deadline order).
+    /// Frees every key without a live timer and heapifies the rest: O(heap), at least half of
+    /// it freed, so amortised O(1) per key (W4).
     #[cold]
     fn prune(&mut self) {
-        let mut keep = Vec::with_capacity(self.live_buckets);
-        for e in std::mem::take(&mut self.heap).into_vec() {
-            if self.buckets[e.slot as usize].live != 0 {
-                keep.push(e);
-            } else {
-                self.release(e);
+        hit!("prune");
+        let mut v = std::mem::take(&mut self.heap.v);
+        v.retain(|&k| {
+            let keep = self.store.live_of(k) != 0;
+            if !keep {
+                Self::release_in(&mut self.store, &mut self.free, &mut self.cache, k);
             }
-        }
-        self.heap = BinaryHeap::from(keep);
+            keep
+        });
+        self.heap.v = v;
+        self.heap.heapify();
     }
 
-    /// Frees the bucket of `entry`, just popped from the heap (its timers are gone).
-    fn release(&mut self, entry: HeapEntry) {
-        self.by_deadline.remove(entry.deadline, entry.slot);
-        if self.last.is_some_and(|(_, s)| s == entry.slot) {
-            self.last = None;
+    /// Releases key `k`, just off the heap (its timers are gone).
+    #[inline]
+    fn release(&mut self, k: Key) {
+        Self::release_in(&mut self.store, &mut self.free, &mut self.cache, k);
+    }
+
+    #[inline]
+    fn release_in(store: &mut Store, free: &mut Vec<u32>, cache: &mut [Key], k: Key) {
+        let is_bucket = store.is_bucket(key_ord(k));
+        let e = &mut store.entries[key_ord(k)];
+        if is_bucket {
+            store.buckets[*e as usize].reset();
+            reserve(free, 1);
+            free.push(*e as u32);
+            // The slot may serve another deadline next: the cache must not name it.
+            let c = &mut cache[cache_index(cache.len(), key_rel(k))];
+            if *c == cached_bucket(k, *e) {
+                *c = NO_KEY;
+            }
+            *e = DEAD_BUCKET;
+        } else {
+            *e = TOMBSTONE;
         }
-        self.buckets[entry.slot as usize].reset();
-        self.free.push(entry.slot);
     }
 
     /// Removes tombstones and consumed elements from bucket `slot`, moving the records of the
     /// live ids that shift.
     #[cold]
     fn compact(&mut self, slot: u32) {
-        let Self { buckets, ids, .. } = self;
-        let b = &mut buckets[slot as usize];
+        hit!("compact");
+        let Self { store, ids, .. } = self;
+        let b = &mut store.buckets[slot as usize];
         let mut w = 0usize;
         for r in b.head as usize..b.items.len() {
             let id = b.items[r];
             if id != TOMBSTONE {
                 if r != w {
                     b.items[w] = id;
-                    ids.relocate(id, Loc { slot, pos: r as u32 }, Loc { slot, pos: w as u32 });
+                    ids.relocate(id, slot << POS_BITS | r as u32, slot << POS_BITS | w as u32);
                 }
                 w += 1;
             }
@@ -644,128 +1191,126 @@ impl TimerQueue {
     /// Removes every live timer with `deadline <= now`, calling `fire(id, deadline)` for each in
     /// (deadline, seq) order. Returns how many fired.
     ///
-    /// Buckets come off the heap one by one; once that has taken an eighth of the heap, one scan
+    /// Keys come off the heap one by one; once that has taken an eighth of the heap, one scan
     /// counts the rest that is due, and if that is at least a quarter of the heap it is taken in
     /// bulk instead (`pop_bulk`): a tick after a long wait (or a fake clock's jump) fires most of
-    /// the heap, and sorting it is several times cheaper than popping it. The scan costs at most
-    /// eight pops' worth of work per pop already done, the heapify of the rest at most four per
-    /// bucket taken.
+    /// the heap, and sorting it is several times cheaper than popping it.
     #[inline]
-    pub fn pop_due(&mut self, now: u64, fire: impl FnMut(u64, u64)) -> usize {
+    pub fn pop_due(&mut self, now: u64, mut fire: impl FnMut(u64, u64)) -> usize {
+        if !self.far.is_empty() {
+            return self.pop_due_far(now, &mut fire);
+        }
         // Most ticks find nothing due.
         match self.heap.peek() {
-            Some(top) if top.deadline <= now => self.pop_due_slow(now, fire),
+            Some(top) if self.deadline_of(top) <= now => self.pop_due_near(now, &mut fire),
             _ => 0,
         }
     }
 
-    fn pop_due_slow(&mut self, now: u64, mut fire: impl FnMut(u64, u64)) -> usize {
+    /// `pop_due` with far timers: the heap's timers before each far deadline, then that deadline.
+    #[cold]
+    fn pop_due_far(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+        hit!("pop_due_far");
+        let mut fired = 0;
+        while let Some(d) = self.far.first().filter(|&d| d <= now) {
+            if d > 0 {
+                fired += self.pop_due_near(d - 1, fire);
+            }
+            fired += self.far.pop_at(d, usize::MAX, |id| fire(id, d));
+        }
+        fired + self.pop_due_near(now, fire)
+    }
+
+    fn pop_due_near(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+        let Some(lim) = now.checked_sub(self.origin) else { return 0 };
+        let lim = lim.min(REL_MAX) as u32;
         let mut fired = 0;
         let mut popped = 0usize;
         let mut scanned = false;
-        while let Some(&top) = self.heap.peek() {
-            if top.deadline > now {
+        while let Some(top) = self.heap.peek() {
+            if key_rel(top) > lim {
                 break;
             }
             if !scanned && popped >= BULK_MIN_POPS && popped * 8 >= self.heap.len() {
                 scanned = true;
-                let due = self.heap.iter().filter(|e| e.deadline <= now).count();
+                let due = self.heap.v.iter().filter(|&&k| key_rel(k) <= lim).count();
                 if due * 4 >= self.heap.len() {
-                    fired += self.pop_bulk(now, &mut fire);
+                    fired += self.pop_bulk(lim, fire);
                     break;
                 }
             }
             self.heap.pop();
             popped += 1;
-            fired += self.fire_bucket(top, &mut fire);
+            fired += self.fire_key(top, fire);
         }
         self.live -= fired;
-        // Buckets emptied by cancellation may now be on top.
-        self.settle();
         if self.live == 0 {
-            self.ids.clear();
+            self.reset();
+        } else {
+            // Keys emptied by cancellation may now be on top.
+            self.settle();
         }
         fired
     }
 
-    /// Fires every live timer of `entry`'s bucket (just off the heap) and frees the bucket.
-    /// Returns how many fired; `self.live` is left to the caller.
+    /// Fires every live timer of key `k` (just off the heap) and releases it. Returns how many
+    /// fired; `self.live` is left to the caller.
     #[inline]
-    fn fire_bucket(&mut self, entry: HeapEntry, fire: &mut impl FnMut(u64, u64)) -> usize {
-        let b = &mut self.buckets[entry.slot as usize];
-        for &id in &b.items[b.head as usize..] {
-            if id != TOMBSTONE {
-                fire(id, entry.deadline);
-            }
-        }
-        let n = b.live as usize;
-        if n != 0 {
-            self.live_buckets -= 1;
-        }
-        b.live = 0;
-        self.release(entry);
+    fn fire_key(&mut self, k: Key, fire: &mut impl FnMut(u64, u64)) -> usize {
+        let d = self.deadline_of(k);
+        let n = self.fire_in(k, d, fire);
+        self.live_keys -= (n != 0) as usize;
+        self.release(k);
         n
     }
 
-    /// Takes every bucket due at `now` off the heap at once, in deadline order: a partition, a
-    /// sort of the due part (a counting sort when their deadlines span less than 4 per bucket:
-    /// they are distinct, Q2) and a heapify of the rest. Returns how many fired.
+    #[inline]
+    fn fire_in(&mut self, k: Key, d: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+        let e = self.store.entries[key_ord(k)];
+        if self.store.is_bucket(key_ord(k)) {
+            let b = &mut self.store.buckets[e as usize];
+            for &id in &b.items[b.head as usize..] {
+                if id != TOMBSTONE {
+                    fire(id, d);
+                }
+            }
+            std::mem::take(&mut b.live) as usize
+        } else if e != TOMBSTONE {
+            fire(e, d);
+            1
+        } else {
+            0
+        }
+    }
+
+    /// Takes every key due at `lim` off the heap at once, in order: a partition, a sort of the
+    /// due part and a heapify of the rest. Returns how many fired.
     #[cold]
-    fn pop_bulk(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
-        // Partition in place: due entries first.
-        let mut due = std::mem::take(&mut self.heap).into_vec();
+    fn pop_bulk(&mut self, lim: u32, fire: &mut impl FnMut(u64, u64)) -> usize {
+        hit!("pop_bulk");
+        let mut due = std::mem::take(&mut self.heap.v);
         let mut k = 0;
         for i in 0..due.len() {
-            if due[i].deadline <= now {
+            if key_rel(due[i]) <= lim {
                 due.swap(i, k);
                 k += 1;
             }
         }
-        self.heap = BinaryHeap::from(due.split_off(k));
-        // Everything due: fire, then empty the whole slab at once instead of bucket by bucket.
-        let all = self.heap.is_empty();
-        let mut take = |q: &mut Self, e: HeapEntry| {
-            if all {
-                let b = &q.buckets[e.slot as usize];
-                for &id in &b.items[b.head as usize..] {
-                    if id != TOMBSTONE {
-                        fire(id, e.deadline);
-                    }
-                }
-                b.live as usize
-            } else {
-                q.fire_bucket(e, fire)
-            }
-        };
+        self.heap.v = due.split_off(k);
+        self.heap.heapify();
+        due.sort_unstable();
         let mut fired = 0;
-        let min = due.iter().map(|e| e.deadline).min().unwrap_or(0);
-        let span = due.iter().map(|e| e.deadline - min).max().unwrap_or(0);
-        if span < 4 * due.len() as u64 + SLACK as u64 {
-            let mut by_offset = vec![NO_SLOT; span as usize + 1];
-            for e in &due {
-                by_offset[(e.deadline - min) as usize] = e.slot;
+        if self.heap.is_empty() {
+            // Everything due: fire, then reset (by the caller, as `live` drops to 0).
+            for &key in &due {
+                fired += self.fire_in(key, self.deadline_of(key), fire);
             }
-            for (off, &slot) in by_offset.iter().enumerate() {
-                if slot != NO_SLOT {
-                    fired += take(self, HeapEntry { deadline: min + off as u64, slot });
-                }
-            }
-        } else {
-            due.sort_unstable_by_key(|e| e.deadline);
-            for &e in &due {
-                fired += take(self, e);
-            }
-        }
-        if all {
-            // Every bucket in use was in the heap (Q2), so every slot is free now. The heap keeps
-            // this buffer for the next inserts.
-            self.buckets.clear();
-            self.free.clear();
-            self.by_deadline = DeadlineIndex::default();
-            self.last = None;
-            self.live_buckets = 0;
             due.clear();
-            self.heap = BinaryHeap::from(due);
+            self.heap.v = due;
+        } else {
+            for &key in &due {
+                fired += self.fire_key(key, fire);
+            }
         }
         fired
     }
@@ -774,37 +1319,60 @@ impl TimerQueue {
     /// calling `fire(id)` for each in seq order; returns that deadline (or `None` when nothing is
     /// due). Timers left at that deadline stay first in line.
     pub fn pop_batch(&mut self, limit: u64, max: usize, mut fire: impl FnMut(u64)) -> Option<u64> {
-        let top = *self.heap.peek()?;
-        if top.deadline > limit || max == 0 {
+        let d = self.peek_deadline()?;
+        if d > limit || max == 0 {
             return None;
         }
-        let b = &mut self.buckets[top.slot as usize];
-        let want = max.min(b.live as usize);
+        if !self.far.is_empty() && self.far.first() == Some(d) {
+            hit!("pop_batch_far");
+            self.far.pop_at(d, max, fire);
+            return Some(d);
+        }
+        let rel = key_rel(self.heap.v[0]);
         let mut taken = 0;
-        let mut pos = b.head as usize;
-        while taken < want {
-            let id = b.items[pos];
-            pos += 1;
-            if id != TOMBSTONE {
-                fire(id);
+        // Several keys may share the deadline (a singleton, then buckets): in key order.
+        while taken < max {
+            let Some(top) = self.heap.peek().filter(|&k| key_rel(k) == rel) else { break };
+            if taken > 0 {
+                hit!("pop_batch_next_key");
+            }
+            let e = self.store.entries[key_ord(top)];
+            if self.store.is_bucket(key_ord(top)) {
+                let b = &mut self.store.buckets[e as usize];
+                let want = (max - taken).min(b.live as usize);
+                let mut pos = b.head as usize;
+                for _ in 0..want {
+                    while b.items[pos] == TOMBSTONE {
+                        pos += 1;
+                    }
+                    fire(b.items[pos]);
+                    pos += 1;
+                }
+                b.head = pos as u32;
+                b.live -= want as u32;
+                self.live -= want;
+                taken += want;
+                if b.live != 0 {
+                    if b.dead() > 4 * b.live as usize + COMPACT_SLACK {
+                        self.compact(e as u32);
+                    }
+                    break;
+                }
+            } else {
+                fire(e);
+                self.live -= 1;
                 taken += 1;
             }
-        }
-        b.head = pos as u32;
-        b.live -= taken as u32;
-        self.live -= taken;
-        if b.live == 0 {
-            self.live_buckets -= 1;
+
+            self.live_keys -= 1;
             self.heap.pop();
             self.release(top);
             self.settle();
-        } else if b.dead() > 4 * b.live as usize + SLACK {
-            self.compact(top.slot);
         }
         if self.live == 0 {
-            self.ids.clear();
+            self.reset();
         }
-        Some(top.deadline)
+        Some(d)
     }
 
     /// Removes and returns the earliest live timer as `(id, deadline)`, whatever the time.
@@ -821,23 +1389,35 @@ impl TimerQueue {
 
     /// Live timers as `(id, deadline)` in firing order (for diagnostics and `uninstall`).
     pub fn snapshot(&self) -> Vec<(u64, u64)> {
-        let mut entries: Vec<HeapEntry> = self.heap.iter().copied().collect();
-        entries.sort_by_key(|e| e.deadline);
+        let mut keys = self.heap.v.clone();
+        keys.sort_unstable();
         let mut out = Vec::with_capacity(self.len());
-        for e in entries {
-            let b = &self.buckets[e.slot as usize];
-            out.extend(
-                b.items[b.head as usize..].iter().filter(|&&id| id != TOMBSTONE).map(|&id| (id, e.deadline)),
-            );
+        for k in keys {
+            let d = self.deadline_of(k);
+            let e = self.store.entries[key_ord(k)];
+            if self.store.is_bucket(key_ord(k)) {
+                let b = &self.store.buckets[e as usize];
+                out.extend(
+                    b.items[b.head as usize..].iter().filter(|&&id| id != TOMBSTONE).map(|&id| (id, d)),
+                );
+            } else if e != TOMBSTONE {
+                out.push((e, d));
+            }
+        }
+        if !self.far.is_empty() {
+            // Far deadlines never equal heap deadlines (F1): a stable sort by deadline merges.
+            out.extend(self.far.map.iter().map(|(&(d, _), &id)| (id, d)));
+            out.sort_by_key(|&(_, d)| d);
         }
         out
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestCaseError;
 
     #[test]
     fn fires_in_deadline_then_insertion_order() {
@@ -1113,6 +1693,15 @@ mod tests {
         /// Move the id counter forward (like `set_next_timer_id`).
         Jump(u64),
         Advance(u64),
+        /// Advance past several key ranges (`REL_MAX` is 255 in tests): rebases.
+        Leap(u64),
+        /// Insert a fresh id at an absolute deadline from `AT` (far deadlines, `u64::MAX`).
+        SetAt(usize),
+        /// Insert `n` fresh ids at one deadline (full buckets), then clear every `k`-th of them
+        /// (bucket compaction).
+        Burst(u64, usize, usize),
+        /// Clear every `k`-th known id (keys without live timers below the top: prune).
+        ClearMany(usize),
         Tick,
         PopBatch(usize),
         PopFirst,
@@ -1127,11 +1716,19 @@ mod tests {
             1 => (0usize..16, 0u64..60).prop_map(|(i, d)| Op::SetFar(i, d)),
             1 => (1u64..40).prop_map(Op::Jump),
             2 => (0u64..40).prop_map(Op::Advance),
+            1 => (100u64..700).prop_map(Op::Leap),
+            1 => (0usize..AT.len()).prop_map(Op::SetAt),
+            1 => (0u64..5, 1usize..20, 1usize..4).prop_map(|(d, n, k)| Op::Burst(d, n, k)),
+            1 => (1usize..3).prop_map(Op::ClearMany),
             2 => Just(Op::Tick),
             1 => (1usize..4).prop_map(Op::PopBatch),
             1 => Just(Op::PopFirst),
         ]
     }
+
+    /// Absolute deadlines: in the past, far ahead, and at the top of `u64`.
+    const AT: [u64; 10] =
+        [0, 1, 300, 1_000, 1 << 40, (1 << 40) + 1, (1 << 40) + 300, u64::MAX, u64::MAX - 1, u64::MAX - 300];
 
     /// Ids outside the counter's range: below it, far above it, and at the top of `u64`.
     const FAR: [u64; 16] = [
@@ -1158,6 +1755,47 @@ mod tests {
         /// The queue against a sorted-list model of (deadline, seq).
         #[test]
         fn matches_sorted_list_model(ops in proptest::collection::vec(op(), 0..400)) {
+            check_model(ops)?;
+        }
+    }
+
+    #[test]
+    fn model_ops_reach_every_rare_path() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for _ in 0..256 {
+            let ops = proptest::collection::vec(op(), 0..400).new_tree(&mut runner).expect("ops").current();
+            check_model(ops).expect("matches the model");
+        }
+        let hits = hits::HITS.with(|h| h.borrow().clone());
+        for path in [
+            "take_far",
+            "rebase_waits",
+            "rebase_too_wide",
+            "rebase",
+            "bucket_full",
+            "make_bucket",
+            "no_bucket_slot",
+            "renumber",
+            "rebuild_cache",
+            "prune",
+            "compact",
+            "pop_due_far",
+            "pop_bulk",
+            "window_sweep",
+            "window_flush",
+            "spill_sweep",
+            "far_insert",
+            "pop_batch_far",
+            "pop_batch_next_key",
+        ] {
+            assert!(hits.get(path).is_some_and(|&n| n > 0), "{path} never ran: {hits:?}");
+        }
+    }
+
+    /// Runs `ops` on a queue and on a sorted-list model of (deadline, seq), comparing every
+    /// observable after each op.
+    fn check_model(ops: Vec<Op>) -> Result<(), TestCaseError> {
+        {
             let mut q = TimerQueue::new();
             // model: (deadline, seq, id), kept sorted
             let mut model: Vec<(u64, u64, u64)> = vec![];
@@ -1199,11 +1837,44 @@ mod tests {
                         if !ids.is_empty() {
                             let id = ids[i % ids.len()];
                             let expect = model.iter().position(|e| e.2 == id);
-                            if let Some(p) = expect { model.remove(p); }
+                            if let Some(p) = expect {
+                                model.remove(p);
+                            }
                             prop_assert_eq!(q.cancel(id), expect.is_some());
                         }
                     }
-                    Op::Advance(ms) => now += ms,
+                    Op::Advance(ms) | Op::Leap(ms) => now += ms,
+                    Op::Burst(delay, n, k) => {
+                        let start = counter + 1;
+                        for _ in 0..n {
+                            counter += 1;
+                            if insert(&mut q, &mut model, counter, now + delay) {
+                                ids.push(counter);
+                            }
+                        }
+                        for id in (start..=counter).filter(|id| (id - start) % k as u64 != 0) {
+                            let expect = model.iter().position(|e| e.2 == id);
+                            if let Some(p) = expect {
+                                model.remove(p);
+                            }
+                            prop_assert_eq!(q.cancel(id), expect.is_some());
+                        }
+                    }
+                    Op::ClearMany(k) => {
+                        for &id in ids.iter().step_by(k) {
+                            let expect = model.iter().position(|e| e.2 == id);
+                            if let Some(p) = expect {
+                                model.remove(p);
+                            }
+                            prop_assert_eq!(q.cancel(id), expect.is_some());
+                        }
+                    }
+                    Op::SetAt(i) => {
+                        counter += 1;
+                        if insert(&mut q, &mut model, counter, AT[i]) {
+                            ids.push(counter);
+                        }
+                    }
                     Op::PopBatch(max) => {
                         let mut got = vec![];
                         let d = q.pop_batch(now, max, |id| got.push(id));
@@ -1235,8 +1906,8 @@ mod tests {
                 let first = model.first().map(|e| e.0);
                 prop_assert_eq!(q.peek_len(), model.iter().take_while(|e| Some(e.0) == first).count());
                 // Q4
-                let live_buckets = q.heap.iter().filter(|e| q.buckets[e.slot as usize].live != 0).count();
-                prop_assert_eq!(q.live_buckets, live_buckets);
+                let live_keys = q.heap.v.iter().filter(|&&k| q.store.live_of(k) != 0).count();
+                prop_assert_eq!(q.live_keys, live_keys);
                 for &id in &ids {
                     prop_assert_eq!(q.contains(id), model.iter().any(|e| e.2 == id), "id {}", id);
                 }
@@ -1244,5 +1915,6 @@ mod tests {
             let snapshot: Vec<(u64, u64)> = model.iter().map(|e| (e.2, e.0)).collect();
             prop_assert_eq!(q.snapshot(), snapshot);
         }
+        Ok(())
     }
 }
