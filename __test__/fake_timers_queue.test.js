@@ -237,3 +237,54 @@ test('a chain of timers passes far-off pending timers, ties and immediates in si
   assert.ok(want.indexOf('far1@22') < want.indexOf('hop21@22'), 'a far timer set before a hop due at its instant runs first')
   assert.ok(!want.includes('far0@20'))
 })
+
+/**
+ * Like `workload`, plus refreshes (of pending, fired and cleared timers, also from inside
+ * callbacks), immediates, chains of +1 ms timers and far-off timers: the paths of the batch
+ * forget, the lanes' deadline floors and the shared insert staging.
+ */
+function busyWorkload (FT, seed, steps) {
+  const rnd = rng(seed)
+  const c = FT.createClock(0, 1e6)
+  const log = []
+  const all = []
+  const pick = () => all[rnd(all.length)]
+  for (let i = 0; i < 20; i++) all.push(c.setTimeout(() => log.push(`far${i}@${c.now}`), 5000 + rnd(50)))
+  for (let s = 0; s < steps; s++) {
+    const op = rnd(12)
+    if (op < 4) {
+      const label = `t${s}`
+      all.push(c.setTimeout(() => {
+        log.push(`${label}@${c.now}`)
+        if (rnd(3) === 0) {
+          let hops = 0
+          const hop = () => { log.push(`${label}h${hops}@${c.now}`); if (++hops < 4) c.setTimeout(hop, 1) }
+          c.setTimeout(hop, 1)
+        }
+        if (rnd(5) === 0 && all.length !== 0) { const h = pick(); c.clearTimeout(h); if (rnd(2) === 0) h.refresh() }
+      }, rnd(6) === 0 ? 10 * rnd(4) : 1 + rnd(60)))
+    } else if (op < 5) {
+      const label = `i${s}`
+      c.setImmediate(() => log.push(`${label}@${c.now}`))
+    } else if (op < 7 && all.length !== 0) {
+      c.clearTimeout(pick())
+    } else if (op < 8 && all.length !== 0) {
+      pick().refresh()
+    } else if (op < 11) {
+      log.push(`tick ${c.tick(rnd(25))} count=${c.countTimers()}`)
+    } else {
+      log.push(`next ${c.next()}`)
+    }
+  }
+  log.push(`runAll ${c.runAll()} count=${c.countTimers()}`)
+  return log
+}
+
+test('random refreshes, immediates, chains and far timers fire as with sinon (same log)', () => {
+  for (const seed of [3, 17, 4242, 31337]) {
+    const want = busyWorkload(sinon, seed, 1500)
+    const got = busyWorkload(seqloop, seed, 1500)
+    assert.equal(got.length, want.length, `seed ${seed}: log length`)
+    assert.deepEqual(got, want, `seed ${seed}`)
+  }
+})
