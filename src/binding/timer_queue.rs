@@ -19,6 +19,11 @@ use super::error::{Coded, CodedResult};
 use super::fast;
 use crate::sched::TimerQueue as CoreQueue;
 
+/// `n` as a timer id: ids are the positive safe integers.
+fn timer_id(n: f64) -> Option<u64> {
+    (n.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&n)).then_some(n as u64)
+}
+
 /// The queue and its id counter (ids 1..=2^53-1, wrapping and skipping live ids).
 pub(crate) struct QueueState {
     queue: RefCell<CoreQueue>,
@@ -76,17 +81,17 @@ impl QueueState {
                 Ok(d) => Ok(d),
                 Err(_) => super::args::check_u53(deadline, &format!("entries[{}]", 2 * i + 1)),
             };
-            let checked = checked.and_then(|deadline| {
-                if id.fract() != 0.0 || !(1.0..=MAX_SAFE_INTEGER).contains(&id) {
+            let checked = checked.and_then(|deadline| match timer_id(id) {
+                None => {
                     Err(Coded::out_of_range(&format!("entries[{}]", 2 * i), "a positive safe integer id", id))
-                } else if q.contains(id as u64) {
-                    Err(Coded::error("ERR_INVALID_ARG_VALUE", format!("timer id {id} is already pending")))
-                } else {
-                    Ok(deadline)
                 }
+                Some(id) if q.contains(id) => {
+                    Err(Coded::error("ERR_INVALID_ARG_VALUE", format!("timer id {id} is already pending")))
+                }
+                Some(id) => Ok((id, deadline)),
             });
             match checked {
-                Ok(deadline) => q.insert(id as u64, deadline),
+                Ok((id, deadline)) => q.insert(id, deadline),
                 Err(e) => {
                     for j in 0..i {
                         q.cancel(buf.read(2 * j) as u64);
@@ -102,10 +107,9 @@ impl QueueState {
         let Some(id) = fast::number(env, id) else {
             return Err(Coded::arg_type("id", "of type number", fast::describe(env, id)));
         };
-        // Ids are positive safe integers; anything else cannot be pending.
-        let live = id.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&id);
+        // Anything but a timer id cannot be pending.
         let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
-        fast::to_bool(env, live && q.cancel(id as u64))
+        fast::to_bool(env, timer_id(id).is_some_and(|id| q.cancel(id)))
     }
 
     fn peek(&self, env: sys::napi_env) -> fast::Ret {
