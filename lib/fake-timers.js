@@ -231,6 +231,7 @@ class FakeTimer {
     const clock = this._clock
     if (this._state !== DONE) clock._cancel(this)
     clock._arm(this, this.type === 'Interval' ? this.interval : this.delay)
+    if (clock._relisted === null) clock._relisted = new WeakMap()
     clock._relisted.set(this, clock._nextN++)
     return this
   }
@@ -348,7 +349,7 @@ class Lane {
     return this.bi <= this.bn && (this.multi ? at <= this.out[0] : at < this.out[0])
   }
 
-  /** Puts the batch's untaken timers back in the native queue, in order (they get new ids). */
+  /** Puts the batch's untaken timers back in the native queue, in order (same ids: serials). */
   giveBack () {
     const out = this.out
     const byId = this.byId
@@ -491,8 +492,9 @@ class Clock {
     this._tl = new Lane(out.subarray(0, BATCH + 1), this._byId)
     this._il = new Lane(out.subarray(BATCH + 1), this._byId)
     // `uninstall` lists pending timers by serial; a refreshed one counts as created when
-    // refreshed: it takes a fresh serial here (a timer field would cost every timer 8 bytes).
-    this._relisted = new WeakMap()
+    // refreshed: it takes a fresh serial, kept here (made on the first refresh; a timer field
+    // would cost every timer 8 bytes).
+    this._relisted = null
     this._buf = [] // the insertion buffer: _buf[0.._bufLen) (the array itself never shrinks)
     this._bufLen = 0
     this._bufDead = 0
@@ -710,8 +712,9 @@ class Clock {
 
   /** Pending timers in the order they were created (a refreshed one counts as created then). */
   _pending () {
+    const relisted = this._relisted
     const key = (t) => {
-      const k = this._relisted.get(t)
+      const k = relisted === null ? undefined : relisted.get(t)
       return k === undefined ? t._n : k
     }
     return this._byId.values().sort((a, b) => key(a) - key(b))
