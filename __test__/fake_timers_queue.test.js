@@ -57,13 +57,18 @@ function workload (FT, seed, steps) {
   return log
 }
 
-test('random timeouts, intervals, clears and ticks fire as with sinon (same log)', () => {
-  for (const seed of [1, 7, 42, 1234, 99991]) {
-    const want = workload(sinon, seed, 3000)
-    const got = workload(seqloop, seed, 3000)
+/** Runs `run(FT, seed, steps)` with sinon and with seqloop for each seed: the logs must match. */
+function assertSameLogs (run, seeds, steps) {
+  for (const seed of seeds) {
+    const want = run(sinon, seed, steps)
+    const got = run(seqloop, seed, steps)
     assert.equal(got.length, want.length, `seed ${seed}: log length`)
     assert.deepEqual(got, want, `seed ${seed}`)
   }
+}
+
+test('random timeouts, intervals, clears and ticks fire as with sinon (same log)', () => {
+  assertSameLogs(workload, [1, 7, 42, 1234, 99991], 3000)
 })
 
 test('more timers due at one instant than one native batch holds, cleared from inside the batch', () => {
@@ -281,10 +286,5 @@ function busyWorkload (FT, seed, steps) {
 }
 
 test('random refreshes, immediates, chains and far timers fire as with sinon (same log)', () => {
-  for (const seed of [3, 17, 4242, 31337]) {
-    const want = busyWorkload(sinon, seed, 1500)
-    const got = busyWorkload(seqloop, seed, 1500)
-    assert.equal(got.length, want.length, `seed ${seed}: log length`)
-    assert.deepEqual(got, want, `seed ${seed}`)
-  }
+  assertSameLogs(busyWorkload, [3, 17, 4242, 31337], 1500)
 })
