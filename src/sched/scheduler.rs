@@ -359,23 +359,46 @@ impl<P> Scheduler<P> {
 
     fn promote_due_timers_at(&mut self, now: u64) -> usize {
         let Self { timers, queue, seq, .. } = self;
-        timers.pop_due(now, |id, deadline_ms| {
-            let s = *seq;
-            *seq = s.next();
-            tracing::trace!(target: "seqloop::sched", seq = s.0, timer_id = id, deadline_ms, "timer_fire");
-            queue.push_timer(s, TimerId(id), deadline_ms);
+        timers.pop_due_runs(now, |ids, live, deadline_ms| {
+            let traced = tracing::enabled!(target: "seqloop::sched", tracing::Level::TRACE);
+            match seq.0.checked_add(live as u64) {
+                // A run's timers take consecutive seqs: copy it at once.
+                Some(end) if !traced => {
+                    queue.push_timers(*seq, ids, live, deadline_ms);
+                    *seq = Seq(end);
+                }
+                // One by one: an event per timer, or seqs that saturate at u64::MAX.
+                _ => {
+                    for &id in ids.iter().filter(|&&id| id != 0) {
+                        let s = *seq;
+                        *seq = s.next();
+                        tracing::trace!(target: "seqloop::sched", seq = s.0, timer_id = id, deadline_ms, "timer_fire");
+                        queue.push_timer(s, TimerId(id), deadline_ms);
+                    }
+                }
+            }
         })
     }
 
     /// One tick: moves due timers to the queue (each with a fresh seq), then pops at most one
     /// macrotask (I1).
+    #[inline]
     pub fn tick(&mut self) -> Option<Macrotask<P>> {
         let now = self.read_clock();
         self.promote_due_timers_at(now);
-        let task = self.queue.pop_front();
-        if let Some(t) = &task {
-            tracing::trace!(target: "seqloop::sched", seq = t.seq.0, kind = t.kind.code(), "tick");
+        if self.recorder.is_some() {
+            return self.pop_recorded();
         }
+        // The queue emits the `tick` trace event.
+        self.queue.pop_front()
+    }
+
+    /// `tick`'s pop when recording: also records the dispatch (or an idle tick). Out of line,
+    /// so the common path returns the task the queue built without a detour through the stack.
+    #[cold]
+    #[inline(never)]
+    fn pop_recorded(&mut self) -> Option<Macrotask<P>> {
+        let task = self.queue.pop_front();
         if let Some(r) = &self.recorder {
             match &task {
                 Some(t) => r.dispatch(t),
@@ -406,11 +429,7 @@ impl<P> Scheduler<P> {
         }
         self.promote_due_timers();
         let n = max.min(self.queue.len());
-        let out: Vec<Macrotask<P>> = (0..n).map_while(|_| self.queue.pop_front()).collect();
-        for t in &out {
-            tracing::trace!(target: "seqloop::sched", seq = t.seq.0, kind = t.kind.code(), "tick");
-        }
-        out
+        (0..n).map_while(|_| self.queue.pop_front()).collect()
     }
 
     /// Pops up to `max` consecutive `timer_fired` macrotasks from the front of the queue (after
@@ -440,10 +459,9 @@ impl<P> Scheduler<P> {
         }
         self.promote_due_timers();
         while n < max && front_timer(&self.queue) {
-            if let Some(Macrotask { seq, kind: MacrotaskKind::TimerFired { timer_id, .. } }) =
+            if let Some(Macrotask { kind: MacrotaskKind::TimerFired { timer_id, .. }, .. }) =
                 self.queue.pop_front()
             {
-                tracing::trace!(target: "seqloop::sched", seq = seq.0, kind = "timer_fired", "tick");
                 fired(timer_id);
                 n += 1;
             }
@@ -497,5 +515,68 @@ impl<P: TracePayload> Scheduler<P> {
             self.recorder = None;
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::DeterministicClock;
+
+    /// Sets timers over a few shared deadlines, clears some, then dispatches everything:
+    /// `(seq, id, deadline)` in dispatch order.
+    fn dispatch_runs(s: &mut Scheduler<()>, clock: &DeterministicClock) -> Vec<(u64, u64, u64)> {
+        let mut ids = vec![];
+        for i in 0..200u64 {
+            ids.push(s.set_timeout(i % 7 * 10).expect("ids"));
+        }
+        for id in ids.iter().step_by(3) {
+            assert!(s.clear_timeout(*id));
+        }
+        s.enqueue_immediate(9);
+        clock.advance(100);
+        std::iter::from_fn(|| s.tick())
+            .map(|t| match t.kind {
+                MacrotaskKind::TimerFired { timer_id, deadline_ms } => (t.seq.0, timer_id.0, deadline_ms),
+                MacrotaskKind::Immediate { id } => (t.seq.0, id, 0),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn promoting_whole_runs_equals_promoting_timer_by_timer() {
+        let clock = DeterministicClock::new(0);
+        let fast = dispatch_runs(&mut Scheduler::new(clock.clone()), &clock);
+        // With a TRACE subscriber, promotion goes timer by timer (an event each).
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish();
+        let clock = DeterministicClock::new(0);
+        let traced = tracing::subscriber::with_default(subscriber, || {
+            assert!(tracing::enabled!(target: "seqloop::sched", tracing::Level::TRACE));
+            dispatch_runs(&mut Scheduler::new(clock.clone()), &clock)
+        });
+        assert_eq!(fast.len(), 200 - 67 + 1);
+        assert_eq!(fast, traced);
+        // (deadline, seq) order with fresh, increasing seqs after the immediate.
+        assert_eq!(fast[0], (200, 9, 0));
+        assert!(fast[1..].windows(2).all(|w| w[0].0 < w[1].0 && w[0].2 <= w[1].2));
+    }
+
+    #[test]
+    fn promoting_a_run_that_passes_the_last_seq_saturates_like_seq_next() {
+        let clock = DeterministicClock::new(0);
+        let mut s = Scheduler::<()>::new(clock.clone());
+        s.seq = Seq(u64::MAX - 8);
+        for _ in 0..5 {
+            s.set_timeout(5).expect("ids");
+        }
+        assert_eq!(s.seq, Seq(u64::MAX - 3));
+        clock.advance(5);
+        let seqs: Vec<u64> = std::iter::from_fn(|| s.tick()).map(|t| t.seq.0).collect();
+        let m = u64::MAX;
+        assert_eq!(seqs, vec![m - 3, m - 2, m - 1, m, m]);
     }
 }

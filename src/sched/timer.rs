@@ -1197,6 +1197,22 @@ impl TimerQueue {
     /// the heap, and sorting it is several times cheaper than popping it.
     #[inline]
     pub fn pop_due(&mut self, now: u64, mut fire: impl FnMut(u64, u64)) -> usize {
+        self.pop_due_runs(now, |ids, _, d| {
+            for &id in ids {
+                if id != TOMBSTONE {
+                    fire(id, d);
+                }
+            }
+        })
+    }
+
+    /// [`pop_due`](Self::pop_due) a run at a time: `fire(ids, live, deadline)` gets the ids of
+    /// consecutive due timers of one deadline, in (deadline, seq) order, where `0` marks a
+    /// cancelled timer to skip and `live` is how many are not `0`. A caller that appends timers
+    /// somewhere (the scheduler's macrotask queue) copies a run at once instead of paying a
+    /// call per timer. Returns how many timers fired.
+    #[inline]
+    pub fn pop_due_runs(&mut self, now: u64, mut fire: impl FnMut(&[u64], usize, u64)) -> usize {
         if !self.far.is_empty() {
             return self.pop_due_far(now, &mut fire);
         }
@@ -1209,19 +1225,19 @@ impl TimerQueue {
 
     /// `pop_due` with far timers: the heap's timers before each far deadline, then that deadline.
     #[cold]
-    fn pop_due_far(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+    fn pop_due_far(&mut self, now: u64, fire: &mut impl FnMut(&[u64], usize, u64)) -> usize {
         hit!("pop_due_far");
         let mut fired = 0;
         while let Some(d) = self.far.first().filter(|&d| d <= now) {
             if d > 0 {
                 fired += self.pop_due_near(d - 1, fire);
             }
-            fired += self.far.pop_at(d, usize::MAX, |id| fire(id, d));
+            fired += self.far.pop_at(d, usize::MAX, |id| fire(&[id], 1, d));
         }
         fired + self.pop_due_near(now, fire)
     }
 
-    fn pop_due_near(&mut self, now: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+    fn pop_due_near(&mut self, now: u64, fire: &mut impl FnMut(&[u64], usize, u64)) -> usize {
         let Some(lim) = now.checked_sub(self.origin) else { return 0 };
         let lim = lim.min(REL_MAX) as u32;
         let mut fired = 0;
@@ -1256,7 +1272,7 @@ impl TimerQueue {
     /// Fires every live timer of key `k` (just off the heap) and releases it. Returns how many
     /// fired; `self.live` is left to the caller.
     #[inline]
-    fn fire_key(&mut self, k: Key, fire: &mut impl FnMut(u64, u64)) -> usize {
+    fn fire_key(&mut self, k: Key, fire: &mut impl FnMut(&[u64], usize, u64)) -> usize {
         let d = self.deadline_of(k);
         let n = self.fire_in(k, d, fire);
         self.live_keys -= (n != 0) as usize;
@@ -1265,18 +1281,17 @@ impl TimerQueue {
     }
 
     #[inline]
-    fn fire_in(&mut self, k: Key, d: u64, fire: &mut impl FnMut(u64, u64)) -> usize {
+    fn fire_in(&mut self, k: Key, d: u64, fire: &mut impl FnMut(&[u64], usize, u64)) -> usize {
         let e = self.store.entries[key_ord(k)];
         if self.store.is_bucket(key_ord(k)) {
             let b = &mut self.store.buckets[e as usize];
-            for &id in &b.items[b.head as usize..] {
-                if id != TOMBSTONE {
-                    fire(id, d);
-                }
+            let live = std::mem::take(&mut b.live) as usize;
+            if live != 0 {
+                fire(&b.items[b.head as usize..], live, d);
             }
-            std::mem::take(&mut b.live) as usize
+            live
         } else if e != TOMBSTONE {
-            fire(e, d);
+            fire(&[e], 1, d);
             1
         } else {
             0
@@ -1286,7 +1301,7 @@ impl TimerQueue {
     /// Takes every key due at `lim` off the heap at once, in order: a partition, a sort of the
     /// due part and a heapify of the rest. Returns how many fired.
     #[cold]
-    fn pop_bulk(&mut self, lim: u32, fire: &mut impl FnMut(u64, u64)) -> usize {
+    fn pop_bulk(&mut self, lim: u32, fire: &mut impl FnMut(&[u64], usize, u64)) -> usize {
         hit!("pop_bulk");
         let mut due = std::mem::take(&mut self.heap.v);
         let mut k = 0;
