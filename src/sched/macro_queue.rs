@@ -118,7 +118,7 @@ impl<P> MacroQueue<P> {
     /// A timer's task is built in the return expression, after the event: built earlier and
     /// kept across the event's code, it went through the stack and was copied out with loads
     /// wider than the stores that wrote it, a store-forwarding stall of about 5 ns per timer.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop_front(&mut self) -> Option<Macrotask<P>> {
         if let Entry::Timers(run) = self.entries.front_mut()? {
             let seq = run.seq;

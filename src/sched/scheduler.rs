@@ -21,7 +21,7 @@
 
 use thiserror::Error;
 
-use super::clock::{Clock, WallClock};
+use super::clock::{Clock, DeterministicClock, WallClock};
 use super::macro_queue::MacroQueue;
 use super::seq::Seq;
 use super::task::{HostcallCompletion, HostcallOutcome, InboundEvent, Macrotask, MacrotaskKind, TimerId};
@@ -45,10 +45,43 @@ pub enum SchedError {
     },
 }
 
+/// The scheduler's clock. Every set and tick reads it, so the built-in virtual clock is read
+/// without a virtual call (an inlined atomic load); any other clock goes through `dyn Clock`.
+#[derive(Debug)]
+enum SchedClock {
+    Deterministic(DeterministicClock),
+    Dyn(Box<dyn Clock>),
+}
+
+impl SchedClock {
+    fn new<C: Clock + 'static>(clock: C) -> Self {
+        let mut slot = Some(clock);
+        if let Some(d) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<DeterministicClock>>() {
+            return Self::Deterministic(d.take().expect("the slot was just filled"));
+        }
+        Self::Dyn(Box::new(slot.expect("the slot was not taken")))
+    }
+
+    #[inline]
+    fn now_ms(&self) -> u64 {
+        match self {
+            Self::Deterministic(c) => c.now_ms(),
+            Self::Dyn(c) => c.now_ms(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Deterministic(c) => c.kind(),
+            Self::Dyn(c) => c.kind(),
+        }
+    }
+}
+
 /// The deterministic scheduler. `P` is the payload type of hostcall values and events.
 pub struct Scheduler<P = serde_json::Value> {
     seq: Seq,
-    clock: Box<dyn Clock>,
+    clock: SchedClock,
     timers: TimerQueue,
     queue: MacroQueue<P>,
     next_timer_id: u64,
@@ -81,7 +114,7 @@ impl<P> Scheduler<P> {
     pub fn new(clock: impl Clock + 'static) -> Self {
         Self {
             seq: Seq::ZERO,
-            clock: Box::new(clock),
+            clock: SchedClock::new(clock),
             timers: TimerQueue::new(),
             queue: MacroQueue::default(),
             next_timer_id: 1,
@@ -198,7 +231,19 @@ impl<P> Scheduler<P> {
     }
 
     /// Picks the next free id, wrapping to 1 after the maximum and skipping ids still pending.
+    #[inline(always)]
     fn allocate_timer_id(&mut self) -> Result<TimerId, SchedError> {
+        let id = self.next_timer_id;
+        if id < self.max_timer_id && !self.timers.contains(id) {
+            // The common case: the counter's next id is free (so not every id is pending).
+            self.next_timer_id = id + 1;
+            return Ok(TimerId(id));
+        }
+        self.allocate_timer_id_slow()
+    }
+
+    #[inline(never)]
+    fn allocate_timer_id_slow(&mut self) -> Result<TimerId, SchedError> {
         if self.timers.len() as u64 >= self.max_timer_id {
             return Err(SchedError::TimerIdsExhausted { max: self.max_timer_id });
         }
@@ -234,6 +279,7 @@ impl<P> Scheduler<P> {
         r
     }
 
+    #[inline(always)]
     fn insert_timer(&mut self, deadline_ms: u64) -> Result<TimerId, SchedError> {
         let id = self.allocate_timer_id()?;
         let seq = self.take_seq();
@@ -382,7 +428,7 @@ impl<P> Scheduler<P> {
 
     /// One tick: moves due timers to the queue (each with a fresh seq), then pops at most one
     /// macrotask (I1).
-    #[inline]
+    #[inline(always)]
     pub fn tick(&mut self) -> Option<Macrotask<P>> {
         let now = self.read_clock();
         self.promote_due_timers_at(now);

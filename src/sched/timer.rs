@@ -544,8 +544,24 @@ impl IdMap {
     }
 
     /// Records `rec` for `id` (just inserted; `live` timers now).
-    #[inline]
+    #[inline(always)]
     fn set(&mut self, id: u64, rec: Rec, live: usize, store: &Store) {
+        let len = self.window.len();
+        // The counter's next id, with room and no sweep due: the common case, kept small so it
+        // inlines into the insert path.
+        if id.wrapping_sub(self.base) == len as u64
+            && len != 0
+            && len < self.window.capacity()
+            && len < 2 * live + SLACK
+        {
+            self.window.push(rec);
+        } else {
+            self.set_slow(id, rec, live, store);
+        }
+    }
+
+    #[inline(never)]
+    fn set_slow(&mut self, id: u64, rec: Rec, live: usize, store: &Store) {
         let len = self.window.len() as u64;
         let off = id.wrapping_sub(self.base);
         if off < len {
@@ -762,8 +778,35 @@ impl TimerQueue {
 
     /// Adds timer `id` due at `deadline`. The caller guarantees `id != 0` and that `id` is not
     /// live; insertion order breaks ties between equal deadlines (Q1).
+    #[inline(always)]
     pub fn insert(&mut self, id: u64, deadline: u64) {
         debug_assert!(id != TOMBSTONE && !self.contains(id));
+        // The common case inline: a deadline inside the heap's range that the cache names a
+        // bucket with room for (an append). Everything else goes through `insert_slow`.
+        if !self.heap.is_empty() {
+            if let Some(rel) = deadline.checked_sub(self.origin).filter(|&r| r <= REL_MAX) {
+                let rel = rel as u32;
+                let c = self.cache[self.cache_index(rel)];
+                if c != NO_KEY && key_rel(c) == rel && key_is_bucket(c) {
+                    let slot = key_ord(c);
+                    let b = &mut self.store.buckets[slot];
+                    if b.items.len() < MAX_BUCKET_LEN && b.live != 0 {
+                        self.since_rebase += 1;
+                        let pos = b.items.len() as u32;
+                        b.items.push(id);
+                        b.live += 1;
+                        self.live += 1;
+                        self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
+                        return;
+                    }
+                }
+            }
+        }
+        self.insert_slow(id, deadline);
+    }
+
+    #[inline(never)]
+    fn insert_slow(&mut self, id: u64, deadline: u64) {
         match self.rel_of(deadline) {
             Some(rel) => self.insert_near(id, rel),
             None => {
