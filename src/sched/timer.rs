@@ -1086,7 +1086,34 @@ impl TimerQueue {
     }
 
     /// Cancels timer `id`. True only when it was live.
+    #[inline(always)]
     pub fn cancel(&mut self, id: u64) -> bool {
+        // The common case inline: a window record of a bucket element that holds `id` (B2),
+        // in a bucket that keeps live timers and needs no compaction (W1) afterwards.
+        let off = id.wrapping_sub(self.ids.base);
+        if let Some(&rec) = self.ids.window.get(usize::try_from(off).unwrap_or(usize::MAX)) {
+            if rec & SINGLE == 0 {
+                let pos = (rec & POS_MASK) as usize;
+                if let Some(b) = self.store.buckets.get_mut((rec >> POS_BITS) as usize) {
+                    let live = b.live as usize;
+                    if live > 1
+                        && pos >= b.head as usize
+                        && b.items.len() - (live - 1) <= 4 * (live - 1) + COMPACT_SLACK
+                        && b.items.get(pos) == Some(&id)
+                    {
+                        b.items[pos] = TOMBSTONE;
+                        b.live -= 1;
+                        self.live -= 1;
+                        return true;
+                    }
+                }
+            }
+        }
+        self.cancel_slow(id)
+    }
+
+    #[inline(never)]
+    fn cancel_slow(&mut self, id: u64) -> bool {
         let Some((rec, spilled)) = self.ids.find(id, &self.store) else {
             return !self.far.is_empty() && self.far.cancel(id);
         };
