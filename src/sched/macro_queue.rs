@@ -21,6 +21,84 @@ use std::collections::VecDeque;
 use super::seq::Seq;
 use super::task::{Macrotask, MacrotaskKind, TimerId};
 
+/// A FIFO of `Copy` items: a `Vec` and a read cursor. Popping is an index bump, without the
+/// wrap-around arithmetic of `VecDeque` (a pop per dispatched timer is the hot path). The consumed
+/// prefix is dropped when a push finds it is at least half the buffer, which moves at most as
+/// many items as were popped since the last drop (amortised O(1)); an emptied FIFO restarts at 0.
+#[derive(Debug)]
+struct Fifo<T> {
+    buf: Vec<T>,
+    head: usize,
+}
+
+impl<T> Default for Fifo<T> {
+    fn default() -> Self {
+        Self { buf: Vec::new(), head: 0 }
+    }
+}
+
+impl<T: Copy> Fifo<T> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.buf.len() - self.head
+    }
+
+    #[inline]
+    fn make_room(&mut self) {
+        if self.head != 0 && 2 * self.head >= self.buf.len() {
+            self.buf.drain(..self.head);
+            self.head = 0;
+        }
+    }
+
+    #[inline]
+    fn push_back(&mut self, v: T) {
+        self.make_room();
+        self.buf.push(v);
+    }
+
+    #[inline]
+    fn extend(&mut self, items: impl IntoIterator<Item = T>) {
+        self.make_room();
+        self.buf.extend(items);
+    }
+
+    #[inline]
+    fn extend_from_slice(&mut self, items: &[T]) {
+        self.make_room();
+        self.buf.extend_from_slice(items);
+    }
+
+    #[inline]
+    fn pop_front(&mut self) -> Option<T> {
+        let v = *self.buf.get(self.head)?;
+        self.head += 1;
+        if self.head == self.buf.len() {
+            self.clear();
+        }
+        Some(v)
+    }
+
+    #[inline]
+    fn front_mut(&mut self) -> Option<&mut T> {
+        self.buf.get_mut(self.head)
+    }
+
+    #[inline]
+    fn back_mut(&mut self) -> Option<&mut T> {
+        if self.head == self.buf.len() {
+            None
+        } else {
+            self.buf.last_mut()
+        }
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.head = 0;
+    }
+}
+
 /// Timers moved with consecutive seqs; their ids and deadlines are in `MacroQueue`.
 #[derive(Debug, Clone, Copy)]
 struct Run {
@@ -37,15 +115,15 @@ enum Entry<P> {
 /// FIFO of macrotasks in seq order.
 pub(crate) struct MacroQueue<P> {
     entries: VecDeque<Entry<P>>,
-    timer_ids: VecDeque<u64>,
+    timer_ids: Fifo<u64>,
     /// `(deadline, count)` of the queued timers, front to back.
-    deadlines: VecDeque<(u64, u64)>,
+    deadlines: Fifo<(u64, u64)>,
     runs: usize,
 }
 
 impl<P> Default for MacroQueue<P> {
     fn default() -> Self {
-        Self { entries: VecDeque::new(), timer_ids: VecDeque::new(), deadlines: VecDeque::new(), runs: 0 }
+        Self { entries: VecDeque::new(), timer_ids: Fifo::default(), deadlines: Fifo::default(), runs: 0 }
     }
 }
 
@@ -101,10 +179,9 @@ impl<P> MacroQueue<P> {
             }
         }
         if live == ids.len() {
-            self.timer_ids.extend(ids);
+            self.timer_ids.extend_from_slice(ids);
         } else {
-            self.timer_ids.reserve(live);
-            self.timer_ids.extend(ids.iter().filter(|&&id| id != 0));
+            self.timer_ids.extend(ids.iter().copied().filter(|&id| id != 0));
         }
         match self.deadlines.back_mut() {
             Some((d, c)) if *d == deadline_ms => *c += n,
