@@ -42,18 +42,31 @@
 //! Cancelling a singleton leaves its key in the heap (lazy); it leaves when it surfaces
 //! (`settle`) or in a `prune` pass.
 //!
+//! # Hot paths
+//! At a million pending timers the time per timer was mostly instructions, not cache misses
+//! (about 470 instructions per set+fire before, 326 after; `valgrind --tool=cachegrind`). So the
+//! common cases are small inlined fast paths and everything else is out of line: `insert`
+//! appends to the bucket the cache names (`insert_slow` does the rest), the id record is a push
+//! at the window's end (`IdMap::set_slow`), and `cancel` tombstones a bucket element found
+//! through its window record when the bucket keeps live timers and needs no compaction
+//! (`cancel_slow`). `pop_due_runs` hands a whole bucket to the caller at once, which the
+//! scheduler copies into its macrotask queue. (Batching inserts in a log and placing them with
+//! software prefetches was tried and measured slower: the CPU already overlaps the misses of
+//! consecutive inserts.)
+//!
 //! # Measured (`cargo bench --bench timers -- --warm-up-time 1 --measurement-time 3`, 2 shared
 //! cores, ±30%)
-//! Bytes per pending timer, benches' delays (uniform 0..=10,000 ms) / all deadlines distinct:
-//! 25.0 / 24.2 at N = 1e3, 28.9 / 23.9 at 1e4, 23.5 / 26.6 at 1e5, 15.6 / 24.5 at 1e6 (the
-//! previous design: 82.5 / 68.2 / 31.3 / 19.6 with the benches' delays, 81.9 / 111.4 / 94.4 /
-//! 83.9 distinct). Speed is *not* better everywhere: in alternating runs of both bench
-//! binaries, set+fire at 1e6 took 87–156 ns per timer against the previous design's 56–118 ns
-//! (1e5: 8–15 against 7–11 ms per 1e5); a profile puts the extra time in the insert path's
-//! stalls (cache entry, bucket header, bucket tail), not yet explained. One full bench run (ns
-//! per timer, N = 1e3 / 1e4 / 1e5 / 1e6, `lazy_heap` baseline of the same run in brackets):
-//! set+fire 56 / 81 / 79 / 64 (38 / 54 / 105 / 500); set+clear+skip 35 / 55 / 65 / 63
-//! (45 / 68 / 122 / 595); `next_timer_deadline` and `has_pending` about 1 ns.
+//! ns per timer through `Scheduler` at N = 1e3 / 1e4 / 1e5 / 1e6 pending, two runs, the
+//! `lazy_heap` baseline (`BinaryHeap` + cancelled set) of the same runs in brackets: set+fire
+//! 49–50 / 73–75 / 56–59 / 38–40 (37 / 53–58 / 102–109 / 284–387); set+clear+skip 33–34 /
+//! 55–56 / 53 / 44–46 (44–45 / 65–66 / 114–119 / 410–560); `next_timer_deadline` and
+//! `has_pending` 0.8–1.2 ns at any N. Below 1e5 the baseline's plain heap is faster at set+fire
+//! (nearly every timer has its own deadline there, and a key per timer costs more than a heap
+//! entry). Bytes per pending timer, benches' delays
+//! (uniform 0..=10,000 ms) / all deadlines distinct: 25.0 / 24.2 at N = 1e3, 28.9 / 23.9 at 1e4,
+//! 23.5 / 26.6 at 1e5, 15.6 / 24.5 at 1e6; the worst over N = 1e3..1e6 in 7% steps is 33.4 at
+//! N = 33,522 (uniform: 3.35 timers per deadline, where 32-byte bucket headers and half-empty
+//! spilled buffers of 3–8 ids weigh most) and 28.7 distinct.
 //!
 //! # Deadlines that do not fit 32 bits
 //! Keys hold `deadline - origin` in 32 bits (49.7 days of ms). The origin is set when the heap
