@@ -406,14 +406,14 @@ impl<P> Scheduler<P> {
     fn promote_due_timers_at(&mut self, now: u64) -> usize {
         let Self { timers, queue, seq, .. } = self;
         timers.pop_due_runs(now, |ids, live, deadline_ms| {
-            let traced = tracing::enabled!(target: "seqloop::sched", tracing::Level::TRACE);
+            let bulk = ids.len() > 1 && !tracing::enabled!(target: "seqloop::sched", tracing::Level::TRACE);
             match seq.0.checked_add(live as u64) {
                 // A run's timers take consecutive seqs: copy it at once.
-                Some(end) if !traced => {
+                Some(end) if bulk => {
                     queue.push_timers(*seq, ids, live, deadline_ms);
                     *seq = Seq(end);
                 }
-                // One by one: an event per timer, or seqs that saturate at u64::MAX.
+                // One by one: a lone timer, an event per timer, or seqs that saturate at u64::MAX.
                 _ => {
                     for &id in ids.iter().filter(|&&id| id != 0) {
                         let s = *seq;
