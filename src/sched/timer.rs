@@ -44,9 +44,9 @@
 //!
 //! # Hot paths
 //! At a million pending timers the time per timer was mostly instructions, not cache misses
-//! (about 470 instructions per set+fire before, 320 after, through `Scheduler` with the benches' delays
-//! at 1e6; `valgrind --tool=cachegrind`). So the
-//! common cases are small inlined fast paths and everything else is out of line: `insert`
+//! (about 470 instructions per set+fire before, 320 after, through `Scheduler` with the
+//! benches' delays; `valgrind --tool=cachegrind`). So the common cases are small inlined fast
+//! paths and everything else is out of line: `insert`
 //! appends to the bucket the cache names (`insert_slow` does the rest), the id record is a push
 //! at the window's end (`IdMap::set_slow`), and `cancel` tombstones a bucket element found
 //! through its window record when the bucket keeps live timers and needs no compaction
