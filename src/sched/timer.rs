@@ -795,25 +795,11 @@ impl TimerQueue {
     #[inline(always)]
     pub fn insert(&mut self, id: u64, deadline: u64) {
         debug_assert!(id != TOMBSTONE && !self.contains(id));
-        // The common case inline: a deadline inside the heap's range that the cache names a
-        // bucket with room for (an append). Everything else goes through `insert_slow`.
+        // The common case inline: a deadline inside the heap's range (no origin to move).
+        // Everything else goes through `insert_slow`.
         if !self.heap.is_empty() {
             if let Some(rel) = deadline.checked_sub(self.origin).filter(|&r| r <= REL_MAX) {
-                let rel = rel as u32;
-                let c = self.cache[self.cache_index(rel)];
-                if c != NO_KEY && key_rel(c) == rel && key_is_bucket(c) {
-                    let slot = key_ord(c);
-                    let b = &mut self.store.buckets[slot];
-                    if b.items.len() < MAX_BUCKET_LEN && b.live != 0 {
-                        self.since_rebase += 1;
-                        let pos = b.items.len() as u32;
-                        b.items.push(id);
-                        b.live += 1;
-                        self.live += 1;
-                        self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
-                        return;
-                    }
-                }
+                return self.insert_near(id, rel as u32);
             }
         }
         self.insert_slow(id, deadline);
@@ -909,30 +895,39 @@ impl TimerQueue {
         cache_index(self.cache.len(), rel)
     }
 
-    /// Inserts into the heap part: into the bucket the cache names for this deadline, else a new
-    /// bucket (when the cache names a singleton: this is the deadline's second timer) or a new
-    /// singleton (a miss).
-    #[inline]
+    /// Inserts into the heap part: into the bucket the cache names for this deadline (inline,
+    /// the common case), else through `insert_key`.
+    #[inline(always)]
     fn insert_near(&mut self, id: u64, rel: u32) {
         self.since_rebase += 1;
         let c = self.cache[self.cache_index(rel)];
+        if c != NO_KEY && key_rel(c) == rel && key_is_bucket(c) {
+            let slot = key_ord(c);
+            let b = &mut self.store.buckets[slot];
+            if b.items.len() < MAX_BUCKET_LEN {
+                let pos = b.items.len() as u32;
+                b.items.push(id);
+                if b.live == 0 {
+                    self.live_keys += 1;
+                }
+                b.live += 1;
+                self.live += 1;
+                self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
+                return;
+            }
+        }
+        self.insert_key(id, rel, c);
+    }
+
+    /// `insert_near` when the cache (entry `c`) names no bucket with room: a new bucket (when
+    /// it names a singleton: this is the deadline's second timer), a new bucket key (the
+    /// bucket is full), or a new singleton (a miss).
+    #[inline(never)]
+    fn insert_key(&mut self, id: u64, rel: u32, c: Key) {
         let mut bucket = false;
         if c != NO_KEY && key_rel(c) == rel {
             bucket = true;
             if key_is_bucket(c) {
-                let slot = key_ord(c);
-                let b = &mut self.store.buckets[slot];
-                if b.items.len() < MAX_BUCKET_LEN {
-                    let pos = b.items.len() as u32;
-                    b.items.push(id);
-                    if b.live == 0 {
-                        self.live_keys += 1;
-                    }
-                    b.live += 1;
-                    self.live += 1;
-                    self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
-                    return;
-                }
                 hit!("bucket_full");
             } else if self.store.entries[key_ord(c)] != TOMBSTONE {
                 // The deadline's second timer: the singleton becomes a bucket in place (its key
