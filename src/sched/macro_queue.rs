@@ -149,26 +149,15 @@ impl<P> MacroQueue<P> {
     /// Appends a `TimerFired` macrotask, compactly (MQ-R1).
     #[inline]
     pub(crate) fn push_timer(&mut self, seq: Seq, id: TimerId, deadline_ms: u64) {
-        match self.entries.back_mut() {
-            Some(Entry::Timers(run)) if run.seq.0.saturating_add(run.left) == seq.0 => run.left += 1,
-            _ => {
-                self.entries.push_back(Entry::Timers(Run { seq, left: 1 }));
-                self.runs += 1;
-            }
-        }
-        self.timer_ids.push_back(id.0);
-        match self.deadlines.back_mut() {
-            Some((d, n)) if *d == deadline_ms => *n += 1,
-            _ => self.deadlines.push_back((deadline_ms, 1)),
-        }
+        self.push_timers(seq, std::slice::from_ref(&id.0), 1, deadline_ms);
     }
 
     /// Appends `live` `TimerFired` macrotasks at once, due at `deadline_ms`: the non-zero ids of
-    /// `ids`, in order, with seqs `seq`, `seq + 1`, …. Exactly `push_timer` for each (MQ-R1),
-    /// when those seqs do not pass `u64::MAX` (the caller checks).
+    /// `ids`, in order, with seqs `seq`, `seq + 1`, …, which must not pass `u64::MAX` (the
+    /// caller checks; a saturated seq goes one timer at a time, MQ-R1).
     #[inline]
     pub(crate) fn push_timers(&mut self, seq: Seq, ids: &[u64], live: usize, deadline_ms: u64) {
-        debug_assert!(live != 0 && seq.0.checked_add(live as u64).is_some());
+        debug_assert!(live != 0 && seq.0.checked_add(live as u64 - 1).is_some());
         debug_assert_eq!(ids.iter().filter(|&&id| id != 0).count(), live);
         let n = live as u64;
         match self.entries.back_mut() {
