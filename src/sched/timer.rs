@@ -46,8 +46,8 @@
 //! At a million pending timers the time per timer was mostly instructions, not cache misses
 //! (about 470 instructions per set+fire before, 320 after, through `Scheduler` with the
 //! benches' delays; `valgrind --tool=cachegrind`). So the common cases are small inlined fast
-//! paths and everything else is out of line: `insert`
-//! appends to the bucket the cache names (`insert_slow` does the rest), the id record is a push
+//! paths and everything else is out of line: `insert` appends to the bucket the cache names
+//! (`insert_key` opens keys, `insert_slow` moves the origin or goes far), the id record is a push
 //! at the window's end (`IdMap::set_slow`), and `cancel` tombstones a bucket element found
 //! through its window record when the bucket keeps live timers and needs no compaction
 //! (`cancel_slow`). `pop_due_runs` hands a whole bucket to the caller at once, which the
