@@ -9,6 +9,7 @@
 //! - I4 (no reentrancy): hostcall completions enqueue macrotasks, never re-enter user code.
 //! - I5 (total order): all observable scheduling is ordered by seq.
 
+mod arena;
 pub mod clock;
 mod macro_queue;
 pub mod scheduler;

@@ -11,8 +11,11 @@
 //! - an entry table indexed by ord, and a bit set of which ords are buckets: a *singleton* key's
 //!   id, or a *bucket* key's bucket slot. The first timer of a deadline is a singleton (8 bytes
 //!   of heap + 8 of table, no bucket); the second turns it into a bucket in place (same key, so
-//!   same place in the heap; the first id moves into the bucket): a vector of ids in insertion
-//!   order (two inline), a `head` cursor (everything before it is consumed) and a live count.
+//!   same place in the heap; the first id moves into the bucket): a 12-byte header naming a
+//!   chunk of the id arena (`arena.rs`: chunks of 2 to 32 ids on pages with no allocation per
+//!   bucket, bigger ones an allocation each) that holds its ids in insertion order, a `head`
+//!   cursor (everything before it is consumed) and a live count. A full chunk moves to one
+//!   twice its size.
 //!   Cancelling writes a tombstone (0; ids are never 0) over the id, in the table or the bucket;
 //!   firing a bucket walks it sequentially;
 //! - a *lossy* deadline cache: a direct-mapped table `hash(rel) →` newest key of that deadline
@@ -56,18 +59,22 @@
 //! consecutive inserts.)
 //!
 //! # Measured (`cargo bench --bench timers -- --warm-up-time 1 --measurement-time 3`, 2 shared
-//! cores, ±30%)
-//! ns per timer through `Scheduler` at N = 1e3 / 1e4 / 1e5 / 1e6 pending, two runs, the
-//! `lazy_heap` baseline (`BinaryHeap` + cancelled set) of the same runs in brackets: set+fire
-//! 49–50 / 73–75 / 56–59 / 38–40 (37 / 53–58 / 102–109 / 284–387); set+clear+skip 33–34 /
-//! 55–56 / 53 / 44–46 (44–45 / 65–66 / 114–119 / 410–560); `next_timer_deadline` and
-//! `has_pending` 0.8–1.2 ns at any N. Below 1e5 the baseline's plain heap is faster at set+fire
-//! (nearly every timer has its own deadline there, and a key per timer costs more than a heap
-//! entry). Bytes per pending timer, benches' delays
-//! (uniform 0..=10,000 ms) / all deadlines distinct: 25.0 / 24.2 at N = 1e3, 28.9 / 23.9 at 1e4,
-//! 23.5 / 26.6 at 1e5, 15.6 / 24.5 at 1e6; the worst over N = 1e3..1e6 in 7% steps is 33.4 at
-//! N = 33,522 (uniform: 3.35 timers per deadline, where 32-byte bucket headers and half-empty
-//! spilled buffers of 3–8 ids weigh most) and 28.7 distinct.
+//! cores that move the same run by 30–100%)
+//! ns per timer through `Scheduler` at N = 1e3 / 1e4 / 1e5 / 1e6 pending, with the `lazy_heap`
+//! baseline (`BinaryHeap` + cancelled set) of the same run in brackets, two runs on a quiet day
+//! before the id arena: set+fire 49–50 / 73–75 / 56–59 / 38–40 (37 / 53–58 / 102–109 / 284–387);
+//! set+clear+skip 33–34 / 55–56 / 53 / 44–46 (44–45 / 65–66 / 114–119 / 410–560);
+//! `next_timer_deadline` and `has_pending` 0.8–1.2 ns at any N. The id arena (`arena.rs`) costs
+//! +10 / +28 / +1 / +28 instructions per set+fire and +17 / +29 / +12 / +23 per set+clear+skip
+//! (cachegrind, 300–860 per timer in all), mostly at 1e6 where a bucket of ~100 ids reaches its
+//! big chunk through one more table (`bigs`). Below 1e5 the baseline's plain heap is faster at
+//! set+fire (nearly every timer has its own deadline there, and a key per timer costs more than
+//! a heap entry). Bytes per pending timer, benches' delays (uniform 0..=10,000 ms) / all
+//! deadlines distinct: 25.0 / 24.2 at N = 1e3, 28.0 / 23.9 at 1e4, 24.1 / 26.6 at 1e5, 15.7 /
+//! 24.5 at 1e6; the worst over N = 1e3..1e6 in 7% steps is 29.7 at N = 31,329 (uniform: ~3
+//! timers per deadline, where a bucket is a 16-byte key, a 12-byte header and a chunk of 4) and
+//! 28.7 distinct. (With a 32-byte bucket header and a malloc'd buffer per bucket, that band
+//! reached 33.4.)
 //!
 //! # Deadlines that do not fit 32 bits
 //! Keys hold `deadline - origin` in 32 bits (49.7 days of ms). The origin is set when the heap
@@ -89,9 +96,10 @@
 //! outside it (after the counter wraps, re-armed interval ids, jumps of the counter) go to a
 //! *spill* hash map. Records are never cleared when a timer fires or is cancelled (that would be
 //! a random write per timer); a record counts only if it still *holds* its id: a bucket record
-//! `pos >= bucket.head && bucket.items[pos] == id`, a singleton record `entries[ord] == id` and
-//! `ord` is a singleton's. That is sound without generations (B1–B3):
-//! - B1: every element of `items[head..]` of a bucket, and every singleton entry, is a tombstone
+//! `bucket.head <= pos < bucket.len` and the bucket's chunk holds `id` at `pos`, a singleton
+//! record `entries[ord] == id` and `ord` is a singleton's. That is sound without generations
+//! (B1–B3):
+//! - B1: every id in `[head..len)` of a bucket's chunk, and every singleton entry, is a tombstone
 //!   or the id of a live timer, and every live timer's id is in exactly one such place (insert
 //!   requires the id not live; cancel tombstones it; firing moves `head` past it or tombstones
 //!   the entry; freed buckets are emptied; a reset empties everything).
@@ -107,7 +115,8 @@
 //!
 //! # Bounded memory
 //! Every buffer that grows with the number of timers grows by a quarter (`reserve`), not by
-//! doubling, since `heap_bytes` counts capacity.
+//! doubling, since `heap_bytes` counts capacity (but for the id arena's small tables of pages
+//! and big chunks, and a big chunk, which doubles as its bucket does).
 //! - W1: a bucket's dead elements (consumed or tombstones) stay below `4 × live + COMPACT_SLACK`;
 //!   a bucket with no live timer is emptied at once. Compaction rewrites the records of the ids
 //!   it moves.
@@ -121,7 +130,14 @@
 //! - W4: keys without a live timer are at most half the heap (or `SLACK`): past that, one pass
 //!   frees them all.
 //! - W5: the entry table is at most `2 × heap + SLACK` entries (renumbering).
-//! - Freed bucket slots are reused; they keep id buffers up to `KEEP_CAPACITY`.
+//! - Freed bucket slots are reused; their chunks go to the arena's free lists, and compaction
+//!   moves a bucket using under a quarter of its chunk to a smaller one.
+//! - W6: before an insert takes a chunk, free small chunks are at most half of (ids in small
+//!   chunks in use + heap) + `SLACK` (afterwards, plus the chunk a move freed and the rest of a
+//!   page a new page left, each under `MAX_BUCKET_LEN`): past that, the insert compacts first
+//!   (`compact_arena`, O(heap + ids in use), amortised against the frees). Chunks freed while
+//!   timers fire or are cancelled wait for the next insert (compacting then would mostly move
+//!   chunks about to go). Big chunks are freed to the allocator at once.
 //!
 //! # Invariants
 //! - Q1: within a bucket, timers are in insertion order, which is seq order (I3); keys of one
@@ -137,7 +153,8 @@
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
-use smallvec::SmallVec;
+
+use super::arena::IdArena;
 
 /// Counts how often each rare path ran, so a test can check that the property tests reach
 /// them all; nothing outside unit tests.
@@ -164,13 +181,14 @@ macro_rules! hit {
 const TOMBSTONE: u64 = 0;
 // The sizes below are tiny in unit tests, so that small property tests reach every sweep,
 // compaction, renumbering, full bucket and window restart.
-/// A freed or emptied bucket keeps an id buffer up to this capacity for reuse (and frees larger).
-const KEEP_CAPACITY: usize = if cfg!(test) { 2 } else { 64 };
 /// Slack of the size bounds below (bucket compaction, window and spill sweeps, renumbering), so
 /// small queues never sweep.
 const SLACK: usize = if cfg!(test) { 4 } else { 64 };
 /// A bucket is compacted once its dead elements exceed `4 × live + COMPACT_SLACK` (W1).
 const COMPACT_SLACK: usize = if cfg!(test) { 1 } else { 64 };
+/// Compaction moves a bucket to a smaller chunk when it uses under a quarter of its chunk and the
+/// chunk is over this size (smaller ones are cheap to keep, and moving them costs more).
+const KEEP_CHUNK: usize = if cfg!(test) { 4 } else { 64 };
 /// An insert at most this far past the end of the id window extends it (with empty records).
 const MAX_GAP: u64 = if cfg!(test) { 2 } else { 64 };
 /// `pop_due` considers bulk extraction after popping this many keys (and an eighth of the heap).
@@ -199,7 +217,7 @@ const REL_MAX: u64 = if cfg!(test) { 255 } else { u32::MAX as u64 };
 
 /// An id record: where an id was put (u32, so a pending timer's record costs 4 bytes).
 /// - `SINGLE | ord`: a singleton key, whose id is `entries[ord]`;
-/// - `slot << POS_BITS | pos`: `buckets[slot].items[pos]`.
+/// - `slot << POS_BITS | pos`: position `pos` of the chunk of `buckets[slot]`.
 type Rec = u32;
 const SINGLE: Rec = 1 << 31;
 /// An empty window record: a singleton record of ord `ORD_LIMIT`, which never exists.
@@ -267,36 +285,32 @@ fn cached_bucket(k: Key, slot: u64) -> Key {
     (k & !0xFFFF_FFFF) | slot << 1 | 1
 }
 
-/// Two or more timers due at one deadline (the second and later timers of a deadline).
-#[derive(Debug, Clone, Default)]
+/// Two or more timers due at one deadline (the second and later timers of a deadline). Its ids
+/// live in a chunk of `Store::arena`: 12 bytes of header and no allocation of its own, where a
+/// vector would cost a 24-byte header and a malloc'd buffer.
+#[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
-    /// Ids in insertion (= seq) order, `TOMBSTONE` where cancelled; `items[..head]` is consumed.
-    /// Two inline: most buckets of a program with varied delays hold one or two timers.
-    items: SmallVec<[u64; 2]>,
-    head: u32,
-    /// Ids in `items[head..]` that are not tombstones.
-    live: u32,
+    /// Where the chunk starts in the arena. It holds the ids in insertion (= seq) order,
+    /// `TOMBSTONE` where cancelled; `[..head]` is consumed.
+    off: u32,
+    /// Ids in the chunk.
+    len: u16,
+    /// Size of the chunk: a power of two from 2 to `MAX_BUCKET_LEN`, or 0 without a chunk.
+    cap: u16,
+    head: u16,
+    /// Ids in `[head..len]` that are not tombstones.
+    live: u16,
 }
 
 impl Bucket {
     /// Elements that are consumed or tombstones.
+    #[inline]
     fn dead(&self) -> usize {
-        self.items.len() - self.live as usize
-    }
-
-    /// Empties the bucket (its `live` is 0), keeping a small buffer.
-    fn reset(&mut self) {
-        debug_assert_eq!(self.live, 0);
-        if self.items.capacity() > KEEP_CAPACITY {
-            self.items = SmallVec::new();
-        } else {
-            self.items.clear();
-        }
-        self.head = 0;
+        (self.len - self.live) as usize
     }
 }
 
-/// What keys point at: the entry table (by ord) and the buckets.
+/// What keys point at: the entry table (by ord), the buckets and their ids.
 #[derive(Debug, Clone, Default)]
 struct Store {
     /// By ord: a singleton's id (`TOMBSTONE` once cancelled or fired), or a bucket key's slot
@@ -305,6 +319,8 @@ struct Store {
     /// Bit `ord` is set when `entries[ord]` belongs to a bucket key.
     bucket_bits: Vec<u64>,
     buckets: Vec<Bucket>,
+    /// The buckets' ids.
+    arena: IdArena,
 }
 
 impl Store {
@@ -336,10 +352,10 @@ impl Store {
             let ord = (rec & !SINGLE) as usize;
             self.entries.get(ord) == Some(&id) && !self.is_bucket(ord)
         } else {
-            let pos = rec & POS_MASK;
-            self.buckets
-                .get((rec >> POS_BITS) as usize)
-                .is_some_and(|b| pos >= b.head && b.items.get(pos as usize) == Some(&id))
+            let pos = (rec & POS_MASK) as u16;
+            self.buckets.get((rec >> POS_BITS) as usize).is_some_and(|b| {
+                pos >= b.head && pos < b.len && self.arena.get(b.off, b.len as usize)[pos as usize] == id
+            })
         }
     }
 
@@ -354,16 +370,54 @@ impl Store {
         }
     }
 
+    /// The ids of bucket `slot` from its head on (tombstones included).
+    #[inline]
+    fn pending(&self, slot: usize) -> &[u64] {
+        let b = &self.buckets[slot];
+        &self.arena.get(b.off, b.len as usize)[b.head as usize..]
+    }
+
+    /// A chunk of `cap` ids from the arena (`None` when it is full).
+    #[inline]
+    fn alloc(&mut self, cap: u16) -> Option<u32> {
+        let off = self.arena.alloc(cap);
+        if off.is_none() {
+            hit!("arena_full");
+        }
+        off
+    }
+
+    /// Puts the chunk of bucket `slot` on its free list and empties the bucket.
+    #[inline]
+    fn free_chunk(&mut self, slot: usize) {
+        let b = std::mem::take(&mut self.buckets[slot]);
+        if b.cap != 0 {
+            self.arena.free(b.off, b.cap);
+        }
+    }
+
+    /// Moves bucket `slot` to a chunk of `cap` ids (room for its `len`). False, changing
+    /// nothing, when the arena is full.
+    fn move_chunk(&mut self, slot: usize, cap: u16) -> bool {
+        let b = self.buckets[slot];
+        debug_assert!(b.len <= cap);
+        let off = match b.cap {
+            0 => self.arena.alloc(cap),
+            _ => self.arena.resize(b.off, b.cap, b.len as usize, cap),
+        };
+        let Some(off) = off else {
+            hit!("arena_full");
+            return false;
+        };
+        self.buckets[slot] = Bucket { off, cap, ..b };
+        true
+    }
+
     fn heap_bytes(&self) -> usize {
         self.entries.capacity() * 8
             + self.bucket_bits.capacity() * 8
             + self.buckets.capacity() * std::mem::size_of::<Bucket>()
-            + self
-                .buckets
-                .iter()
-                .filter(|b| b.items.spilled())
-                .map(|b| b.items.capacity() * std::mem::size_of::<u64>())
-                .sum::<usize>()
+            + self.arena.heap_bytes()
     }
 }
 
@@ -901,33 +955,52 @@ impl TimerQueue {
     fn insert_near(&mut self, id: u64, rel: u32) {
         self.since_rebase += 1;
         let c = self.cache[self.cache_index(rel)];
-        if c != NO_KEY && key_rel(c) == rel && key_is_bucket(c) {
-            let slot = key_ord(c);
-            let b = &mut self.store.buckets[slot];
-            if b.items.len() < MAX_BUCKET_LEN {
-                let pos = b.items.len() as u32;
-                b.items.push(id);
-                if b.live == 0 {
-                    self.live_keys += 1;
-                }
-                b.live += 1;
-                self.live += 1;
-                self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
-                return;
-            }
+        if c != NO_KEY && key_rel(c) == rel && key_is_bucket(c) && self.append(key_ord(c), id) {
+            return;
         }
         self.insert_key(id, rel, c);
     }
 
-    /// `insert_near` when the cache (entry `c`) names no bucket with room: a new bucket (when
-    /// it names a singleton: this is the deadline's second timer), a new bucket key (the
-    /// bucket is full), or a new singleton (a miss).
+    /// Appends `id` to bucket `slot` when its chunk has room.
+    #[inline(always)]
+    fn append(&mut self, slot: usize, id: u64) -> bool {
+        let Store { buckets, arena, .. } = &mut self.store;
+        let b = &mut buckets[slot];
+        if b.len >= b.cap {
+            return false;
+        }
+        arena.push(b.off, b.len as usize, id);
+        let pos = b.len as u32;
+        b.len += 1;
+        if b.live == 0 {
+            self.live_keys += 1;
+        }
+        b.live += 1;
+        self.live += 1;
+        self.ids.set(id, (slot as u32) << POS_BITS | pos, self.live, &self.store);
+        true
+    }
+
+    /// `insert_near` when the cache (entry `c`) names no bucket with room: a bigger chunk for
+    /// the bucket it names, a new bucket (when it names a singleton: this is the deadline's
+    /// second timer), a new bucket key (the bucket is full), or a new singleton (a miss).
     #[inline(never)]
     fn insert_key(&mut self, id: u64, rel: u32, c: Key) {
         let mut bucket = false;
         if c != NO_KEY && key_rel(c) == rel {
             bucket = true;
             if key_is_bucket(c) {
+                let slot = key_ord(c);
+                // (A bucket emptied by cancellation has no chunk: it gets one of 2.)
+                let cap = self.store.buckets[slot].cap;
+                if (cap as usize) < MAX_BUCKET_LEN {
+                    self.alloc_room();
+                    if self.store.move_chunk(slot, 2 * cap.max(1)) {
+                        let appended = self.append(slot, id);
+                        debug_assert!(appended);
+                        return;
+                    }
+                }
                 hit!("bucket_full");
             } else if self.store.entries[key_ord(c)] != TOMBSTONE {
                 // The deadline's second timer: the singleton becomes a bucket in place (its key
@@ -948,9 +1021,11 @@ impl TimerQueue {
         let ord = key_ord(k);
         let first = std::mem::replace(&mut self.store.entries[ord], slot as u64);
         self.store.bucket_bits[ord / 64] |= 1 << (ord % 64);
-        let b = &mut self.store.buckets[slot as usize];
-        b.items.push(first);
-        b.items.push(id);
+        let Store { buckets, arena, .. } = &mut self.store;
+        let b = &mut buckets[slot as usize];
+        arena.push(b.off, 0, first);
+        arena.push(b.off, 1, id);
+        b.len = 2;
         b.live = 2;
         self.live += 1;
         self.ids.relocate(first, SINGLE | ord as u32, slot << POS_BITS);
@@ -976,8 +1051,10 @@ impl TimerQueue {
         let rec = match slot {
             Some(slot) => {
                 let ord = self.store.push_entry(slot as u64, true);
-                let b = &mut self.store.buckets[slot as usize];
-                b.items.push(id);
+                let Store { buckets, arena, .. } = &mut self.store;
+                let b = &mut buckets[slot as usize];
+                arena.push(b.off, 0, id);
+                b.len = 1;
                 b.live = 1;
                 let k = key(rel, ord);
                 self.finish_key(k, cached_bucket(k, slot as u64));
@@ -1002,19 +1079,61 @@ impl TimerQueue {
         self.live_keys += 1;
     }
 
-    /// A free bucket slot, if one is left (`SLOT_LIMIT`).
+    /// A free bucket slot with an empty chunk of 2 ids, if one is left (`SLOT_LIMIT`, and the
+    /// arena's page limit).
     fn take_slot(&mut self) -> Option<u32> {
-        if let Some(s) = self.free.pop() {
-            return Some(s);
-        }
-        let s = self.store.buckets.len();
-        if s >= SLOT_LIMIT {
-            hit!("no_bucket_slot");
-            return None;
-        }
-        reserve(&mut self.store.buckets, 1);
-        self.store.buckets.push(Bucket::default());
+        let s = match self.free.last() {
+            Some(&s) => s as usize,
+            None if self.store.buckets.len() >= SLOT_LIMIT => {
+                hit!("no_bucket_slot");
+                return None;
+            }
+            None => {
+                reserve(&mut self.store.buckets, 1);
+                self.store.buckets.push(Bucket::default());
+                reserve(&mut self.free, 1);
+                self.free.push(self.store.buckets.len() as u32 - 1);
+                self.store.buckets.len() - 1
+            }
+        };
+        self.alloc_room();
+        let off = self.store.alloc(2)?;
+        self.free.pop();
+        self.store.buckets[s] = Bucket { off, cap: 2, ..Bucket::default() };
         Some(s as u32)
+    }
+
+    /// Before an insert takes a chunk: repacks the arena when its free chunks are more than half
+    /// of (ids in chunks in use + heap) + `SLACK` (W6).
+    #[inline]
+    fn alloc_room(&mut self) {
+        let free = self.store.arena.free_words();
+        if free > (self.store.arena.len() - free + self.heap.len()) / 2 + SLACK {
+            self.compact_arena();
+        }
+    }
+
+    /// Compacts the arena's small chunks (its A3). Every chunk in use belongs to a bucket key in
+    /// the heap (Q2; an emptied bucket has none). O(heap log heap + ids in use), done when the
+    /// free chunks pass half of (ids in use + heap) and leaving almost none (W6), so amortised
+    /// O(log heap) per freed id.
+    #[cold]
+    fn compact_arena(&mut self) {
+        hit!("arena_compact");
+        let store = &mut self.store;
+        let slots: Vec<usize> = (self.heap.v.iter())
+            .filter(|&&k| store.is_bucket(key_ord(k)))
+            .map(|&k| store.entries[key_ord(k)] as usize)
+            .filter(|&slot| store.buckets[slot].cap != 0)
+            .collect();
+        let mut chunks: Vec<(u32, u16, u16)> = slots
+            .iter()
+            .map(|&s| (store.buckets[s].off, store.buckets[s].cap, store.buckets[s].len))
+            .collect();
+        store.arena.compact(&mut chunks);
+        for (&slot, c) in slots.iter().zip(chunks) {
+            store.buckets[slot].off = c.0;
+        }
     }
 
     /// Gives the keys in the heap the ords `0..heap.len()` in their old order (so the heap stays
@@ -1102,18 +1221,22 @@ impl TimerQueue {
         let off = id.wrapping_sub(self.ids.base);
         if let Some(&rec) = self.ids.window.get(usize::try_from(off).unwrap_or(usize::MAX)) {
             if rec & SINGLE == 0 {
-                let pos = (rec & POS_MASK) as usize;
-                if let Some(b) = self.store.buckets.get_mut((rec >> POS_BITS) as usize) {
+                let pos = (rec & POS_MASK) as u16;
+                let Store { buckets, arena, .. } = &mut self.store;
+                if let Some(b) = buckets.get_mut((rec >> POS_BITS) as usize) {
                     let live = b.live as usize;
                     if live > 1
-                        && pos >= b.head as usize
-                        && b.items.len() - (live - 1) <= 4 * (live - 1) + COMPACT_SLACK
-                        && b.items.get(pos) == Some(&id)
+                        && pos >= b.head
+                        && pos < b.len
+                        && b.len as usize - (live - 1) <= 4 * (live - 1) + COMPACT_SLACK
                     {
-                        b.items[pos] = TOMBSTONE;
-                        b.live -= 1;
-                        self.live -= 1;
-                        return true;
+                        let e = arena.at(b.off, pos as usize);
+                        if *e == id {
+                            *e = TOMBSTONE;
+                            b.live -= 1;
+                            self.live -= 1;
+                            return true;
+                        }
                     }
                 }
             }
@@ -1138,16 +1261,17 @@ impl TimerQueue {
         } else {
             let slot = (rec >> POS_BITS) as usize;
             let b = &mut self.store.buckets[slot];
-            b.items[(rec & POS_MASK) as usize] = TOMBSTONE;
             b.live -= 1;
-            if b.live == 0 {
+            let (live, dead) = (b.live, b.dead());
+            *self.store.arena.at(b.off, (rec & POS_MASK) as usize) = TOMBSTONE;
+            if live == 0 {
                 // Nothing in it is live: drop its elements now; its key leaves the heap when it
                 // surfaces (Q3).
-                b.reset();
+                self.store.free_chunk(slot);
                 let t = key_ord(top);
                 let on_top = self.store.is_bucket(t) && self.store.entries[t] == slot as u64;
                 self.key_emptied(on_top);
-            } else if b.dead() > 4 * b.live as usize + COMPACT_SLACK {
+            } else if dead > 4 * live as usize + COMPACT_SLACK {
                 self.compact(slot as u32);
             }
         }
@@ -1177,6 +1301,7 @@ impl TimerQueue {
         self.store.entries.clear();
         self.store.bucket_bits.clear();
         self.store.buckets.clear();
+        self.store.arena.clear();
         self.free.clear();
         self.cache.fill(NO_KEY);
         self.live_keys = 0;
@@ -1225,45 +1350,53 @@ impl TimerQueue {
 
     #[inline]
     fn release_in(store: &mut Store, free: &mut Vec<u32>, cache: &mut [Key], k: Key) {
-        let is_bucket = store.is_bucket(key_ord(k));
-        let e = &mut store.entries[key_ord(k)];
-        if is_bucket {
-            store.buckets[*e as usize].reset();
+        let ord = key_ord(k);
+        if store.is_bucket(ord) {
+            let slot = std::mem::replace(&mut store.entries[ord], DEAD_BUCKET);
+            store.free_chunk(slot as usize);
             reserve(free, 1);
-            free.push(*e as u32);
+            free.push(slot as u32);
             // The slot may serve another deadline next: the cache must not name it.
             let c = &mut cache[cache_index(cache.len(), key_rel(k))];
-            if *c == cached_bucket(k, *e) {
+            if *c == cached_bucket(k, slot) {
                 *c = NO_KEY;
             }
-            *e = DEAD_BUCKET;
         } else {
-            *e = TOMBSTONE;
+            store.entries[ord] = TOMBSTONE;
         }
     }
 
     /// Removes tombstones and consumed elements from bucket `slot`, moving the records of the
-    /// live ids that shift.
+    /// live ids that shift, and moves it to a smaller chunk when it uses under a quarter of its
+    /// own (`KEEP_CHUNK`).
     #[cold]
     fn compact(&mut self, slot: u32) {
         hit!("compact");
         let Self { store, ids, .. } = self;
         let b = &mut store.buckets[slot as usize];
+        let chunk = store.arena.get_mut(b.off, b.len as usize);
         let mut w = 0usize;
-        for r in b.head as usize..b.items.len() {
-            let id = b.items[r];
+        for r in b.head as usize..chunk.len() {
+            let id = chunk[r];
             if id != TOMBSTONE {
                 if r != w {
-                    b.items[w] = id;
+                    chunk[w] = id;
                     ids.relocate(id, slot << POS_BITS | r as u32, slot << POS_BITS | w as u32);
                 }
                 w += 1;
             }
         }
-        b.items.truncate(w);
+        b.len = w as u16;
         b.head = 0;
-        if b.items.capacity() > KEEP_CAPACITY.max(4 * w) {
-            b.items.shrink_to_fit();
+        store.arena.truncate(b.off, w);
+        if b.cap as usize > (4 * w).max(KEEP_CHUNK) {
+            hit!("shrink_chunk");
+            let cap = (2 * w).next_power_of_two() as u16;
+            // Without repacking the arena first: this runs while timers go, and a repack then
+            // would mostly copy chunks that are about to be freed. The next insert that needs a
+            // chunk repacks if the free ones have piled up (W6). Shrinking fails only when no
+            // free chunk fits and the arena is full: then the bucket keeps its chunk.
+            self.store.move_chunk(slot as usize, cap);
         }
     }
 
@@ -1363,10 +1496,9 @@ impl TimerQueue {
     fn fire_in(&mut self, k: Key, d: u64, fire: &mut impl FnMut(&[u64], usize, u64)) -> usize {
         let e = self.store.entries[key_ord(k)];
         if self.store.is_bucket(key_ord(k)) {
-            let b = &mut self.store.buckets[e as usize];
-            let live = std::mem::take(&mut b.live) as usize;
+            let live = std::mem::take(&mut self.store.buckets[e as usize].live) as usize;
             if live != 0 {
-                fire(&b.items[b.head as usize..], live, d);
+                fire(self.store.pending(e as usize), live, d);
             }
             live
         } else if e != TOMBSTONE {
@@ -1432,18 +1564,20 @@ impl TimerQueue {
             }
             let e = self.store.entries[key_ord(top)];
             if self.store.is_bucket(key_ord(top)) {
-                let b = &mut self.store.buckets[e as usize];
+                let Store { buckets, arena, .. } = &mut self.store;
+                let b = &mut buckets[e as usize];
                 let want = (max - taken).min(b.live as usize);
+                let chunk = arena.get(b.off, b.len as usize);
                 let mut pos = b.head as usize;
                 for _ in 0..want {
-                    while b.items[pos] == TOMBSTONE {
+                    while chunk[pos] == TOMBSTONE {
                         pos += 1;
                     }
-                    fire(b.items[pos]);
+                    fire(chunk[pos]);
                     pos += 1;
                 }
-                b.head = pos as u32;
-                b.live -= want as u32;
+                b.head = pos as u16;
+                b.live -= want as u16;
                 self.live -= want;
                 taken += want;
                 if b.live != 0 {
@@ -1490,9 +1624,8 @@ impl TimerQueue {
             let d = self.deadline_of(k);
             let e = self.store.entries[key_ord(k)];
             if self.store.is_bucket(key_ord(k)) {
-                let b = &self.store.buckets[e as usize];
                 out.extend(
-                    b.items[b.head as usize..].iter().filter(|&&id| id != TOMBSTONE).map(|&id| (id, d)),
+                    self.store.pending(e as usize).iter().filter(|&&id| id != TOMBSTONE).map(|&id| (id, d)),
                 );
             } else if e != TOMBSTONE {
                 out.push((e, d));
@@ -1853,6 +1986,41 @@ mod tests {
         }
     }
 
+    /// The bucket headers against their chunks, and that every chunk in use belongs
+    /// to a bucket key in the heap (so `compact_arena` moves it). The arena's own invariants
+    /// have their property test in `arena`.
+    fn check_buckets(q: &TimerQueue) -> Result<(), TestCaseError> {
+        use crate::sched::arena::is_big;
+        let store = &q.store;
+        let in_heap: std::collections::BTreeSet<usize> = (q.heap.v.iter())
+            .filter(|&&k| store.is_bucket(key_ord(k)))
+            .map(|&k| store.entries[key_ord(k)] as usize)
+            .collect();
+        let mut used = 0;
+        for (slot, b) in store.buckets.iter().enumerate() {
+            used += if b.cap == 0 || is_big(b.cap) { 0 } else { b.cap as usize };
+            if b.cap == 0 {
+                prop_assert!(b.len == 0 && b.live == 0, "slot {} without chunk: {:?}", slot, b);
+                continue;
+            }
+            prop_assert!(in_heap.contains(&slot), "slot {} has a chunk but no key in the heap", slot);
+            prop_assert!(b.cap.is_power_of_two() && b.cap >= 2 && b.cap as usize <= MAX_BUCKET_LEN);
+            prop_assert!(b.head <= b.len && b.len <= b.cap, "slot {}: {:?}", slot, b);
+            let live = store.pending(slot).iter().filter(|&&id| id != TOMBSTONE).count();
+            prop_assert_eq!(live, b.live as usize, "slot {}", slot);
+        }
+        for &slot in &q.free {
+            prop_assert_eq!(store.buckets[slot as usize].cap, 0, "free slot {} keeps a chunk", slot);
+        }
+        prop_assert_eq!(used + store.arena.free_words(), store.arena.len(), "small chunks lost or shared");
+        Ok(())
+    }
+
+    #[test]
+    fn a_bucket_header_is_12_bytes() {
+        assert_eq!(std::mem::size_of::<Bucket>(), 12);
+    }
+
     #[test]
     fn model_ops_reach_every_rare_path() {
         let mut runner = proptest::test_runner::TestRunner::deterministic();
@@ -1881,6 +2049,9 @@ mod tests {
             "far_insert",
             "pop_batch_far",
             "pop_batch_next_key",
+            "arena_full",
+            "arena_compact",
+            "shrink_chunk",
         ] {
             assert!(hits.get(path).is_some_and(|&n| n > 0), "{path} never ran: {hits:?}");
         }
@@ -1902,7 +2073,17 @@ mod tests {
                     return false;
                 }
                 seq += 1;
+                let before = (q.store.arena.len(), q.store.arena.free_words());
                 q.insert(id, d);
+                let free = q.store.arena.free_words();
+                if (q.store.arena.len(), free) != before {
+                    // W6, give or take the rest of a page freed when a new one starts.
+                    let used = q.store.arena.len() - free;
+                    assert!(
+                        free <= (used + q.heap.len()) / 2 + SLACK + MAX_BUCKET_LEN,
+                        "W6: {free} free, {used} used"
+                    );
+                }
                 model.push((d, seq, id));
                 model.sort();
                 true
@@ -1999,6 +2180,7 @@ mod tests {
                 prop_assert_eq!(q.peek_deadline(), model.first().map(|e| e.0));
                 let first = model.first().map(|e| e.0);
                 prop_assert_eq!(q.peek_len(), model.iter().take_while(|e| Some(e.0) == first).count());
+                check_buckets(&q)?;
                 // Q4
                 let live_keys = q.heap.v.iter().filter(|&&k| q.store.live_of(k) != 0).count();
                 prop_assert_eq!(q.live_keys, live_keys);
