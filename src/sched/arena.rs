@@ -213,8 +213,8 @@ impl IdArena {
                 return None;
             }
             // The rest of the last page becomes free chunks (it is a sum of chunk sizes, as
-            // every chunk size is even); then the next page: a kept one, or a new one at its
-            // full size unless it is the first.
+            // every chunk size is even); then the next page: the first one kept by `clear`, or
+            // a new one at its full size unless it is the first.
             self.free_rest();
             if self.used == self.pages.len() {
                 self.pages.push(if self.pages.is_empty() { Vec::new() } else { vec![0; PAGE] });

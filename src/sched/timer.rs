@@ -377,16 +377,6 @@ impl Store {
         &self.arena.get(b.off, b.len as usize)[b.head as usize..]
     }
 
-    /// A chunk of `cap` ids from the arena (`None` when it is full).
-    #[inline]
-    fn alloc(&mut self, cap: u16) -> Option<u32> {
-        let off = self.arena.alloc(cap);
-        if off.is_none() {
-            hit!("arena_full");
-        }
-        off
-    }
-
     /// Puts the chunk of bucket `slot` on its free list and empties the bucket.
     #[inline]
     fn free_chunk(&mut self, slot: usize) {
@@ -396,8 +386,8 @@ impl Store {
         }
     }
 
-    /// Moves bucket `slot` to a chunk of `cap` ids (room for its `len`). False, changing
-    /// nothing, when the arena is full.
+    /// Moves bucket `slot` to a chunk of `cap` ids (room for its `len`), or gives it one when it
+    /// has none. False, changing nothing, when the arena is full.
     fn move_chunk(&mut self, slot: usize, cap: u16) -> bool {
         let b = self.buckets[slot];
         debug_assert!(b.len <= cap);
@@ -1097,9 +1087,10 @@ impl TimerQueue {
             }
         };
         self.alloc_room();
-        let off = self.store.alloc(2)?;
+        if !self.store.move_chunk(s, 2) {
+            return None;
+        }
         self.free.pop();
-        self.store.buckets[s] = Bucket { off, cap: 2, ..Bucket::default() };
         Some(s as u32)
     }
 
@@ -1120,12 +1111,9 @@ impl TimerQueue {
     #[cold]
     fn compact_arena(&mut self) {
         hit!("arena_compact");
+        let slots: Vec<usize> =
+            self.heap_buckets().filter(|&slot| self.store.buckets[slot].cap != 0).collect();
         let store = &mut self.store;
-        let slots: Vec<usize> = (self.heap.v.iter())
-            .filter(|&&k| store.is_bucket(key_ord(k)))
-            .map(|&k| store.entries[key_ord(k)] as usize)
-            .filter(|&slot| store.buckets[slot].cap != 0)
-            .collect();
         let mut chunks: Vec<(u32, u16, u16)> = slots
             .iter()
             .map(|&s| (store.buckets[s].off, store.buckets[s].cap, store.buckets[s].len))
@@ -1134,6 +1122,13 @@ impl TimerQueue {
         for (&slot, c) in slots.iter().zip(chunks) {
             store.buckets[slot].off = c.0;
         }
+    }
+
+    /// The slots of the buckets whose keys are in the heap.
+    fn heap_buckets(&self) -> impl Iterator<Item = usize> + '_ {
+        (self.heap.v.iter())
+            .filter(|&&k| self.store.is_bucket(key_ord(k)))
+            .map(|&k| self.store.entries[key_ord(k)] as usize)
     }
 
     /// Gives the keys in the heap the ords `0..heap.len()` in their old order (so the heap stays
@@ -1992,10 +1987,7 @@ mod tests {
     fn check_buckets(q: &TimerQueue) -> Result<(), TestCaseError> {
         use crate::sched::arena::is_big;
         let store = &q.store;
-        let in_heap: std::collections::BTreeSet<usize> = (q.heap.v.iter())
-            .filter(|&&k| store.is_bucket(key_ord(k)))
-            .map(|&k| store.entries[key_ord(k)] as usize)
-            .collect();
+        let in_heap: std::collections::BTreeSet<usize> = q.heap_buckets().collect();
         let mut used = 0;
         for (slot, b) in store.buckets.iter().enumerate() {
             used += if b.cap == 0 || is_big(b.cap) { 0 } else { b.cap as usize };
