@@ -1,0 +1,276 @@
+'use strict'
+// Jest's own fake-timer API (`jest.*` and the `fakeTimers` config) on seqloop's clock. Run by
+// both Jest routes: `testEnvironment: 'seqloop/jest-environment'` (../jest/jest.config.js) and
+// the README's `@sinonjs/fake-timers` override (override/jest.config.js).
+
+// Jest's registry gives the test its own instance of seqloop/fake-timers, while the clock behind
+// `jest.useFakeTimers()` comes from the instance Node loaded for the environment (or the override
+// shim): two copies of one class. The class's source text is the same; sinon's clock is a plain
+// object, so this cannot pass on Jest's own fake timers.
+const SEQLOOP_CLOCK_CLASS = String(require('seqloop/fake-timers').createClock().constructor)
+
+/** The clock behind the faked globals, checked to be a seqloop clock (not sinon's). */
+function currentClock () {
+  const clock = setTimeout.clock
+  expect(clock).toBeDefined()
+  expect(Object.getPrototypeOf(clock)).not.toBe(Object.prototype)
+  expect(String(clock.constructor)).toBe(SEQLOOP_CLOCK_CLASS)
+  return clock
+}
+
+afterEach(() => {
+  jest.useRealTimers()
+})
+
+describe('seqloop is the clock', () => {
+  test('useFakeTimers installs a seqloop clock on every faked global', () => {
+    jest.useFakeTimers()
+    const clock = currentClock()
+    expect(Date.clock).toBe(clock)
+    expect(setInterval.clock).toBe(clock)
+    expect(setImmediate.clock).toBe(clock)
+    const id = setTimeout(() => {}, 10)
+    expect(clock.countTimers()).toBe(1)
+    expect(jest.getTimerCount()).toBe(1)
+    clearTimeout(id)
+    expect(clock.countTimers()).toBe(0)
+  })
+
+  test('useRealTimers puts the real functions back', () => {
+    const realSetTimeout = setTimeout
+    const RealDate = Date
+    jest.useFakeTimers()
+    expect(setTimeout).not.toBe(realSetTimeout)
+    jest.useRealTimers()
+    expect(setTimeout).toBe(realSetTimeout)
+    expect(Date).toBe(RealDate)
+    expect(setTimeout.clock).toBeUndefined()
+  })
+
+  test('a second useFakeTimers replaces the clock instead of failing', () => {
+    jest.useFakeTimers()
+    const first = currentClock()
+    jest.useFakeTimers()
+    const second = currentClock()
+    expect(second).not.toBe(first)
+  })
+})
+
+describe('jest.* timer methods', () => {
+  beforeEach(() => {
+    jest.useFakeTimers({ now: 1_000_000 })
+  })
+
+  test('advanceTimersByTime runs timers due within the span, in order', () => {
+    const log = []
+    setTimeout(() => log.push('b'), 20)
+    setTimeout(() => log.push('a'), 10)
+    setTimeout(() => log.push('c'), 30)
+    jest.advanceTimersByTime(20)
+    expect(log).toEqual(['a', 'b'])
+    expect(Date.now()).toBe(1_000_020)
+    jest.advanceTimersByTime(10)
+    expect(log).toEqual(['a', 'b', 'c'])
+  })
+
+  test('advanceTimersByTimeAsync lets promise chains between timers settle', async () => {
+    const log = []
+    setTimeout(async () => {
+      log.push('first')
+      await Promise.resolve()
+      log.push('after await')
+      setTimeout(() => log.push('second'), 5)
+    }, 5)
+    await jest.advanceTimersByTimeAsync(10)
+    expect(log).toEqual(['first', 'after await', 'second'])
+  })
+
+  test('runAllTimers runs nested timers until none is left', () => {
+    const log = []
+    setTimeout(() => {
+      log.push(1)
+      setTimeout(() => log.push(2), 100)
+    }, 100)
+    jest.runAllTimers()
+    expect(log).toEqual([1, 2])
+    expect(Date.now()).toBe(1_000_200)
+    expect(jest.getTimerCount()).toBe(0)
+  })
+
+  test('runAllTimersAsync awaits async callbacks that schedule more timers', async () => {
+    const log = []
+    async function poll (n) {
+      log.push(n)
+      await Promise.resolve()
+      if (n < 3) setTimeout(() => poll(n + 1), 50)
+    }
+    setTimeout(() => poll(1), 50)
+    await jest.runAllTimersAsync()
+    expect(log).toEqual([1, 2, 3])
+    expect(Date.now()).toBe(1_000_150)
+  })
+
+  test('runOnlyPendingTimers runs what is pending now, not what those timers add', () => {
+    const log = []
+    setInterval(() => log.push('tick'), 10)
+    setTimeout(() => {
+      log.push('outer')
+      setTimeout(() => log.push('inner'), 5)
+    }, 10)
+    jest.runOnlyPendingTimers()
+    expect(log).toEqual(['tick', 'outer'])
+    expect(jest.getTimerCount()).toBe(2) // the interval again, and 'inner'
+  })
+
+  test('runOnlyPendingTimersAsync does the same, awaiting between timers', async () => {
+    const log = []
+    setTimeout(async () => {
+      await null
+      log.push('a')
+      setTimeout(() => log.push('late'), 50) // due after the last pending timer: left alone
+    }, 10)
+    setTimeout(() => log.push('b'), 20)
+    await jest.runOnlyPendingTimersAsync()
+    expect(log).toEqual(['a', 'b'])
+    expect(jest.getTimerCount()).toBe(1)
+  })
+
+  test('advanceTimersToNextTimer(steps) jumps timer by timer', () => {
+    const log = []
+    setTimeout(() => log.push(10), 10)
+    setTimeout(() => log.push(30), 30)
+    setTimeout(() => log.push(60), 60)
+    jest.advanceTimersToNextTimer()
+    expect(log).toEqual([10])
+    expect(Date.now()).toBe(1_000_010)
+    jest.advanceTimersToNextTimer(2)
+    expect(log).toEqual([10, 30, 60])
+    expect(Date.now()).toBe(1_000_060)
+  })
+
+  test('advanceTimersToNextTimerAsync(steps) awaits each step', async () => {
+    const log = []
+    setTimeout(async () => { await null; log.push('a') }, 10)
+    setTimeout(() => log.push('b'), 20)
+    await jest.advanceTimersToNextTimerAsync(1)
+    expect(log).toEqual(['a'])
+    await jest.advanceTimersToNextTimerAsync(5)
+    expect(log).toEqual(['a', 'b'])
+  })
+
+  test('advanceTimersToNextFrame advances to the next 16 ms animation frame', () => {
+    const log = []
+    setTimeout(() => log.push(16), 16)
+    setTimeout(() => log.push(17), 17)
+    jest.advanceTimersToNextFrame()
+    expect(log).toEqual([16])
+    expect(Date.now()).toBe(1_000_016)
+    jest.advanceTimersByTime(5)
+    jest.advanceTimersToNextFrame()
+    expect(log).toEqual([16, 17])
+    expect(Date.now()).toBe(1_000_032)
+  })
+
+  test('runAllTicks drains faked process.nextTick callbacks', () => {
+    const log = []
+    process.nextTick(() => log.push('tick'))
+    expect(log).toEqual([])
+    jest.runAllTicks()
+    expect(log).toEqual(['tick'])
+  })
+
+  test('clearAllTimers drops every pending timer', () => {
+    const fn = jest.fn()
+    setTimeout(fn, 10)
+    setInterval(fn, 10)
+    setImmediate(fn)
+    expect(jest.getTimerCount()).toBe(3)
+    jest.clearAllTimers()
+    expect(jest.getTimerCount()).toBe(0)
+    jest.advanceTimersByTime(100)
+    expect(fn).not.toHaveBeenCalled()
+  })
+
+  test('getTimerCount counts timeouts, intervals and immediates', () => {
+    expect(jest.getTimerCount()).toBe(0)
+    setTimeout(() => {}, 1)
+    setInterval(() => {}, 1)
+    setImmediate(() => {})
+    expect(jest.getTimerCount()).toBe(3)
+  })
+
+  test('now, setSystemTime and getRealSystemTime', () => {
+    expect(jest.now()).toBe(1_000_000)
+    const fn = jest.fn()
+    setTimeout(fn, 100)
+    jest.setSystemTime(new Date('2030-01-01T00:00:00Z'))
+    expect(Date.now()).toBe(Date.UTC(2030, 0, 1))
+    expect(jest.now()).toBe(Date.UTC(2030, 0, 1))
+    expect(new Date().getUTCFullYear()).toBe(2030)
+    expect(fn).not.toHaveBeenCalled() // moving the system time fires nothing
+    jest.advanceTimersByTime(100)
+    expect(fn).toHaveBeenCalledTimes(1)
+    expect(jest.getRealSystemTime()).toBeGreaterThan(Date.UTC(2020, 0, 1))
+    expect(jest.getRealSystemTime()).toBeLessThan(Date.UTC(2030, 0, 1))
+  })
+
+  test('setTimerTickMode nextAsync runs timers without explicit ticks', async () => {
+    const fired = new Promise((resolve) => setTimeout(() => resolve(Date.now()), 5000))
+    jest.setTimerTickMode({ mode: 'nextAsync' })
+    expect(await fired).toBe(1_005_000)
+    jest.setTimerTickMode({ mode: 'manual' })
+  })
+
+  test('fake Date, performance.now and hrtime follow the clock', () => {
+    const p0 = performance.now()
+    const h0 = process.hrtime.bigint()
+    jest.advanceTimersByTime(250)
+    expect(performance.now() - p0).toBe(250)
+    expect(process.hrtime.bigint() - h0).toBe(250_000_000n)
+    expect(new Date().getTime()).toBe(1_000_250)
+  })
+})
+
+describe('fakeTimers config', () => {
+  test('doNotFake leaves the listed APIs real', () => {
+    const realNextTick = process.nextTick
+    const realPerformance = performance
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'performance', 'setImmediate'] })
+    currentClock()
+    expect(process.nextTick).toBe(realNextTick)
+    expect(performance).toBe(realPerformance)
+    expect(setImmediate.clock).toBeUndefined()
+    expect(setInterval.clock).toBe(setTimeout.clock)
+  })
+
+  test('advanceTimers: true lets the fake clock follow real time', async () => {
+    jest.useFakeTimers({ advanceTimers: true })
+    currentClock()
+    // No jest.advance* call: only the clock's own real-time advancing can fire this.
+    const firedAt = await new Promise((resolve) => setTimeout(() => resolve(true), 30))
+    expect(firedAt).toBe(true)
+  })
+
+  test('advanceTimers: <delta> advances the fake clock in steps of delta', async () => {
+    jest.useFakeTimers({ advanceTimers: 7, now: 0 })
+    currentClock()
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const now = Date.now()
+    expect(now).toBeGreaterThanOrEqual(30)
+    expect(now % 7).toBe(0)
+  })
+
+  test('timerLimit bounds runAllTimers on a timer that keeps re-arming', () => {
+    jest.useFakeTimers({ timerLimit: 50 })
+    let runs = 0
+    function again () { runs++; setTimeout(again, 1) }
+    setTimeout(again, 1)
+    expect(() => jest.runAllTimers()).toThrow(/Aborting after running 50 timers/)
+    expect(runs).toBe(50)
+  })
+
+  test('now sets the start of the fake clock', () => {
+    jest.useFakeTimers({ now: new Date('2001-02-03T04:05:06Z') })
+    expect(Date.now()).toBe(Date.UTC(2001, 1, 3, 4, 5, 6))
+  })
+})
