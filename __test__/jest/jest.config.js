@@ -5,5 +5,6 @@
 module.exports = {
   rootDir: __dirname,
   testEnvironment: require.resolve('seqloop/jest-environment'),
-  testMatch: ['<rootDir>/*.spec.js']
+  testMatch: ['<rootDir>/*.spec.js'],
+  transform: {}
 }
