@@ -40,6 +40,7 @@ const NOT_MOCKED = 'A function to advance timers was called but the timers APIs 
   'Call `vi.useFakeTimers()` in the test file first.'
 
 const controllers = new WeakMap() // vi → its Timers
+let lastVi = null // the `vi` set up last: currentClock()'s default
 
 function unsupported (message) {
   const e = new Error(`seqloop/vitest: ${message}`)
@@ -224,6 +225,7 @@ function useSeqloopTimers (vi, options = {}) {
     originals.push([name, original])
   }
   controllers.set(vi, timers)
+  lastVi = vi
   return timers
 }
 
@@ -236,9 +238,9 @@ function checkVersion (version) {
   }
 }
 
-/** The seqloop clock behind `vi` (null when `vi` fakes nothing or was never set up). */
-function currentClock (vi) {
-  const timers = controllers.get(vi)
+/** The seqloop clock behind `vi` (default: the `vi` set up last), or null when not faking. */
+function currentClock (vi = lastVi) {
+  const timers = vi === null ? undefined : controllers.get(vi)
   return timers ? timers.clock : null
 }
 

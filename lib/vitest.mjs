@@ -9,5 +9,5 @@ const seqloopVitest = require('./vitest.js')
 seqloopVitest.checkVersion(require('vitest/package.json').version)
 seqloopVitest.useSeqloopTimers(vi)
 
-export const useSeqloopTimers = seqloopVitest.useSeqloopTimers
-export function currentClock () { return seqloopVitest.currentClock(vi) }
+export const { useSeqloopTimers, checkVersion } = seqloopVitest
+export function currentClock (v = vi) { return seqloopVitest.currentClock(v) }
