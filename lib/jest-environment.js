@@ -11,7 +11,7 @@
 // field, the constructor throws `ERR_UNSUPPORTED_RUNNER` instead of silently using sinon.
 // `legacyFakeTimers: true` keeps Jest's legacy implementation, which has no clock to replace.
 
-const { withGlobal } = require('./fake-timers.js')
+const { withGlobal } = require('./fake-timers')
 
 function loadNodeEnvironment () {
   let mod

@@ -23,7 +23,7 @@
 // only replaced when this Vitest has them); a Vitest whose `vi` lacks one throws
 // `ERR_UNSUPPORTED_RUNNER` at setup instead of running half on sinon.
 
-const { withGlobal } = require('./fake-timers.js')
+const { withGlobal } = require('./fake-timers')
 
 const REQUIRED = [
   'useFakeTimers', 'useRealTimers', 'isFakeTimers', 'advanceTimersByTime', 'advanceTimersByTimeAsync',
