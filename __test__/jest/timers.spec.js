@@ -19,6 +19,9 @@ function currentClock () {
   return clock
 }
 
+const runnerTimerCases = require('../fixtures/runner_timer_cases.js')
+const { stopsAtLoopLimit } = runnerTimerCases
+
 afterEach(() => {
   jest.useRealTimers()
 })
@@ -62,79 +65,7 @@ describe('jest.* timer methods', () => {
     jest.useFakeTimers({ now: 1_000_000 })
   })
 
-  test('advanceTimersByTime runs timers due within the span, in order', () => {
-    const log = []
-    setTimeout(() => log.push('b'), 20)
-    setTimeout(() => log.push('a'), 10)
-    setTimeout(() => log.push('c'), 30)
-    jest.advanceTimersByTime(20)
-    expect(log).toEqual(['a', 'b'])
-    expect(Date.now()).toBe(1_000_020)
-    jest.advanceTimersByTime(10)
-    expect(log).toEqual(['a', 'b', 'c'])
-  })
-
-  test('advanceTimersByTimeAsync lets promise chains between timers settle', async () => {
-    const log = []
-    setTimeout(async () => {
-      log.push('first')
-      await Promise.resolve()
-      log.push('after await')
-      setTimeout(() => log.push('second'), 5)
-    }, 5)
-    await jest.advanceTimersByTimeAsync(10)
-    expect(log).toEqual(['first', 'after await', 'second'])
-  })
-
-  test('runAllTimers runs nested timers until none is left', () => {
-    const log = []
-    setTimeout(() => {
-      log.push(1)
-      setTimeout(() => log.push(2), 100)
-    }, 100)
-    jest.runAllTimers()
-    expect(log).toEqual([1, 2])
-    expect(Date.now()).toBe(1_000_200)
-    expect(jest.getTimerCount()).toBe(0)
-  })
-
-  test('runAllTimersAsync awaits async callbacks that schedule more timers', async () => {
-    const log = []
-    async function poll (n) {
-      log.push(n)
-      await Promise.resolve()
-      if (n < 3) setTimeout(() => poll(n + 1), 50)
-    }
-    setTimeout(() => poll(1), 50)
-    await jest.runAllTimersAsync()
-    expect(log).toEqual([1, 2, 3])
-    expect(Date.now()).toBe(1_000_150)
-  })
-
-  test('runOnlyPendingTimers runs what is pending now, not what those timers add', () => {
-    const log = []
-    setInterval(() => log.push('tick'), 10)
-    setTimeout(() => {
-      log.push('outer')
-      setTimeout(() => log.push('inner'), 5)
-    }, 10)
-    jest.runOnlyPendingTimers()
-    expect(log).toEqual(['tick', 'outer'])
-    expect(jest.getTimerCount()).toBe(2) // the interval again, and 'inner'
-  })
-
-  test('runOnlyPendingTimersAsync does the same, awaiting between timers', async () => {
-    const log = []
-    setTimeout(async () => {
-      await null
-      log.push('a')
-      setTimeout(() => log.push('late'), 50) // due after the last pending timer: left alone
-    }, 10)
-    setTimeout(() => log.push('b'), 20)
-    await jest.runOnlyPendingTimersAsync()
-    expect(log).toEqual(['a', 'b'])
-    expect(jest.getTimerCount()).toBe(1)
-  })
+  runnerTimerCases({ api: jest, test, expect, start: 1_000_000 })
 
   test('advanceTimersToNextTimer(steps) jumps timer by timer', () => {
     const log = []
@@ -159,19 +90,6 @@ describe('jest.* timer methods', () => {
     expect(log).toEqual(['a', 'b'])
   })
 
-  test('advanceTimersToNextFrame advances to the next 16 ms animation frame', () => {
-    const log = []
-    setTimeout(() => log.push(16), 16)
-    setTimeout(() => log.push(17), 17)
-    jest.advanceTimersToNextFrame()
-    expect(log).toEqual([16])
-    expect(Date.now()).toBe(1_000_016)
-    jest.advanceTimersByTime(5)
-    jest.advanceTimersToNextFrame()
-    expect(log).toEqual([16, 17])
-    expect(Date.now()).toBe(1_000_032)
-  })
-
   test('runAllTicks drains faked process.nextTick callbacks', () => {
     const log = []
     process.nextTick(() => log.push('tick'))
@@ -180,39 +98,12 @@ describe('jest.* timer methods', () => {
     expect(log).toEqual(['tick'])
   })
 
-  test('clearAllTimers drops every pending timer', () => {
-    const fn = jest.fn()
-    setTimeout(fn, 10)
-    setInterval(fn, 10)
-    setImmediate(fn)
-    expect(jest.getTimerCount()).toBe(3)
-    jest.clearAllTimers()
-    expect(jest.getTimerCount()).toBe(0)
-    jest.advanceTimersByTime(100)
-    expect(fn).not.toHaveBeenCalled()
-  })
-
-  test('getTimerCount counts timeouts, intervals and immediates', () => {
-    expect(jest.getTimerCount()).toBe(0)
-    setTimeout(() => {}, 1)
-    setInterval(() => {}, 1)
-    setImmediate(() => {})
-    expect(jest.getTimerCount()).toBe(3)
-  })
-
-  test('now, setSystemTime and getRealSystemTime', () => {
+  test('now follows the fake clock and setSystemTime', () => {
     expect(jest.now()).toBe(1_000_000)
-    const fn = jest.fn()
-    setTimeout(fn, 100)
-    jest.setSystemTime(new Date('2030-01-01T00:00:00Z'))
-    expect(Date.now()).toBe(Date.UTC(2030, 0, 1))
+    jest.advanceTimersByTime(5)
+    expect(jest.now()).toBe(1_000_005)
+    jest.setSystemTime(Date.UTC(2030, 0, 1))
     expect(jest.now()).toBe(Date.UTC(2030, 0, 1))
-    expect(new Date().getUTCFullYear()).toBe(2030)
-    expect(fn).not.toHaveBeenCalled() // moving the system time fires nothing
-    jest.advanceTimersByTime(100)
-    expect(fn).toHaveBeenCalledTimes(1)
-    expect(jest.getRealSystemTime()).toBeGreaterThan(Date.UTC(2020, 0, 1))
-    expect(jest.getRealSystemTime()).toBeLessThan(Date.UTC(2030, 0, 1))
   })
 
   test('setTimerTickMode nextAsync runs timers without explicit ticks', async () => {
@@ -263,11 +154,7 @@ describe('fakeTimers config', () => {
 
   test('timerLimit bounds runAllTimers on a timer that keeps re-arming', () => {
     jest.useFakeTimers({ timerLimit: 50 })
-    let runs = 0
-    function again () { runs++; setTimeout(again, 1) }
-    setTimeout(again, 1)
-    expect(() => jest.runAllTimers()).toThrow(/Aborting after running 50 timers/)
-    expect(runs).toBe(50)
+    stopsAtLoopLimit({ api: jest, expect, limit: 50 })
   })
 
   test('now sets the start of the fake clock', () => {

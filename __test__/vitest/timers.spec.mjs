@@ -2,6 +2,7 @@
 // `setupFiles: ['seqloop/vitest']` only: this file never imports seqloop/vitest.
 import { createRequire } from 'node:module'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
+import runnerTimerCases, { stopsAtLoopLimit } from '../fixtures/runner_timer_cases.js'
 
 // Node's own require: the seqloop module instance the setup file loaded, so its clock class can be
 // compared by identity. Vitest's bundled sinon clock is a plain object and fails this.
@@ -63,26 +64,17 @@ describe('vi.* timer methods', () => {
     vi.useFakeTimers({ now: 1_000_000 })
   })
 
-  test('advanceTimersByTime', () => {
-    const log = []
-    setTimeout(() => log.push('b'), 20)
-    setTimeout(() => log.push('a'), 10)
-    setTimeout(() => log.push('c'), 30)
-    expect(vi.advanceTimersByTime(20)).toBe(vi)
-    expect(log).toEqual(['a', 'b'])
-    expect(Date.now()).toBe(1_000_020)
-  })
+  runnerTimerCases({ api: vi, test, expect, start: 1_000_000 })
 
-  test('advanceTimersByTimeAsync settles promise chains between timers', async () => {
-    const log = []
-    setTimeout(async () => {
-      log.push('first')
-      await Promise.resolve()
-      log.push('after await')
-      setTimeout(() => log.push('second'), 5)
-    }, 5)
-    expect(await vi.advanceTimersByTimeAsync(10)).toBe(vi)
-    expect(log).toEqual(['first', 'after await', 'second'])
+  test('the methods return vi, for chaining', async () => {
+    for (const name of ['advanceTimersByTime', 'advanceTimersToNextTimer', 'advanceTimersToNextFrame', 'runAllTimers',
+      'runOnlyPendingTimers', 'runAllTicks', 'clearAllTimers', 'setSystemTime', 'useFakeTimers']) {
+      expect(vi[name](0), name).toBe(vi)
+    }
+    for (const name of ['advanceTimersByTimeAsync', 'advanceTimersToNextTimerAsync', 'runAllTimersAsync', 'runOnlyPendingTimersAsync']) {
+      expect(await vi[name](0), name).toBe(vi)
+    }
+    expect(vi.useRealTimers()).toBe(vi)
   })
 
   test('advanceTimersToNextTimer runs the next timer and all due with it', () => {
@@ -108,66 +100,6 @@ describe('vi.* timer methods', () => {
     expect(log).toEqual(['a', 'b'])
   })
 
-  test('advanceTimersToNextFrame advances to the next 16 ms animation frame', () => {
-    const log = []
-    setTimeout(() => log.push(16), 16)
-    setTimeout(() => log.push(17), 17)
-    expect(vi.advanceTimersToNextFrame()).toBe(vi)
-    expect(log).toEqual([16])
-    expect(Date.now()).toBe(1_000_016)
-    vi.advanceTimersByTime(5).advanceTimersToNextFrame()
-    expect(log).toEqual([16, 17])
-    expect(Date.now()).toBe(1_000_032)
-  })
-
-  test('runAllTimers', () => {
-    const log = []
-    setTimeout(() => {
-      log.push(1)
-      setTimeout(() => log.push(2), 100)
-    }, 100)
-    vi.runAllTimers()
-    expect(log).toEqual([1, 2])
-    expect(Date.now()).toBe(1_000_200)
-  })
-
-  test('runAllTimersAsync', async () => {
-    const log = []
-    async function poll (n) {
-      log.push(n)
-      await Promise.resolve()
-      if (n < 3) setTimeout(() => poll(n + 1), 50)
-    }
-    setTimeout(() => poll(1), 50)
-    await vi.runAllTimersAsync()
-    expect(log).toEqual([1, 2, 3])
-  })
-
-  test('runOnlyPendingTimers', () => {
-    const log = []
-    setInterval(() => log.push('tick'), 10)
-    setTimeout(() => {
-      log.push('outer')
-      setTimeout(() => log.push('inner'), 50)
-    }, 10)
-    vi.runOnlyPendingTimers()
-    expect(log).toEqual(['tick', 'outer'])
-    expect(vi.getTimerCount()).toBe(2)
-  })
-
-  test('runOnlyPendingTimersAsync', async () => {
-    const log = []
-    setTimeout(async () => {
-      await null
-      log.push('a')
-      setTimeout(() => log.push('late'), 50)
-    }, 10)
-    setTimeout(() => log.push('b'), 20)
-    await vi.runOnlyPendingTimersAsync()
-    expect(log).toEqual(['a', 'b'])
-    expect(vi.getTimerCount()).toBe(1)
-  })
-
   test('runAllTicks drains queueMicrotask callbacks when it is faked', () => {
     // (faking nextTick is refused in Vitest's default child-process pool)
     vi.useFakeTimers({ toFake: ['queueMicrotask', 'setTimeout'] })
@@ -191,29 +123,11 @@ describe('vi.* timer methods', () => {
     expect(() => vi.useFakeTimers({ toFake: ['nextTick'] })).toThrow('is not supported in node:child_process')
   })
 
-  test('getTimerCount and clearAllTimers', () => {
-    const fn = vi.fn()
-    setTimeout(fn, 10)
-    setInterval(fn, 10)
-    setImmediate(fn)
-    expect(vi.getTimerCount()).toBe(3)
-    expect(vi.clearAllTimers()).toBe(vi)
-    expect(vi.getTimerCount()).toBe(0)
-    vi.advanceTimersByTime(100)
-    expect(fn).not.toHaveBeenCalled()
-  })
-
-  test('setSystemTime moves the clock without firing timers; getMockedSystemTime, getRealSystemTime', () => {
-    const fn = vi.fn()
-    setTimeout(fn, 100)
-    vi.setSystemTime('2030-01-01T00:00:00Z')
-    expect(Date.now()).toBe(Date.UTC(2030, 0, 1))
-    expect(vi.getMockedSystemTime().getTime()).toBe(Date.UTC(2030, 0, 1))
-    expect(fn).not.toHaveBeenCalled()
-    vi.advanceTimersByTime(100)
-    expect(fn).toHaveBeenCalledTimes(1)
-    expect(vi.getRealSystemTime()).toBeGreaterThan(Date.UTC(2020, 0, 1))
-    expect(vi.getRealSystemTime()).toBeLessThan(Date.UTC(2030, 0, 1))
+  test('getMockedSystemTime is the fake now while faking', () => {
+    vi.advanceTimersByTime(5)
+    expect(vi.getMockedSystemTime().getTime()).toBe(1_000_005)
+    vi.useRealTimers()
+    expect(vi.getMockedSystemTime()).toBe(null)
   })
 
   test.runIf(typeof vi.setTimerTickMode === 'function')('setTimerTickMode', async () => {
@@ -288,19 +202,12 @@ describe('fakeTimers config', () => {
 
   test('loopLimit from the project config bounds runAllTimers', () => {
     vi.useFakeTimers()
-    let runs = 0
-    function again () { runs++; setTimeout(again, 1) }
-    setTimeout(again, 1)
-    expect(() => vi.runAllTimers()).toThrow(/Aborting after running 300 timers/)
-    expect(runs).toBe(300)
+    stopsAtLoopLimit({ api: vi, expect, limit: 300 })
   })
 
   test('loopLimit given to useFakeTimers wins over the project config', () => {
     vi.useFakeTimers({ loopLimit: 20 })
-    let runs = 0
-    setInterval(() => runs++, 1)
-    expect(() => vi.runAllTimers()).toThrow(/Aborting after running 20 timers/)
-    expect(runs).toBe(20)
+    stopsAtLoopLimit({ api: vi, expect, limit: 20 })
   })
 
   test('vi.setConfig changes the config the next useFakeTimers reads', () => {
