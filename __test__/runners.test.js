@@ -10,7 +10,7 @@ const path = require('node:path')
 const { ModernFakeTimers } = require('@jest/fake-timers')
 
 const seqloop = require('seqloop/fake-timers')
-const { useSeqloopTimers, currentClock, checkVersion } = require('seqloop/vitest')
+const { useSeqloopTimers, currentClock, checkVersion, ViTimers } = require('seqloop/vitest')
 const { useSeqloopClock } = require('seqloop/jest-environment')
 
 const SEQLOOP_CLOCK = Object.getPrototypeOf(seqloop.createClock())
@@ -60,6 +60,24 @@ test('vitest: useSeqloopTimers drives a seqloop clock on the global with the pro
   assert.equal(setTimeout, realSetTimeout)
   assert.equal(currentClock(vi), null)
   assert.throws(() => vi.advanceTimersByTime(1), /the timers APIs are not mocked/)
+})
+
+test('vitest: ViTimers fakes a plain object given as the global, as Vitest\'s FakeTimers does', () => {
+  const log = []
+  const global = { Date, setTimeout, clearTimeout, process: { nextTick: process.nextTick } }
+  const timers = new ViTimers({ global, config: { toFake: ['setTimeout', 'clearTimeout', 'Date'] } })
+  timers.useFakeTimers()
+  assert.notEqual(global.setTimeout, setTimeout)
+  assert.equal(Object.getPrototypeOf(timers.clock), SEQLOOP_CLOCK)
+  global.setTimeout(() => log.push(global.Date.now() - start), 25)
+  const start = timers.clock.now
+  timers.advanceTimersToNextTimer(5)
+  assert.deepEqual(log, [25])
+  timers.setSystemTime(0)
+  assert.equal(timers.getMockedSystemTime().getTime(), 0)
+  timers.dispose()
+  assert.equal(global.setTimeout, setTimeout)
+  assert.equal(timers.clock, null)
 })
 
 test('vitest: optional methods are replaced only when this Vitest has them', () => {

@@ -1,10 +1,33 @@
 import type { Clock } from './fake-timers'
 
-/** The state behind `vi`'s timer methods once seqloop/vitest is set up. */
-export interface SeqloopViTimers {
-  /** The installed seqloop clock, or null when `vi` fakes nothing. */
+/** Vitest's FakeTimers (the object behind `vi`'s timer methods) on seqloop's clock. */
+export declare class ViTimers {
+  constructor(options?: { global?: object; config?: object | null })
+  /** The installed seqloop clock, or null when nothing is faked. */
   readonly clock: Clock | null
+  configure(config: object | null | undefined): void
+  useFakeTimers(): void
+  useRealTimers(): void
+  dispose(): void
   isFakeTimers(): boolean
+  runAllTimers(): void
+  runAllTimersAsync(): Promise<void>
+  runOnlyPendingTimers(): void
+  runOnlyPendingTimersAsync(): Promise<void>
+  advanceTimersByTime(ms: number): void
+  advanceTimersByTimeAsync(ms: number): Promise<void>
+  advanceTimersToNextTimer(steps?: number): void
+  advanceTimersToNextTimerAsync(steps?: number): Promise<void>
+  advanceTimersToNextFrame(): void
+  runAllTicks(): void
+  reset(): void
+  setSystemTime(time?: number | string | Date | { epochMilliseconds: number }): void
+  getMockedSystemTime(): Date | null
+  getRealSystemTime(): number
+  getTimerCount(): number
+  clearAllTimers(): void
+  setTimerTickMode(mode: 'manual' | 'nextTimerAsync'): void
+  setTimerTickMode(mode: 'interval', interval?: number): void
 }
 
 export interface UseSeqloopTimersOptions {
@@ -19,7 +42,7 @@ export interface UseSeqloopTimersOptions {
  * Importing `seqloop/vitest` (e.g. from `test.setupFiles`) does this for Vitest's own `vi`.
  * Throws an Error with code `ERR_UNSUPPORTED_RUNNER` when `vi` lacks the expected methods.
  */
-export declare function useSeqloopTimers(vi: object, options?: UseSeqloopTimersOptions): SeqloopViTimers
+export declare function useSeqloopTimers(vi: object, options?: UseSeqloopTimersOptions): ViTimers
 /** The seqloop clock behind `vi` (default: the `vi` set up last), or null when not faking. */
 export declare function currentClock(vi?: object): Clock | null
 /** Throws `ERR_UNSUPPORTED_RUNNER` unless `version` is a supported Vitest release (5.x). */

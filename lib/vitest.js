@@ -5,8 +5,9 @@
 // `@sinonjs/fake-timers` and keeps its FakeTimers object in a closure inside `createVitest()`,
 // reachable from nothing a setup file can touch (no export, no global, no field on `vi`). What is
 // reachable is `vi` itself: a plain object whose timer methods all delegate to that FakeTimers
-// object. `useSeqloopTimers(vi)` replaces exactly those methods with the same state machine
-// driving seqloop's `withGlobal(globalThis)`, following Vitest 5's documented semantics:
+// object. `useSeqloopTimers(vi)` replaces exactly those methods with forwards to `ViTimers`, the
+// same state machine on seqloop's `withGlobal(globalThis)`, following Vitest 5.1's semantics
+// (scripts/vitest-suite.sh runs Vitest's own FakeTimers suite against ViTimers):
 //
 // - `useFakeTimers(config?)` merges `config` over the project's `test.fakeTimers` (read from
 //   Vitest's worker state at each call, so `vi.setConfig` applies) and installs with
@@ -20,8 +21,9 @@
 // - `advanceTimersToNextTimer(Async)` runs the next timer and then every timer due at that time.
 //
 // The replaced methods are checked to exist first (and `setTimerTickMode`, `advanceTimersToNextFrame`
-// only replaced when this Vitest has them); a Vitest whose `vi` lacks one throws
-// `ERR_UNSUPPORTED_RUNNER` at setup instead of running half on sinon.
+// only replaced when this Vitest has them) and replaced all or none; a Vitest whose `vi` lacks one,
+// or whose `vi` cannot be changed, throws `ERR_UNSUPPORTED_RUNNER` at setup instead of running half
+// on sinon.
 
 const { withGlobal } = require('./fake-timers')
 
@@ -57,31 +59,35 @@ function epochOf (time) {
   return time && typeof time === 'object' && 'epochMilliseconds' in time ? time.epochMilliseconds : time
 }
 
-/** The state behind `vi`'s timer methods: Vitest's FakeTimers, on seqloop's clock. */
-class Timers {
-  constructor (global, projectConfig) {
+/**
+ * Vitest's FakeTimers on seqloop's clock: the same constructor (`{ global, config }`), methods and
+ * meaning, so `vi` only forwards to it (and Vitest's own FakeTimers tests can run against it).
+ */
+class ViTimers {
+  constructor ({ global = globalThis, config } = {}) {
     this._fake = withGlobal(global)
-    this._projectConfig = projectConfig
+    this._userConfig = config
     this._realNow = this._fake.timers.Date.now.bind(this._fake.timers.Date)
     this._clock = null
     this._fakingTime = false
     this._fakingDate = null // a Date while only Date is faked (setSystemTime before useFakeTimers)
   }
 
+  /** The installed seqloop clock, or null. */
   get clock () { return this._clock }
 
-  useFakeTimers (config) {
-    const project = this._projectConfig()
-    if (isChildProcess() && (config?.toFake?.includes('nextTick') || project?.toFake?.includes('nextTick'))) {
-      throw new Error('vi.useFakeTimers({ toFake: ["nextTick"] }) is not supported in node:child_process. ' +
-        'Use --pool=threads if mocking nextTick is required.')
-    }
-    const user = config ? { ...project, ...config } : project
+  configure (config) { this._userConfig = config }
+
+  useFakeTimers () {
     const now = this._fakingDate || Date.now()
     if (this._clock !== null) this._clock.uninstall()
+    this._clock = null
     this._fakingDate = null
-    let toFake = user?.toFake
-    let toNotFake = user?.toNotFake
+    let toFake = this._userConfig?.toFake
+    if (isChildProcess() && toFake?.includes('nextTick')) {
+      throw new Error('process.nextTick cannot be mocked inside child_process')
+    }
+    let toNotFake = this._userConfig?.toNotFake
     if (toFake === undefined && toNotFake === undefined) {
       toFake = Object.keys(this._fake.timers).filter((name) => !NODE_INTERNAL.includes(name))
     } else if (toFake === undefined) {
@@ -90,7 +96,7 @@ class Timers {
     if (isChildProcess() && toNotFake && !toNotFake.includes('nextTick')) toNotFake = [...toNotFake, 'nextTick']
     this._clock = this._fake.install({
       now,
-      ...user,
+      ...this._userConfig,
       ...(toFake && { toFake }),
       ...(toNotFake && { toNotFake }),
       ignoreMissingTimers: true
@@ -105,11 +111,48 @@ class Timers {
     this._fakingDate = null
   }
 
+  dispose () { this.useRealTimers() }
+
   isFakeTimers () { return this._fakingTime }
 
   _checked () {
     if (!this._fakingTime) throw new Error(NOT_MOCKED)
     return this._clock
+  }
+
+  runAllTimers () { this._checked().runAll() }
+  async runAllTimersAsync () { await this._checked().runAllAsync() }
+  runOnlyPendingTimers () { this._checked().runToLast() }
+  async runOnlyPendingTimersAsync () { await this._checked().runToLastAsync() }
+  advanceTimersByTime (ms) { this._checked().tick(ms) }
+  async advanceTimersByTimeAsync (ms) { await this._checked().tickAsync(ms) }
+  advanceTimersToNextFrame () { this._checked().runToFrame() }
+  runAllTicks () { this._checked().runMicrotasks() }
+
+  advanceTimersToNextTimer (steps = 1) {
+    const clock = this._checked()
+    for (let i = steps; i > 0; i--) {
+      clock.next()
+      clock.tick(0) // every other timer due at that same time, too
+      if (clock.countTimers() === 0) break
+    }
+  }
+
+  async advanceTimersToNextTimerAsync (steps = 1) {
+    const clock = this._checked()
+    for (let i = steps; i > 0; i--) {
+      await clock.nextAsync()
+      clock.tick(0)
+      if (clock.countTimers() === 0) break
+    }
+  }
+
+  /** Drops every pending timer and keeps the current fake time. */
+  reset () {
+    const clock = this._checked()
+    const { now } = clock
+    clock.reset()
+    clock.setSystemTime(now)
   }
 
   setSystemTime (time) {
@@ -136,24 +179,6 @@ class Timers {
 
   clearAllTimers () { if (this._fakingTime) this._clock.reset() }
 
-  advanceTimersToNextTimer (steps = 1) {
-    const clock = this._checked()
-    for (let i = steps; i > 0; i--) {
-      clock.next()
-      clock.tick(0) // every other timer due at that same time, too
-      if (clock.countTimers() === 0) break
-    }
-  }
-
-  async advanceTimersToNextTimerAsync (steps = 1) {
-    const clock = this._checked()
-    for (let i = steps; i > 0; i--) {
-      await clock.nextAsync()
-      clock.tick(0)
-      if (clock.countTimers() === 0) break
-    }
-  }
-
   setTimerTickMode (mode, interval) {
     const clock = this._checked()
     if (mode === 'manual') clock.setTickMode({ mode: 'manual' })
@@ -164,8 +189,8 @@ class Timers {
 }
 
 /**
- * Makes `vi`'s timer methods run on a seqloop clock. Idempotent per `vi`; returns the state
- * object (its `clock` is the installed seqloop clock, or null).
+ * Makes `vi`'s timer methods run on a seqloop clock. Idempotent per `vi`; returns the ViTimers
+ * behind them (its `clock` is the installed seqloop clock, or null).
  * `options.global` (default globalThis) is the global to fake; `options.config()` returns the
  * project's `fakeTimers` config (default: read from Vitest's worker state at each call).
  */
@@ -180,36 +205,39 @@ function useSeqloopTimers (vi, options = {}) {
     throw unsupported(`this Vitest's \`vi\` has no ${missing.join(', ')}; supported: Vitest 5`)
   }
   const global = options.global || globalThis
-  const config = options.config || (() => {
+  const project = options.config || (() => {
     const state = global.__vitest_worker__
     if (!state || !state.config) {
       throw unsupported("Vitest's worker state is not there: load seqloop/vitest from `test.setupFiles`")
     }
     return state.config.fakeTimers
   })
-  const timers = new Timers(global, config)
-  const run = (name) => function () { timers._checked()[name](); return vi }
-  const runAsync = (name) => async function () { await timers._checked()[name](); return vi }
+  const timers = new ViTimers({ global })
   const methods = {
-    useFakeTimers (cfg) { timers.useFakeTimers(cfg); return vi },
-    useRealTimers () { timers.useRealTimers(); return vi },
+    useFakeTimers (config) {
+      const base = project()
+      if (isChildProcess() && (config?.toFake?.includes('nextTick') || base?.toFake?.includes('nextTick'))) {
+        throw new Error('vi.useFakeTimers({ toFake: ["nextTick"] }) is not supported in node:child_process. ' +
+          'Use --pool=threads if mocking nextTick is required.')
+      }
+      timers.configure(config ? { ...base, ...config } : base)
+      timers.useFakeTimers()
+      return vi
+    },
     isFakeTimers () { return timers.isFakeTimers() },
-    advanceTimersByTime (ms) { timers._checked().tick(ms); return vi },
-    async advanceTimersByTimeAsync (ms) { await timers._checked().tickAsync(ms); return vi },
-    advanceTimersToNextTimer () { timers.advanceTimersToNextTimer(); return vi },
-    async advanceTimersToNextTimerAsync () { await timers.advanceTimersToNextTimerAsync(); return vi },
-    runAllTimers: run('runAll'),
-    runAllTimersAsync: runAsync('runAllAsync'),
-    runOnlyPendingTimers: run('runToLast'),
-    runOnlyPendingTimersAsync: runAsync('runToLastAsync'),
-    runAllTicks: run('runMicrotasks'),
     getTimerCount () { return timers.getTimerCount() },
-    clearAllTimers () { timers.clearAllTimers(); return vi },
-    setSystemTime (time) { timers.setSystemTime(time); return vi },
     getMockedSystemTime () { return timers.getMockedSystemTime() },
     getRealSystemTime () { return timers.getRealSystemTime() },
-    advanceTimersToNextFrame: run('runToFrame'),
-    setTimerTickMode (mode, interval) { timers.setTimerTickMode(mode, interval); return vi }
+    // `vi` takes no step count: one timer per call
+    advanceTimersToNextTimer () { timers.advanceTimersToNextTimer(); return vi },
+    async advanceTimersToNextTimerAsync () { await timers.advanceTimersToNextTimerAsync(); return vi }
+  }
+  for (const name of ['useRealTimers', 'advanceTimersByTime', 'advanceTimersToNextFrame', 'runAllTimers',
+    'runOnlyPendingTimers', 'runAllTicks', 'clearAllTimers', 'setSystemTime', 'setTimerTickMode']) {
+    methods[name] = function (...args) { timers[name](...args); return vi }
+  }
+  for (const name of ['advanceTimersByTimeAsync', 'runAllTimersAsync', 'runOnlyPendingTimersAsync']) {
+    methods[name] = async function (...args) { await timers[name](...args); return vi }
   }
   const originals = []
   for (const name of [...REQUIRED, ...OPTIONAL]) {
@@ -244,4 +272,4 @@ function currentClock (vi = lastVi) {
   return timers ? timers.clock : null
 }
 
-module.exports = { useSeqloopTimers, currentClock, checkVersion }
+module.exports = { useSeqloopTimers, currentClock, checkVersion, ViTimers }
