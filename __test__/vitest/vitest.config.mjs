@@ -1,5 +1,6 @@
 // Vitest project for `test.setupFiles: ['seqloop/vitest']` (run by scripts/ci-runners.sh), once in
-// each worker pool: child processes (the default; faking nextTick is refused there) and threads.
+// each worker pool: child processes (the default; faking nextTick is refused there) and threads,
+// and once with every file in one worker (`isolate: false`: the setup file runs again per file).
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
@@ -15,7 +16,8 @@ export default defineConfig({
   test: {
     projects: [
       { test: { ...common, name: 'forks', pool: 'forks' } },
-      { test: { ...common, name: 'threads', pool: 'threads' } }
+      { test: { ...common, name: 'threads', pool: 'threads' } },
+      { test: { ...common, name: 'shared-worker', pool: 'threads', isolate: false, maxWorkers: 1 } }
     ]
   }
 })
