@@ -10,12 +10,16 @@
 const SEQLOOP_CLOCK = Object.getPrototypeOf(require('seqloop/fake-timers').createClock())
 const methodsOf = (proto) => Object.getOwnPropertyNames(proto).sort()
 
-/** The clock behind the faked globals, checked to be a seqloop clock (not sinon's). */
-function currentClock () {
-  const clock = setTimeout.clock
+function expectSeqloopClock (clock) {
   expect(clock).toBeDefined()
   expect(clock.constructor.name).toBe(SEQLOOP_CLOCK.constructor.name)
   expect(methodsOf(Object.getPrototypeOf(clock))).toEqual(methodsOf(SEQLOOP_CLOCK))
+}
+
+/** The clock behind the faked globals, checked to be a seqloop clock (not sinon's). */
+function currentClock () {
+  const clock = setTimeout.clock
+  expectSeqloopClock(clock)
   return clock
 }
 
@@ -23,7 +27,10 @@ const runnerTimerCases = require('../fixtures/runner_timer_cases.js')
 const { stopsAtLoopLimit } = runnerTimerCases
 
 afterEach(() => {
+  // Whatever a test faked ran on seqloop (checked after restoring, so a failure does not cascade).
+  const clock = setTimeout.clock ?? Date.clock
   jest.useRealTimers()
+  if (clock !== undefined) expectSeqloopClock(clock)
 })
 
 describe('seqloop is the clock', () => {

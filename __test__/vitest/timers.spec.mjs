@@ -18,8 +18,12 @@ function currentClock () {
 }
 
 afterEach(() => {
+  // Whatever a test faked ran on seqloop (checked after restoring, so a failure does not cascade).
+  const faking = vi.isFakeTimers() || vi.getMockedSystemTime() !== null
+  const clock = setTimeout.clock ?? Date.clock
   vi.useRealTimers()
   vi.resetConfig()
+  if (faking) expect(Object.getPrototypeOf(clock)).toBe(SEQLOOP_CLOCK)
 })
 
 describe('seqloop is the clock', () => {
