@@ -41,7 +41,7 @@ const NODE_INTERNAL = ['nextTick', 'queueMicrotask']
 const NOT_MOCKED = 'A function to advance timers was called but the timers APIs are not mocked. ' +
   'Call `vi.useFakeTimers()` in the test file first.'
 
-const controllers = new WeakMap() // vi → its Timers
+const controllers = new WeakMap() // vi → its ViTimers
 let lastVi = null // the `vi` set up last: currentClock()'s default
 
 function unsupported (message) {
@@ -245,7 +245,7 @@ function useSeqloopTimers (vi, options = {}) {
     const original = vi[name]
     try {
       vi[name] = methods[name]
-    } catch {}
+    } catch {} // a read-only method throws here (strict mode); the check below reports it
     if (vi[name] !== methods[name]) {
       for (const [n, fn] of originals) vi[n] = fn // all or nothing: never half on sinon
       throw unsupported(`cannot replace vi.${name} (is \`vi\` frozen?)`)
