@@ -68,12 +68,15 @@ const IDLE_MS = 50
 const BATCH = 256 // most timers one popDue call hands back (per lane)
 const STAGE = 256 // most timers one insertMany call hands over (per lane)
 const MAX_SPAN = 256 // most deadlines one popDue call hands back
+const TICK_BOUND = 1e7 // most timers one tick fires (see Clock._tickBound)
 
 // Timer record states.
 const QUEUED = 0 // in the insertion buffer
 const ARMED = 1 // in a native queue, or popped into its lane's batch and not yet taken
 const TAKEN = 2 // taken from the lane, about to fire
 const DONE = 3 // fired (non-repeating) or cleared
+const IDLE = 4 // an idle callback without a timeout, in the clock's `_idle` list
+const PARKED = 5 // an interval of NaN ms after its first run (pending, never due)
 
 const CREATORS = {
   Timeout: 'setTimeout',
@@ -91,7 +94,6 @@ const CLEARABLE = {
 }
 const TIMER_FUNCTIONS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate']
 const PROMISE_FUNCTIONS = ['setTimeout', 'setImmediate', 'setInterval']
-const NOT_FAKED_BY_DEFAULT = ['nextTick', 'queueMicrotask']
 
 function codedError (Ctor, code, message) {
   const e = new Ctor(message)
@@ -110,18 +112,54 @@ function describe (v) {
 function checkCallback (func) {
   if (typeof func === 'function') return
   if (func === undefined) {
-    throw codedError(Error, 'ERR_INVALID_ARG_TYPE', 'Callback must be provided to timer calls')
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'Callback must be provided to timer calls')
   }
   throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
     `[ERR_INVALID_CALLBACK]: Callback must be a function. Received ${describe(func)} of type ${typeof func}`)
 }
 
-/** Node's delay coercion; see the header for what "as soon as possible" means here. */
-function toDelay (delay) {
-  const n = delay * 1
-  if (!(n >= 1)) return 0
+function checkDelayType (delay) {
+  if (typeof delay === 'symbol') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The delay must be a number, got a Symbol')
+  }
+}
+
+/**
+ * sinon's delay coercion (the default): non-numbers through `parseInt`, NaN and ±Infinity are 0,
+ * more than 2^31 - 1 is 1, negative is 0. The result may keep a fraction (it is the timer's
+ * `delay`); `wholeMs` gives the milliseconds the deadline moves by.
+ */
+function sinonDelay (delay) {
+  if (typeof delay !== 'number') {
+    checkDelayType(delay)
+    delay = parseInt(delay, 10)
+  }
+  if (!(delay > 0) || delay === Infinity) return 0 // NaN, negative, ±Infinity
+  if (delay > TIMEOUT_MAX) return 1
+  return delay
+}
+
+/** sinon's interval coercion: `parseInt(String(delay))`, more than 2^31 - 1 is 1; NaN stays NaN. */
+function sinonInterval (delay) {
+  checkDelayType(delay)
+  const n = parseInt(String(delay), 10)
   if (n > TIMEOUT_MAX) return 1
-  return Math.trunc(n)
+  return n > 0 ? n : n === n ? 0 : NaN
+}
+
+/** The whole milliseconds of a coerced delay, as sinon reads it (`parseInt(String(delay))`). */
+function wholeMs (d) {
+  return Number.isInteger(d) ? d : (parseInt(String(d), 10) || 0)
+}
+
+/** Node's delay coercion (`semantics: 'node'`): Number(delay); outside [1, 2^31 - 1] it is 1. */
+function nodeDelay (delay) {
+  if (typeof delay !== 'number') {
+    checkDelayType(delay)
+    delay = Number(delay)
+  }
+  if (!(delay >= 1 && delay <= TIMEOUT_MAX)) return 1
+  return Math.trunc(delay)
 }
 
 const TICK_FORMAT = "tick only understands numbers, 'm:s' and 'h:m:s'. Each part must be two digits"
@@ -132,25 +170,26 @@ function parseTickValue (value) {
     if (Number.isNaN(value)) {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'Tick value must be a number of milliseconds or a time string, got NaN')
     }
-    if (value < 0) throw codedError(TypeError, 'ERR_OUT_OF_RANGE', 'Negative ticks are not supported')
+    if (value < 0) throw codedError(RangeError, 'ERR_OUT_OF_RANGE', 'Negative ticks are not supported')
     if (value === Infinity) throw codedError(RangeError, 'ERR_OUT_OF_RANGE', 'Tick value must be finite, got Infinity')
     return value
   }
   if (typeof value === 'bigint') return parseTickValue(Number(value))
+  // sinon reads a missing or empty tick value as 0
+  if (value === undefined || value === null || value === '') return 0
   if (typeof value !== 'string') {
     throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
       `Tick value must be a number of milliseconds or a time string, got ${describe(value)}`)
   }
-  if (value === '') return 0
   const parts = value.split(':')
-  const digits = parts.length === 1 ? /^\d{1,2}$/ : /^\d{2}$/
-  if (parts.length > 3 || !parts.every((p) => digits.test(p))) {
-    throw codedError(Error, 'ERR_INVALID_ARG_VALUE', TICK_FORMAT)
+  // 'h:m:s', 'm:s' or 's': the last part has one or two digits, the others two
+  if (parts.length > 3 || !parts.every((p, i) => (i === parts.length - 1 ? /^\d{1,2}$/ : /^\d{2}$/).test(p))) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', TICK_FORMAT)
   }
   let seconds = 0
   for (const p of parts) {
     const n = Number(p)
-    if (n >= 60) throw codedError(Error, 'ERR_INVALID_ARG_VALUE', `Invalid time ${value}`)
+    if (n >= 60) throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `Invalid time ${value}`)
     seconds = seconds * 60 + n
   }
   return seconds * 1000
@@ -158,10 +197,10 @@ function parseTickValue (value) {
 
 /** `now` option → epoch milliseconds. */
 function toEpoch (now) {
-  if (now === undefined) return 0
+  if (!now) return 0
   if (typeof now === 'number') return now
-  if (now instanceof Date || Object.prototype.toString.call(now) === '[object Date]') return now.getTime()
-  if (now !== null && typeof now === 'object' && typeof now.epochMilliseconds === 'number') return now.epochMilliseconds
+  if (typeof now.getTime === 'function') return now.getTime() // a Date, from any realm
+  if (typeof now === 'object' && typeof now.epochMilliseconds === 'number') return now.epochMilliseconds
   throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'now should be milliseconds since UNIX epoch')
 }
 
@@ -200,13 +239,18 @@ class FakeTimer {
    */
   get id () { return ID_START + this._n }
 
-  /** The repeat period of an interval (a delay of 0 repeats every 1 ms), else undefined. */
+  /** The repeat period of an interval, else undefined (NaN for a sinon interval of NaN ms). */
   get interval () {
-    return this.type === 'Interval' ? (this.delay === 0 ? 1 : this.delay) : undefined
+    if (this.type !== 'Interval') return undefined
+    const nan = this._clock._nanIntervals
+    return nan !== null && nan.has(this) ? NaN : this.delay
   }
 
   /** True for immediates, which wait in their own lane. */
   get _imm () { return this.type === 'Immediate' }
+
+  /** True for an idle callback without a timeout: it waits in the clock's `_idle` list. */
+  get _idleLast () { return this.type === 'IdleCallback' && this.delay === 0 }
 
   /** Absolute time (fake epoch ms) the timer is due at. */
   get callAt () { return this._clock._base + this._at }
@@ -230,7 +274,7 @@ class FakeTimer {
   refresh () {
     const clock = this._clock
     if (this._state !== DONE) clock._cancel(this)
-    clock._arm(this, this.type === 'Interval' ? this.interval : this.delay)
+    clock._arm(this, this.delay)
     if (clock._relisted === null) clock._relisted = new WeakMap()
     clock._relisted.set(this, clock._nextN++)
     return this
@@ -455,13 +499,15 @@ const PUBLIC_METHODS = [
 
 /** The fake clock. Every public method is bound, so it can be passed around detached. */
 class Clock {
-  constructor (env, start, loopLimit) {
+  constructor (env, start, loopLimit, semantics) {
     this._env = env
-    this._start = toEpoch(start)
-    this.loopLimit = loopLimit === undefined ? 1000 : loopLimit
+    // `semantics: 'node'`: handles as `this`, Node's delay coercion and 1 ms floor (see README)
+    this._node = semantics === 'node'
+    this._start = Math.floor(toEpoch(start))
+    this.loopLimit = loopLimit || 1000
     this._nextN = 1 // public ids are ID_START + n; `byId` is keyed by n (a small integer, not 0)
     this._installed = null
-    this._tickMode = { mode: 'manual', counter: 0 }
+    this._tickMode = { mode: 'manual', counter: 0, delta: undefined }
     this._modeHandle = null
     this.methods = []
     this.shouldClearNativeTimers = false
@@ -476,11 +522,24 @@ class Clock {
     }
     const clock = this
     this.hrtime.bigint = function bigint () { return clock._hrtimeBigint() }
-    this.performance = { now () { return clock._perfNow() } }
+    if (env.timers.performance !== undefined) {
+      this.performance = Object.create(null)
+      this.performance.now = function now () { return clock._perfNow() }
+    }
     this.Date = makeDate(this, env.NativeDate)
     if (env.NativeIntl) this.Intl = makeIntl(this, env.NativeIntl)
     this.setTimeout[promisify.custom] = (delay, value) => new Promise((resolve) => clock.setTimeout(resolve, delay, value))
     this.setImmediate[promisify.custom] = (value) => new Promise((resolve) => clock.setImmediate(resolve, value))
+  }
+
+  /** The semantics this clock was made with: 'sinon' (the default) or 'node'. */
+  get semantics () { return this._node ? 'node' : 'sinon' }
+
+  /** The pending timers by id (a new Map on each read, as a view). */
+  get timers () {
+    const map = new Map()
+    for (const t of this._pending()) map.set(t.id, t)
+    return map
   }
 
   _resetState () {
@@ -495,12 +554,15 @@ class Clock {
     // refreshed: it takes a fresh serial, kept here (made on the first refresh; a timer field
     // would cost every timer 8 bytes).
     this._relisted = null
+    this._nanIntervals = null // sinon intervals of NaN ms (rare: a side table, not a field)
     this._buf = [] // the insertion buffer: _buf[0.._bufLen) (the array itself never shrinks)
     this._bufLen = 0
     this._bufDead = 0
     this._orderSeq = 0
     this._jobs = []
     this._ticking = 0
+    this._idle = [] // idle callbacks without a timeout, in creation order (they run last)
+    this._idleTyped = 0 // pending idle callbacks, with or without a timeout
   }
 
   /** Current fake time in epoch milliseconds. Assigning it is `setSystemTime(value)`. */
@@ -520,14 +582,25 @@ class Clock {
     return t
   }
 
-  /** Makes `t` (not pending) pending again, due `delay` ms from now. */
+  /** Makes `t` (not pending) pending again, due `delay` (a coerced delay) ms from now. */
   _arm (t, delay) {
-    if (delay === 0 && this._ticking !== 0) delay = 1
-    this._queue(t, this._mono + delay)
+    let ms = wholeMs(delay)
+    if (ms === 0 && this._ticking !== 0) ms = 1
     t._createdMono = this._mono
+    this._byId.set(t._n, t)
+    if (t.type === 'IdleCallback') {
+      this._idleTyped++
+      if (t._idleLast) {
+        t._at = this._mono + ms
+        t._order = ++this._orderSeq
+        t._state = IDLE
+        this._idle.push(t)
+        return
+      }
+    }
+    this._queue(t, this._mono + ms)
     if (t._imm) this._il.live++
     else this._tl.live++
-    this._byId.set(t._n, t)
   }
 
   /** Queues `t` to fire at `at` (mono ms), after every timer queued before it. */
@@ -572,10 +645,15 @@ class Clock {
   /** Removes a pending timer from wherever it waits. */
   _cancel (t) {
     this._byId.delete(t._n)
-    const lane = t._imm ? this._il : this._tl
-    lane.live--
+    if (t.type === 'IdleCallback') this._idleTyped--
     const state = t._state
     t._state = DONE
+    if (state === IDLE) {
+      this._idle.splice(this._idle.indexOf(t), 1)
+      return
+    }
+    const lane = t._imm ? this._il : this._tl
+    lane.live--
     if (state === ARMED) {
       // In the native queue, or popped into the lane's batch (then the native cancel finds
       // nothing and the batch forgets it).
@@ -609,6 +687,44 @@ class Clock {
 
   /** The next pending timer due at or before `limit` (mono ms), taken out of its lane, or null. */
   _take (limit) {
+    return this._idleTyped === 0 ? this._takeQueued(limit) : this._takeWithIdle(limit)
+  }
+
+  /**
+   * `_take` while idle callbacks are pending. As in sinon, one without a timeout runs only when
+   * no other timer is due by `limit`, and an idle callback that is the only pending timer runs
+   * whatever its deadline (the clock does not move past `limit` for it).
+   */
+  _takeWithIdle (limit) {
+    if (this._byId.size === 1) {
+      const t = this._byId.values()[0]
+      if (t.type === 'IdleCallback') {
+        const mono = this._mono
+        if (t._state === IDLE) {
+          this._idle.length = 0
+          t._state = TAKEN
+        } else {
+          this._takeQueued(Infinity)
+        }
+        this._mono = Math.max(mono, Math.min(t._at, limit))
+        return t
+      }
+    }
+    const t = this._takeQueued(limit)
+    if (t !== null) return t
+    const idle = this._idle
+    for (let i = 0; i < idle.length; i++) {
+      const c = idle[i]
+      if (c._at > limit) continue
+      idle.splice(i, 1)
+      c._state = TAKEN
+      if (c._at > this._mono) this._mono = c._at
+      return c
+    }
+    return null
+  }
+
+  _takeQueued (limit) {
     if (this._bufLen !== 0) {
       // A lone buffered timer due before everything else (a chain of timers each setting the
       // next, one interval, with or without far-off timers pending) need not cross into native
@@ -656,26 +772,34 @@ class Clock {
   _fire (t) {
     if (t.type === 'Interval') {
       t._createdMono = this._mono
-      this._queue(t, t._at + t.interval)
+      const every = t.interval
+      if (every === every) {
+        this._queue(t, t._at + every)
+      } else {
+        // sinon: an interval of NaN ms fires once, then stays pending without coming due
+        t._state = PARKED
+        t._at = NaN
+      }
     } else {
       this._byId.delete(t._n)
+      if (t.type === 'IdleCallback') this._idleTyped--
       if (t._imm) this._il.live--
-      else this._tl.live--
+      else if (!t._idleLast) this._tl.live--
       t._state = DONE
     }
     const func = t.func
+    const self = this._node ? t : null // sinon calls with `this` undefined (the global when sloppy)
     switch (t.type) {
       case 'AnimationFrame':
-        func(t._at)
+        func.call(self, this._perfNow())
         break
       case 'IdleCallback': {
         const clock = this
-        func({ didTimeout: true, timeRemaining () { return clock.countTimers() > 0 ? IDLE_MS : 0 } })
+        func.call(self, { didTimeout: true, timeRemaining () { return clock.countTimers() > 0 ? IDLE_MS : 0 } })
         break
       }
       default: {
         const args = t.args
-        const self = this._env.timerObjects ? t : undefined
         if (args === undefined || args.length === 0) func.call(self)
         else func.apply(self, args)
       }
@@ -685,27 +809,31 @@ class Clock {
   _runJobs () {
     const jobs = this._jobs
     if (jobs.length === 0) return
+    const wasNear = this.isNearInfiniteLimit
     let ran = 0
-    try {
-      while (jobs.length !== 0) {
-        if (ran >= this.loopLimit) throw this._loopError(jobs[0])
-        const job = jobs.shift()
-        ran++
-        job.func.apply(undefined, job.args)
-      }
-    } finally {
-      this.isNearInfiniteLimit = false
+    while (jobs.length !== 0) {
+      if (ran >= this.loopLimit) throw this._loopError(jobs[0])
+      const job = jobs.shift()
+      if (ran === this.loopLimit - 1) this.isNearInfiniteLimit = true
+      ran++
+      job.func.apply(null, job.args)
     }
+    if (!wasNear) this.isNearInfiniteLimit = false
   }
 
-  _loopError (next) {
-    const message = `Aborting after running ${this.loopLimit} timers, assuming an infinite loop!`
+  /** `ERR_LOOP_LIMIT`, naming the timer or job that would have run next and where it was set. */
+  _loopError (next, limit) {
+    const message = `Aborting after running ${limit === undefined ? this.loopLimit : limit} timers, assuming an infinite loop!`
     const e = codedError(Error, 'ERR_LOOP_LIMIT', message)
-    const stack = next && this._stacks !== null ? this._stacks.get(next) : undefined
-    if (stack !== undefined) {
+    if (next === undefined) return e
+    const isJob = !(next instanceof FakeTimer)
+    const stack = isJob ? next.stack : this._stacks !== null ? this._stacks.get(next) : undefined
+    if (stack) {
       const frames = stack.split('\n').slice(1).filter((l) => !l.includes(__filename))
       const name = (next.func && next.func.name) || 'anonymous'
-      e.stack = `Error: ${message}\n${next.type || 'Job'} - ${name}\n${frames.join('\n')}`
+      // an idle callback with a timeout is labelled a Timeout, as sinon types it
+      const label = isJob ? 'Microtask' : next.type === 'IdleCallback' && !next._idleLast ? 'Timeout' : next.type
+      e.stack = `Error: ${message}\n${label} - ${name}\n${frames.join('\n')}`
     }
     return e
   }
@@ -729,10 +857,11 @@ class Clock {
   /** The mono time `msFloat` ms from now; moves the sub-millisecond part. */
   _advance (msFloat) {
     let whole = Math.floor(msFloat)
-    let nanos = this._nanos + Math.floor((msFloat - whole) * 1e6)
+    // the fraction in whole nanoseconds, computed as sinon does (so hrtime agrees to the ns)
+    let nanos = this._nanos + Math.floor((msFloat * 1e6) % 1e6)
     if (nanos >= 1e6) {
-      whole += Math.floor(nanos / 1e6)
-      nanos %= 1e6
+      whole += 1
+      nanos -= 1e6
     }
     const target = this._mono + whole
     if (!(target <= MAX_MONO)) {
@@ -743,14 +872,26 @@ class Clock {
     return target
   }
 
+  /**
+   * Most timers one `tick`, `jump` or `runToLast` fires (sinon has no bound: a `setInterval(fn, 0)`
+   * or a 1 ms interval ticked for years would run for hours). Far above anything a test does.
+   */
+  get _tickBound () { return Math.max(this.loopLimit, TICK_BOUND) }
+
   _runTo (target) {
     this._ticking++
     let failed = false
     let first
+    let fired = 0
+    const bound = this._tickBound
     try {
       for (;;) {
         const t = this._take(target)
         if (t === null) break
+        if (++fired > bound) {
+          this._untake(t)
+          throw this._loopError(t, bound)
+        }
         try {
           this._fire(t)
           this._runJobs()
@@ -767,6 +908,19 @@ class Clock {
     if (target > this._mono) this._mono = target
     if (failed) throw first
     return this.now
+  }
+
+  /** Puts a taken, unfired timer back, due when it was (after the others due then). */
+  _untake (t) {
+    if (t._state !== TAKEN) return
+    this._byId.delete(t._n)
+    if (t.type === 'IdleCallback') this._idleTyped--
+    if (t._imm) this._il.live--
+    else if (!t._idleLast) this._tl.live--
+    t._state = DONE
+    const at = t._at
+    this._arm(t, 0)
+    t._at = at // in the insertion buffer or the idle list: the deadline may still change
   }
 
   /** Runs one timer inside a callback of the original setImmediate (real microtask drain). */
@@ -791,8 +945,16 @@ class Clock {
     this._ticking++
     let failed = false
     let first
+    let fired = 0
+    const bound = this._tickBound
     try {
       for (;;) {
+        if (fired++ === bound) {
+          const t = this._take(target)
+          if (t === null) break
+          this._untake(t)
+          throw this._loopError(t, bound)
+        }
         const r = await this._runInImmediate(target)
         if (r === null) break
         if (r.failed && !failed) {
@@ -813,43 +975,43 @@ class Clock {
   _hrtimeBigint () { return BigInt(this._mono) * 1000000n + BigInt(this._nanos) }
 
   _clearTimer (handle, clearer) {
-    if (handle === undefined || handle === null) return
+    if (!handle) return // null, undefined, 0 and '' are ignored, as by browsers and sinon
     let t
     if (handle instanceof FakeTimer) {
-      t = handle._clock === this ? handle : undefined
+      if (handle._clock !== this) return
+      t = handle
+    } else {
+      if (typeof handle === 'symbol') return
+      const id = Number(handle)
+      if (!(id >= ID_START)) { // NaN (a native Immediate, say) or a native timer's id
+        this._clearNative(handle, clearer)
+        return
+      }
+      t = this._byId.get(id - ID_START)
       if (t === undefined) return
-    } else if (typeof handle === 'number') {
-      t = this._byId.get(handle - ID_START)
-    } else if (typeof handle === 'string' && handle !== '') {
-      t = this._byId.get(Number(handle) - ID_START)
-    }
-    if (t === undefined) {
-      this._clearNative(handle, clearer)
-      return
     }
     if (t._state === DONE) return
     if (!CLEARABLE[clearer].includes(t.type)) {
-      throw codedError(Error, 'ERR_INVALID_ARG_VALUE',
+      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
         `Cannot clear timer: timer created with ${CREATORS[t.type]}() but cleared with ${clearer}()`)
     }
     this._cancel(t)
   }
 
+  /** A handle that is not this clock's: cleared for real when asked to, else a warning (once). */
   _clearNative (handle, clearer) {
-    if (!this._env.isNativeTimer(handle)) return
     if (this.shouldClearNativeTimers) {
       const original = this._env.timers[clearer]
       if (typeof original === 'function') original.call(this._env.global, handle)
       return
     }
-    if (!this._warnedNative && this._installed) {
-      this._warnedNative = true
-      const warn = this._env.global.console && this._env.global.console.warn
-      if (typeof warn === 'function') {
-        warn.call(this._env.global.console,
-          `seqloop/fake-timers: ${clearer}() was given a native timer, not one of this clock's. ` +
-          'Install with shouldClearNativeTimers: true to clear native timers too.')
-      }
+    if (this._warnedNative) return
+    this._warnedNative = true
+    const console = this._env.global.console
+    if (console && typeof console.warn === 'function') {
+      const stack = new Error().stack.split('\n').slice(1).join('\n')
+      console.warn(`seqloop/fake-timers: ${clearer}() was given a native timer, not one of this clock's.\n` +
+        `Install with \`shouldClearNativeTimers: true\` to clear native timers too.\n${stack}`)
     }
   }
 
@@ -857,10 +1019,13 @@ class Clock {
 
   // ---- the timer API -----------------------------------------------------------------------
 
+  /** A delay as this clock's semantics coerce it. */
+  _delay (delay) { return this._node ? nodeDelay(delay) : sinonDelay(delay) }
+
   setTimeout (func, delay) {
     checkCallback(func)
     const args = arguments.length > 2 ? slice.call(arguments, 2) : NO_ARGS
-    return this._handle(this._add('Timeout', func, args, toDelay(delay)))
+    return this._handle(this._add('Timeout', func, args, this._delay(delay)))
   }
 
   clearTimeout (handle) { this._clearTimer(handle, 'clearTimeout') }
@@ -868,7 +1033,17 @@ class Clock {
   setInterval (func, delay) {
     checkCallback(func)
     const args = arguments.length > 2 ? slice.call(arguments, 2) : NO_ARGS
-    return this._handle(this._add('Interval', func, args, toDelay(delay)))
+    return this._handle(this._addInterval(func, args, delay))
+  }
+
+  _addInterval (func, args, delay) {
+    if (this._node) return this._add('Interval', func, args, nodeDelay(delay))
+    const every = sinonInterval(delay)
+    if (every === every) return this._add('Interval', func, args, every)
+    const t = this._add('Interval', func, args, 0)
+    if (this._nanIntervals === null) this._nanIntervals = new WeakSet()
+    this._nanIntervals.add(t)
+    return t
   }
 
   clearInterval (handle) { this._clearTimer(handle, 'clearInterval') }
@@ -891,7 +1066,7 @@ class Clock {
   requestIdleCallback (func, options) {
     checkCallback(func)
     const timeout = options !== null && typeof options === 'object' ? options.timeout : undefined
-    return this._add('IdleCallback', func, NO_ARGS, timeout === undefined ? 0 : toDelay(timeout)).id
+    return this._add('IdleCallback', func, NO_ARGS, timeout === undefined ? 0 : this._delay(timeout)).id
   }
 
   cancelIdleCallback (id) { this._clearTimer(id, 'cancelIdleCallback') }
@@ -901,7 +1076,7 @@ class Clock {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
         `The "callback" argument must be of type function. Received ${describe(func)}`)
     }
-    this._jobs.push({ func, args, type: 'nextTick' })
+    this._jobs.push({ func, args, stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
   }
 
   queueMicrotask (func) {
@@ -909,7 +1084,7 @@ class Clock {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
         `The "callback" argument must be of type function. Received ${describe(func)}`)
     }
-    this._jobs.push({ func, args: [], type: 'queueMicrotask' })
+    this._jobs.push({ func, args: NO_ARGS, stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
   }
 
   /** Timers, immediates, frames, idle callbacks and faked microtasks still waiting. */
@@ -959,6 +1134,8 @@ class Clock {
     } finally {
       this._ticking--
     }
+    // one more macrotask, so promise chains the timer started settle before this one does
+    await this._soon()
     if (r !== null && r.failed) throw r.error
     return this.now
   }
@@ -1020,9 +1197,12 @@ class Clock {
     return this._runTo(Math.max(last, this._mono))
   }
 
+  /** A promise that settles in a callback of the original setImmediate. */
+  _soon () { return new Promise((resolve) => this._env.runSoon(resolve)) }
+
   async runToLastAsync () {
     this._runJobs()
-    await new Promise((resolve) => this._env.runSoon(resolve))
+    await this._soon()
     const last = this._maxDeadline()
     if (last < 0) return this.now
     return this._runToAsync(Math.max(last, this._mono))
@@ -1078,12 +1258,12 @@ class Clock {
   hrtime (prev) {
     let sec = Math.floor(this._mono / 1000)
     let nsec = (this._mono % 1000) * 1e6 + this._nanos
-    if (prev !== undefined) {
-      if (!Array.isArray(prev)) {
-        throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "time" argument must be an instance of Array. Received ${describe(prev)}`)
-      }
+    if (Array.isArray(prev)) { // anything else is ignored, as sinon does
       if (prev.length !== 2) {
         throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "time" is out of range. It must be 2. Received ${prev.length}`)
+      }
+      if (prev[1] > 1e9) {
+        throw codedError(RangeError, 'ERR_OUT_OF_RANGE', "Number of nanoseconds can't exceed a billion")
       }
       sec -= prev[0]
       nsec -= prev[1]
@@ -1091,6 +1271,8 @@ class Clock {
         sec -= 1
         nsec += 1e9
       }
+    } else if (prev !== undefined && this._node) {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "time" argument must be an instance of Array. Received ${describe(prev)}`)
     }
     return [sec, nsec]
   }
@@ -1150,7 +1332,9 @@ class Clock {
     if (installed === null) return pending
     this._installed = null
     for (let i = installed.saved.length - 1; i >= 0; i--) restore(installed.saved[i])
-    this._env.installedOn.delete(installed.target)
+    if (this._env.installed === this) this._env.installed = null
+    for (const [listener, signal] of this.abortListenerMap) signal.removeEventListener('abort', listener)
+    this.abortListenerMap.clear()
     this.methods = []
     return pending
   }
@@ -1165,16 +1349,22 @@ function makeDate (clock, NativeDate) {
     return Reflect.construct(NativeDate, args, new.target)
   }
   Object.setPrototypeOf(ClockDate, NativeDate)
+  // `date.constructor` is the real Date, so identity checks on it hold for fake dates too
   ClockDate.prototype = Object.create(NativeDate.prototype, {
-    constructor: { value: ClockDate, writable: true, configurable: true }
+    constructor: { value: NativeDate, writable: true, configurable: true }
   })
-  Object.defineProperties(ClockDate, {
+  const own = {
     clock: { value: clock, writable: true, configurable: true },
     isFake: { value: true, writable: true, configurable: true },
-    now: { value: function now () { return clock.now }, writable: true, configurable: true },
     toString: { value: function toString () { return NativeDate.toString() }, writable: true, configurable: true },
     [Symbol.hasInstance]: { value: (v) => v instanceof NativeDate, configurable: true }
-  })
+  }
+  // decided when the clock is made: a Date without `now` gets a fake Date without `now`
+  if (NativeDate.now) own.now = { value: function now () { return clock.now }, writable: true, configurable: true }
+  if (NativeDate.toSource) {
+    own.toSource = { value: function toSource () { return NativeDate.toSource() }, writable: true, configurable: true }
+  }
+  Object.defineProperties(ClockDate, own)
   return ClockDate
 }
 
@@ -1184,6 +1374,8 @@ function makeIntl (clock, NativeIntl) {
     Object.defineProperty(fake, key, Object.getOwnPropertyDescriptor(NativeIntl, key))
   }
   const NativeDTF = NativeIntl.DateTimeFormat
+  Object.defineProperty(fake, 'clock', { value: clock, writable: true, configurable: true })
+  if (typeof NativeDTF !== 'function') return fake // an Intl without DateTimeFormat: mirrored as is
   const when = (d) => (d === undefined ? clock.now : d)
   class ClockDateTimeFormat extends NativeDTF {
     get format () {
@@ -1203,80 +1395,171 @@ function makeIntl (clock, NativeIntl) {
   return fake
 }
 
-function makePerformance (clock, real) {
-  const fake = {}
-  const seen = new Set(['constructor'])
-  for (let o = real; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
-    for (const key of Reflect.ownKeys(o)) {
-      if (seen.has(key)) continue
-      seen.add(key)
-      const d = Object.getOwnPropertyDescriptor(o, key)
-      if (typeof d.value === 'function') {
-        fake[key] = d.value.bind(real)
-      } else {
-        Object.defineProperty(fake, key, { get: () => real[key], enumerable: true, configurable: true })
-      }
+/** What the fake `performance.mark`/`measure` return: a PerformanceEntry's four fields. */
+class FakePerformanceEntry {
+  constructor (name, entryType, startTime, duration) {
+    this.name = name
+    this.entryType = entryType
+    this.startTime = startTime
+    this.duration = duration
+  }
+
+  toJSON () { return JSON.stringify({ ...this }) }
+}
+
+const noop = () => undefined
+const noEntries = () => []
+
+/**
+ * Fills `clock.performance` (which has `now`) for install, as sinon does: every other method of
+ * the real Performance prototype becomes a no-op, `getEntries*` return `[]`, `mark`/`measure`
+ * return entry objects at the fake time, `timeOrigin` is the install's `now`. Accessors other
+ * than `timeOrigin` read the real object. False when there is no prototype to mirror.
+ */
+function fillPerformance (clock, env, epoch) {
+  const real = env.timers.performance
+  const g = env.global
+  const proto = real && real.constructor && real.constructor.prototype
+    ? real.constructor.prototype
+    : g.Performance && typeof g.Performance === 'function' ? g.Performance.prototype : null
+  if (!proto) return false
+  const fake = clock.performance
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (name === 'now' || name === 'constructor') continue
+    const d = Object.getOwnPropertyDescriptor(proto, name)
+    if (d.get !== undefined && name !== 'timeOrigin') {
+      Object.defineProperty(fake, name, { get: () => real[name], enumerable: true, configurable: true })
+    } else {
+      fake[name] = name.startsWith('getEntries') ? noEntries : noop
     }
   }
-  fake.now = function now () { return clock._perfNow() }
-  Object.defineProperty(fake, 'timeOrigin', { value: clock._start, enumerable: true, configurable: true })
-  Object.defineProperty(fake, 'clock', { value: clock, configurable: true })
-  return fake
+  fake.mark = (name) => new FakePerformanceEntry(name, 'mark', clock._perfNow(), 0)
+  fake.measure = (name) => new FakePerformanceEntry(name, 'measure', 0, clock._perfNow())
+  Object.defineProperty(fake, 'timeOrigin', { value: epoch, writable: true, enumerable: true, configurable: true })
+  return true
 }
 
 // ---- timers/promises ---------------------------------------------------------------------
 
+/**
+ * The `timers/promises` functions on a clock. An abort rejects with `signal.reason` (sinon) or
+ * with Node's AbortError (`semantics: 'node'`). Listeners still attached are in
+ * `clock.abortListenerMap` (listener → signal) and removed by `uninstall`.
+ */
 function makePromiseTimers (clock) {
-  function wait (schedule, value, options) {
-    const signal = options && options.signal
-    if (signal && signal.aborted) return Promise.reject(abortError(signal))
+  const listeners = clock.abortListenerMap
+  const reason = (signal) => (clock._node ? abortError(signal) : signal.reason)
+  const listen = (signal, onAbort) => {
+    signal.addEventListener('abort', onAbort)
+    listeners.set(onAbort, signal)
+  }
+  const unlisten = (signal, onAbort) => {
+    signal.removeEventListener('abort', onAbort)
+    listeners.delete(onAbort)
+  }
+  function once (type, delay, value, options) {
+    const signal = options != null ? options.signal : undefined
     return new Promise((resolve, reject) => {
-      let onAbort
-      const h = schedule(() => {
-        if (signal) signal.removeEventListener('abort', onAbort)
+      const t = clock._add(type, () => {
+        if (signal) unlisten(signal, onAbort)
         resolve(value)
-      })
-      if (signal) {
-        onAbort = () => {
-          clock._clearTimer(h, h.type === 'Immediate' ? 'clearImmediate' : 'clearTimeout')
-          reject(abortError(signal))
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
+      }, NO_ARGS, type === 'Immediate' ? 0 : clock._delay(delay))
+      function onAbort () {
+        unlisten(signal, onAbort)
+        if (t._state !== DONE) clock._cancel(t)
+        reject(reason(signal))
       }
+      if (!signal) return
+      if (signal.aborted) onAbort()
+      else listen(signal, onAbort)
     })
   }
-  return {
-    setTimeout: function setTimeout (delay, value, options) {
-      return wait((fn) => clock._add('Timeout', fn, NO_ARGS, toDelay(delay)), value, options)
-    },
-    setImmediate: function setImmediate (value, options) {
-      return wait((fn) => clock._add('Immediate', fn, NO_ARGS, 0), value, options)
-    },
-    setInterval: async function * setInterval (delay, value, options) {
-      const signal = options && options.signal
-      if (signal && signal.aborted) throw abortError(signal)
-      let due = 0
-      let wake = null
-      const h = clock._add('Interval', () => {
-        due++
-        if (wake !== null) wake()
-      }, NO_ARGS, toDelay(delay))
-      const onAbort = () => { if (wake !== null) wake() }
-      if (signal) signal.addEventListener('abort', onAbort, { once: true })
-      try {
-        for (;;) {
-          if (due === 0) await new Promise((resolve) => { wake = resolve })
-          wake = null
-          if (signal && signal.aborted) throw abortError(signal)
-          if (due === 0) continue
-          due--
-          yield value
+  function setInterval (delay, value, options) {
+    const signal = options != null ? options.signal : undefined
+    if (clock._node) return nodeInterval(clock, delay, value, signal, reason)
+    return {
+      [Symbol.asyncIterator] () {
+        let done = false
+        let thrown = false
+        let ready = 0 // intervals fired and not yet consumed by a `next`
+        const waiters = [] // resolvers of `next` calls waiting for the interval
+        let onDrained = null // `return` waiting for the outstanding `next` calls
+        const t = clock._addInterval(() => {
+          if (waiters.length !== 0) waiters.shift()()
+          else ready++
+        }, NO_ARGS, delay)
+        const stop = () => { if (t._state !== DONE) clock._cancel(t) }
+        function onAbort () {
+          unlisten(signal, onAbort)
+          stop()
+          done = true
+          for (const wake of waiters.splice(0)) wake()
         }
-      } finally {
-        if (h._state !== DONE) clock._cancel(h)
-        if (signal) signal.removeEventListener('abort', onAbort)
+        if (signal) {
+          if (signal.aborted) done = true
+          else listen(signal, onAbort)
+        }
+        const settle = () => {
+          if (signal && signal.aborted && !thrown) {
+            thrown = true
+            throw signal.reason
+          }
+          return done ? { done: true, value: undefined } : { done: false, value }
+        }
+        return {
+          async next () {
+            if (signal && signal.aborted && !thrown) return settle()
+            if (done) return { done: true, value: undefined }
+            if (ready !== 0) {
+              ready--
+              return { done: false, value }
+            }
+            await new Promise((resolve) => waiters.push(resolve))
+            if (onDrained !== null && waiters.length === 0) onDrained()
+            return settle()
+          },
+          async return () {
+            if (done) return { done: true, value: undefined }
+            if (waiters.length !== 0) await new Promise((resolve) => { onDrained = resolve })
+            stop()
+            done = true
+            if (signal) unlisten(signal, onAbort)
+            return { done: true, value: undefined }
+          }
+        }
       }
     }
+  }
+  return {
+    setTimeout: function setTimeout (delay, value, options) { return once('Timeout', delay, value, options) },
+    setImmediate: function setImmediate (value, options) { return once('Immediate', 0, value, options) },
+    setInterval
+  }
+}
+
+/** Node's `timers/promises.setInterval`: an async generator, its interval made on the first `next`. */
+async function * nodeInterval (clock, delay, value, signal, reason) {
+  if (signal && signal.aborted) throw reason(signal)
+  let due = 0
+  let wake = null
+  const t = clock._addInterval(() => {
+    due++
+    if (wake !== null) wake()
+  }, NO_ARGS, delay)
+  const onAbort = () => { if (wake !== null) wake() }
+  if (signal) signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    for (;;) {
+      if (due === 0) await new Promise((resolve) => { wake = resolve })
+      wake = null
+      if (signal && signal.aborted) throw reason(signal)
+      if (due === 0) continue
+      due--
+      yield value
+    }
+  } finally {
+    if (t._state !== DONE) clock._cancel(t)
+    if (signal) signal.removeEventListener('abort', onAbort)
   }
 }
 
@@ -1307,19 +1590,76 @@ function restore ({ target, name, desc }) {
   }
 }
 
-function faked (clock, name, fn) {
-  Object.defineProperty(fn, 'clock', { value: clock, configurable: true })
+function faked (clock, fn) {
+  Object.defineProperty(fn, 'clock', { value: clock, writable: true, configurable: true })
   return fn
+}
+
+const SEMANTICS = ['sinon', 'node']
+const MAX_TO_FAKE = 1024 // most entries `toFake`/`toNotFake` may have (there are ~16 names)
+
+function checkSemantics (semantics, fallback) {
+  if (semantics === undefined) return fallback
+  if (!SEMANTICS.includes(semantics)) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `semantics must be 'sinon' or 'node', got ${describe(semantics)}`)
+  }
+  return semantics
+}
+
+function checkLoopLimit (loopLimit) {
+  if (loopLimit === undefined || loopLimit === null || loopLimit === 0) return undefined
+  if (typeof loopLimit !== 'number' || Number.isNaN(loopLimit)) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `loopLimit must be a number, got ${describe(loopLimit)}`)
+  }
+  if (!(loopLimit >= 1)) throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `loopLimit must be at least 1, got ${loopLimit}`)
+  return loopLimit
+}
+
+/** A `toFake`/`toNotFake` list as an array of names (bounded, so a huge array-like cannot OOM). */
+function nameList (option, value) {
+  if (value === undefined || value === null) return []
+  if (typeof value !== 'object' || typeof value.length !== 'number') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `config.${option} must be an array of names, got ${describe(value)}`)
+  }
+  if (!(value.length <= MAX_TO_FAKE)) {
+    throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `config.${option} has ${value.length} entries; at most ${MAX_TO_FAKE} are allowed`)
+  }
+  return Array.prototype.slice.call(value)
 }
 
 /**
  * Fake timers for `globalObject`: the same four exports as the module, bound to that global.
+ * `options.semantics` ('sinon' or 'node') is the default for its clocks.
  */
-function withGlobal (globalObject) {
+function withGlobal (globalObject, options) {
   const g = globalObject
   if (g === null || (typeof g !== 'object' && typeof g !== 'function')) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `withGlobal expects a global object, got ${describe(g)}`)
   }
+  const defaultSemantics = checkSemantics(options != null ? options.semantics : undefined, 'sinon')
+  if (g.Date === undefined) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', "The global object has no `Date`: fake timers need one")
+  }
+  const proc = g.process
+  const present = {
+    setTimeout: Boolean(g.setTimeout),
+    clearTimeout: Boolean(g.clearTimeout),
+    setInterval: Boolean(g.setInterval),
+    clearInterval: Boolean(g.clearInterval),
+    Date: true,
+    setImmediate: typeof g.setImmediate === 'function',
+    clearImmediate: typeof g.clearImmediate === 'function',
+    hrtime: Boolean(proc) && typeof proc.hrtime === 'function',
+    nextTick: Boolean(proc) && typeof proc.nextTick === 'function',
+    performance: Boolean(g.performance) && typeof g.performance.now === 'function',
+    queueMicrotask: Object.prototype.hasOwnProperty.call(g, 'queueMicrotask'),
+    requestAnimationFrame: typeof g.requestAnimationFrame === 'function',
+    cancelAnimationFrame: typeof g.cancelAnimationFrame === 'function',
+    requestIdleCallback: typeof g.requestIdleCallback === 'function',
+    cancelIdleCallback: typeof g.cancelIdleCallback === 'function',
+    Intl: Boolean(g.Intl) && typeof g.Intl === 'object'
+  }
+  // the originals, by the names `toFake` takes (the first five even when missing, as sinon lists them)
   const timers = {
     setTimeout: g.setTimeout,
     clearTimeout: g.clearTimeout,
@@ -1327,109 +1667,104 @@ function withGlobal (globalObject) {
     clearInterval: g.clearInterval,
     Date: g.Date
   }
-  if (typeof g.setImmediate === 'function') {
-    timers.setImmediate = g.setImmediate
-    timers.clearImmediate = g.clearImmediate
+  for (const name of ['setImmediate', 'clearImmediate', 'hrtime', 'nextTick', 'performance', 'requestAnimationFrame',
+    'queueMicrotask', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'Intl']) {
+    if (!present[name]) continue
+    timers[name] = name === 'hrtime' || name === 'nextTick' ? proc[name] : g[name]
   }
-  const proc = g.process
-  if (proc && typeof proc.hrtime === 'function') timers.hrtime = proc.hrtime
-  if (proc && typeof proc.nextTick === 'function') timers.nextTick = proc.nextTick
-  if (g.performance && typeof g.performance.now === 'function') timers.performance = g.performance
-  if (typeof g.queueMicrotask === 'function') timers.queueMicrotask = g.queueMicrotask
-  for (const name of ['requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback']) {
-    if (typeof g[name] === 'function') timers[name] = g[name]
-  }
-  if (g.Intl && typeof g.Intl.DateTimeFormat === 'function') timers.Intl = g.Intl
 
   const env = {
     global: g,
     timers,
-    NativeDate: typeof g.Date === 'function' ? g.Date : Date,
+    NativeDate: g.Date,
     NativeIntl: timers.Intl,
     timerObjects: false,
-    installedOn: new WeakMap(),
-    nativeTimerClass: null,
-    isNativeTimer: (h) => (typeof h === 'number' && h < ID_START) ||
-      (env.nativeTimerClass !== null && h instanceof env.nativeTimerClass),
+    installed: null, // the clock installed through this withGlobal, if any
     runSoon: null
   }
-  if (typeof timers.setTimeout === 'function') {
-    const probe = timers.setTimeout.call(g, () => {}, 0)
+  if (typeof g.setTimeout === 'function') {
+    const probe = g.setTimeout(noop, 0)
     env.timerObjects = probe !== null && typeof probe === 'object'
-    if (env.timerObjects) env.nativeTimerClass = probe.constructor
-    timers.clearTimeout.call(g, probe)
+    if (typeof g.clearTimeout === 'function') g.clearTimeout(probe)
   }
-  if (typeof timers.setImmediate === 'function') {
-    env.runSoon = (fn) => timers.setImmediate.call(g, fn)
-  } else if (typeof timers.setTimeout === 'function') {
-    env.runSoon = (fn) => timers.setTimeout.call(g, fn, 0)
-  } else {
-    env.runSoon = (fn) => Promise.resolve().then(fn)
-  }
+  const soon = present.setImmediate ? g.setImmediate : g.setTimeout
+  env.runSoon = typeof soon === 'function' ? (fn) => soon.call(g, fn) : (fn) => Promise.resolve().then(fn)
 
-  function createClock (now, loopLimit) {
-    return new Clock(env, now, loopLimit)
+  function createClock (now, loopLimit, clockOptions) {
+    const semantics = checkSemantics(clockOptions != null ? clockOptions.semantics : undefined, defaultSemantics)
+    return new Clock(env, now, checkLoopLimit(loopLimit), semantics)
   }
 
   function install (config) {
-    if (config === undefined) config = {}
-    if (config === null || typeof config !== 'object') {
+    if (arguments.length > 1 || config instanceof Date || Array.isArray(config) ||
+      (config !== undefined && (config === null || typeof config !== 'object'))) {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
         `FakeTimers.install called with ${describe(config)} install requires an object parameter`)
     }
-    const target = config.target || g
-    if (env.installedOn.has(target) || (target.Date && target.Date.isFake === true)) {
+    if (config === undefined) config = {}
+    if (g.Date.isFake === true) {
       throw codedError(TypeError, 'ERR_INVALID_STATE', "Can't install fake timers twice on the same global object.")
     }
-    if (config.toFake && config.toNotFake) {
+    const hasToFake = Object.prototype.hasOwnProperty.call(config, 'toFake')
+    const hasToNotFake = Object.prototype.hasOwnProperty.call(config, 'toNotFake')
+    if (hasToFake && hasToNotFake) {
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'config.toFake and config.toNotFake cannot be used together')
     }
-    const available = Object.keys(timers)
+    if (config.target) {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'config.target is no longer supported. Use `withGlobal(target)` instead.')
+    }
+    const semantics = checkSemantics(config.semantics, defaultSemantics)
+    const toFake = hasToFake ? nameList('toFake', config.toFake) : []
+    const toNotFake = hasToNotFake ? nameList('toNotFake', config.toNotFake) : []
+    const all = Object.keys(timers)
     let methods
-    if (config.toFake) {
-      methods = Array.from(config.toFake)
-      const missing = methods.filter((m) => !available.includes(m))
-      if (missing.length !== 0 && !config.ignoreMissingTimers) {
-        throw codedError(ReferenceError, 'ERR_INVALID_ARG_VALUE',
-          `non-existent timers and/or objects cannot be faked: '${missing.join("', '")}'`)
-      }
-    } else if (config.toNotFake) {
-      methods = available.filter((m) => !config.toNotFake.includes(m))
-    } else {
-      methods = available.filter((m) => !NOT_FAKED_BY_DEFAULT.includes(m))
+    if (toFake.length !== 0) methods = toFake
+    else if (hasToNotFake) methods = all.filter((m) => !toNotFake.includes(m))
+    else if (semantics === 'node' && !hasToFake) methods = all.filter((m) => m !== 'nextTick' && m !== 'queueMicrotask')
+    else methods = all // nothing listed, or `toFake: []`: everything, as sinon 15.5
+    const missing = (name) => {
+      if (config.ignoreMissingTimers) return
+      throw codedError(ReferenceError, 'ERR_MISSING_TIMER', `non-existent timers and/or objects cannot be faked: '${describe(name)}'`)
     }
 
-    const clock = createClock(config.now, config.loopLimit)
-    clock.methods = methods
+    const clock = createClock(config.now, config.loopLimit, { semantics })
     clock.shouldClearNativeTimers = config.shouldClearNativeTimers === true
+    clock.abortListenerMap = new Map()
+    clock.methods = methods
+    if (methods.includes('performance') && present.performance &&
+      !fillPerformance(clock, env, toEpoch(config.now)) && hasToFake) missing('performance')
     const saved = []
-    const fakeMethods = new Set()
+    const faking = new Set()
     for (const name of methods) {
-      if (!available.includes(name)) continue
-      fakeMethods.add(name)
-      switch (name) {
-        case 'Date': hijack(saved, target, 'Date', clock.Date); break
-        case 'Intl': hijack(saved, target, 'Intl', clock.Intl); break
-        case 'performance': hijack(saved, target, 'performance', makePerformance(clock, timers.performance)); break
-        case 'hrtime': hijack(saved, target.process, 'hrtime', faked(clock, name, clock.hrtime)); break
-        case 'nextTick': hijack(saved, target.process, 'nextTick', faked(clock, name, clock.nextTick)); break
-        default: hijack(saved, target, name, faked(clock, name, clock[name]))
+      if (!present[name]) {
+        missing(name)
+        continue
       }
+      if (faking.has(name)) continue
+      faking.add(name)
+      const owner = name === 'hrtime' || name === 'nextTick' ? proc : g
+      clock[`_${name}`] = owner[name]
+      let fake = clock[name]
+      if (name !== 'Date' && name !== 'Intl' && name !== 'performance') fake = faked(clock, fake)
+      else if (name === 'performance') faked(clock, fake)
+      hijack(saved, owner, name, fake)
     }
-    if (target === globalThis) {
+    if (g === globalThis) {
       const timersModule = require('node:timers')
       for (const name of TIMER_FUNCTIONS) {
-        if (fakeMethods.has(name)) hijack(saved, timersModule, name, clock[name])
+        if (faking.has(name)) hijack(saved, timersModule, name, clock[name])
       }
       const promiseModule = require('node:timers/promises')
       const promiseFakes = makePromiseTimers(clock)
       for (const name of PROMISE_FUNCTIONS) {
-        if (fakeMethods.has(name)) hijack(saved, promiseModule, name, promiseFakes[name])
+        if (faking.has(name)) hijack(saved, promiseModule, name, promiseFakes[name])
       }
     }
-    clock._installed = { target, saved }
-    env.installedOn.set(target, clock)
-    if (config.shouldAdvanceTime) clock.setTickMode({ mode: 'interval', delta: config.advanceTimeDelta === undefined ? 20 : config.advanceTimeDelta })
+    clock._installed = { saved }
+    env.installed = clock
+    if (config.shouldAdvanceTime) {
+      clock.setTickMode({ mode: 'interval', delta: config.advanceTimeDelta || 20 })
+    }
     return clock
   }
 
