@@ -691,9 +691,9 @@ class Clock {
   }
 
   /**
-   * `_take` while idle callbacks are pending. As in sinon, one without a timeout runs only when
-   * no other timer is due by `limit`, and an idle callback that is the only pending timer runs
-   * whatever its deadline (the clock does not move past `limit` for it).
+   * `_take` while idle callbacks are pending. As in sinon 15.5, one without a timeout runs at its
+   * deadline after every other timer due at the same instant, and an idle callback that is the
+   * only pending timer runs whatever its deadline (the clock does not move past `limit` for it).
    */
   _takeWithIdle (limit) {
     if (this._byId.size === 1) {
@@ -710,18 +710,19 @@ class Clock {
         return t
       }
     }
-    const t = this._takeQueued(limit)
-    if (t !== null) return t
     const idle = this._idle
+    let k = -1
     for (let i = 0; i < idle.length; i++) {
-      const c = idle[i]
-      if (c._at > limit) continue
-      idle.splice(i, 1)
-      c._state = TAKEN
-      if (c._at > this._mono) this._mono = c._at
-      return c
+      if (idle[i]._at <= limit && (k < 0 || idle[i]._at < idle[k]._at)) k = i
     }
-    return null
+    if (k < 0) return this._takeQueued(limit)
+    const c = idle[k]
+    const t = this._takeQueued(c._at) // other timers due by then go first
+    if (t !== null) return t
+    idle.splice(k, 1)
+    c._state = TAKEN
+    if (c._at > this._mono) this._mono = c._at
+    return c
   }
 
   _takeQueued (limit) {
@@ -929,10 +930,12 @@ class Clock {
       this._env.runSoon(() => {
         let t = null
         try {
+          // faked jobs queued by the last timer run now, after the promise reactions it queued
+          // and before the next timer (sinon's order)
+          this._runJobs()
           t = this._take(limit)
           if (t === null) return resolve(null)
           this._fire(t)
-          this._runJobs()
           resolve({ error: undefined })
         } catch (e) {
           resolve({ error: e, failed: true })
@@ -1100,7 +1103,9 @@ class Clock {
     return this._runTo(target)
   }
 
-  async tickAsync (value) {
+  tickAsync (value) { return this._paused(() => this._tickAsync(value)) }
+
+  async _tickAsync (value) {
     const target = this._advance(parseTickValue(value))
     this._runJobs()
     return this._runToAsync(target)
@@ -1125,7 +1130,9 @@ class Clock {
     }
   }
 
-  async nextAsync () {
+  nextAsync () { return this._paused(() => this._nextAsync()) }
+
+  async _nextAsync () {
     this._runJobs()
     this._ticking++
     let r
@@ -1154,7 +1161,9 @@ class Clock {
     throw this._loopErrorForNext()
   }
 
-  async runAllAsync () {
+  runAllAsync () { return this._paused(() => this._runAllAsync()) }
+
+  async _runAllAsync () {
     this._runJobs()
     this._ticking++
     try {
@@ -1200,7 +1209,9 @@ class Clock {
   /** A promise that settles in a callback of the original setImmediate. */
   _soon () { return new Promise((resolve) => this._env.runSoon(resolve)) }
 
-  async runToLastAsync () {
+  runToLastAsync () { return this._paused(() => this._runToLastAsync()) }
+
+  async _runToLastAsync () {
     this._runJobs()
     await this._soon()
     const last = this._maxDeadline()
@@ -1277,11 +1288,23 @@ class Clock {
     return [sec, nsec]
   }
 
+  /** Runs an async method with a `nextAsync` tick mode paused (as sinon does). */
+  async _paused (run) {
+    if (this._tickMode.mode !== 'nextAsync') return run()
+    this.setTickMode({ mode: 'manual' })
+    try {
+      return await run()
+    } finally {
+      this.setTickMode({ mode: 'nextAsync' })
+    }
+  }
+
   setTickMode (config) {
     const mode = config && config.mode
     if (mode !== 'manual' && mode !== 'nextAsync' && mode !== 'interval') {
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `Unknown tick mode ${describe(mode)}: expected 'manual', 'nextAsync' or 'interval'`)
     }
+    if (mode === this._tickMode.mode && config.delta === this._tickMode.delta) return
     this._stopTickMode()
     this._tickMode = { mode, counter: this._tickMode.counter + 1, delta: config.delta }
     if (mode === 'interval') this._startInterval(config.delta === undefined ? 20 : config.delta)
@@ -1303,7 +1326,7 @@ class Clock {
       if (this._tickMode.counter !== counter) return
       if (this._byId.size !== 0) {
         try {
-          await this.nextAsync()
+          await this._nextAsync()
         } catch {}
         env.runSoon(step)
       } else {
@@ -1327,7 +1350,7 @@ class Clock {
   /** Restores every faked global exactly and returns the timers still pending. */
   uninstall () {
     const pending = this._pending()
-    this._stopTickMode()
+    if (this._tickMode.mode !== 'manual') this.setTickMode({ mode: 'manual' })
     const installed = this._installed
     if (installed === null) return pending
     this._installed = null
@@ -1702,7 +1725,7 @@ function withGlobal (globalObject, options) {
         `FakeTimers.install called with ${describe(config)} install requires an object parameter`)
     }
     if (config === undefined) config = {}
-    if (g.Date.isFake === true) {
+    if (g.Date.isFake === true || env.installed !== null) {
       throw codedError(TypeError, 'ERR_INVALID_STATE', "Can't install fake timers twice on the same global object.")
     }
     const hasToFake = Object.prototype.hasOwnProperty.call(config, 'toFake')

@@ -23,7 +23,21 @@ describe('seqloop/fake-timers under Mocha', function () {
     assert.deepEqual(seen, ['i1100', 'i1200', 1250, 'i1300'])
   })
 
-  it('runs async code with tickAsync, nextTick before promises as in Node', async function () {
+  it('runs async code with tickAsync; the faked nextTick runs after promises, before the next timer (sinon)', async function () {
+    const seen = []
+    setTimeout(() => {
+      Promise.resolve().then(() => seen.push('promise'))
+      process.nextTick(() => seen.push('nextTick'))
+      seen.push('timer')
+    }, 10)
+    setTimeout(() => seen.push('second timer'), 10)
+    await clock.tickAsync(10)
+    assert.deepEqual(seen, ['timer', 'promise', 'nextTick', 'second timer'])
+  })
+
+  it('semantics \'node\': the real nextTick runs before promises, as in Node', async function () {
+    clock.uninstall()
+    clock = FakeTimers.install({ now: 1000, semantics: 'node' })
     const seen = []
     setTimeout(() => {
       Promise.resolve().then(() => seen.push('promise'))
