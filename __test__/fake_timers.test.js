@@ -583,7 +583,7 @@ const NODE = { semantics: 'node' }
 
 for (const name of Object.keys(scenarios)) {
   test(`semantics 'node': async order matches a real Node run: ${name}`, async () => {
-    const real = JSON.parse(execFileSync(process.execPath, [path.join(FIXTURES, 'run_real.js'), name], { encoding: 'utf8' }))
+    const real = JSON.parse(execFileSync(process.execPath, ['--no-warnings', path.join(FIXTURES, 'run_real.js'), name], { encoding: 'utf8' }))
     assert.ok(real.length >= 4)
     const clock = seqloop.install(NODE)
     const log = []
@@ -600,7 +600,7 @@ for (const name of Object.keys(scenarios)) {
 test('tickAsync order: real Node and semantics \'node\' print T0a, nextTick, promise, queueMicrotask, T0b; the default prints sinon\'s order', async () => {
   const name = 'promise, nextTick and queueMicrotask between two timers due at once'
   const run = (...args) => JSON.parse(execFileSync(process.execPath, [path.join(FIXTURES, 'run_fake.js'), name, ...args], { encoding: 'utf8' }))
-  const real = JSON.parse(execFileSync(process.execPath, [path.join(FIXTURES, 'run_real.js'), name], { encoding: 'utf8' }))
+  const real = JSON.parse(execFileSync(process.execPath, ['--no-warnings', path.join(FIXTURES, 'run_real.js'), name], { encoding: 'utf8' }))
   assert.deepEqual(real, ['T0a', 'nextTick', 'promise', 'queueMicrotask', 'T0b'])
   assert.deepEqual(run('seqloop', 'node'), real)
   const sinonOrder = ['T0a', 'promise', 'nextTick', 'queueMicrotask', 'T0b']
