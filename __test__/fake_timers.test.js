@@ -652,6 +652,15 @@ test('install() fakes process.nextTick and queueMicrotask (as sinon); semantics 
   } finally {
     clock.uninstall()
   }
+  for (const config of [{ toNotFake: [] }, { toFake: [] }, { toNotFake: ['Date'] }]) {
+    clock = seqloop.install({ semantics: 'node', ...config })
+    try {
+      assert.equal(process.nextTick, nt)
+      assert.equal(globalThis.queueMicrotask, qm)
+    } finally {
+      clock.uninstall()
+    }
+  }
   clock = seqloop.install({ semantics: 'node', toFake: ['nextTick', 'queueMicrotask'] })
   const seen = []
   try {
@@ -664,6 +673,17 @@ test('install() fakes process.nextTick and queueMicrotask (as sinon); semantics 
   }
   assert.deepEqual(seen, ['nt', 'qm'])
   assert.equal(process.nextTick, nt)
+})
+
+test('toFake entries that are not timer names find nothing (not even Object.prototype members)', () => {
+  const g = { Date, setTimeout, clearTimeout }
+  for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+    assert.throws(() => seqloop.withGlobal(g).install({ toFake: [name] }), { code: 'ERR_MISSING_TIMER' })
+    const clock = seqloop.withGlobal(g).install({ toFake: [name], ignoreMissingTimers: true })
+    clock.uninstall()
+  }
+  assert.equal(Object.prototype.toString.clock, undefined)
+  assert.deepEqual(Object.keys(g), ['Date', 'setTimeout', 'clearTimeout'])
 })
 
 test('toFake: [] fakes everything, as sinon 15.5', () => {
@@ -785,6 +805,10 @@ test('errors carry stable codes, each with the class the README gives it', () =>
   const clock = api.install({ toFake: ['setTimeout'] })
   assert.throws(() => api.install({ toFake: ['setTimeout'] }), { code: 'ERR_INVALID_STATE', name: 'TypeError' })
   clock.uninstall()
+  const proto = Object.getPrototypeOf(c.setTimeout(() => {}, 1))
+  for (const m of ['refresh', 'close']) {
+    assert.throws(() => proto[m].call({}), { code: 'ERR_INVALID_THIS', name: 'TypeError' })
+  }
 })
 
 test('a tick that would fire more than max(loopLimit, 1e7) timers throws ERR_LOOP_LIMIT and keeps the timer', () => {

@@ -60,7 +60,8 @@ function withGlobal (globalObject, options) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', "The global object has no `Date`: fake timers need one")
   }
   const proc = g.process
-  const present = {
+  // (no prototype: a `toFake` entry such as 'toString' or '__proto__' must not find anything)
+  const present = Object.assign(Object.create(null), {
     setTimeout: Boolean(g.setTimeout),
     clearTimeout: Boolean(g.clearTimeout),
     setInterval: Boolean(g.setInterval),
@@ -77,7 +78,7 @@ function withGlobal (globalObject, options) {
     requestIdleCallback: typeof g.requestIdleCallback === 'function',
     cancelIdleCallback: typeof g.cancelIdleCallback === 'function',
     Intl: Boolean(g.Intl) && typeof g.Intl === 'object'
-  }
+  })
   // the originals, by the names `toFake` takes (the first five even when missing, as sinon lists them)
   const timers = {
     setTimeout: g.setTimeout,
@@ -137,10 +138,14 @@ function withGlobal (globalObject, options) {
     const toNotFake = hasToNotFake ? nameList('toNotFake', config.toNotFake) : []
     const all = Object.keys(timers)
     let methods
-    if (toFake.length !== 0) methods = toFake
-    else if (hasToNotFake) methods = all.filter((m) => !toNotFake.includes(m))
-    else if (semantics === 'node' && !hasToFake) methods = all.filter((m) => m !== 'nextTick' && m !== 'queueMicrotask')
-    else methods = all // nothing listed, or `toFake: []`: everything, as sinon 15.5
+    if (toFake.length !== 0) {
+      methods = toFake
+    } else {
+      // nothing listed, or `toFake: []`: everything, as sinon 15.5 (the real microtask queues
+      // stay with semantics 'node' unless `toFake` names them)
+      methods = hasToNotFake ? all.filter((m) => !toNotFake.includes(m)) : all
+      if (semantics === 'node') methods = methods.filter((m) => m !== 'nextTick' && m !== 'queueMicrotask')
+    }
     const missing = (name) => {
       if (config.ignoreMissingTimers) return
       throw codedError(ReferenceError, 'ERR_MISSING_TIMER', `non-existent timers and/or objects cannot be faked: '${describe(name)}'`)

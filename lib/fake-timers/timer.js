@@ -1,7 +1,14 @@
 'use strict'
 // The timer record, which is also the handle Node-shaped globals return.
 const { inspect } = require('node:util')
-const { ID_START, DONE } = require('./common.js')
+const { ID_START, DONE, codedError } = require('./common.js')
+
+/** Node's code for a method called on an object that is not a timer handle. */
+function checkThis (t, method) {
+  if (!(t instanceof FakeTimer)) {
+    throw codedError(TypeError, 'ERR_INVALID_THIS', `${method}() must be called on a fake timer handle`)
+  }
+}
 
 /**
  * A pending timer. In Node it is also the handle `setTimeout` returns, shaped like Node's
@@ -64,6 +71,7 @@ class FakeTimer {
 
   /** Re-arms the timer `delay` ms from now, even if it already fired (as Node does). */
   refresh () {
+    checkThis(this, 'refresh')
     const clock = this._clock
     if (this._state !== DONE) clock._cancel(this)
     clock._arm(this, this.delay)
@@ -73,6 +81,7 @@ class FakeTimer {
   }
 
   close () {
+    checkThis(this, 'close')
     this._clock._clearTimer(this, this.type === 'Interval' ? 'clearInterval' : 'clearTimeout')
     return this
   }
@@ -83,6 +92,7 @@ class FakeTimer {
   [Symbol.toPrimitive] () { return this.id }
 
   [inspect.custom] (depth, options) {
+    checkThis(this, 'inspect')
     const state = this._state === DONE ? 'done' : 'pending'
     return `${this.type} ${inspect({ id: this.id, callAt: this.callAt, delay: this.delay, state }, options)}`
   }
