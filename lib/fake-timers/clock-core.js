@@ -278,6 +278,31 @@ class ClockCore {
     return tl.bi > tl.bn && il.bi > il.bn && tl.before(at) && il.before(at)
   }
 
+  /** Forgets a taken timer (it fired for good, or goes back through `_arm`). */
+  _drop (t) {
+    this._byId.delete(t._n)
+    if (t.type === 'IdleCallback') this._idleTyped--
+    if (t._imm) this._il.live--
+    else if (!t._idleLast) this._tl.live--
+    t._state = DONE
+  }
+
+  /**
+   * Fires `t` and runs the jobs it queued. An error is kept in `errors` (the first one wins) so
+   * that the timers due after it still run, as sinon's `tick` does.
+   */
+  _fireKeeping (t, errors) {
+    try {
+      this._fire(t)
+      this._runJobs()
+    } catch (e) {
+      if (!errors.failed) {
+        errors.failed = true
+        errors.first = e
+      }
+    }
+  }
+
   /** Runs one taken timer: re-arms an interval first (so it may clear itself), then calls it. */
   _fire (t) {
     if (t.type === 'Interval') {
@@ -291,11 +316,7 @@ class ClockCore {
         t._at = NaN
       }
     } else {
-      this._byId.delete(t._n)
-      if (t.type === 'IdleCallback') this._idleTyped--
-      if (t._imm) this._il.live--
-      else if (!t._idleLast) this._tl.live--
-      t._state = DONE
+      this._drop(t)
     }
     const func = t.func
     const self = this._node ? t : null // sinon calls with `this` undefined (the global when sloppy)
@@ -390,8 +411,7 @@ class ClockCore {
 
   _runTo (target) {
     this._ticking++
-    let failed = false
-    let first
+    const errors = { failed: false, first: undefined }
     let fired = 0
     const bound = this._tickBound
     try {
@@ -402,32 +422,20 @@ class ClockCore {
           this._untake(t)
           throw this._loopError(t, bound)
         }
-        try {
-          this._fire(t)
-          this._runJobs()
-        } catch (e) {
-          if (!failed) {
-            failed = true
-            first = e
-          }
-        }
+        this._fireKeeping(t, errors)
       }
     } finally {
       this._ticking--
     }
     if (target > this._mono) this._mono = target
-    if (failed) throw first
+    if (errors.failed) throw errors.first
     return this.now
   }
 
   /** Puts a taken, unfired timer back, due when it was (after the others due then). */
   _untake (t) {
     if (t._state !== TAKEN) return
-    this._byId.delete(t._n)
-    if (t.type === 'IdleCallback') this._idleTyped--
-    if (t._imm) this._il.live--
-    else if (!t._idleLast) this._tl.live--
-    t._state = DONE
+    this._drop(t)
     const at = t._at
     this._arm(t, 0)
     t._at = at // in the insertion buffer or the idle list: the deadline may still change

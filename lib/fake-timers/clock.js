@@ -274,26 +274,17 @@ class Clock extends ClockCore {
     due.sort((a, b) => (a._imm === b._imm ? a._order - b._order : a._imm ? -1 : 1))
     this._mono = target
     this._ticking++
-    let failed = false
-    let first
+    const errors = { failed: false, first: undefined }
     try {
       for (const t of due) {
         if (t._state !== TAKEN) continue
         t._at = target
-        try {
-          this._fire(t)
-          this._runJobs()
-        } catch (e) {
-          if (!failed) {
-            failed = true
-            first = e
-          }
-        }
+        this._fireKeeping(t, errors)
       }
     } finally {
       this._ticking--
     }
-    if (failed) throw first
+    if (errors.failed) throw errors.first
     return this._runTo(target)
   }
 
