@@ -805,6 +805,23 @@ test('errors carry stable codes, each with the class the README gives it', () =>
   const clock = api.install({ toFake: ['setTimeout'] })
   assert.throws(() => api.install({ toFake: ['setTimeout'] }), { code: 'ERR_INVALID_STATE', name: 'TypeError' })
   clock.uninstall()
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {})
+  revoke()
+  const d = seqloop.createClock()
+  for (const call of [() => d.clearTimeout(revoked), () => d.hrtime(revoked), () => d.setSystemTime(revoked),
+    () => d.requestIdleCallback(() => {}, revoked), () => d.setTickMode(revoked), () => seqloop.createClock(revoked),
+    () => seqloop.createClock(0, 10, revoked), () => api.install(revoked), () => seqloop.withGlobal(revoked),
+    () => seqloop.withGlobal(globalThis, revoked)]) {
+    assert.throws(call, { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
+  }
+  for (const delta of [-1, 0, NaN, Infinity]) {
+    assert.throws(() => d.setTickMode({ mode: 'interval', delta }), { code: 'ERR_OUT_OF_RANGE', name: 'RangeError' })
+    if (delta) { // (0 and NaN mean sinon's default, 20)
+      assert.throws(() => api.install({ shouldAdvanceTime: true, advanceTimeDelta: delta }), { code: 'ERR_OUT_OF_RANGE' })
+    }
+  }
+  assert.throws(() => d.setTickMode({ mode: 'interval', delta: '5' }), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
+  assert.equal(Date.isFake, undefined) // nothing was installed by the refused calls
   const proto = Object.getPrototypeOf(c.setTimeout(() => {}, 1))
   for (const m of ['refresh', 'close']) {
     assert.throws(() => proto[m].call({}), { code: 'ERR_INVALID_THIS', name: 'TypeError' })

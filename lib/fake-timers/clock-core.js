@@ -497,7 +497,13 @@ class ClockCore {
   _clearTimer (handle, clearer) {
     if (!handle) return // null, undefined, 0 and '' are ignored, as by browsers and sinon
     let t
-    if (handle instanceof FakeTimer) {
+    let isTimer
+    try {
+      isTimer = handle instanceof FakeTimer
+    } catch { // a revoked proxy
+      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `${clearer}() was given a handle that cannot be read`)
+    }
+    if (isTimer) {
       if (handle._clock !== this) return
       t = handle
     } else {

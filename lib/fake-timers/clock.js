@@ -3,7 +3,7 @@
 const { promisify } = require('node:util')
 const {
   slice, NO_ARGS, FRAME_MS, DONE, TAKEN, checkCallback, sinonDelay, sinonInterval, nodeDelay,
-  parseTickValue, toEpoch, codedError, describe, restore
+  parseTickValue, toEpoch, codedError, describe, restore, checkObject, checkTickDelta
 } = require('./common.js')
 const { ClockCore } = require('./clock-core.js')
 const { makeDate, makeIntl } = require('./globals.js')
@@ -110,6 +110,7 @@ class Clock extends ClockCore {
 
   requestIdleCallback (func, options) {
     checkCallback(func)
+    checkObject(options, 'requestIdleCallback options')
     const timeout = options !== null && typeof options === 'object' ? options.timeout : undefined
     return this._add('IdleCallback', func, NO_ARGS, timeout === undefined ? 0 : this._delay(timeout)).id
   }
@@ -302,6 +303,7 @@ class Clock extends ClockCore {
   hrtime (prev) {
     let sec = Math.floor(this._mono / 1000)
     let nsec = (this._mono % 1000) * 1e6 + this._nanos
+    checkObject(prev, 'The "time" argument')
     if (Array.isArray(prev)) { // anything else is ignored, as sinon does
       if (prev.length !== 2) {
         throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "time" is out of range. It must be 2. Received ${prev.length}`)
@@ -333,10 +335,12 @@ class Clock extends ClockCore {
   }
 
   setTickMode (config) {
+    checkObject(config, 'The tick mode')
     const mode = config && config.mode
     if (mode !== 'manual' && mode !== 'nextAsync' && mode !== 'interval') {
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `Unknown tick mode ${describe(mode)}: expected 'manual', 'nextAsync' or 'interval'`)
     }
+    if (mode === 'interval') checkTickDelta(config.delta)
     if (mode === this._tickMode.mode && config.delta === this._tickMode.delta) return
     this._stopTickMode()
     this._tickMode = { mode, counter: this._tickMode.counter + 1, delta: config.delta }

@@ -51,7 +51,32 @@ function describe (v) {
   try {
     return String(v)
   } catch {
-    return Object.prototype.toString.call(v)
+    try {
+      return Object.prototype.toString.call(v)
+    } catch {
+      return `[${typeof v}]` // a revoked proxy
+    }
+  }
+}
+
+/** Refuses, with a coded TypeError, an object whose properties cannot be read (a revoked proxy). */
+function checkObject (v, what) {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return
+  try {
+    Reflect.getPrototypeOf(v)
+  } catch {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `${what} cannot be read (a revoked proxy?)`)
+  }
+}
+
+/** A tick mode's `delta` (real and fake ms per step): a positive finite number, or undefined. */
+function checkTickDelta (delta) {
+  if (delta === undefined) return
+  if (typeof delta !== 'number') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The tick delta must be a number of milliseconds, got ${describe(delta)}`)
+  }
+  if (!(delta > 0 && delta <= TIMEOUT_MAX)) {
+    throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The tick delta must be more than 0 and at most ${TIMEOUT_MAX} ms, got ${delta}`)
   }
 }
 
@@ -145,6 +170,7 @@ function parseTickValue (value) {
 function toEpoch (now) {
   if (!now) return 0
   if (typeof now === 'number') return now
+  checkObject(now, 'now')
   if (typeof now.getTime === 'function') return now.getTime() // a Date, from any realm
   if (typeof now === 'object' && typeof now.epochMilliseconds === 'number') return now.epochMilliseconds
   throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'now should be milliseconds since UNIX epoch')
@@ -208,6 +234,8 @@ module.exports = {
   PROMISE_FUNCTIONS,
   codedError,
   describe,
+  checkObject,
+  checkTickDelta,
   checkCallback,
   sinonDelay,
   sinonInterval,

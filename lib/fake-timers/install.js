@@ -1,6 +1,8 @@
 'use strict'
 // withGlobal, createClock and install: the module shape of @sinonjs/fake-timers for one global.
-const { TIMER_FUNCTIONS, PROMISE_FUNCTIONS, codedError, describe, toEpoch, hijack } = require('./common.js')
+const {
+  TIMER_FUNCTIONS, PROMISE_FUNCTIONS, codedError, describe, toEpoch, hijack, checkObject, checkTickDelta
+} = require('./common.js')
 const { Clock } = require('./clock.js')
 const { fillPerformance } = require('./globals.js')
 const { makePromiseTimers } = require('./promises.js')
@@ -55,6 +57,8 @@ function withGlobal (globalObject, options) {
   if (g === null || (typeof g !== 'object' && typeof g !== 'function')) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `withGlobal expects a global object, got ${describe(g)}`)
   }
+  checkObject(g, 'The global object')
+  checkObject(options, 'withGlobal options')
   const defaultSemantics = checkSemantics(options != null ? options.semantics : undefined, 'sinon')
   if (g.Date === undefined) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', "The global object has no `Date`: fake timers need one")
@@ -111,11 +115,13 @@ function withGlobal (globalObject, options) {
   env.runSoon = typeof soon === 'function' ? (fn) => soon.call(g, fn) : (fn) => Promise.resolve().then(fn)
 
   function createClock (now, loopLimit, clockOptions) {
+    checkObject(clockOptions, 'createClock options')
     const semantics = checkSemantics(clockOptions != null ? clockOptions.semantics : undefined, defaultSemantics)
     return new Clock(env, now, checkLoopLimit(loopLimit), semantics)
   }
 
   function install (config) {
+    checkObject(config, 'The install config')
     if (arguments.length > 1 || config instanceof Date || Array.isArray(config) ||
       (config !== undefined && (config === null || typeof config !== 'object'))) {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
@@ -134,6 +140,8 @@ function withGlobal (globalObject, options) {
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', 'config.target is no longer supported. Use `withGlobal(target)` instead.')
     }
     const semantics = checkSemantics(config.semantics, defaultSemantics)
+    const advanceTimeDelta = config.shouldAdvanceTime ? config.advanceTimeDelta || 20 : undefined
+    checkTickDelta(advanceTimeDelta)
     const toFake = hasToFake ? nameList('toFake', config.toFake) : []
     const toNotFake = hasToNotFake ? nameList('toNotFake', config.toNotFake) : []
     const all = Object.keys(timers)
@@ -187,7 +195,7 @@ function withGlobal (globalObject, options) {
     clock._installed = { saved }
     env.installed = clock
     if (config.shouldAdvanceTime) {
-      clock.setTickMode({ mode: 'interval', delta: config.advanceTimeDelta || 20 })
+      clock.setTickMode({ mode: 'interval', delta: advanceTimeDelta })
     }
     return clock
   }

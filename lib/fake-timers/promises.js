@@ -1,6 +1,6 @@
 'use strict'
 // The fake `timers/promises` functions.
-const { NO_ARGS, DONE, abortError } = require('./common.js')
+const { NO_ARGS, DONE, abortError, checkObject } = require('./common.js')
 
 // ---- timers/promises ---------------------------------------------------------------------
 
@@ -21,7 +21,13 @@ function makePromiseTimers (clock) {
     listeners.delete(onAbort)
   }
   function once (type, delay, value, options) {
-    const signal = options != null ? options.signal : undefined
+    let signal
+    try {
+      checkObject(options, 'The options')
+      signal = options != null ? options.signal : undefined
+    } catch (e) {
+      return Promise.reject(e)
+    }
     return new Promise((resolve, reject) => {
       const t = clock._add(type, () => {
         if (signal) unlisten(signal, onAbort)
@@ -38,6 +44,7 @@ function makePromiseTimers (clock) {
     })
   }
   function setInterval (delay, value, options) {
+    checkObject(options, 'The options')
     const signal = options != null ? options.signal : undefined
     if (clock._node) return nodeInterval(clock, delay, value, signal, reason)
     return {
