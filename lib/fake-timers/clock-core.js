@@ -35,13 +35,17 @@
 //   grows, until `reset`); `setSystemTime` only moves `base`, so pending timers keep their
 //   distance. Sub-millisecond ticks accumulate in `nanos` for `performance.now` and `hrtime`.
 // - Sync methods (`tick`, `next`, `runAll`, ...) call callbacks in a plain loop, as sinon does.
-//   Async methods run each timer inside a callback of the ORIGINAL `setImmediate`, so Node's own
-//   `processImmediate` drains `process.nextTick` callbacks, then promise reactions and
-//   `queueMicrotask` callbacks, between two timers: the order real Node timers produce.
-// - Delays clamp as Node clamps (`delay * 1`; NaN, negative and values below 1 mean "as soon as
-//   possible", more than 2^31 - 1 means 1), except that "as soon as possible" is 0 fake
-//   milliseconds outside a tick (so `tick(0)` runs `setTimeout(fn, 0)`, as with sinon) and 1
+//   Async methods run each timer inside a callback of the ORIGINAL `setImmediate`, so promise
+//   reactions settle between two timers. With real `process.nextTick`/`queueMicrotask`
+//   (`semantics: 'node'`), Node's own `processImmediate` drains them in its order: the order real
+//   Node timers produce. Faked ones (the default) run before the next timer, as in sinon.
+// - Delays: `common.js` coerces them as sinon does (the default) or as Node does. A zero delay
+//   (only sinon's coercion gives one) is 0 fake ms outside a tick (so `tick(0)` runs it) and 1
 //   during one (so a zero-delay timer set by a timer does not run in the same instant).
+// - Idle callbacks without a timeout wait in a JS list (`_idle`), not in a native queue: each
+//   runs at its deadline after the other timers due then (`_takeWithIdle`).
+// - One `tick` fires at most max(loopLimit, TICK_BOUND) timers (`_runTo`), then throws
+//   ERR_LOOP_LIMIT with the next timer put back (`_untake`).
 const { Slots } = require('../slots.js')
 const {
   BATCH, MAX_MONO, TICK_BOUND, IDLE_MS, ID_START, QUEUED, ARMED, TAKEN, DONE, IDLE, PARKED,
