@@ -3,6 +3,7 @@
 // process. Each cell is the median of RUNS runs (after a warm-up run; contenders interleaved run
 // by run); every run checks its counters (and, for runAll, that timers fired in (deadline,
 // creation) order), so a fast wrong answer cannot win.
+// seqloop runs twice: with its default (sinon's) semantics and with `semantics: 'node'`.
 // Usage: `node bench/fake_timers.js` or `require('./bench/fake_timers.js').run()`.
 const { mock } = require('node:test')
 const sinon = require('@sinonjs/fake-timers')
@@ -32,18 +33,26 @@ function ms (fn) {
   return Number(process.hrtime.bigint() - t0) / 1e6
 }
 
+const same = (d) => d
+const nodeFloor = (d) => (d < 1 ? 1 : d) // `semantics: 'node'`: a zero delay is 1 ms
+
 /**
- * A uniform timer API over the three libraries: `make()` returns a fresh { set, clear, tick,
- * runAll, done } bound to a new clock (node:test mocks the globals, so it is enabled per run).
+ * A uniform timer API over the libraries: `make()` returns a fresh { set, clear, tick, runAll,
+ * done, delay } bound to a new clock (node:test mocks the globals, so it is enabled per run);
+ * `delay(d)` is the delay a timer set with `d` gets (for the order check).
  */
 const libs = {
   seqloop: () => {
     const c = seqloop.createClock(0, 1e9)
-    return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {} }
+    return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {}, delay: same }
+  },
+  "seqloop (semantics 'node')": () => {
+    const c = seqloop.createClock(0, 1e9, { semantics: 'node' })
+    return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {}, delay: nodeFloor }
   },
   '@sinonjs/fake-timers': () => {
     const c = sinon.createClock(0, 1e9)
-    return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {} }
+    return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {}, delay: same }
   },
   'node:test mock.timers': () => {
     mock.timers.enable({ apis: ['setTimeout'] })
@@ -52,7 +61,8 @@ const libs = {
       clear: (h) => clearTimeout(h),
       tick: (n) => mock.timers.tick(n),
       runAll: () => mock.timers.runAll(),
-      done: () => mock.timers.reset()
+      done: () => mock.timers.reset(),
+      delay: same
     }
   }
 }
@@ -85,7 +95,9 @@ const cases = [
       for (let k = 1; k < fired.length; k++) {
         const a = fired[k - 1]
         const b = fired[k]
-        check(delays[a] < delays[b] || (delays[a] === delays[b] && a < b), '(deadline, seq) order')
+        const da = api.delay(delays[a])
+        const db = api.delay(delays[b])
+        check(da < db || (da === db && a < b), '(deadline, seq) order')
       }
       return t
     }
@@ -189,14 +201,17 @@ async function run () {
     }
     for (const lib of names) row[lib] = failed.has(lib) ? NaN : median(samples[lib])
     const base = row['@sinonjs/fake-timers']
+    const node = row["seqloop (semantics 'node')"]
     row['seqloop vs sinon'] = c.lowerIsBetter ? base / row.seqloop : row.seqloop / base
+    row["seqloop 'node' vs sinon"] = c.lowerIsBetter ? base / node : node / base
     rows.push(row)
   }
-  const header = ['case', ...names, 'seqloop vs sinon']
+  const ratios = ['seqloop vs sinon', "seqloop 'node' vs sinon"]
+  const header = ['case', ...names, ...ratios]
   const lines = [
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.case} | ${names.map((n) => fmt(r[n])).join(' | ')} | ${r['seqloop vs sinon'].toFixed(2)}x |`)
+    ...rows.map((r) => `| ${r.case} | ${names.map((n) => fmt(r[n])).join(' | ')} | ${ratios.map((k) => `${r[k].toFixed(2)}x`).join(' | ')} |`)
   ]
   console.log(`fake timers, median of ${RUNS} interleaved runs after a warm-up, node ${process.version}`)
   console.log(lines.join('\n'))

@@ -1,5 +1,9 @@
 // Types of `seqloop/fake-timers`: the module shape of @sinonjs/fake-timers 15, backed by
-// seqloop's native Scheduler. See docs/fake-timers.md.
+// seqloop's native TimerQueue. Default semantics are sinon's; `semantics: 'node'` opts into
+// Node's (README.md, "Fake timers").
+
+/** 'sinon' (the default: behaves as @sinonjs/fake-timers 15) or 'node' (behaves as Node's timers). */
+export type Semantics = 'sinon' | 'node'
 
 /** What `install` can fake (`toFake` / `toNotFake` entries). */
 export type FakeMethod =
@@ -24,9 +28,9 @@ export interface FakeTimer {
   readonly type: TimerType
   readonly func: (...args: any[]) => unknown
   readonly args: unknown[]
-  /** Delay after Node's clamping (ms). */
+  /** Delay after coercion (ms): sinon's by default, Node's with `semantics: 'node'`. */
   readonly delay: number
-  /** Repeat period of an interval (ms), else undefined. */
+  /** Repeat period of an interval (ms), else undefined (NaN for a sinon interval set with a non-number). */
   readonly interval: number | undefined
   /** Fake epoch time the timer is due at. */
   readonly callAt: number
@@ -39,7 +43,7 @@ export interface FakeTimer {
   /** Opposite of `ref()`. Returns itself. */
   unref(): this
   hasRef(): boolean
-  /** Re-arms the timer `delay` ms from now, even after it fired (as Node does). Returns itself. */
+  /** Re-arms the timer `delay` ms from now, even after it fired. Returns itself. */
   refresh(): this
   /** Clears the timer. Returns itself. */
   close(): this
@@ -71,14 +75,23 @@ export interface TickModeConfig {
 export interface Clock {
   /** Current fake time, epoch ms. Assigning it is `setSystemTime(value)`. */
   now: number
+  /** The semantics the clock was made with. */
+  readonly semantics: Semantics
+  /** The pending timers by id (a new Map on each read). */
+  readonly timers: Map<number, FakeTimer>
+  /** Whether clear functions given a native timer clear it (else they warn once). */
+  shouldClearNativeTimers: boolean
   /** Max timers `runAll`/`runAllAsync` (and faked microtasks) run before throwing. Default 1000. */
   loopLimit: number
   /** Names faked by `install` (empty for `createClock`). */
   methods: FakeMethod[]
   Date: ClockDate
   Intl: typeof Intl & { clock: Clock }
-  /** `performance.now()`: ms since the clock started, with sub-millisecond ticks. */
-  performance: { now(): number }
+  /** `performance.now()`: ms since the clock started, with sub-millisecond ticks (installed: also
+   * no-op methods of the real prototype, `mark`/`measure` entries, `getEntries*` returning []). */
+  performance: { now(): number; [name: string]: unknown }
+  /** Listeners the fake `timers/promises` functions attached (installed clocks only). */
+  abortListenerMap?: Map<() => void, AbortSignal>
 
   setTimeout<A extends unknown[]>(callback: (...args: A) => void, delay?: number, ...args: A): TimerId
   clearTimeout(id: TimerId | string | null | undefined): void
@@ -89,7 +102,7 @@ export interface Clock {
   /** Fires on the next 16 ms frame boundary with the frame time (ms since the clock started). */
   requestAnimationFrame(callback: (time: number) => void): number
   cancelAnimationFrame(id: number): void
-  /** Fires after `options.timeout` ms (default 0). */
+  /** Fires after `options.timeout` ms; without one, after the other timers due at the same time. */
   requestIdleCallback(callback: (deadline: IdleDeadline) => void, options?: { timeout?: number }): number
   cancelIdleCallback(id: number): void
   /** Fake `process.nextTick`: queued until the clock runs microtasks (see `runMicrotasks`). */
@@ -108,9 +121,10 @@ export interface Clock {
    * each with `now` at its deadline; timers they create within the range fire too. If callbacks
    * throw, the rest still run and the first error is rethrown. Returns the new `now`.
    */
-  tick(time: TickValue): number
-  /** `tick` that runs each timer in its own real macrotask, with Node's microtask order between. */
-  tickAsync(time: TickValue): Promise<number>
+  tick(time?: TickValue): number
+  /** `tick` that runs each timer in its own real macrotask (original `setImmediate`), so promise
+   * reactions settle between timers (with `semantics: 'node'`, in Node's nextTick/microtask order). */
+  tickAsync(time?: TickValue): Promise<number>
   /** Advances to the first pending timer and fires it. Returns `now`. */
   next(): number
   nextAsync(): Promise<number>
@@ -138,7 +152,8 @@ export interface Clock {
 export interface InstallConfig {
   /** Start time (epoch ms or a Date). Default 0. */
   now?: number | Date | { epochMilliseconds: number }
-  /** Only these are faked. Default: everything available except `nextTick` and `queueMicrotask`. */
+  /** Only these are faked (an empty list: everything). Default: everything available (with
+   * `semantics: 'node'`, everything but `nextTick` and `queueMicrotask`). At most 1024 entries. */
   toFake?: FakeMethod[]
   /** Everything available except these is faked. Cannot be combined with `toFake`. */
   toNotFake?: FakeMethod[]
@@ -152,8 +167,15 @@ export interface InstallConfig {
   shouldClearNativeTimers?: boolean
   /** Names in `toFake` that the global lacks are skipped instead of throwing. */
   ignoreMissingTimers?: boolean
-  /** Global object to install onto (default: the one given to `withGlobal`). */
-  target?: object
+  /** Default: the `withGlobal` default, 'sinon' for the module's own exports. */
+  semantics?: Semantics
+  /** No longer supported (throws, as sinon 15): use `withGlobal(target).install()`. */
+  target?: never
+}
+
+/** Options of `createClock` (third argument) and `withGlobal` (second argument). */
+export interface ClockOptions {
+  semantics?: Semantics
 }
 
 /** The original (real) timer functions, captured when the module (or `withGlobal`) ran. */
@@ -176,16 +198,16 @@ export interface Timers {
 /** The module's four exports, bound to one global object. */
 export interface FakeTimers {
   timers: Timers
-  createClock(now?: number | Date | { epochMilliseconds: number }, loopLimit?: number): Clock
+  createClock(now?: number | Date | { epochMilliseconds: number }, loopLimit?: number, options?: ClockOptions): Clock
   install(config?: InstallConfig): Clock
-  withGlobal(globalObject: object): FakeTimers
+  withGlobal(globalObject: object, options?: ClockOptions): FakeTimers
 }
 
 /** The real timers of `globalThis`. */
 export declare const timers: Timers
 /** A clock that fakes nothing global; use its methods directly. */
-export declare function createClock(now?: number | Date | { epochMilliseconds: number }, loopLimit?: number): Clock
+export declare function createClock(now?: number | Date | { epochMilliseconds: number }, loopLimit?: number, options?: ClockOptions): Clock
 /** Replaces the globals (and the `timers`, `timers/promises` modules) with a new clock's. */
 export declare function install(config?: InstallConfig): Clock
 /** The same four exports for another global (a vm context, a jsdom window, a plain object). */
-export declare function withGlobal(globalObject: object): FakeTimers
+export declare function withGlobal(globalObject: object, options?: ClockOptions): FakeTimers

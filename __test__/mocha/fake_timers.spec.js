@@ -23,7 +23,8 @@ describe('seqloop/fake-timers under Mocha', function () {
     assert.deepEqual(seen, ['i1100', 'i1200', 1250, 'i1300'])
   })
 
-  it('runs async code with tickAsync, nextTick before promises as in Node', async function () {
+  /** Two timers due at once, the first queueing a promise reaction and a nextTick: the log. */
+  async function timerThenQueues () {
     const seen = []
     setTimeout(() => {
       Promise.resolve().then(() => seen.push('promise'))
@@ -32,7 +33,17 @@ describe('seqloop/fake-timers under Mocha', function () {
     }, 10)
     setTimeout(() => seen.push('second timer'), 10)
     await clock.tickAsync(10)
-    assert.deepEqual(seen, ['timer', 'nextTick', 'promise', 'second timer'])
+    return seen
+  }
+
+  it('runs async code with tickAsync; the faked nextTick runs after promises, before the next timer (sinon)', async function () {
+    assert.deepEqual(await timerThenQueues(), ['timer', 'promise', 'nextTick', 'second timer'])
+  })
+
+  it('semantics \'node\': the real nextTick runs before promises, as in Node', async function () {
+    clock.uninstall()
+    clock = FakeTimers.install({ now: 1000, semantics: 'node' })
+    assert.deepEqual(await timerThenQueues(), ['timer', 'nextTick', 'promise', 'second timer'])
   })
 
   it('mocha\'s own timeout still works (it uses the real setTimeout it captured)', function (done) {

@@ -31,3 +31,12 @@ fake.tick(10)
 fake.uninstall()
 const ft = withGlobal(globalThis)
 void ft
+const nodeClock = install({ semantics: 'node', toFake: ['setTimeout'] })
+const semantics: 'sinon' | 'node' = nodeClock.semantics
+nodeClock.tick()
+nodeClock.uninstall()
+// @ts-expect-error semantics is 'sinon' or 'node'
+install({ semantics: 'browser' })
+const nodeTimers = withGlobal(globalThis, { semantics: 'node' })
+const c2 = nodeTimers.createClock(0, 100, { semantics: 'sinon' })
+void semantics; void c2
