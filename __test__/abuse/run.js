@@ -100,17 +100,25 @@ function summarize (rows) {
 if (require.main === module) {
   const opts = parseArgs(process.argv.slice(2))
   runMatrix(opts).then(({ rows, missing, ms }) => {
-    const { known, isKnown } = require('./known.js')
+    const { known, isKnown, used } = require('./known.js')
     const failing = rows.filter((r) => FAILING.has(r.o) || r.o === 'missing')
     const unknown = failing.filter((r) => !isKnown(r))
+    // The CI form tries fewer values, so only the full form can call a known entry stale.
+    const stale = opts.full ? known.filter((k) => !used.has(k.id)).map((k) => k.id) : []
     console.log(`abuse matrix (${opts.full ? 'full' : 'ci'}): ${rows.length} calls in ${(ms / 1000).toFixed(1)} s`)
     console.log('outcomes:', JSON.stringify(summarize(rows)))
     console.log(`failing: ${failing.length} (${failing.length - unknown.length} known in known.js, ${unknown.length} not)`)
+    const byOwner = {}
+    for (const r of failing) {
+      const k = known.find((k) => k.match(r))
+      if (k) byOwner[`${k.id} (${k.owner})`] = (byOwner[`${k.id} (${k.owner})`] || 0) + 1
+    }
+    for (const [k, n] of Object.entries(byOwner)) console.log(`  known ${k}: ${n}`)
+    if (stale.length) console.log('stale entries in known.js (they match nothing):', stale.join(', '))
     if (missing.length) console.log('classes without a fixture:', missing.join(', '))
     for (const r of unknown.slice(0, 60)) console.log(`  ${r.o}: ${r.name}: ${r.code ?? ''} ${r.msg ?? ''}`)
     if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(rows, null, 1))
-    void known
-    process.exitCode = unknown.length || missing.length ? 1 : 0
+    process.exitCode = unknown.length || missing.length || stale.length ? 1 : 0
   })
 }
 
