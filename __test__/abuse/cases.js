@@ -2,7 +2,7 @@
 // The matrix: entry points × hostile values × argument positions, plus wrong receivers. The
 // list is deterministic, so a case is named by its index in it (the child and the driver
 // enumerate the same list).
-const { enumerate, filler, FIXTURES, DERIVED, members } = require('./entries.js')
+const { enumerate, filler, fixture, FIXTURES, DERIVED, members } = require('./entries.js')
 const { VALUES } = require('./values.js')
 
 const RECEIVERS = [
@@ -65,7 +65,7 @@ function buildCases (full) {
     } else {
       callCases(e, e.types)
     }
-    if (e.kind === 'getter' || e.kind === 'method') {
+    if ((e.kind === 'getter' || e.kind === 'method') && !e.variant) {
       for (let r = 0; r < RECEIVERS.length; r++) all.push({ e, types: e.types, r })
     }
   }
@@ -79,4 +79,4 @@ function describe (c) {
   return `${c.e.name} ${pos} = ${VALUES[c.v][0]}`
 }
 
-module.exports = { buildCases, describe, RECEIVERS, cls, filler, FIXTURES, DERIVED }
+module.exports = { buildCases, describe, RECEIVERS, cls, filler, fixture, FIXTURES, DERIVED }

@@ -14,8 +14,9 @@ const GLOBALS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', '
 const saved = GLOBALS.map((k) => [k, Object.getOwnPropertyDescriptor(globalThis, k)])
 const savedProcess = ['nextTick', 'hrtime'].map((k) => [k, Object.getOwnPropertyDescriptor(process, k)])
 
-const { buildCases, RECEIVERS, cls, filler, FIXTURES, DERIVED } = require('./cases.js')
+const { buildCases, RECEIVERS, cls, filler, fixture, DERIVED } = require('./cases.js')
 const { VALUES } = require('./values.js')
+const { members } = require('./entries.js')
 const { classify } = require('./classify.js')
 
 const [from, to, logPath, mode] = process.argv.slice(2)
@@ -52,16 +53,18 @@ function settle (p) {
 
 async function runCase (c) {
   const m = mods[0][1]
-  const fx = (name) => FIXTURES[name](m)
+  const fx = (name) => fixture(name, m)
   const ctx = { sentinel: SENTINEL, target: undefined, reentering: false }
   ctx.reenter = () => {
     // Calls back into the object under test (every method, plausible arguments), once.
     if (ctx.reentering || ctx.target == null) return
     ctx.reentering = true
     try {
-      for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(ctx.target))) {
-        if (key === 'constructor' || /^(run|runAll|runUntilIdle|advance|fastPaths|uninstall)$/.test(key)) continue
-        try { const r = ctx.target[key]('k', 1); if (r && typeof r.then === 'function') r.then(() => {}, () => {}) } catch {}
+      for (const [key, kind] of members(Object.getPrototypeOf(ctx.target))) {
+        if (kind !== 'method' || /^(run|fastPaths|uninstall)$/.test(key)) continue
+        for (const args of [[], ['k', 1], ['k', { type: 'success', value: 1 }]]) {
+          try { const r = ctx.target[key](...args); if (r && typeof r.then === 'function') r.then(() => {}, () => {}) } catch {}
+        }
       }
     } finally { ctx.reentering = false }
   }

@@ -118,6 +118,44 @@ const FIXTURES = {
   ReactorMeshTelemetry: (m) => new m.ReactorMesh({ shardCount: 2, laneCapacity: 4 }).telemetry(),
 }
 
+/**
+ * More instances of some classes, in states where more of each method runs: a recording loop
+ * with a pending hostcall `'k'` and listeners (so `completeHostcall('k', …)` and
+ * `dispatchEvent('k', …)` convert their payloads), a recording scheduler on a virtual clock, and
+ * schedulers and loops whose clock misbehaves on demand.
+ */
+const VARIANTS = {
+  EventLoop: {
+    'pending hostcall, record': (m) => {
+      const loop = new m.EventLoop({ record: true })
+      loop.hostcall('k').catch(() => {})
+      loop.onStream('k', () => {})
+      loop.onEvent(() => {})
+      loop.setTimeout(() => {}, 5)
+      return loop
+    },
+    'pending interval': (m) => {
+      const loop = new m.EventLoop()
+      loop.setInterval(() => {}, 1)
+      return loop
+    },
+  },
+  Scheduler: {
+    'record, virtual clock': (m) => {
+      const s = new m.Scheduler({ record: true, clock: new m.DeterministicClock() })
+      s.setTimeout(5)
+      s.enqueueEvent('k', { n: 1 })
+      return s
+    },
+  },
+}
+
+/** A fresh instance for a fixture name (`Class` or `Class[variant]`). */
+function fixture (target, m) {
+  const v = /^(\w+)\[(.+)\]$/.exec(target)
+  return v ? VARIANTS[v[1]][v[2]](m) : FIXTURES[target](m)
+}
+
 /** Objects that are not classes but are handed out by the API, walked like instances. */
 const DERIVED = {
   // A fake clock on a private global (never the real one).
@@ -169,11 +207,16 @@ function enumerate () {
           entries.push({ name: `${name}.${key}`, kind: 'static', mod: modName, exp: name, key, types: sig(owners.at(-1), key) })
         }
         if (!FIXTURES[name]) { missing.push(name); continue }
-        for (const [key, kind] of members(v.prototype)) {
-          const types = owners.map((o) => sigs.get(`${o}.${key}`)).find(Boolean) ?? sig(name, key)
-          entries.push({ name: `${name}#${key}`, kind, mod: modName, exp: name, key, target: name, types })
-          if (kind === 'method' && /^(fastPaths|rawFunctions)$/.test(key)) {
-            entries.push({ name: `${name}#${key}()`, kind: 'derived', mod: modName, exp: name, key, target: name })
+        const targets = [name, ...Object.keys(VARIANTS[name] ?? {}).map((label) => `${name}[${label}]`)]
+        for (const target of targets) {
+          for (const [key, kind] of members(v.prototype)) {
+            // Variants add states for methods; getters and receivers are covered by the plain one.
+            if (target !== name && kind !== 'method') continue
+            const types = owners.map((o) => sigs.get(`${o}.${key}`)).find(Boolean) ?? sig(name, key)
+            entries.push({ name: `${target}#${key}`, kind, mod: modName, exp: name, key, target, types, variant: target !== name })
+            if (target === name && kind === 'method' && /^(fastPaths|rawFunctions)$/.test(key)) {
+              entries.push({ name: `${name}#${key}()`, kind: 'derived', mod: modName, exp: name, key, target: name })
+            }
           }
         }
       } else if (typeof v === 'function') {
@@ -193,4 +236,4 @@ function enumerate () {
   return { entries, missing, mods }
 }
 
-module.exports = { enumerate, signatures, filler, FIXTURES, DERIVED, members, load }
+module.exports = { enumerate, signatures, filler, fixture, FIXTURES, VARIANTS, DERIVED, members, load }

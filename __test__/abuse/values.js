@@ -77,6 +77,20 @@ const VALUES = [
   ['SharedArrayBuffer view', () => new Float64Array(new SharedArrayBuffer(72))],
   ['Map', () => new Map([[1, 2]])],
   ['Promise', () => Promise.resolve(1)],
+  // Option objects with a misbehaving custom clock (Scheduler, EventLoop options).
+  ['clock: nowMs returns a Symbol', () => ({ clock: { nowMs: () => Symbol('abuse') } })],
+  ['clock: nowMs throws a Symbol', () => ({ clock: { nowMs () { throw Symbol('abuse') } } })],
+  ['clock: nowMs throws a null-prototype object', () => ({ clock: { nowMs () { throw Object.create(null) } } })],
+  ['clock: nowMs re-enters', (ctx) => ({ clock: { nowMs () { ctx.reenter(); return 0 } } })],
+  ['clock: nowMs goes backwards', () => { let t = 1e6; return { clock: { nowMs: () => (t -= 1000) } } }],
+  ['maxTicks 2**31-1', () => ({ maxTicks: 2 ** 31 - 1 })],
+  // Outcome-shaped values whose inner fields are hostile (hostcall completions).
+  ['outcome with sparse value', () => ({ type: 'success', value: new Array(kHuge) })],
+  ['outcome with re-entrant value', (ctx) => ({ type: 'success', get value () { ctx.reenter(); return 1 } })],
+  ['outcome with null-prototype value', () => ({ type: 'success', value: Object.create(null) })],
+  ['stream chunk with sparse chunk', () => ({ type: 'stream_chunk', sequence: 0, chunk: new Array(kHuge), isFinal: false })],
+  ['stream chunk with re-entrant chunk', (ctx) => ({ type: 'stream_chunk', sequence: 0, get chunk () { ctx.reenter(); return 1 }, isFinal: false })],
+  ['payload with re-entrant toJSON deep inside', (ctx) => ({ a: [{ toJSON () { ctx.reenter(); return 1 } }] })],
 ]
 
 module.exports = { VALUES }
