@@ -2,7 +2,7 @@
 // Known failing cases of the abuse matrix: each entry names the issue item it belongs to and
 // who owns the fix. The matrix test (__test__/abuse.test.js) is green only because of this
 // list; shrink it as fixes land (an entry that matches nothing makes the test fail, so a fixed
-// case cannot hide here).
+// case cannot hide here, unless it is marked `optional` because it depends on the Node version).
 //
 // `match(row)` sees a result row: { entry, name, o (outcome), code, cls, want, msg }.
 
@@ -26,6 +26,9 @@ const KNOWN = [
     id: 'maxticks-unbounded',
     item: 'issue 18 "Hangs": a virtual-clock runAll({ maxTicks: 2**31 - 1 }) with an interval never yields to Node; maxTicks needs a documented bound or periodic yields',
     owner: 'crashloop',
+    // Node 24 has no `process._tickCallback`, so the runner takes one callback per entry and
+    // Node's loop turns between them: no hang there, so this entry may match nothing.
+    optional: true,
     match: (r) => r.o === 'hang' && /^EventLoop\[pending interval\]#(runAll|runUntilIdle|advance) /.test(r.name),
   },
   {
