@@ -162,6 +162,44 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+        /// Random simple descriptions (levels in hwloc's order, counts 1–3): whatever hwloc's
+        /// own build says, `synthetic` says the same (same cores, or an error for both).
+        #[test]
+        fn synthetic_agrees_with_hwloc(
+            picks in proptest::collection::vec((0usize..7, 1u64..4), 0..5),
+            pus in 1u64..4,
+        ) {
+            const TYPES: [&str; 7] = ["pack", "die", "l3", "group", "numa", "l2", "core"];
+            let mut levels = picks;
+            levels.sort_by_key(|l| l.0);
+            levels.dedup_by_key(|l| l.0);
+            let d = levels
+                .iter()
+                .map(|(t, n)| format!("{}:{n}", TYPES[*t]))
+                .chain(std::iter::once(format!("pu:{pus}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let hw = super::super::hwloc::build_synthetic_for_tests(&d);
+            match (hw, TopologySnapshot::synthetic(&d)) {
+                (Ok(hw), Ok(direct)) => {
+                    let hw = TopologySnapshot::normalized(hw, TopologySource::Synthetic);
+                    proptest::prop_assert_eq!(direct.cores(), hw.cores(), "{}", d);
+                }
+                (Err(_), Err(_)) => {}
+                (hw, direct) => proptest::prop_assert!(false, "{d}: hwloc {hw:?}, synthetic {direct:?}"),
+            }
+        }
+
+        /// The bound check reads any string without panicking.
+        #[test]
+        fn plan_reads_any_string(s in "[a-z0-9:()\\[\\] =]{0,40}") {
+            let _ = super::super::synthetic::plan(&s);
+        }
+    }
+
     #[test]
     fn huge_synthetic_is_refused_and_big_is_linear() {
         let big = TopologySnapshot::synthetic("pack:1000 core:1000 pu:1").expect("a million cores");
