@@ -328,6 +328,11 @@ export declare class NumaSlabTelemetry {
   get totalFrees(): number
   /** Live slots, all nodes. */
   get totalInUse(): number
+  /**
+   * Slots retired for good: freed after their view was moved out of reach (e.g. by
+   * `ArrayBuffer.prototype.transfer()`), or reused 2^32 − 1 times. Never handed out again.
+   */
+  get retiredSlots(): number
   /** Allocations served away from the preferred node. */
   get crossNodeAllocs(): number
   /** Allocations made while the hugepage status was active. */
@@ -488,14 +493,16 @@ export declare class ReactorTopologySnapshot {
    */
   static detect(): ReactorTopologySnapshot
   /**
-   * A topology built by hwloc from a synthetic description such as
-   * `"pack:2 numa:2 core:4 pu:2"`. A description hwloc rejects throws a TypeError with code
-   * `ERR_INVALID_ARG_VALUE`.
+   * A topology built from an hwloc synthetic description such as
+   * `"pack:2 numa:2 core:4 pu:2"`, in time linear in its size. A description hwloc rejects
+   * throws a TypeError with code `ERR_INVALID_ARG_VALUE`; one naming more than 2^20
+   * processing units (or, with attributes or memory children, more than 4096 objects)
+   * throws a RangeError with code `ERR_OUT_OF_RANGE`.
    */
   static synthetic(description: string): ReactorTopologySnapshot
   /**
    * A snapshot of explicit `[coreId, numaNode]` pairs (non-negative safe integers), sorted
-   * and de-duplicated.
+   * and de-duplicated. More than 2^20 pairs is `ERR_OUT_OF_RANGE`.
    */
   static fromCoreNodePairs(pairs: Array<[number, number]>): ReactorTopologySnapshot
   /** The cores, sorted by (coreId, numaNode). */

@@ -6,6 +6,9 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { MessageChannel } = require('node:worker_threads')
 
+/** A handle's own allocation count: generations are `poolTag × 2^32 + count` (S6). */
+const count = (generation) => generation % 2 ** 32
+
 const { NumaSlab, NumaSlabPool, NumaSlabTelemetry, HugepageStatus } = require('../index.js')
 
 const OFF = { enabled: false }
@@ -33,7 +36,8 @@ test('API shape', () => {
   assert.equal(pool.nodeCount, 1)
   const a = pool.allocate(0)
   assert.deepEqual(Object.keys(a).sort(), ['buffer', 'crossNodeReason', 'handle'])
-  assert.deepEqual(a.handle, { nodeId: 0, slotIndex: 0, generation: 1 })
+  assert.deepEqual({ ...a.handle, generation: count(a.handle.generation) }, { nodeId: 0, slotIndex: 0, generation: 1 })
+  assert.ok(Number.isSafeInteger(a.handle.generation) && a.handle.generation > 2 ** 32, 'S6: the pool tag is in the generation')
   assert.equal(a.crossNodeReason, null)
   assert.ok(a.buffer instanceof Uint8Array)
   assert.equal(a.buffer.byteLength, 512, 'default entrySizeBytes')
@@ -47,7 +51,7 @@ test('API shape', () => {
 test('NumaSlab: NS1–NS8', () => {
   const s1 = new NumaSlab(0, 4)
   const h = s1.allocate()
-  assert.deepEqual(h, { nodeId: 0, slotIndex: 0, generation: 1 }) // NS1
+  assert.deepEqual({ ...h, generation: count(h.generation) }, { nodeId: 0, slotIndex: 0, generation: 1 }) // NS1
   assert.equal(s1.deallocate(h), true)
   assert.equal(s1.inUse, 0)
   assert.equal(s1.deallocate(h), false) // NS4
@@ -60,7 +64,7 @@ test('NumaSlab: NS1–NS8', () => {
   const v1 = s3.allocate()
   assert.equal(s3.deallocate(v1), true)
   const v2 = s3.allocate()
-  assert.deepEqual(v2, { nodeId: 0, slotIndex: 0, generation: 2 }) // NS3: LIFO reuse
+  assert.deepEqual(v2, { nodeId: 0, slotIndex: 0, generation: v1.generation + 1 }) // NS3: LIFO reuse
   assert.equal(s3.deallocate(v1), false)
   assert.equal(s3.deallocate({ ...v2, nodeId: 99 }), false) // NS5
   assert.equal(s3.inUse, 1)

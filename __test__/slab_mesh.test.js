@@ -402,7 +402,9 @@ test('error codes of the slot API', () => {
   // allocateMany fills what it can and says how many.
   const many = new Float64Array(15)
   assert.equal(pfp.allocateMany(0, many, 5), 4)
-  assert.deepEqual(Array.from(many.subarray(0, 12)), [0, 0, 1, 0, 1, 1, 0, 2, 1, 0, 3, 1])
+  const tag = many[2] - 1 // generations are poolTag × 2^32 + count (S6)
+  assert.ok(tag >= 2 ** 32 && tag % 2 ** 32 === 0, 'the pool tag')
+  assert.deepEqual(Array.from(many.subarray(0, 12)), [0, 0, tag + 1, 0, 1, tag + 1, 0, 2, tag + 1, 0, 3, tag + 1])
   assert.equal(pfp.allocate(0, many), -1, 'full')
   assert.equal(pfp.deallocateMany(many, 4), 4)
   // Buffers (Uint8Array subclasses) are accepted as byte arrays.
@@ -463,7 +465,7 @@ test('GC: fast paths that outlive the pool object still detach views on free', n
   assert.equal(buffer.byteLength, 0, 'V2 holds without the pool object')
   const h = new Float64Array(3)
   assert.equal(fp.allocate(0, h), 0, 'the slot is reused')
-  assert.equal(h[2], 2)
+  assert.equal(h[2], handle.generation + 1)
   fp = buffer = handle = null
   const done = await settle(() => NumaSlabPool.liveRegions() === regions0)
   assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0})`)

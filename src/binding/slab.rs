@@ -5,14 +5,20 @@
 //! ArrayBuffer whose data pointer is inside the node's [`SlabRegion`]. Three rules keep JS from
 //! ever reaching memory it should not:
 //! - V1 (one buffer per allocation): each live allocation has at most one external ArrayBuffer
-//!   at a time, tracked by a weak napi reference in `views[node][slot]`. `view()` reuses it while
-//!   it is alive (new `Uint8Array`, same buffer) and creates a fresh one only after it was
-//!   collected, so the table is O(slots) however often `view()` is called.
+//!   at a time, held by a strong napi reference in `views[node][slot]` until the slot is freed.
+//!   `view()` reuses it (new `Uint8Array`, same buffer), so the table is O(slots) however often
+//!   `view()` is called. The table grows on demand (slots never viewed cost nothing).
 //! - V2 (detach on free): a successful `deallocate` (the method, the fast path or the batch)
 //!   first detaches that buffer, which empties every `Uint8Array` over it (`byteLength === 0`),
 //!   then frees the slot. If detaching fails the slot is *not* freed (and the call throws), so a
 //!   reused slot is never visible through an old view. Node marks external buffers
 //!   untransferable, so no other realm can hold one.
+//! - V2b (transferred views): on Node >= 22, `ArrayBuffer.prototype.transfer()` (or any other
+//!   detach we did not do) moves the slot's memory into a new buffer this table cannot reach.
+//!   Because the table holds its buffer strongly, such a move is always seen: the held buffer
+//!   is detached although we never detached it. The allocation is then marked, and its free
+//!   *retires* the slot (S7): it is never handed out again, so the moved buffer can only ever
+//!   show its own allocation's bytes. `telemetry().retiredSlots` counts such slots.
 //! - V3 (mapping outlives buffers): each external buffer's finalize hint owns an
 //!   `Arc<SlabRegion>`, dropped in the finalizer, so the region stays mapped until the pool is
 //!   gone *and* every buffer has been finalized, whatever order GC picks. Detaching does not run
@@ -138,8 +144,8 @@ fn uint8_view(env: &Env, ab: sys::napi_value, len: usize) -> CodedResult<sys::na
     Ok(out)
 }
 
-/// The value a weak reference still points to, if it was not collected and is not detached.
-fn live_buffer(env: &Env, r: sys::napi_ref) -> Option<sys::napi_value> {
+/// The buffer a reference points to and whether it is detached; `None` if it is gone.
+fn buffer_state(env: &Env, r: sys::napi_ref) -> Option<(sys::napi_value, bool)> {
     let mut v = ptr::null_mut();
     // SAFETY: `r` is a reference this module created in this env and has not deleted.
     let ok = unsafe { sys::napi_get_reference_value(env.raw(), r, &mut v) } == sys::Status::napi_ok;
@@ -150,7 +156,7 @@ fn live_buffer(env: &Env, r: sys::napi_ref) -> Option<sys::napi_value> {
     // SAFETY: `v` is a live ArrayBuffer value of this env.
     let ok =
         unsafe { sys::napi_is_detached_arraybuffer(env.raw(), v, &mut detached) } == sys::Status::napi_ok;
-    (ok && !detached).then_some(v)
+    ok.then_some((v, detached))
 }
 
 fn delete_ref(env: &Env, r: sys::napi_ref) {
@@ -357,8 +363,11 @@ fn busy() -> Coded {
 /// What a pool's JS object and its fast functions share (one `Rc`, see the module docs).
 pub(crate) struct PoolState {
     pool: RefCell<core::NumaSlabPool>,
-    /// `views[node_index][slot]`: weak reference to the live external buffer of that slot (V1).
+    /// `views[node_index][slot]`: strong reference to the external buffer of that slot's live
+    /// allocation (V1), grown on demand.
     views: RefCell<Vec<Vec<sys::napi_ref>>>,
+    /// Live allocations whose buffer was detached by someone else (V2b): retired on free.
+    moved: RefCell<std::collections::HashSet<(usize, u32)>>,
     /// `region_views[node_index]`: weak reference to the node's region `Uint8Array` (V4).
     region_views: RefCell<Vec<sys::napi_ref>>,
     /// `config.regionViews`: whether `regionView` may hand out raw windows.
@@ -386,15 +395,12 @@ fn delete_raw_ref(env: sys::napi_env, r: sys::napi_ref) {
 
 impl PoolState {
     fn new(pool: core::NumaSlabPool, region_views_enabled: bool) -> Self {
-        let views = pool
-            .node_ids()
-            .filter_map(|n| pool.slab(n))
-            .map(|s| vec![ptr::null_mut(); s.capacity() as usize])
-            .collect();
+        let views = vec![Vec::new(); pool.node_count()];
         let region_views = vec![ptr::null_mut(); pool.node_count()];
         Self {
             pool: RefCell::new(pool),
             views: RefCell::new(views),
+            moved: RefCell::new(std::collections::HashSet::new()),
             region_views: RefCell::new(region_views),
             region_views_enabled,
         }
@@ -413,23 +419,38 @@ impl PoolState {
         };
         let data = region.range(loc.offset, loc.len).ok_or_else(|| stale(Some(h)))?;
         let mut views = self.views.try_borrow_mut().map_err(|_| busy())?;
-        let cell = views
-            .get_mut(loc.node_index)
-            .and_then(|v| v.get_mut(loc.slot.0 as usize))
-            .ok_or_else(|| stale(Some(h)))?;
+        let node_views = views.get_mut(loc.node_index).ok_or_else(|| stale(Some(h)))?;
+        let slot = loc.slot.0 as usize;
+        if node_views.len() <= slot {
+            // Grow on demand (V1); `try_reserve` so a huge slab cannot abort the process.
+            let want = (slot + 1).max(node_views.len() * 2).min(slot + 1 + 65_536);
+            node_views.try_reserve(want - node_views.len()).map_err(|_| {
+                Coded::error("ERR_SLAB_VIEW_FAILED", "no memory for the slot's view bookkeeping")
+            })?;
+            node_views.resize(want, ptr::null_mut());
+        }
+        let cell = &mut node_views[slot];
         if !cell.is_null() {
-            if let Some(ab) = live_buffer(env, *cell) {
-                return uint8_view(env, ab, loc.len);
+            match buffer_state(env, *cell) {
+                Some((ab, false)) => return uint8_view(env, ab, loc.len),
+                Some((_, true)) => self.mark_moved(loc.node_index, loc.slot)?,
+                None => {}
             }
             delete_ref(env, std::mem::replace(cell, ptr::null_mut()));
         }
         let ab = create_external_view(env, &region, data.as_ptr(), loc.len)?;
         let mut r = ptr::null_mut();
-        // SAFETY: `ab` is a live value of this env; refcount 0 makes the reference weak.
-        let status = unsafe { sys::napi_create_reference(env.raw(), ab, 0, &mut r) };
+        // SAFETY: `ab` is a live value of this env; refcount 1 keeps it until the free (V1, V2b).
+        let status = unsafe { sys::napi_create_reference(env.raw(), ab, 1, &mut r) };
         napi_status(status, "napi_create_reference")?;
         *cell = r;
         uint8_view(env, ab, loc.len)
+    }
+
+    /// Notes that a live allocation's buffer was detached by someone else (V2b).
+    fn mark_moved(&self, node_index: usize, slot: SlotIndex) -> CodedResult<()> {
+        self.moved.try_borrow_mut().map_err(|_| busy())?.insert((node_index, slot.0));
+        Ok(())
     }
 
     /// Detaches the slot's buffer, if any (V2). On failure the reference is kept.
@@ -441,7 +462,11 @@ impl PoolState {
         if cell.is_null() {
             return Ok(());
         }
-        if let Some(ab) = live_buffer(env, *cell) {
+        let state = buffer_state(env, *cell);
+        if matches!(state, Some((_, true))) {
+            self.mark_moved(node_index, slot)?;
+        }
+        if let Some((ab, false)) = state {
             // SAFETY: `ab` is a live, attached external ArrayBuffer of this env.
             let status = unsafe { sys::napi_detach_arraybuffer(env.raw(), ab) };
             if status != sys::Status::napi_ok {
@@ -457,12 +482,18 @@ impl PoolState {
         Ok(())
     }
 
-    /// Frees a live handle after detaching its views (V2); false for any other handle.
+    /// Frees a live handle after detaching its views (V2); false for any other handle. A slot
+    /// whose buffer was moved out of reach is retired rather than reused (V2b).
     fn deallocate(&self, env: &Env, h: &SlabHandle) -> CodedResult<bool> {
         let loc = self.pool.try_borrow().map_err(|_| busy())?.locate(h);
         let Some(loc) = loc else { return Ok(false) };
         self.detach_views(env, loc.node_index, loc.slot)?;
-        Ok(self.pool.try_borrow_mut().map_err(|_| busy())?.deallocate(h))
+        let moved = {
+            let mut moved = self.moved.try_borrow_mut().map_err(|_| busy())?;
+            !moved.is_empty() && moved.remove(&(loc.node_index, loc.slot.0))
+        };
+        let mut pool = self.pool.try_borrow_mut().map_err(|_| busy())?;
+        Ok(if moved { pool.retire(h) } else { pool.deallocate(h) })
     }
 
     /// Allocates on `preferred` (else elsewhere, ascending) without creating a view.
@@ -1096,6 +1127,12 @@ impl NumaSlabTelemetry {
     #[napi(getter)]
     pub fn total_in_use(&self) -> f64 {
         self.inner.total_in_use() as f64
+    }
+    /// Slots retired for good: freed after their view was moved out of reach (e.g. by
+    /// `ArrayBuffer.prototype.transfer()`), or reused 2^32 − 1 times. Never handed out again.
+    #[napi(getter)]
+    pub fn retired_slots(&self) -> f64 {
+        self.inner.total_retired() as f64
     }
     /// Allocations served away from the preferred node.
     #[napi(getter)]

@@ -105,10 +105,18 @@ fn element<'a>(arr: &Array<'a>, i: u32, name: &str, expected: &str) -> CodedResu
     arr.get::<Unknown>(i).ok().flatten().ok_or_else(|| Coded::arg_type(name, expected, "a hole"))
 }
 
+/// The most `[coreId, numaNode]` pairs a snapshot may have (the bound of synthetic topologies).
+const MAX_PAIRS: u64 = topo::synthetic::MAX_SYNTHETIC_PUS;
+
 fn parse_pairs(v: &Unknown<'_>) -> CodedResult<Vec<(u64, u64)>> {
     const PAIR: &str = "a [coreId, numaNode] pair of numbers";
     let arr = array(v, "pairs", "an Array of [coreId, numaNode] pairs")?;
-    let mut out = Vec::with_capacity(arr.len() as usize);
+    if u64::from(arr.len()) > MAX_PAIRS {
+        return Err(Coded::out_of_range("pairs.length", &format!("<= {MAX_PAIRS}"), arr.len()));
+    }
+    let mut out = Vec::new();
+    out.try_reserve(arr.len() as usize)
+        .map_err(|_| Coded::out_of_range("pairs.length", "a length this host has memory for", arr.len()))?;
     for i in 0..arr.len() {
         let name = format!("pairs[{i}]");
         let pair = array(&element(&arr, i, &name, PAIR)?, &name, PAIR)?;
@@ -143,14 +151,19 @@ impl ReactorTopologySnapshot {
         }
     }
 
-    /// A topology built by hwloc from a synthetic description such as
-    /// `"pack:2 numa:2 core:4 pu:2"`. A description hwloc rejects throws a TypeError with code
-    /// `ERR_INVALID_ARG_VALUE`.
+    /// A topology built from an hwloc synthetic description such as
+    /// `"pack:2 numa:2 core:4 pu:2"`, in time linear in its size. A description hwloc rejects
+    /// throws a TypeError with code `ERR_INVALID_ARG_VALUE`; one naming more than 2^20
+    /// processing units (or, with attributes or memory children, more than 4096 objects)
+    /// throws a RangeError with code `ERR_OUT_OF_RANGE`.
     #[napi(factory, ts_args_type = "description: string")]
     pub fn synthetic(env: Env, description: Unknown) -> Result<Self> {
         let description = args::string(&description, "description").or_throw(&env)?;
         match topo::TopologySnapshot::synthetic(&description) {
             Ok(inner) => Ok(Self { inner }),
+            Err(e @ topo::TopoError::SyntheticTooLarge { .. }) => {
+                Err(Coded::new(ErrorClass::Range, "ERR_OUT_OF_RANGE", e.to_string()).throw(&env))
+            }
             Err(e) => {
                 Err(invalid_value("description", "a valid hwloc synthetic topology description", e)
                     .throw(&env))
@@ -159,7 +172,7 @@ impl ReactorTopologySnapshot {
     }
 
     /// A snapshot of explicit `[coreId, numaNode]` pairs (non-negative safe integers), sorted
-    /// and de-duplicated.
+    /// and de-duplicated. More than 2^20 pairs is `ERR_OUT_OF_RANGE`.
     #[napi(factory, ts_args_type = "pairs: Array<[number, number]>")]
     pub fn from_core_node_pairs(env: Env, pairs: Unknown) -> Result<Self> {
         let pairs = parse_pairs(&pairs).or_throw(&env)?;

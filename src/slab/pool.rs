@@ -274,6 +274,15 @@ impl NumaSlabPool {
         }
     }
 
+    /// Frees a live handle's slot for good (S7): it is never handed out again. False for any
+    /// other handle.
+    pub fn retire(&mut self, handle: &SlabHandle) -> bool {
+        match self.node_index(handle.node_id) {
+            Some(i) => self.slabs[i].retire(handle),
+            None => false,
+        }
+    }
+
     /// Where a live handle's bytes are, `None` for any other handle (P2, P3).
     #[inline]
     pub fn locate(&self, handle: &SlabHandle) -> Option<SlotLocation> {
@@ -327,6 +336,7 @@ impl NumaSlabPool {
                 total_allocs: s.total_allocs(),
                 total_frees: s.total_frees(),
                 high_water_mark: s.high_water_mark(),
+                retired: s.retired(),
             })
             .collect();
         SlabTelemetry {
@@ -369,6 +379,8 @@ pub struct NodeTelemetry {
     pub total_frees: u64,
     /// Peak `in_use`.
     pub high_water_mark: u32,
+    /// Slots retired for good (S7); not part of `to_json`, whose keys API.md fixes.
+    pub retired: u32,
 }
 
 /// Pressure band of a basis-point value.
@@ -436,6 +448,10 @@ impl SlabTelemetry {
     /// Σ total_frees.
     pub fn total_frees(&self) -> u64 {
         self.per_node.iter().map(|n| n.total_frees).sum()
+    }
+    /// Σ retired slots (S7).
+    pub fn total_retired(&self) -> u64 {
+        self.per_node.iter().map(|n| u64::from(n.retired)).sum()
     }
     /// Σ in_use.
     pub fn total_in_use(&self) -> u64 {

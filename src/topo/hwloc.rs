@@ -13,6 +13,7 @@ use hwlocality::object::types::ObjectType;
 use hwlocality::object::TopologyObject;
 use hwlocality::Topology;
 
+use super::synthetic::{self, Plan, Refusal};
 use super::{CoreId, CoreInfo, NodeId, TopoError};
 
 /// The real machine's cores.
@@ -21,15 +22,62 @@ pub(super) fn detect() -> Result<Vec<CoreInfo>, TopoError> {
     Ok(cores_of(&topology))
 }
 
-/// The cores of a synthetic topology.
+/// The cores of a synthetic topology, in time linear in its size (see `synthetic`, Y1–Y3).
 pub(super) fn synthetic(description: &str) -> Result<Vec<CoreInfo>, TopoError> {
     let invalid =
         |reason: String| TopoError::InvalidSynthetic { description: description.to_owned(), reason };
+    let too_large =
+        |reason: String| TopoError::SyntheticTooLarge { description: description.to_owned(), reason };
+    match synthetic::plan(description) {
+        Err(Refusal::TooLarge(r)) => Err(too_large(r)),
+        Err(Refusal::Invalid(r)) => Err(invalid(r)),
+        Ok(Plan::Hwloc) => build_synthetic(description).map_err(invalid),
+        Ok(Plan::Direct(levels)) => {
+            if shape_agrees(&levels).map_err(invalid)? {
+                return Ok(synthetic::cores(&levels));
+            }
+            let objects: u64 = levels
+                .iter()
+                .scan(1u64, |w, l| {
+                    *w = w.saturating_mul(l.count);
+                    Some(*w)
+                })
+                .fold(0u64, u64::saturating_add);
+            if objects > synthetic::MAX_HWLOC_OBJECTS {
+                return Err(too_large(format!(
+                    "this shape is built by hwloc itself and may have at most {} objects; this one has {objects}",
+                    synthetic::MAX_HWLOC_OBJECTS
+                )));
+            }
+            build_synthetic(description).map_err(invalid)
+        }
+    }
+}
+
+/// Y2: hwloc judges the small form of `levels` (an error when it rejects it), and the direct
+/// computation must give exactly hwloc's cores for it.
+pub(super) fn shape_agrees(levels: &[synthetic::Level]) -> Result<bool, String> {
+    let (small_text, small) = synthetic::small_form(levels);
+    let mut judged = build_synthetic(&small_text)?;
+    let mut expected = synthetic::cores(&small);
+    judged.sort_unstable();
+    expected.sort_unstable();
+    Ok(judged == expected && synthetic::ends_with_pu(levels))
+}
+
+/// hwloc's own build (tests compare the direct computation against it).
+#[cfg(test)]
+pub(super) fn build_synthetic_for_tests(description: &str) -> Result<Vec<CoreInfo>, String> {
+    build_synthetic(description)
+}
+
+/// hwloc's own build of a synthetic description.
+fn build_synthetic(description: &str) -> Result<Vec<CoreInfo>, String> {
     let topology = Topology::builder()
         .from_synthetic(description)
-        .map_err(|e| invalid(e.to_string()))?
+        .map_err(|e| e.to_string())?
         .build()
-        .map_err(|e| invalid(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     Ok(cores_of(&topology))
 }
 

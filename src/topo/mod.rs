@@ -26,6 +26,7 @@ pub mod hugepage;
 mod hwloc;
 pub mod planner;
 pub mod snapshot;
+pub mod synthetic;
 
 use std::fmt;
 
@@ -72,6 +73,14 @@ pub enum TopoError {
     /// hwloc could not read this machine's topology.
     #[error("hwloc could not detect the topology: {0}")]
     Detection(String),
+    /// A synthetic description larger than the documented bounds (see [`synthetic`]).
+    #[error("synthetic topology description {description:?} is too large: {reason}")]
+    SyntheticTooLarge {
+        /// The description as given.
+        description: String,
+        /// Which bound it passed.
+        reason: String,
+    },
     /// hwloc rejected a synthetic description.
     #[error("invalid hwloc synthetic topology description {description:?}: {reason}")]
     InvalidSynthetic {

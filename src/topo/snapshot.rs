@@ -61,8 +61,12 @@ impl TopologySnapshot {
     /// A topology built by hwloc from a synthetic description such as
     /// `"pack:4 numa:2 core:16 pu:2"` (one entry per core, as for [`detect`](Self::detect)).
     ///
+    /// Linear in the size of the description's topology, which is bounded (see
+    /// [`super::synthetic`]).
+    ///
     /// # Errors
-    /// [`TopoError::InvalidSynthetic`] when hwloc rejects the description.
+    /// [`TopoError::InvalidSynthetic`] when hwloc rejects the description;
+    /// [`TopoError::SyntheticTooLarge`] beyond the bounds.
     pub fn synthetic(description: &str) -> Result<Self, TopoError> {
         Ok(Self::normalized(hwloc::synthetic(description)?, TopologySource::Synthetic))
     }
@@ -125,6 +129,88 @@ mod tests {
         for c in s.cores() {
             // Four cores (eight PUs) per NUMA node, in order.
             assert_eq!(c.numa_node.0, c.core_id.0 / 8);
+        }
+    }
+
+    #[test]
+    fn synthetic_matches_hwloc_for_many_shapes() {
+        // The direct computation against hwloc's own build, on shapes with 3-sibling levels
+        // (the shape check itself only ever compares counts of at most 2).
+        for d in [
+            "pack:3 numa:2 core:3 pu:2",
+            "pack:2 core:3 pu:3",
+            "numa:3 pack:2 core:2 pu:1",
+            "pack:3 pu:2",
+            "pu:5",
+            "core:3 pu:3",
+            "pack:2 l3:2 core:3 pu:2",
+            "pack:2 group:3 numa:1 core:2 pu:2",
+            "pack:2 die:2 numa:2 l2:1 core:3 pu:1",
+            "Package:2 NUMANode:3 Core:2 PU:2",
+        ] {
+            let Ok(super::super::synthetic::Plan::Direct(levels)) = super::super::synthetic::plan(d) else {
+                panic!("{d} is a simple description")
+            };
+            assert_eq!(super::super::hwloc::shape_agrees(&levels), Ok(true), "{d}: the direct path is taken");
+            let direct = TopologySnapshot::synthetic(d).expect(d);
+            let hw = super::hwloc::build_synthetic_for_tests(d).expect(d);
+            assert_eq!(
+                direct.cores(),
+                TopologySnapshot::normalized(hw, TopologySource::Synthetic).cores(),
+                "{d}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+        /// Random simple descriptions (levels in hwloc's order, counts 1–3): whatever hwloc's
+        /// own build says, `synthetic` says the same (same cores, or an error for both).
+        #[test]
+        fn synthetic_agrees_with_hwloc(
+            picks in proptest::collection::vec((0usize..7, 1u64..4), 0..5),
+            pus in 1u64..4,
+        ) {
+            const TYPES: [&str; 7] = ["pack", "die", "l3", "group", "numa", "l2", "core"];
+            let mut levels = picks;
+            levels.sort_by_key(|l| l.0);
+            levels.dedup_by_key(|l| l.0);
+            let d = levels
+                .iter()
+                .map(|(t, n)| format!("{}:{n}", TYPES[*t]))
+                .chain(std::iter::once(format!("pu:{pus}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let hw = super::super::hwloc::build_synthetic_for_tests(&d);
+            match (hw, TopologySnapshot::synthetic(&d)) {
+                (Ok(hw), Ok(direct)) => {
+                    let hw = TopologySnapshot::normalized(hw, TopologySource::Synthetic);
+                    proptest::prop_assert_eq!(direct.cores(), hw.cores(), "{}", d);
+                }
+                (Err(_), Err(_)) => {}
+                (hw, direct) => proptest::prop_assert!(false, "{d}: hwloc {hw:?}, synthetic {direct:?}"),
+            }
+        }
+
+        /// The bound check reads any string without panicking.
+        #[test]
+        fn plan_reads_any_string(s in "[a-z0-9:()\\[\\] =]{0,40}") {
+            let _ = super::super::synthetic::plan(&s);
+        }
+    }
+
+    #[test]
+    fn huge_synthetic_is_refused_and_big_is_linear() {
+        let big = TopologySnapshot::synthetic("pack:1000 core:1000 pu:1").expect("a million cores");
+        assert_eq!(big.cores().len(), 1_000_000);
+        assert_eq!(big.cores()[999_999].core_id, CoreId(999_999));
+        for d in ["pack:1000 core:1000 pu:2", "pack:99999999999999999999 pu:1", "pack:80 [numa] core:80 pu:1"]
+        {
+            assert!(
+                matches!(TopologySnapshot::synthetic(d), Err(TopoError::SyntheticTooLarge { .. })),
+                "{d}"
+            );
         }
     }
 
