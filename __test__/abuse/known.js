@@ -50,12 +50,6 @@ const KNOWN = [
     match: (r) => r.o === 'uncoded' && /^\w+\(\) /.test(r.name) && /Class contains no `constructor`/.test(r.msg ?? ''),
   },
   {
-    id: 'fake-timers-error-classes',
-    item: 'issue 18 "Wrong error classes": fake timers\' coded errors whose class contradicts the README table',
-    owner: 'fake-timers helper',
-    match: (r) => r.o === 'wrongclass' && /^seqloop\/fake-timers:/.test(r.name),
-  },
-  {
     id: 'fake-timers-uncoded',
     item: 'issue 18 "Uncoded errors" / "Wrong error classes": fake clock methods throwing V8 errors for bad delays and callbacks',
     owner: 'fake-timers helper',
