@@ -43,7 +43,7 @@
 //   milliseconds outside a tick (so `tick(0)` runs `setTimeout(fn, 0)`, as with sinon) and 1
 //   during one (so a zero-delay timer set by a timer does not run in the same instant).
 const { promisify, inspect } = require('node:util')
-const native = require('../index.js')
+const native = require('./native.js')
 const { Slots } = require('./slots.js')
 
 const { TimerQueue } = native
