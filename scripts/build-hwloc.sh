@@ -27,8 +27,10 @@ version="$(cd "$src_root" && ls hwloc_*.dsc | sed 's/^hwloc_//; s/\.dsc$//')"
 prefix="$cache/hwloc/$version-$triple"
 if [ ! -f "$prefix/.done" ]; then
   build="$cache/hwloc/build-$triple"
+  log="$cache/hwloc/build-$triple.log"
   rm -rf "$build" "$prefix" && mkdir -p "$build"
-  (
+  echo "build-hwloc: building hwloc $version for $triple (log: $log)" >&2
+  if ! (
     cd "$build"
     export PATH="$toolchain/bin:$PATH"
     "$src_root/src/configure" --host="$triple" --prefix="$prefix" \
@@ -37,10 +39,14 @@ if [ ! -f "$prefix/.done" ]; then
       --disable-io --disable-pci --disable-libudev --disable-libxml2 --disable-plugins \
       --disable-plugin-dlopen --disable-plugin-ltdl --disable-cairo --without-x \
       --disable-opencl --disable-cuda --disable-nvml --disable-rsmi --disable-levelzero --disable-gl \
-      --disable-doxygen --disable-readme --disable-picky >&2
+      --disable-doxygen --disable-readme --disable-picky
     # Only the library, its headers and hwloc.pc: lstopo and the other utilities are not needed.
-    make -j"$(nproc)" SUBDIRS="include hwloc" install >&2
-  )
+    make -j"$(nproc)" SUBDIRS="include hwloc" install
+  ) >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "build-hwloc: hwloc's build for $triple failed (full log: $log)" >&2
+    exit 1
+  fi
   rm -rf "$build"
   touch "$prefix/.done"
 fi

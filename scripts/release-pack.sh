@@ -5,8 +5,11 @@
 #   seqloop-linux-x64-gnu-<version>.tgz    seqloop.linux-x64-gnu.node
 #   seqloop-linux-arm64-gnu-<version>.tgz  seqloop.linux-arm64-gnu.node
 # Each addon is built with napi-rs's cross toolchain (glibc 2.17 sysroot, `--use-napi-cross`)
-# against a static PIC hwloc (scripts/build-hwloc.sh) into target/<triple>/release, apart from the
-# developer build's target/release, and must pass scripts/check-release-binary.sh.
+# against a static PIC hwloc (scripts/build-hwloc.sh), each in its own target dir
+# (target/cross-<triple>): with `--target`, cargo puts build scripts and proc macros in the target
+# dir's release/ folder, and the cross linker settings for x86_64 would otherwise make every build
+# (x64, arm64, the developer's `npm run build`) redo the others' host crates. Each binary must pass
+# scripts/check-release-binary.sh.
 # The napi-rs convention does the packaging: `napi artifacts` puts each binary into its npm/<platform>
 # package and `napi pre-publish -t npm --skip-optional-publish` writes the main package's
 # optionalDependencies, both on a staged copy so the repository's package.json stays as it is.
@@ -28,19 +31,25 @@ for triple in "${targets[@]}"; do
   # PKG_CONFIG_LIBDIR: only our hwloc.pc is visible, never the system's (shared, GLIBC_2.34) one.
   PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_LIBDIR="$hwloc/lib/pkgconfig" PKG_CONFIG_PATH='' PKG_CONFIG_SYSROOT_DIR='' \
     "$napi" build --platform --release --strip --use-napi-cross --target "$triple" \
-    --no-js --output-dir "$artifacts/$triple" >&2
+    --no-js --target-dir "$root/target/cross-$triple" --output-dir "$artifacts/$triple" >&2
   rm -f "$artifacts/$triple"/*.d.ts
   scripts/check-release-binary.sh "$artifacts/$triple"/*.node "$toolchain/bin/$triple-objdump"
 done
 
-stage="$out/stage"
-rm -rf "$stage" && mkdir -p "$stage"
+stage="$root/target/release-stage"
+rm -rf "$stage" && mkdir -p "$stage" "$out"
 cp package.json README.md index.js index.d.ts "$stage/"
 cp -R lib bin npm "$stage/"
 "$napi" artifacts --cwd "$stage" --output-dir "$artifacts" --npm-dir npm >&2
 # `napi artifacts` also leaves a copy of each binary at the package root (outside `files`, so npm
 # would not pack it); remove them so the main package cannot ship one.
 rm -f "$stage"/*.node
+# pre-publish reads the head commit (`git log -1`) for its release tag: the stage sits inside the
+# clone; give it a repository of its own when there is none (a source tree without .git).
+if ! git -C "$stage" log -1 >/dev/null 2>&1; then
+  git -C "$stage" init -q
+  git -C "$stage" -c user.name=release-pack -c user.email=release-pack@localhost commit -q --allow-empty -m "release $(node -p 'require("./package.json").version')"
+fi
 "$napi" pre-publish --cwd "$stage" --npm-dir npm --tag-style npm --skip-optional-publish >&2
 # A registry or tarball install never runs `prepare` (the addon build of a clone); drop it anyway so
 # no install path of the published package can try to compile Rust.
