@@ -86,5 +86,17 @@ unshare -m --propagation private env -i HOME="$HOME" TERM=dumb \
   for bin in $NODE_BINS; do
     PATH="$(dirname "$bin"):$PATH" node smoke.js
   done
+  # The main package alone (optional dependencies omitted): a clear error, not the npm-bug text.
+  mkdir ../main-only && cd ../main-only
+  npm init -y >/dev/null
+  npm install --offline --no-audit --no-fund --omit=optional "$MAIN" >&2
+  node -e "
+    try { require(\"seqloop\") } catch (e) {
+      if (e.code !== \"ERR_NATIVE_BINDING_MISSING\" || !/seqloop-linux-x64-gnu/.test(e.message)) throw e
+      console.log(\"main package alone: \" + e.code + \": \" + e.message.split(\". \")[0])
+      process.exit(0)
+    }
+    throw new Error(\"seqloop loaded without its platform package\")
+  "
 '
 step "done in $(($(date +%s) - start))s"
