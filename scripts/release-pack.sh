@@ -21,9 +21,14 @@ root="$PWD"
 napi="$root/node_modules/.bin/napi"
 out="${SEQLOOP_DIST:-$root/dist}"
 artifacts="$root/target/release-artifacts"
+# Only the binaries built by this run get packed.
+rm -rf "$artifacts"
 read -r -a targets <<<"${SEQLOOP_RELEASE_TARGETS:-x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu}"
 
 for triple in "${targets[@]}"; do
+  if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$triple"; then
+    rustup target add "$triple" >&2
+  fi
   toolchain="$(scripts/cross-toolchain.sh "$triple")"
   hwloc="$(scripts/build-hwloc.sh "$triple")"
   echo "release-pack: building $triple (hwloc from $hwloc)" >&2
@@ -40,6 +45,17 @@ stage="$root/target/release-stage"
 rm -rf "$stage" && mkdir -p "$stage" "$out"
 cp package.json README.md index.js index.d.ts "$stage/"
 cp -R lib bin npm "$stage/"
+# The staged manifest lists only the targets built here (napi then expects exactly those binaries
+# and writes exactly those optionalDependencies). A registry or tarball install never runs
+# `prepare` (the addon build of a clone); drop it anyway so no install path of the published
+# package can try to compile Rust.
+node -e '
+  const fs = require("node:fs"), [file, ...targets] = process.argv.slice(1)
+  const pkg = JSON.parse(fs.readFileSync(file, "utf8"))
+  pkg.napi.targets = targets
+  delete pkg.scripts.prepare
+  fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n")
+' "$stage/package.json" "${targets[@]}"
 "$napi" artifacts --cwd "$stage" --output-dir "$artifacts" --npm-dir npm >&2
 # `napi artifacts` also leaves a copy of each binary at the package root (outside `files`, so npm
 # would not pack it); remove them so the main package cannot ship one.
@@ -51,13 +67,6 @@ if ! git -C "$stage" log -1 >/dev/null 2>&1; then
   git -C "$stage" -c user.name=release-pack -c user.email=release-pack@localhost commit -q --allow-empty -m "release $(node -p 'require("./package.json").version')"
 fi
 "$napi" pre-publish --cwd "$stage" --npm-dir npm --tag-style npm --skip-optional-publish >&2
-# A registry or tarball install never runs `prepare` (the addon build of a clone); drop it anyway so
-# no install path of the published package can try to compile Rust.
-node -e '
-  const fs = require("node:fs"), file = process.argv[1], pkg = JSON.parse(fs.readFileSync(file, "utf8"))
-  delete pkg.scripts.prepare
-  fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n")
-' "$stage/package.json"
 
 rm -f "$out"/*.tgz
 packed=()
