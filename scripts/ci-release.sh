@@ -5,11 +5,14 @@
 #  2. `npm run release:pack`: builds the x64 and arm64 addons with napi-rs's cross toolchain
 #     (glibc 2.17) against a static hwloc built from Debian's source, fails if `readelf -d` lists a
 #     library outside glibc (libhwloc, libudev, ...) or `objdump -T` a GLIBC_ symbol above 2.17,
-#     and leaves the three tarballs in dist/;
+#     and leaves the three tarballs in a temp folder;
 #  3. installs the main and the x64 tarball into a fresh consumer project in a temp folder and runs
 #     scripts/smoke-consumer.js there under Node 20, 22 and 24, inside a private mount namespace
 #     (`unshare -m`) where every libhwloc/libudev file is covered by an empty bind mount and PATH
-#     has no Rust: what a machine without libhwloc15 sees.
+#     has no Rust: what a machine without libhwloc15 sees; then the main package alone must fail
+#     with ERR_NATIVE_BINDING_MISSING;
+#  4. runs the same smoke test against the arm64 package under qemu-aarch64 (user mode, unpacked
+#     into the cache, nothing installed system-wide) with Node 20, 22 and 24 for arm64.
 # Caches (cross toolchains, hwloc builds, Node binaries) live under ~/.cache/seqloop and
 # ~/.napi-rs, so a second run in the same machine skips them.
 set -euo pipefail
@@ -34,9 +37,10 @@ EOF
 fi
 apt-get update -qq
 # dpkg-dev: `apt-get source` unpacks with dpkg-source; make: hwloc's build; binutils: readelf and
-# objdump; xz-utils: the cross toolchain archives; util-linux: unshare. libhwloc-dev, libudev-dev
+# objdump; xz-utils: the cross toolchain archives; util-linux: unshare; curl: the arm64 Debian
+# libraries for the qemu run. libhwloc-dev, libudev-dev
 # and pkg-config are the developer build's (`npm ci` builds the addon through `prepare`).
-apt-get install -y -qq --no-install-recommends dpkg-dev make binutils xz-utils util-linux \
+apt-get install -y -qq --no-install-recommends dpkg-dev make binutils xz-utils util-linux curl \
   libhwloc-dev libudev-dev pkg-config ca-certificates >/dev/null
 [ -d node_modules/@napi-rs/cli ] || npm ci
 
@@ -99,4 +103,9 @@ unshare -m --propagation private env -i HOME="$HOME" TERM=dumb \
     throw new Error(\"seqloop loaded without its platform package\")
   "
 '
+# --- 4. the arm64 package under qemu user-mode emulation (SEQLOOP_SKIP_QEMU=1 skips it) ----------
+if [ "${SEQLOOP_SKIP_QEMU:-0}" != 1 ]; then
+  step "arm64 package under qemu"
+  scripts/smoke-arm64-qemu.sh "$dist"
+fi
 step "done in $(($(date +%s) - start))s"
