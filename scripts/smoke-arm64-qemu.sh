@@ -16,7 +16,9 @@ qemu="$cache/qemu/usr/bin/qemu-aarch64-static"
 mkdir -p "$cache"
 
 if [ ! -x "$qemu" ]; then
-  (cd "$cache" && rm -f qemu-user-static_*.deb && apt-get download qemu-user-static >&2 && dpkg-deb -x qemu-user-static_*.deb qemu && rm -f qemu-user-static_*.deb)
+  (cd "$cache" && rm -rf qemu qemu-user-static_*.deb && apt-get download qemu-user-static >&2 && dpkg-deb -x qemu-user-static_*.deb qemu && rm -f qemu-user-static_*.deb)
+  # Keep the aarch64 emulator only (the package unpacks to ~700 MB of emulators).
+  find "$cache/qemu" -type f ! -name qemu-aarch64-static -delete
 fi
 if [ ! -f "$sysroot/.done" ]; then
   rm -rf "$sysroot" && mkdir -p "$sysroot"
