@@ -46,15 +46,17 @@ apt-get install -y -qq --no-install-recommends dpkg-dev make binutils xz-utils u
 
 # --- 2. release binaries and tarballs ---------------------------------------------------------
 step "npm run release:pack"
-dist="$(mktemp -d)/dist"
-SEQLOOP_DIST="$dist" npm run --silent release:pack | tee "$dist.sizes"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+dist="${SEQLOOP_DIST:-$work/dist}"   # set SEQLOOP_DIST to keep the tarballs
+SEQLOOP_DIST="$dist" npm run --silent release:pack
 main="$(ls "$dist"/seqloop-[0-9]*.tgz)"
 x64="$(ls "$dist"/seqloop-linux-x64-gnu-*.tgz)"
 ls "$dist"/seqloop-linux-arm64-gnu-*.tgz >/dev/null
 
 # --- 3. consumer project, no Rust, no libhwloc ------------------------------------------------
 step "consumer install"
-consumer="$(mktemp -d)/consumer"
+consumer="$work/consumer"
 mkdir -p "$consumer"
 cp scripts/smoke-consumer.js "$consumer/smoke.js"
 node_bins=()
