@@ -2,7 +2,7 @@
 // Package entry point: the generated napi loader (../index.js) plus the little JS that the
 // native classes need to look like Node's own APIs (rest parameters for timer arguments) and to
 // reach the addon's raw fast paths for the hottest calls.
-const native = require('../index.js')
+const native = require('./native.js')
 
 const { AsyncResource } = require('node:async_hooks')
 const { Slots } = require('./slots.js')

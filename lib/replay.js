@@ -2,7 +2,7 @@
 // Record/replay on files: read a JSONL trace, replay it, diff two, and render a divergence as a
 // few readable lines. The `seqloop` command line (bin/seqloop.js) is a thin shell over these.
 const fs = require('node:fs')
-const { replay, diffTraces } = require('../index.js')
+const { replay, diffTraces } = require('./native.js')
 
 /** An input that could not be used as a trace (unreadable file or malformed trace). */
 class TraceInputError extends Error {

@@ -1,7 +1,7 @@
 'use strict'
 // A clock's view of one native `TimerQueue`: the batch of due ids last popped from it, and the
 // staging of inserts (see the design notes in clock-core.js).
-const native = require('../../index.js')
+const native = require('../native.js')
 const { BATCH, STAGE, MAX_SPAN, ARMED, TAKEN } = require('./common.js')
 
 const { TimerQueue } = native
