@@ -20,9 +20,7 @@ function jsOnlyPackage(t) {
   for (const file of ['index.js', 'package.json']) {
     fs.copyFileSync(path.join(ROOT, file), path.join(pkg, file))
   }
-  for (const file of fs.readdirSync(path.join(ROOT, 'lib'))) {
-    fs.copyFileSync(path.join(ROOT, 'lib', file), path.join(pkg, 'lib', file))
-  }
+  fs.cpSync(path.join(ROOT, 'lib'), path.join(pkg, 'lib'), { recursive: true })
   return dir
 }
 
