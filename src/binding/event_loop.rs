@@ -241,6 +241,9 @@ struct State {
     pending: Option<Step>,
     /// True while the driver is inside the batch runner.
     batching: bool,
+    /// Set by the runner's `step()`: a runner that returns without calling it would leave the
+    /// driver re-entering it forever (100% CPU), so that run is rejected instead.
+    stepped: bool,
     /// The current time slice of the driver.
     slice: Slice,
 }
@@ -551,7 +554,12 @@ fn drive(inner: &Rc<LoopInner>) {
                     return;
                 }
                 if inner.state.borrow().slice.expired {
-                    rearm(inner, 0, true);
+                    // Let Node run a full turn (its timers, I/O, setImmediate) before the next
+                    // slice: a long run never starves the process (virtual order unchanged).
+                    if let Some(t) = inner.state.borrow().run.as_ref().and_then(|r| r.timer.as_ref()) {
+                        t.set_ref(true);
+                        t.yield_now(on_uv_timer);
+                    }
                     return;
                 }
             }
@@ -632,10 +640,23 @@ fn run_task(inner: &Rc<LoopInner>, task: Macrotask<Held>) -> bool {
                 let mut st = inner.state.borrow_mut();
                 st.pending = Some(Step::Task(task));
                 st.batching = true;
+                st.stepped = false;
             }
             let r = make_callback(env, ctx, recv, runner, &[table]);
-            inner.state.borrow_mut().batching = false;
-            r
+            let stepped = {
+                let mut st = inner.state.borrow_mut();
+                st.batching = false;
+                st.stepped
+            };
+            match r {
+                Ok(()) if !stepped => Err(Coded::error(
+                    "ERR_LOOP_HOOKS",
+                    "the loop's batch runner returned without calling step(); the macrotask stays queued",
+                )
+                .to_raw(env)
+                .unwrap_or(ptr::null_mut())),
+                r => r,
+            }
         }
         None => {
             let r = dispatch(inner, task);
@@ -1001,6 +1022,7 @@ impl LoopInner {
     /// hands out one macrotask.
     fn step(&self, env: sys::napi_env) -> fast::Ret {
         let Ok(mut st) = self.state.try_borrow_mut() else { return fast::to_number(env, 0.0) };
+        st.stepped = true;
         let Some(run) = st.run.as_ref() else { return fast::to_number(env, 0.0) };
         // Only inside the driver's batch, within the time slice, and once for runOnce.
         if !st.batching || st.slice.expired || (run.kind == RunKind::Once && run.count > 0) {
@@ -1167,6 +1189,7 @@ impl NativeEventLoop {
             hooks: None,
             pending: None,
             batching: false,
+            stepped: false,
             slice: Slice::new(),
         };
         // Relaxed: a statistics counter (see Drop).
