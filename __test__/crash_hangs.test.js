@@ -23,12 +23,15 @@ test('runAll({ maxTicks: 2**31 - 1 }) with an interval lets setImmediate, I/O an
         const loop = new EventLoop()
         const seen = []
         let n = 0
-        const id = loop.setInterval(() => { n++ }, 1)
-        loop.setTimeout(() => seen.push(['timeout', loop.now()]), 3)
         const stop = () => { seen.push(['stopped', n > 0]); loop.clearInterval(id) }
-        if (via === 'setImmediate') setImmediate(stop)
-        else if (via === 'I/O') fs.stat('.', stop)
-        else setTimeout(stop, 1)
+        // The Node callback is scheduled from inside the run: it can only run if the run yields.
+        const id = loop.setInterval(() => {
+          if (++n !== 1000) return
+          if (via === 'setImmediate') setImmediate(stop)
+          else if (via === 'I/O') fs.stat('.', stop)
+          else setTimeout(stop, 1)
+        }, 1)
+        loop.setTimeout(() => seen.push(['timeout', loop.now()]), 3)
         const ran = await loop.runAll({ maxTicks: 2 ** 31 - 1 })
         // The run ended because the Node callback cleared the interval mid-run.
         result[via] = { ended: ran === n + 1, seen: seen.map((s) => s[0]), timeoutAt: seen[0][1] }

@@ -139,7 +139,11 @@ pub(crate) fn options<'a>(v: Option<Unknown<'a>>, name: &str) -> CodedResult<Opt
 /// A property of an options object, `undefined` when absent.
 pub(crate) fn prop<'a>(obj: &Object<'a>, key: &str) -> CodedResult<Unknown<'a>> {
     obj.get_named_property::<Unknown>(key).map_err(|e| {
-        Coded::error("ERR_INVALID_ARG_VALUE", format!("could not read option \"{key}\": {}", e.reason))
+        Coded::new(
+            super::error::ErrorClass::Type,
+            "ERR_INVALID_ARG_VALUE",
+            format!("could not read option \"{key}\": {}", e.reason),
+        )
     })
 }
 
