@@ -219,3 +219,45 @@ test('huge sparse arrays as payloads, values, chunks, lists and traces → ERR_O
   for (const [name, r] of Object.entries(calls)) assert.deepEqual(r, ['RangeError', 'ERR_OUT_OF_RANGE'], name)
   assert.deepEqual(unchanged, [0, 0])
 })
+
+test('completeHostcall with null-prototype values or outcomes: coded errors or a resolved promise, never an unhandled rejection', () => {
+  const got = scenario(`
+    const { EventLoop } = seqloop
+    const unhandled = []
+    process.on('unhandledRejection', (r) => unhandled.push(String(r && r.code)))
+    const loop = new EventLoop({ record: true })
+    const codes = []
+    const bare = () => Object.create(null)
+    const p = loop.hostcall('a')
+    for (const outcome of [bare(), Object.assign(bare(), { type: 'success', value: bare() }),
+      { type: bare() }, { type: 'error', code: bare(), message: 'm' }, { type: 'success', value: { x: bare() } }]) {
+      try { loop.completeHostcall('a', outcome); codes.push('ok') } catch (e) { codes.push(e.code) }
+    }
+    ;(async () => {
+      const ran = await loop.runAll()
+      const value = await p
+      await new Promise((resolve) => setImmediate(resolve))
+      console.log(JSON.stringify({ codes, ran, proto: Object.getPrototypeOf(value), unhandled }))
+    })()
+  `)
+  assert.deepEqual(got, {
+    codes: ['ERR_INVALID_ARG_TYPE', 'ok', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_TYPE', 'ok'],
+    ran: 2,
+    proto: null,
+    unhandled: [],
+  })
+})
+
+test('a custom clock that throws a Symbol while the Scheduler is constructed → ERR_CLOCK_FAILED', () => {
+  const got = scenario(`
+    const { Scheduler } = seqloop
+    const out = []
+    for (const thrown of [Symbol('x'), Object.create(null)]) {
+      try { new Scheduler({ clock: { nowMs () { throw thrown } } }); out.push('no error') } catch (e) {
+        out.push([e.code, e.cause === thrown])
+      }
+    }
+    console.log(JSON.stringify(out))
+  `)
+  assert.deepEqual(got, [['ERR_CLOCK_FAILED', true], ['ERR_CLOCK_FAILED', true]])
+})
