@@ -630,4 +630,23 @@ mod tests {
         let m = u64::MAX;
         assert_eq!(seqs, vec![m - 3, m - 2, m - 1, m, m]);
     }
+
+    #[test]
+    fn recording_never_changes_what_drain_timers_moves() {
+        // A zero-length `drain_timers` still moves due timers to the queue, recording or not.
+        let run = |record: bool| {
+            let clock = DeterministicClock::new(0);
+            let mut s = Scheduler::<serde_json::Value>::new(clock.clone()).with_recording(record);
+            s.set_timeout(5).expect("ids");
+            s.set_timeout(1).expect("ids");
+            s.enqueue_immediate(1);
+            clock.advance(5);
+            let moved = s.drain_timers(0, |_| unreachable!("no room"));
+            let seq = s.current_seq();
+            let order: Vec<_> = std::iter::from_fn(|| s.tick()).map(|t| (t.seq.0, t.kind.code())).collect();
+            (moved, s.macrotask_count(), seq, order)
+        };
+        assert_eq!(run(true), run(false));
+        assert_eq!(run(false).2, Seq(5));
+    }
 }
