@@ -261,3 +261,58 @@ test('a custom clock that throws a Symbol while the Scheduler is constructed →
   `)
   assert.deepEqual(got, [['ERR_CLOCK_FAILED', true], ['ERR_CLOCK_FAILED', true]])
 })
+
+for (const mode of ['prototype setters', 'async_hooks init']) {
+  test(`JS that runs while the loop builds objects or async contexts (${mode}) cannot abort it`, () => {
+    const got = scenario(`
+      const async_hooks = require('node:async_hooks')
+      const { EventLoop } = seqloop
+      const loop = new EventLoop()
+      const codes = new Set()
+      const runs = []
+      let depth = 0
+      let pokes = 0
+      const poke = () => {
+        if (depth > 0 || ++pokes > 12) return
+        depth++
+        for (const f of [() => loop.now(), () => loop.hostcall('hook' + pokes), () => loop.onEvent(() => {}),
+          () => loop.onStream('hook', () => {}), function run () { return loop.runAll() }, () => loop.setTimeout(() => {}, 1)]) {
+          try {
+            const r = f()
+            if (r && r.catch) {
+              const settled = r.catch((e) => codes.add(e.code))
+              if (f.name === 'run') runs.push(settled)
+            }
+            codes.add('ok')
+          } catch (e) { codes.add(e.code) }
+        }
+        depth--
+      }
+      if (${JSON.stringify(mode)} === 'async_hooks init') {
+        async_hooks.createHook({ init (id, type) { if (type.startsWith('seqloop.')) poke() } }).enable()
+      } else {
+        for (const key of ['seq', 'kind', 'timerId', 'eventId', 'payload', 'sequence', 'isFinal']) {
+          Object.defineProperty(Object.prototype, key, { set (v) { poke(); Object.defineProperty(this, key, { value: v, enumerable: true, configurable: true, writable: true }) }, configurable: true })
+        }
+      }
+      ;(async () => {
+        loop.onEvent(() => {})
+        loop.hostcall('a').catch(() => {})
+        loop.dispatchEvent('e', 1)
+        loop.setTimeout(() => {}, 1)
+        // A hook may start a run of its own first: then this one is refused (E2), never lost.
+        for (;;) {
+          const r = await loop.runOnce().then(() => 'ran', (e) => e.code)
+          if (r !== 'ERR_LOOP_REENTRANT') break
+          await Promise.all(runs)
+        }
+        await Promise.all(runs)
+        await loop.runAll().catch((e) => codes.add('runAll ' + e.code))
+        console.log(JSON.stringify({ pending: loop.macrotaskCount, codes: [...codes].sort() }))
+      })().catch((e) => { console.error(e); process.exit(3) })
+    `)
+    assert.equal(got.pending, 0)
+    assert.ok(got.codes.includes('ok'), got.codes.join(' '))
+    for (const c of got.codes) assert.match(String(c), /^(ok|ERR_[A-Z_]+|runAll ERR_[A-Z_]+)$/)
+  })
+}

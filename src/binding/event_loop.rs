@@ -879,29 +879,42 @@ impl NativeEventLoop {
         let mut promise = ptr::null_mut();
         // SAFETY: env is the live env of this call.
         check(unsafe { sys::napi_create_promise(raw, &mut deferred, &mut promise) })?;
-        let busy = self.inner.st().or_throw(env)?.run.is_some();
-        if busy {
-            // E2.
-            let err = Coded::error("ERR_LOOP_REENTRANT", "a run method is already in progress on this loop")
-                .to_raw(raw)?;
-            // SAFETY: settles the fresh deferred once.
-            unsafe { sys::napi_reject_deferred(raw, deferred, err) };
-            return Ok(promise);
-        }
+        self.inner.st().or_throw(env)?;
+        // async_hooks' init hooks (JS) may run here: the state is borrowed only after.
         let ctx = async_ctx(raw, "seqloop.EventLoopRun")?;
+        let mut st = match self.inner.state_mut() {
+            Ok(st) => st,
+            Err(e) => {
+                destroy_ctx(raw, ctx);
+                return Err(e.throw(env));
+            }
+        };
+        let refused = if st.run.is_some() {
+            // E2.
+            Some(Coded::error("ERR_LOOP_REENTRANT", "a run method is already in progress on this loop"))
+        } else {
+            None
+        };
         let rc = Rc::into_raw(self.inner.clone());
-        let Some(timer) = UvTimer::new(raw, rc as *mut c_void) else {
+        let timer = match refused {
+            Some(_) => None,
+            None => UvTimer::new(raw, rc as *mut c_void),
+        };
+        let Some(timer) = timer else {
+            drop(st);
             // SAFETY: reclaims the count just leaked; libuv never saw the pointer.
             unsafe { drop(Rc::from_raw(rc)) };
             destroy_ctx(raw, ctx);
-            let err =
-                Coded::error("ERR_LOOP_UNAVAILABLE", "libuv is not available in this process").to_raw(raw)?;
+            let err = refused
+                .unwrap_or_else(|| {
+                    Coded::error("ERR_LOOP_UNAVAILABLE", "libuv is not available in this process")
+                })
+                .to_raw(raw)?;
             // SAFETY: settles the fresh deferred once.
             unsafe { sys::napi_reject_deferred(raw, deferred, err) };
             return Ok(promise);
         };
         timer.start(on_uv_timer, 0);
-        let mut st = self.inner.state.borrow_mut();
         if let Some(h) = st.hooks.as_ref() {
             // SAFETY: the table reference is live; made strong for the run, weak again in finish.
             unsafe { sys::napi_reference_ref(raw, h.table, ptr::null_mut()) };
@@ -1322,7 +1335,21 @@ impl NativeEventLoop {
         // SAFETY: env is the live env of this call.
         check(unsafe { sys::napi_create_promise(raw, &mut deferred, &mut promise) })?;
         let ctx = async_ctx(raw, "seqloop.Hostcall")?;
-        self.inner.state.borrow_mut().hostcalls.insert(call_id, Pending { deferred, ctx });
+        // Checked again: an async_hooks init hook (JS) ran in async_ctx.
+        let refused = match self.inner.state_mut() {
+            Ok(mut st) if !st.hostcalls.contains_key(&call_id) => {
+                st.hostcalls.insert(call_id, Pending { deferred, ctx });
+                None
+            }
+            Ok(_) => {
+                Some(Coded::error("ERR_HOSTCALL_PENDING", format!("hostcall '{call_id}' is already pending")))
+            }
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refused {
+            destroy_ctx(raw, ctx);
+            return Err(e.throw(env));
+        }
         // SAFETY: promise is a value of this env.
         Ok(unsafe { Unknown::from_raw_unchecked(raw, promise) })
     }
@@ -1385,7 +1412,13 @@ impl NativeEventLoop {
         self.inner.st().or_throw(&env)?;
         // Before the borrow: async_hooks' init hooks (JS) run here.
         let ctx = async_ctx(raw, "seqloop.Stream")?;
-        let mut st = self.inner.state.borrow_mut();
+        let mut st = match self.inner.state_mut() {
+            Ok(st) => st,
+            Err(e) => {
+                destroy_ctx(raw, ctx);
+                return Err(e.throw(&env));
+            }
+        };
         let fslot = st.stash.put(raw, func.raw())?;
         if let Some(old) = st.streams.insert(call_id, Listener { func: fslot, ctx }) {
             st.stash.clear(raw, old.func);
@@ -1402,7 +1435,13 @@ impl NativeEventLoop {
         self.inner.st().or_throw(&env)?;
         // Before the borrow: async_hooks' init hooks (JS) run here.
         let ctx = async_ctx(raw, "seqloop.Event")?;
-        let mut st = self.inner.state.borrow_mut();
+        let mut st = match self.inner.state_mut() {
+            Ok(st) => st,
+            Err(e) => {
+                destroy_ctx(raw, ctx);
+                return Err(e.throw(&env));
+            }
+        };
         let fslot = st.stash.put(raw, func.raw())?;
         st.listeners.push(Listener { func: fslot, ctx });
         Ok(())
