@@ -92,14 +92,42 @@ pub(crate) fn u53_f(n: f64, name: &str) -> CodedResult<u64> {
     check_u53(n, name)
 }
 
-/// A string argument.
+/// A string argument (its memory reserved fallibly: a huge string is `ERR_OUT_OF_RANGE` when the
+/// memory is not there, never an abort).
 pub(crate) fn string(v: &Unknown<'_>, name: &str) -> CodedResult<String> {
     match v.get_type() {
-        // SAFETY: type checked just above.
-        Ok(ValueType::String) => unsafe { v.cast::<String>() }
-            .map_err(|_| Coded::arg_type(name, "of type string", "an invalid string")),
+        Ok(ValueType::String) => {
+            let env = v.value().env;
+            read_utf8(env, v.raw(), utf8_len(env, v.raw()), name)
+        }
         _ => Err(Coded::arg_type(name, "of type string", describe(v))),
     }
+}
+
+/// The UTF-8 length of a JS string (0 for anything else).
+fn utf8_len(env: sys::napi_env, v: sys::napi_value) -> usize {
+    let mut len = 0usize;
+    // SAFETY: v is a live value of this call; a null buffer asks napi for the length only, and
+    // napi fails cleanly for a non-string.
+    unsafe { sys::napi_get_value_string_utf8(env, v, std::ptr::null_mut(), 0, &mut len) };
+    len
+}
+
+/// Reads a JS string of UTF-8 length `len` into memory reserved with `try_reserve`.
+fn read_utf8(env: sys::napi_env, v: sys::napi_value, len: usize, name: &str) -> CodedResult<String> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len + 1).map_err(|_| no_memory(name, &format!("a string of {len} bytes")))?;
+    buf.resize(len + 1, 0u8);
+    let mut written = 0usize;
+    // SAFETY: buf has len + 1 bytes, room for the string and its NUL.
+    let st =
+        unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
+    if st != sys::Status::napi_ok {
+        return Err(Coded::arg_type(name, "of type string", "an invalid string"));
+    }
+    buf.truncate(written);
+    // napi writes valid UTF-8 (lone surrogates become U+FFFD); lossy only as a fallback.
+    Ok(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// A boolean argument.
@@ -307,21 +335,9 @@ fn to_json(
             }
         }
         sys::ValueType::napi_string => {
-            let mut len = 0usize;
-            // SAFETY: see above; a first call with a null buffer reports the UTF-8 length.
-            unsafe { sys::napi_get_value_string_utf8(env, v, std::ptr::null_mut(), 0, &mut len) };
+            let len = utf8_len(env, v);
             budget.bytes(path, len)?;
-            let mut buf = Vec::new();
-            buf.try_reserve_exact(len + 1)
-                .map_err(|_| no_memory(path, &format!("a string of {len} bytes")))?;
-            buf.resize(len + 1, 0u8);
-            let mut written = 0usize;
-            // SAFETY: buf has len + 1 bytes, room for the string and its NUL.
-            unsafe {
-                sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written)
-            };
-            buf.truncate(written);
-            Ok(J::String(String::from_utf8_lossy(&buf).into_owned()))
+            Ok(J::String(read_utf8(env, v, len, path)?))
         }
         sys::ValueType::napi_object => {
             if depth >= MAX_JSON_DEPTH {

@@ -441,7 +441,10 @@ pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
     if st != sys::Status::napi_ok {
         return None;
     }
-    let mut buf = vec![0u8; len + 1];
+    // The length comes from JS: reserve fallibly (a failure reads as "not a string").
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len + 1).ok()?;
+    buf.resize(len + 1, 0u8);
     let mut got = 0usize;
     // SAFETY: buf holds len + 1 bytes, room for the string and its NUL.
     let st = unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut got) };
