@@ -413,6 +413,17 @@ fn destroy_ctx(env: sys::napi_env, ctx: sys::napi_async_context) {
     }
 }
 
+/// Settles a deferred whose promise is never handed out (a call refused after creating it), so
+/// its handle is freed; resolved, so it never shows up as an unhandled rejection.
+fn release_deferred(env: sys::napi_env, deferred: sys::napi_deferred) {
+    let mut u = ptr::null_mut();
+    // SAFETY: env is live; the deferred is settled once, here, and never used again.
+    unsafe {
+        sys::napi_get_undefined(env, &mut u);
+        sys::napi_resolve_deferred(env, deferred, u);
+    }
+}
+
 /// Takes and clears any pending JS exception.
 fn take_exception(env: sys::napi_env) -> sys::napi_value {
     let mut e = ptr::null_mut();
@@ -886,6 +897,7 @@ impl NativeEventLoop {
             Ok(st) => st,
             Err(e) => {
                 destroy_ctx(raw, ctx);
+                release_deferred(raw, deferred);
                 return Err(e.throw(env));
             }
         };
@@ -1348,6 +1360,7 @@ impl NativeEventLoop {
         };
         if let Some(e) = refused {
             destroy_ctx(raw, ctx);
+            release_deferred(raw, deferred);
             return Err(e.throw(env));
         }
         // SAFETY: promise is a value of this env.
