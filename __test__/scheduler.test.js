@@ -77,17 +77,7 @@ function assertIntact({ s, clock, timerId, before }) {
 }
 
 /** A small deterministic PRNG (mulberry32) for scripted scenarios. */
-function prng(seed) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, range: (n) => Math.floor(next() * n) }
-}
+const { prng } = require('./model/scheduler_model.js')
 
 // ---------------------------------------------------------------------------------------------
 // API shape (API.md §1)

@@ -7,6 +7,45 @@ use napi::{sys, ValueType};
 
 use super::error::{Coded, CodedResult};
 
+/// Marks the time a native object spends running the caller's JS on its behalf while it takes
+/// its arguments (getters, proxy traps, a custom clock's `nowMs()`), before it touches its state.
+/// A call into the same object meanwhile is refused with `ERR_REENTRANT_CALL` and changes
+/// nothing, so the outer call sees the state its arguments were checked against.
+#[derive(Debug, Default)]
+pub(crate) struct Converting(std::cell::Cell<bool>);
+
+impl Converting {
+    /// `ERR_REENTRANT_CALL` while a conversion of this object's runs.
+    pub(crate) fn check(&self) -> CodedResult<()> {
+        if self.0.get() {
+            Err(reentrant())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `f` (which may call the caller's JS) as a conversion of this object's.
+    pub(crate) fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Reset<'a>(&'a std::cell::Cell<bool>, bool);
+        impl Drop for Reset<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _reset = Reset(&self.0, self.0.replace(true));
+        f()
+    }
+}
+
+/// `ERR_REENTRANT_CALL`: a call into an object that is in the middle of another call (running the
+/// caller's JS to read its arguments, or borrowed by an outer call).
+pub(crate) fn reentrant() -> Coded {
+    Coded::error(
+        "ERR_REENTRANT_CALL",
+        "this object is in use by an outer call (a getter, proxy or clock called back into it)",
+    )
+}
+
 /// `Number.MAX_SAFE_INTEGER`.
 pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
@@ -53,14 +92,42 @@ pub(crate) fn u53_f(n: f64, name: &str) -> CodedResult<u64> {
     check_u53(n, name)
 }
 
-/// A string argument.
+/// A string argument (its memory reserved fallibly: a huge string is `ERR_OUT_OF_RANGE` when the
+/// memory is not there, never an abort).
 pub(crate) fn string(v: &Unknown<'_>, name: &str) -> CodedResult<String> {
     match v.get_type() {
-        // SAFETY: type checked just above.
-        Ok(ValueType::String) => unsafe { v.cast::<String>() }
-            .map_err(|_| Coded::arg_type(name, "of type string", "an invalid string")),
+        Ok(ValueType::String) => {
+            let env = v.value().env;
+            read_utf8(env, v.raw(), utf8_len(env, v.raw()), name)
+        }
         _ => Err(Coded::arg_type(name, "of type string", describe(v))),
     }
+}
+
+/// The UTF-8 length of a JS string (0 for anything else).
+fn utf8_len(env: sys::napi_env, v: sys::napi_value) -> usize {
+    let mut len = 0usize;
+    // SAFETY: v is a live value of this call; a null buffer asks napi for the length only, and
+    // napi fails cleanly for a non-string.
+    unsafe { sys::napi_get_value_string_utf8(env, v, std::ptr::null_mut(), 0, &mut len) };
+    len
+}
+
+/// Reads a JS string of UTF-8 length `len` into memory reserved with `try_reserve`.
+fn read_utf8(env: sys::napi_env, v: sys::napi_value, len: usize, name: &str) -> CodedResult<String> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len + 1).map_err(|_| no_memory(name, &format!("a string of {len} bytes")))?;
+    buf.resize(len + 1, 0u8);
+    let mut written = 0usize;
+    // SAFETY: buf has len + 1 bytes, room for the string and its NUL.
+    let st =
+        unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
+    if st != sys::Status::napi_ok {
+        return Err(Coded::arg_type(name, "of type string", "an invalid string"));
+    }
+    buf.truncate(written);
+    // napi writes valid UTF-8 (lone surrogates become U+FFFD); lossy only as a fallback.
+    Ok(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// A boolean argument.
@@ -100,12 +167,92 @@ pub(crate) fn options<'a>(v: Option<Unknown<'a>>, name: &str) -> CodedResult<Opt
 /// A property of an options object, `undefined` when absent.
 pub(crate) fn prop<'a>(obj: &Object<'a>, key: &str) -> CodedResult<Unknown<'a>> {
     obj.get_named_property::<Unknown>(key).map_err(|e| {
-        Coded::error("ERR_INVALID_ARG_VALUE", format!("could not read option \"{key}\": {}", e.reason))
+        Coded::new(
+            super::error::ErrorClass::Type,
+            "ERR_INVALID_ARG_VALUE",
+            format!("could not read option \"{key}\": {}", e.reason),
+        )
     })
 }
 
 /// Deepest nesting accepted in a JSON payload (deeper values, and cycles, are refused).
 const MAX_JSON_DEPTH: u32 = 128;
+
+/// Most values (array elements, object properties and scalars, all levels together) accepted in
+/// one JSON payload or trace object; a longer array is refused by its length, before anything is
+/// allocated for it (a sparse `new Array(2 ** 32 - 1)` costs nothing in JS but 100+ GiB here).
+pub(crate) const MAX_JSON_VALUES: usize = 1 << 24;
+
+/// Most bytes of string data (UTF-8, keys included) accepted in one JSON payload or trace object.
+pub(crate) const MAX_JSON_BYTES: usize = 1 << 28;
+
+/// What is left of a payload's size limits while it is converted.
+struct Budget {
+    values: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn new() -> Self {
+        Self { values: MAX_JSON_VALUES, bytes: MAX_JSON_BYTES }
+    }
+
+    /// Takes `n` values from the budget, or says why the payload is too large.
+    fn values(&mut self, path: &str, n: usize) -> CodedResult<()> {
+        match self.values.checked_sub(n) {
+            Some(left) => {
+                self.values = left;
+                Ok(())
+            }
+            None => {
+                Err(too_large(path, &format!("at most {MAX_JSON_VALUES} values in all"), format!("{n} more")))
+            }
+        }
+    }
+
+    /// Takes `n` bytes of string data from the budget.
+    fn bytes(&mut self, path: &str, n: usize) -> CodedResult<()> {
+        match self.bytes.checked_sub(n) {
+            Some(left) => {
+                self.bytes = left;
+                Ok(())
+            }
+            None => Err(too_large(
+                path,
+                &format!("at most {MAX_JSON_BYTES} bytes of strings in all"),
+                format!("a string of {n} bytes"),
+            )),
+        }
+    }
+}
+
+/// An empty `Vec` for a list of `len` entries that came from JS (the length of an array
+/// argument): `ERR_OUT_OF_RANGE` past [`MAX_JSON_VALUES`] entries, or when even the first
+/// entries' memory is not there, instead of an allocation failure that aborts the process.
+pub(crate) fn list_vec<T>(len: u32, name: &str) -> CodedResult<Vec<T>> {
+    if len as usize > MAX_JSON_VALUES {
+        return Err(Coded::out_of_range(
+            name,
+            &format!("an array of at most {MAX_JSON_VALUES} entries"),
+            len,
+        ));
+    }
+    // Room for the first entries only: a list that fails on an early entry costs little.
+    let mut out = Vec::new();
+    out.try_reserve_exact((len as usize).min(4096))
+        .map_err(|_| no_memory(name, &format!("an array of length {len}")))?;
+    Ok(out)
+}
+
+/// `ERR_OUT_OF_RANGE` for a payload past a size limit.
+fn too_large(path: &str, limit: &str, got: String) -> Coded {
+    Coded::out_of_range(&shorten(path), &format!("a JSON value of {limit}"), got)
+}
+
+/// `ERR_OUT_OF_RANGE` for a failed allocation of a size that came from JS.
+fn no_memory(path: &str, what: &str) -> Coded {
+    Coded::out_of_range(&shorten(path), "a value this process has memory for", what)
+}
 
 /// An optional boolean property: `default` when absent (`undefined`), else it must be a boolean.
 pub(crate) fn opt_bool(obj: &Object<'_>, key: &str, name: &str, default: bool) -> CodedResult<bool> {
@@ -137,16 +284,19 @@ pub(crate) fn json(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<serde_
         sys::napi_get_named_property(raw, object_ctor, c"prototype".as_ptr(), &mut object_proto);
     }
     let mut path = name.to_string();
-    to_json(raw, v.raw(), object_proto, &mut path, 0)
+    to_json(raw, v.raw(), object_proto, &mut path, 0, &mut Budget::new())
+}
+
+/// A path for an error message: a cycle makes a path of 128 segments, keep it readable.
+fn shorten(path: &str) -> String {
+    match path.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &path[..cut]),
+        None => path.to_string(),
+    }
 }
 
 fn not_json(path: &str, why: &str) -> Coded {
-    // A cycle makes a path of 128 segments: keep the message readable.
-    let shown = match path.char_indices().nth(80) {
-        Some((cut, _)) => format!("{}…", &path[..cut]),
-        None => path.to_string(),
-    };
-    Coded::arg_type(&shown, "a JSON-compatible value", why)
+    Coded::arg_type(&shorten(path), "a JSON-compatible value", why)
 }
 
 fn to_json(
@@ -155,8 +305,10 @@ fn to_json(
     object_proto: sys::napi_value,
     path: &mut String,
     depth: u32,
+    budget: &mut Budget,
 ) -> CodedResult<serde_json::Value> {
     use serde_json::Value as J;
+    budget.values(path, 1)?;
     let mut t = 0;
     // SAFETY: (for the napi calls in this function) env is live and every value comes from the
     // current call's handle scope; out-pointers are valid locals.
@@ -183,17 +335,9 @@ fn to_json(
             }
         }
         sys::ValueType::napi_string => {
-            let mut len = 0usize;
-            // SAFETY: see above; a first call with a null buffer reports the UTF-8 length.
-            unsafe { sys::napi_get_value_string_utf8(env, v, std::ptr::null_mut(), 0, &mut len) };
-            let mut buf = vec![0u8; len + 1];
-            let mut written = 0usize;
-            // SAFETY: buf has len + 1 bytes, room for the string and its NUL.
-            unsafe {
-                sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written)
-            };
-            buf.truncate(written);
-            Ok(J::String(String::from_utf8_lossy(&buf).into_owned()))
+            let len = utf8_len(env, v);
+            budget.bytes(path, len)?;
+            Ok(J::String(read_utf8(env, v, len, path)?))
         }
         sys::ValueType::napi_object => {
             if depth >= MAX_JSON_DEPTH {
@@ -206,7 +350,11 @@ fn to_json(
                 let mut len = 0u32;
                 // SAFETY: see above; v is an array.
                 unsafe { sys::napi_get_array_length(env, v, &mut len) };
-                let mut out = Vec::with_capacity(len as usize);
+                // The length is checked against the budget before anything is allocated for it.
+                budget.values(path, len as usize)?;
+                // Room grows with the elements read: a sparse array fails at its first hole
+                // without a large reservation first.
+                let mut out = Vec::new();
                 for i in 0..len {
                     let mut e = std::ptr::null_mut();
                     // SAFETY: see above; reading an index of an array is defined (a getter may throw).
@@ -221,7 +369,14 @@ fn to_json(
                     if et == sys::ValueType::napi_undefined {
                         return Err(not_json(path, "undefined (use null in arrays)"));
                     }
-                    out.push(to_json(env, e, object_proto, path, depth + 1)?);
+                    // Its slot was counted with the length above.
+                    budget.values += 1;
+                    let item = to_json(env, e, object_proto, path, depth + 1, budget)?;
+                    if out.len() == out.capacity() {
+                        out.try_reserve(out.len().max(16).min(len as usize))
+                            .map_err(|_| no_memory(path, &format!("an array of length {len}")))?;
+                    }
+                    out.push(item);
                     path.truncate(mark);
                 }
                 return Ok(J::Array(out));
@@ -251,6 +406,7 @@ fn to_json(
             let mut n = 0u32;
             // SAFETY: see above; keys is an array.
             unsafe { sys::napi_get_array_length(env, keys, &mut n) };
+            budget.values(path, n as usize)?;
             let mut map = serde_json::Map::new();
             for i in 0..n {
                 let mut k = std::ptr::null_mut();
@@ -263,7 +419,9 @@ fn to_json(
                 if !ok {
                     return Err(not_json(path, "an object with a property that could not be read"));
                 }
-                let J::String(key) = to_json(env, k, object_proto, path, depth + 1)? else {
+                // The key and its value were counted with the key count above.
+                budget.values += 2;
+                let J::String(key) = to_json(env, k, object_proto, path, depth + 1, budget)? else {
                     return Err(not_json(path, "an object with a non-string key"));
                 };
                 let mut vt = 0;
@@ -275,7 +433,7 @@ fn to_json(
                 let mark = path.len();
                 path.push('.');
                 path.push_str(&key);
-                let jv = to_json(env, val, object_proto, path, depth + 1)?;
+                let jv = to_json(env, val, object_proto, path, depth + 1, budget)?;
                 path.truncate(mark);
                 map.insert(key, jv);
             }

@@ -10,23 +10,40 @@ use crate::sched::{HostcallOutcome, Macrotask, MacrotaskKind};
 /// Parses `{ type: 'success', value } | { type: 'error', code, message } |
 /// { type: 'stream_chunk', sequence, chunk, isFinal }`.
 pub(crate) fn outcome_from_js(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<HostcallOutcome<Value>> {
+    outcome_with_raw(env, v, name).map(|(o, _)| o)
+}
+
+/// [`outcome_from_js`], plus the JS value of the `value` or `chunk` as it was read (each
+/// property is read once: a getter runs once and the JSON snapshot is of the value kept).
+pub(crate) fn outcome_with_raw<'a>(
+    env: &Env,
+    v: &Unknown<'a>,
+    name: &str,
+) -> CodedResult<(HostcallOutcome<Value>, Option<Unknown<'a>>)> {
     let Some(obj) = args::options(Some(*v), name)? else {
         return Err(Coded::arg_type(name, "a HostcallOutcome object", "undefined"));
     };
     let ty = args::string(&args::prop(&obj, "type")?, &format!("{name}.type"))?;
     match ty.as_str() {
-        "success" => Ok(HostcallOutcome::Success {
-            value: args::json(env, &args::prop(&obj, "value")?, &format!("{name}.value"))?,
-        }),
-        "error" => Ok(HostcallOutcome::Error {
-            code: args::string(&args::prop(&obj, "code")?, &format!("{name}.code"))?,
-            message: args::string(&args::prop(&obj, "message")?, &format!("{name}.message"))?,
-        }),
-        "stream_chunk" => Ok(HostcallOutcome::StreamChunk {
-            sequence: args::u53(&args::prop(&obj, "sequence")?, &format!("{name}.sequence"))?,
-            chunk: args::json(env, &args::prop(&obj, "chunk")?, &format!("{name}.chunk"))?,
-            is_final: args::boolean(&args::prop(&obj, "isFinal")?, &format!("{name}.isFinal"))?,
-        }),
+        "success" => {
+            let raw = args::prop(&obj, "value")?;
+            let value = args::json(env, &raw, &format!("{name}.value"))?;
+            Ok((HostcallOutcome::Success { value }, Some(raw)))
+        }
+        "error" => Ok((
+            HostcallOutcome::Error {
+                code: args::string(&args::prop(&obj, "code")?, &format!("{name}.code"))?,
+                message: args::string(&args::prop(&obj, "message")?, &format!("{name}.message"))?,
+            },
+            None,
+        )),
+        "stream_chunk" => {
+            let sequence = args::u53(&args::prop(&obj, "sequence")?, &format!("{name}.sequence"))?;
+            let raw = args::prop(&obj, "chunk")?;
+            let chunk = args::json(env, &raw, &format!("{name}.chunk"))?;
+            let is_final = args::boolean(&args::prop(&obj, "isFinal")?, &format!("{name}.isFinal"))?;
+            Ok((HostcallOutcome::StreamChunk { sequence, chunk, is_final }, Some(raw)))
+        }
         other => Err(Coded::arg_type(
             &format!("{name}.type"),
             "one of 'success', 'error', 'stream_chunk'",

@@ -63,6 +63,11 @@ impl Coded {
         Self::new(ErrorClass::Error, "ERR_PENDING", "an exception is already pending")
     }
 
+    /// The error's `code`.
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// Adds a numeric property to the error object.
     pub(crate) fn with_prop(mut self, name: &'static str, value: f64) -> Self {
         self.props.push((name, value));

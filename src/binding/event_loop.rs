@@ -44,7 +44,7 @@ use napi_derive::napi;
 use rustc_hash::FxHashMap;
 
 use super::args::{self, MAX_SAFE_INTEGER};
-use super::convert::outcome_from_js;
+use super::convert::outcome_with_raw;
 use super::error::{check, Coded, CodedResult, ThrowExt};
 use super::fast;
 use super::replay::{not_recording, trace_to_js, TraceObject};
@@ -75,6 +75,9 @@ impl sched::TracePayload for Held {
 /// How long the driver runs macrotasks before yielding to libuv (keeps the process responsive).
 const SLICE: Duration = Duration::from_millis(8);
 const DEFAULT_MAX_TICKS: u64 = 100_000;
+/// The largest `maxTicks` a run accepts (2^31 − 1): a bound, documented in the README, so a
+/// run's count stays far from any overflow; a run that long still yields to Node (see `SLICE`).
+const MAX_TICKS: u64 = (1 << 31) - 1;
 
 /// Loops whose native state is alive (diagnostics: `NativeEventLoop.liveCount()`).
 static LIVE_LOOPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -238,6 +241,9 @@ struct State {
     pending: Option<Step>,
     /// True while the driver is inside the batch runner.
     batching: bool,
+    /// Set by the runner's `step()`: a runner that returns without calling it would leave the
+    /// driver re-entering it forever (100% CPU), so that run is rejected instead.
+    stepped: bool,
     /// The current time slice of the driver.
     slice: Slice,
 }
@@ -355,6 +361,8 @@ impl State {
 pub(crate) struct LoopInner {
     env: sys::napi_env,
     state: RefCell<State>,
+    /// Set while a method runs the caller's JS to read its arguments (getters, proxies).
+    converting: args::Converting,
 }
 
 impl Drop for LoopInner {
@@ -402,6 +410,17 @@ fn destroy_ctx(env: sys::napi_env, ctx: sys::napi_async_context) {
     if !env_closing() && !ctx.is_null() {
         // SAFETY: ctx came from napi_async_init on this env; callers destroy each context once.
         unsafe { sys::napi_async_destroy(env, ctx) };
+    }
+}
+
+/// Settles a deferred whose promise is never handed out (a call refused after creating it), so
+/// its handle is freed; resolved, so it never shows up as an unhandled rejection.
+fn release_deferred(env: sys::napi_env, deferred: sys::napi_deferred) {
+    let mut u = ptr::null_mut();
+    // SAFETY: env is live; the deferred is settled once, here, and never used again.
+    unsafe {
+        sys::napi_get_undefined(env, &mut u);
+        sys::napi_resolve_deferred(env, deferred, u);
     }
 }
 
@@ -546,7 +565,12 @@ fn drive(inner: &Rc<LoopInner>) {
                     return;
                 }
                 if inner.state.borrow().slice.expired {
-                    rearm(inner, 0, true);
+                    // Let Node run a full turn (its timers, I/O, setImmediate) before the next
+                    // slice: a long run never starves the process (virtual order unchanged).
+                    if let Some(t) = inner.state.borrow().run.as_ref().and_then(|r| r.timer.as_ref()) {
+                        t.set_ref(true);
+                        t.yield_now(on_uv_timer);
+                    }
                     return;
                 }
             }
@@ -627,10 +651,23 @@ fn run_task(inner: &Rc<LoopInner>, task: Macrotask<Held>) -> bool {
                 let mut st = inner.state.borrow_mut();
                 st.pending = Some(Step::Task(task));
                 st.batching = true;
+                st.stepped = false;
             }
             let r = make_callback(env, ctx, recv, runner, &[table]);
-            inner.state.borrow_mut().batching = false;
-            r
+            let stepped = {
+                let mut st = inner.state.borrow_mut();
+                st.batching = false;
+                st.stepped
+            };
+            match r {
+                Ok(()) if !stepped => Err(Coded::error(
+                    "ERR_LOOP_HOOKS",
+                    "the loop's batch runner returned without calling step(); the macrotask stays queued",
+                )
+                .to_raw(env)
+                .unwrap_or(ptr::null_mut())),
+                r => r,
+            }
         }
         None => {
             let r = dispatch(inner, task);
@@ -853,48 +890,71 @@ impl NativeEventLoop {
         let mut promise = ptr::null_mut();
         // SAFETY: env is the live env of this call.
         check(unsafe { sys::napi_create_promise(raw, &mut deferred, &mut promise) })?;
-        let busy = self.inner.state.borrow().run.is_some();
-        if busy {
-            // E2.
-            let err = Coded::error("ERR_LOOP_REENTRANT", "a run method is already in progress on this loop")
-                .to_raw(raw)?;
-            // SAFETY: settles the fresh deferred once.
-            unsafe { sys::napi_reject_deferred(raw, deferred, err) };
-            return Ok(promise);
-        }
+        self.inner.st().or_throw(env)?;
+        // async_hooks' init hooks (JS) may run here: the state is borrowed only after.
         let ctx = async_ctx(raw, "seqloop.EventLoopRun")?;
+        let mut st = match self.inner.state_mut() {
+            Ok(st) => st,
+            Err(e) => {
+                destroy_ctx(raw, ctx);
+                release_deferred(raw, deferred);
+                return Err(e.throw(env));
+            }
+        };
+        let refused = if st.run.is_some() {
+            // E2.
+            Some(Coded::error("ERR_LOOP_REENTRANT", "a run method is already in progress on this loop"))
+        } else {
+            None
+        };
         let rc = Rc::into_raw(self.inner.clone());
-        let Some(timer) = UvTimer::new(raw, rc as *mut c_void) else {
+        let timer = match refused {
+            Some(_) => None,
+            None => UvTimer::new(raw, rc as *mut c_void),
+        };
+        let Some(timer) = timer else {
+            drop(st);
             // SAFETY: reclaims the count just leaked; libuv never saw the pointer.
             unsafe { drop(Rc::from_raw(rc)) };
             destroy_ctx(raw, ctx);
-            let err =
-                Coded::error("ERR_LOOP_UNAVAILABLE", "libuv is not available in this process").to_raw(raw)?;
+            let err = refused
+                .unwrap_or_else(|| {
+                    Coded::error("ERR_LOOP_UNAVAILABLE", "libuv is not available in this process")
+                })
+                .to_raw(raw)?;
             // SAFETY: settles the fresh deferred once.
             unsafe { sys::napi_reject_deferred(raw, deferred, err) };
             return Ok(promise);
         };
         timer.start(on_uv_timer, 0);
-        if let Some(h) = self.inner.state.borrow().hooks.as_ref() {
+        if let Some(h) = st.hooks.as_ref() {
             // SAFETY: the table reference is live; made strong for the run, weak again in finish.
             unsafe { sys::napi_reference_ref(raw, h.table, ptr::null_mut()) };
         }
-        self.inner.state.borrow_mut().run =
+        st.run =
             Some(Run { kind, deferred, ctx, count: 0, max_ticks, timer: Some(timer), rc, sleeping: false });
         Ok(promise)
     }
 
-    fn max_ticks(env: &Env, opts: Option<Unknown>) -> Result<u64> {
-        let Some(o) = args::options(opts, "options").or_throw(env)? else { return Ok(DEFAULT_MAX_TICKS) };
-        let v = args::prop(&o, "maxTicks").or_throw(env)?;
-        if args::is_undefined(&v) {
-            return Ok(DEFAULT_MAX_TICKS);
-        }
-        args::u53(&v, "options.maxTicks").or_throw(env)
+    fn max_ticks(&self, env: &Env, opts: Option<Unknown>) -> Result<u64> {
+        self.inner
+            .convert(|| {
+                let Some(o) = args::options(opts, "options")? else { return Ok(DEFAULT_MAX_TICKS) };
+                let v = args::prop(&o, "maxTicks")?;
+                if args::is_undefined(&v) {
+                    return Ok(DEFAULT_MAX_TICKS);
+                }
+                let n = args::u53(&v, "options.maxTicks")?;
+                if n > MAX_TICKS {
+                    return Err(Coded::out_of_range("options.maxTicks", &format!("<= {MAX_TICKS}"), n));
+                }
+                Ok(n)
+            })
+            .or_throw(env)
     }
 
     fn require_virtual(&self, env: &Env, what: &str) -> Result<()> {
-        if self.inner.state.borrow().clock.is_none() {
+        if self.inner.st().or_throw(env)?.clock.is_none() {
             return Err(Coded::error(
                 "ERR_LOOP_CLOCK",
                 format!("{what}() needs a virtual clock; use run() on a wall-clock loop"),
@@ -918,8 +978,23 @@ impl LoopInner {
         }
     }
 
+    /// The state for a method call: `ERR_REENTRANT_CALL` while a conversion of this loop's runs
+    /// (or, never under E1, while the state is borrowed).
+    fn st(&self) -> CodedResult<std::cell::Ref<'_, State>> {
+        self.converting.check()?;
+        self.state.try_borrow().map_err(|_| args::reentrant())
+    }
+
+    /// [`st`](Self::st), mutable.
     fn state_mut(&self) -> CodedResult<std::cell::RefMut<'_, State>> {
-        self.state.try_borrow_mut().map_err(|_| Coded::error("ERR_LOOP_REENTRANT", "the loop is busy"))
+        self.converting.check()?;
+        self.state.try_borrow_mut().map_err(|_| args::reentrant())
+    }
+
+    /// Converts arguments with `f`, which may run the caller's JS (E1: before any borrow).
+    fn convert<T>(&self, f: impl FnOnce() -> CodedResult<T>) -> CodedResult<T> {
+        self.converting.check()?;
+        self.converting.run(f)
     }
 
     /// `setTimeout`/`setInterval` on raw values: `func` (checked here, held by the entry
@@ -972,6 +1047,7 @@ impl LoopInner {
     /// hands out one macrotask.
     fn step(&self, env: sys::napi_env) -> fast::Ret {
         let Ok(mut st) = self.state.try_borrow_mut() else { return fast::to_number(env, 0.0) };
+        st.stepped = true;
         let Some(run) = st.run.as_ref() else { return fast::to_number(env, 0.0) };
         // Only inside the driver's batch, within the time slice, and once for runOnce.
         if !st.batching || st.slice.expired || (run.kind == RunKind::Once && run.count > 0) {
@@ -1138,11 +1214,18 @@ impl NativeEventLoop {
             hooks: None,
             pending: None,
             batching: false,
+            stepped: false,
             slice: Slice::new(),
         };
         // Relaxed: a statistics counter (see Drop).
         LIVE_LOOPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Self { inner: Rc::new(LoopInner { env: raw, state: RefCell::new(state) }) })
+        Ok(Self {
+            inner: Rc::new(LoopInner {
+                env: raw,
+                state: RefCell::new(state),
+                converting: args::Converting::default(),
+            }),
+        })
     }
 
     /// Diagnostics: how many loops' native state is alive in this process (loops not yet
@@ -1154,32 +1237,32 @@ impl NativeEventLoop {
 
     /// The loop's time in milliseconds (virtual, or since the Unix epoch for a wall clock).
     #[napi]
-    pub fn now(&self) -> f64 {
-        self.inner.state.borrow().now() as f64
+    pub fn now(&self, env: Env) -> Result<f64> {
+        Ok(self.inner.st().or_throw(&env)?.now() as f64)
     }
 
     /// Pending timers and intervals (not cleared).
     #[napi(getter)]
-    pub fn timer_count(&self) -> u32 {
-        self.inner.state.borrow().core.timer_count() as u32
+    pub fn timer_count(&self, env: Env) -> Result<u32> {
+        Ok(self.inner.st().or_throw(&env)?.core.timer_count() as u32)
     }
 
     /// Queued macrotasks (immediates, completions, events, due timers already moved).
     #[napi(getter)]
-    pub fn macrotask_count(&self) -> u32 {
-        self.inner.state.borrow().core.macrotask_count() as u32
+    pub fn macrotask_count(&self, env: Env) -> Result<u32> {
+        Ok(self.inner.st().or_throw(&env)?.core.macrotask_count() as u32)
     }
 
     /// True when a macrotask is queued or a timer is pending.
     #[napi]
-    pub fn has_pending(&self) -> bool {
-        self.inner.state.borrow().has_outstanding()
+    pub fn has_pending(&self, env: Env) -> Result<bool> {
+        Ok(self.inner.st().or_throw(&env)?.has_outstanding())
     }
 
     /// Earliest pending timer deadline, or null.
     #[napi]
-    pub fn next_timer_deadline(&self) -> Option<f64> {
-        self.inner.state.borrow().core.next_timer_deadline().map(|d| d as f64)
+    pub fn next_timer_deadline(&self, env: Env) -> Result<Option<f64>> {
+        Ok(self.inner.st().or_throw(&env)?.core.next_timer_deadline().map(|d| d as f64))
     }
 
     /// A handle to this loop for the process-wide raw functions of `rawFunctions()`. With
@@ -1193,16 +1276,24 @@ impl NativeEventLoop {
     )]
     pub fn fast_paths<'e>(&self, env: &'e Env, hooks: Option<Unknown>) -> Result<Unknown<'e>> {
         let raw = env.raw();
-        let Some(h) = args::options(hooks, "hooks").or_throw(env)? else {
+        let parsed = self
+            .inner
+            .convert(|| {
+                let Some(h) = args::options(hooks, "hooks")? else { return Ok(None) };
+                let runner = args::prop(&h, "runner")?;
+                callback_arg(&runner, "hooks.runner")?;
+                let table = args::prop(&h, "table")?;
+                if args::ty(&table) != ValueType::Object {
+                    return Err(Coded::arg_type("hooks.table", "an object", args::describe(&table)));
+                }
+                Ok(Some((runner, table)))
+            })
+            .or_throw(env)?;
+        let Some((runner, table)) = parsed else {
+            self.inner.st().or_throw(env)?;
             return fast::new_handle(env, Handle { inner: self.inner.clone(), runner: false });
         };
-        let runner = args::prop(&h, "runner").or_throw(env)?;
-        callback_arg(&runner, "hooks.runner").or_throw(env)?;
-        let table = args::prop(&h, "table").or_throw(env)?;
-        if args::ty(&table) != ValueType::Object {
-            return Err(Coded::arg_type("hooks.table", "an object", args::describe(&table)).throw(env));
-        }
-        let mut st = self.inner.state.borrow_mut();
+        let mut st = self.inner.state_mut().or_throw(env)?;
         if st.hooks.is_some() || st.run.is_some() {
             return Err(Coded::error("ERR_LOOP_HOOKS", "the loop's hooks are already installed").throw(env));
         }
@@ -1244,7 +1335,7 @@ impl NativeEventLoop {
     pub fn hostcall<'e>(&self, env: &'e Env, call_id: Unknown) -> Result<Unknown<'e>> {
         let call_id = args::string(&call_id, "callId").or_throw(env)?;
         let raw = env.raw();
-        if self.inner.state.borrow().hostcalls.contains_key(&call_id) {
+        if self.inner.st().or_throw(env)?.hostcalls.contains_key(&call_id) {
             return Err(Coded::error(
                 "ERR_HOSTCALL_PENDING",
                 format!("hostcall '{call_id}' is already pending"),
@@ -1256,7 +1347,22 @@ impl NativeEventLoop {
         // SAFETY: env is the live env of this call.
         check(unsafe { sys::napi_create_promise(raw, &mut deferred, &mut promise) })?;
         let ctx = async_ctx(raw, "seqloop.Hostcall")?;
-        self.inner.state.borrow_mut().hostcalls.insert(call_id, Pending { deferred, ctx });
+        // Checked again: an async_hooks init hook (JS) ran in async_ctx.
+        let refused = match self.inner.state_mut() {
+            Ok(mut st) if !st.hostcalls.contains_key(&call_id) => {
+                st.hostcalls.insert(call_id, Pending { deferred, ctx });
+                None
+            }
+            Ok(_) => {
+                Some(Coded::error("ERR_HOSTCALL_PENDING", format!("hostcall '{call_id}' is already pending")))
+            }
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refused {
+            destroy_ctx(raw, ctx);
+            release_deferred(raw, deferred);
+            return Err(e.throw(env));
+        }
         // SAFETY: promise is a value of this env.
         Ok(unsafe { Unknown::from_raw_unchecked(raw, promise) })
     }
@@ -1267,9 +1373,11 @@ impl NativeEventLoop {
     #[napi(ts_args_type = "callId: string, outcome: HostcallOutcome")]
     pub fn complete_hostcall(&self, env: Env, call_id: Unknown, outcome: Unknown) -> Result<()> {
         let call_id = args::string(&call_id, "callId").or_throw(&env)?;
-        let parsed = outcome_from_js(&env, &outcome, "outcome").or_throw(&env)?;
+        // Every property is read (getters run) once, here, before the state is touched (E1).
+        let (parsed, payload) =
+            self.inner.convert(|| outcome_with_raw(&env, &outcome, "outcome")).or_throw(&env)?;
         let raw = env.raw();
-        let mut st = self.inner.state.borrow_mut();
+        let mut st = self.inner.state_mut().or_throw(&env)?;
         let known = match &parsed {
             HostcallOutcome::StreamChunk { .. } => st.streams.contains_key(&call_id),
             _ => st.hostcalls.contains_key(&call_id),
@@ -1282,20 +1390,16 @@ impl NativeEventLoop {
             .throw(&env));
         }
         // Keep the JS values themselves (identity preserved), not their JSON.
-        let o = args::options(Some(outcome), "outcome")
-            .or_throw(&env)?
-            .ok_or_else(|| Error::from_status(Status::InvalidArg))?;
         let recording = st.core.is_recording();
+        let payload = payload.map_or(ptr::null_mut(), |v| v.raw());
         let outcome = match parsed {
             HostcallOutcome::Success { value } => {
-                let v: Unknown = o.get_named_property("value")?;
-                let slot = st.stash.put(raw, v.raw())?;
+                let slot = st.stash.put(raw, payload)?;
                 HostcallOutcome::Success { value: Held { slot, json: recording.then_some(value) } }
             }
             HostcallOutcome::Error { code, message } => HostcallOutcome::Error { code, message },
             HostcallOutcome::StreamChunk { sequence, is_final, chunk } => {
-                let v: Unknown = o.get_named_property("chunk")?;
-                let slot = st.stash.put(raw, v.raw())?;
+                let slot = st.stash.put(raw, payload)?;
                 HostcallOutcome::StreamChunk {
                     sequence,
                     chunk: Held { slot, json: recording.then_some(chunk) },
@@ -1318,8 +1422,16 @@ impl NativeEventLoop {
         let call_id = args::string(&call_id, "callId").or_throw(&env)?;
         callback_arg(&func, "listener").or_throw(&env)?;
         let raw = env.raw();
+        self.inner.st().or_throw(&env)?;
+        // Before the borrow: async_hooks' init hooks (JS) run here.
         let ctx = async_ctx(raw, "seqloop.Stream")?;
-        let mut st = self.inner.state.borrow_mut();
+        let mut st = match self.inner.state_mut() {
+            Ok(st) => st,
+            Err(e) => {
+                destroy_ctx(raw, ctx);
+                return Err(e.throw(&env));
+            }
+        };
         let fslot = st.stash.put(raw, func.raw())?;
         if let Some(old) = st.streams.insert(call_id, Listener { func: fslot, ctx }) {
             st.stash.clear(raw, old.func);
@@ -1333,8 +1445,16 @@ impl NativeEventLoop {
     pub fn on_event(&self, env: Env, func: Unknown) -> Result<()> {
         callback_arg(&func, "listener").or_throw(&env)?;
         let raw = env.raw();
+        self.inner.st().or_throw(&env)?;
+        // Before the borrow: async_hooks' init hooks (JS) run here.
         let ctx = async_ctx(raw, "seqloop.Event")?;
-        let mut st = self.inner.state.borrow_mut();
+        let mut st = match self.inner.state_mut() {
+            Ok(st) => st,
+            Err(e) => {
+                destroy_ctx(raw, ctx);
+                return Err(e.throw(&env));
+            }
+        };
         let fslot = st.stash.put(raw, func.raw())?;
         st.listeners.push(Listener { func: fslot, ctx });
         Ok(())
@@ -1347,12 +1467,13 @@ impl NativeEventLoop {
         let raw = env.raw();
         // Recording snapshots the payload as JSON now (a later mutation must not change the
         // trace); without recording any JS value is passed through by reference.
-        let json = match (&payload, self.inner.state.borrow().core.is_recording()) {
-            (Some(p), true) => Some(args::json(&env, p, "payload").or_throw(&env)?),
+        let recording = self.inner.st().or_throw(&env)?.core.is_recording();
+        let json = match (&payload, recording) {
+            (Some(p), true) => Some(self.inner.convert(|| args::json(&env, p, "payload")).or_throw(&env)?),
             (None, true) => Some(serde_json::Value::Null),
             (_, false) => None,
         };
-        let mut st = self.inner.state.borrow_mut();
+        let mut st = self.inner.state_mut().or_throw(&env)?;
         let value = match payload {
             Some(p) => p.raw(),
             None => {
@@ -1373,7 +1494,7 @@ impl NativeEventLoop {
     /// Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
     #[napi(ts_return_type = "Trace")]
     pub fn trace(&self, env: Env) -> Result<TraceObject> {
-        match self.inner.state.borrow().core.trace() {
+        match self.inner.st().or_throw(&env)?.core.trace() {
             Some(t) => Ok(trace_to_js(&t)),
             None => Err(not_recording("EventLoop").throw(&env)),
         }
@@ -1383,7 +1504,7 @@ impl NativeEventLoop {
     /// Throws `ERR_NOT_RECORDING` unless recording.
     #[napi]
     pub fn trace_jsonl(&self, env: Env) -> Result<String> {
-        match self.inner.state.borrow().core.trace() {
+        match self.inner.st().or_throw(&env)?.core.trace() {
             Some(t) => Ok(t.to_jsonl()),
             None => Err(not_recording("EventLoop").throw(&env)),
         }
@@ -1393,7 +1514,7 @@ impl NativeEventLoop {
     /// Throws `ERR_NOT_RECORDING` unless recording.
     #[napi]
     pub fn digest(&self, env: Env) -> Result<String> {
-        match self.inner.state.borrow().core.digest() {
+        match self.inner.st().or_throw(&env)?.core.digest() {
             Some(d) => Ok(d.to_string()),
             None => Err(not_recording("EventLoop").throw(&env)),
         }
@@ -1410,7 +1531,7 @@ impl NativeEventLoop {
     /// Ticks until nothing is due (time does not move). Resolves with the number run.
     #[napi(ts_args_type = "options?: { maxTicks?: number }", ts_return_type = "Promise<number>")]
     pub fn run_until_idle<'e>(&self, env: &'e Env, options: Option<Unknown>) -> Result<Unknown<'e>> {
-        let max = Self::max_ticks(env, options)?;
+        let max = self.max_ticks(env, options)?;
         let p = self.promise(env, RunKind::UntilIdle, max)?;
         // SAFETY: p is a promise of this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) })
@@ -1422,8 +1543,8 @@ impl NativeEventLoop {
     pub fn advance<'e>(&self, env: &'e Env, ms: Unknown, options: Option<Unknown>) -> Result<Unknown<'e>> {
         let ms = args::u53(&ms, "ms").or_throw(env)?;
         self.require_virtual(env, "advance")?;
-        let max = Self::max_ticks(env, options)?;
-        let target = self.inner.state.borrow().now().saturating_add(ms);
+        let max = self.max_ticks(env, options)?;
+        let target = self.inner.st().or_throw(env)?.now().saturating_add(ms);
         if target as f64 > MAX_SAFE_INTEGER {
             return Err(Coded::out_of_range("ms", "a value that keeps the clock <= 2^53 - 1", ms).throw(env));
         }
@@ -1437,7 +1558,7 @@ impl NativeEventLoop {
     #[napi(ts_args_type = "options?: { maxTicks?: number }", ts_return_type = "Promise<number>")]
     pub fn run_all<'e>(&self, env: &'e Env, options: Option<Unknown>) -> Result<Unknown<'e>> {
         self.require_virtual(env, "runAll")?;
-        let max = Self::max_ticks(env, options)?;
+        let max = self.max_ticks(env, options)?;
         let p = self.promise(env, RunKind::All, max)?;
         // SAFETY: p is a promise of this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) })
@@ -1448,7 +1569,7 @@ impl NativeEventLoop {
     /// for hostcall completions it does not keep the process alive.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn run<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        if self.inner.state.borrow().clock.is_some() {
+        if self.inner.st().or_throw(env)?.clock.is_some() {
             return Err(Coded::error(
                 "ERR_LOOP_CLOCK",
                 "run() needs a wall clock; use runAll() or advance() on a virtual loop",

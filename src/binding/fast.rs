@@ -441,7 +441,10 @@ pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
     if st != sys::Status::napi_ok {
         return None;
     }
-    let mut buf = vec![0u8; len + 1];
+    // The length comes from JS: reserve fallibly (a failure reads as "not a string").
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len + 1).ok()?;
+    buf.resize(len + 1, 0u8);
     let mut got = 0usize;
     // SAFETY: buf holds len + 1 bytes, room for the string and its NUL.
     let st = unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut got) };
@@ -456,8 +459,9 @@ pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
 /// element through a raw pointer.
 ///
 /// Invariant T1: `data` points to `len` elements of `E`, suitably aligned, for as long as the
-/// current callback runs: the caller's frame keeps the array alive, and no JS runs before the
-/// callback returns, so it cannot be detached or resized meanwhile. No Rust reference to the
+/// current callback runs no JS: the caller's frame keeps the array alive, and only JS can detach
+/// or resize its buffer. So a `TypedOut` is taken after the last call into JS of the callback
+/// (a custom clock's `nowMs()`, a getter), never before one, and dropped before the next. No Rust reference to the
 /// memory is ever formed (JS may alias it), only element reads/writes and `ptr::copy`.
 pub(crate) struct TypedOut<E> {
     data: *mut E,

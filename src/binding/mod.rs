@@ -8,6 +8,7 @@ mod event_loop;
 mod fast;
 mod hugepage;
 mod mesh;
+mod receiver;
 mod replay;
 mod scheduler;
 mod slab;

@@ -115,7 +115,11 @@ fn trace_arg(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<Trace> {
     match args::ty(v) {
         ValueType::String => Ok(Trace::from_jsonl(&args::string(v, name)?)?),
         ValueType::Object => {
-            let mut json = args::json(env, v, name).map_err(|_| {
+            let mut json = args::json(env, v, name).map_err(|e| {
+                // A trace past the size limits says so; anything else is not a trace.
+                if e.code() == "ERR_OUT_OF_RANGE" {
+                    return e;
+                }
                 Coded::new(
                     ErrorClass::Type,
                     "ERR_TRACE_INVALID",

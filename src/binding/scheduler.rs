@@ -184,11 +184,7 @@ impl ClockSource {
                 let thrown = thrown.filter(|t| !args::is_undefined(t));
                 let what = match &thrown {
                     None => "clock.nowMs is no longer a function".to_string(),
-                    Some(t) => t
-                        .coerce_to_string()
-                        .and_then(|s| s.into_utf8())
-                        .and_then(|s| s.into_owned())
-                        .unwrap_or_default(),
+                    Some(t) => thrown_text(env, t),
                 };
                 if thrown.is_none() {
                     pending = std::ptr::null_mut();
@@ -229,6 +225,29 @@ impl ClockSource {
     }
 }
 
+/// A thrown value as message text, without running code that could throw again (a Symbol or a
+/// null-prototype object cannot be converted to a string): a string itself, an object's string
+/// `message`, else a description of the value.
+fn thrown_text(env: &Env, t: &Unknown<'_>) -> String {
+    match args::ty(t) {
+        ValueType::String => args::string(t, "thrown").unwrap_or_default(),
+        ValueType::Object => {
+            // SAFETY: type checked just above.
+            let message = unsafe { t.cast::<Object>() }
+                .ok()
+                .and_then(|o| o.get_named_property::<Unknown>("message").ok())
+                .and_then(|m| args::string(&m, "message").ok());
+            // A throwing `message` getter leaves an exception pending: drop it, the clock's own
+            // exception is the cause.
+            let mut pending = std::ptr::null_mut();
+            // SAFETY: env is live; clears whatever the read above may have left pending.
+            unsafe { napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut pending) };
+            message.unwrap_or_else(|| args::describe(t))
+        }
+        _ => args::describe(t),
+    }
+}
+
 /// The deterministic scheduler at data level: timers, a FIFO macrotask queue, hostcall
 /// completions, stream chunks and inbound events, ordered by seq (invariants I1–I5). It runs no
 /// JS: `tick()` hands back the next `Macrotask` for you to dispatch.
@@ -246,6 +265,8 @@ pub(crate) struct SchedShared {
     env: napi::sys::napi_env,
     sched: RefCell<sched::Scheduler<Value>>,
     clock: Option<ClockSource>,
+    /// Set while a call runs the caller's JS (a custom clock, payload getters).
+    converting: args::Converting,
 }
 
 impl Drop for SchedShared {
@@ -262,16 +283,22 @@ impl Drop for SchedShared {
 
 impl SchedShared {
     fn sync(&self, env: &Env) -> Result<()> {
+        self.converting.check().or_throw(env)?;
         match &self.clock {
-            Some(c) => c.sync(env),
-            None => Ok(()),
+            Some(c @ ClockSource::Custom { .. }) => self.converting.run(|| c.sync(env)),
+            _ => Ok(()),
         }
     }
 
+    /// Converts arguments with `f`, which may run the caller's JS (B1: before any borrow).
+    fn convert<T>(&self, f: impl FnOnce() -> CodedResult<T>) -> CodedResult<T> {
+        self.converting.check()?;
+        self.converting.run(f)
+    }
+
     fn core(&self) -> CodedResult<std::cell::RefMut<'_, sched::Scheduler<Value>>> {
-        self.sched
-            .try_borrow_mut()
-            .map_err(|_| Coded::error("ERR_REENTRANT_CALL", "the scheduler is in use by an outer call"))
+        self.converting.check()?;
+        self.sched.try_borrow_mut().map_err(|_| args::reentrant())
     }
 
     fn set_timeout(&self, env: &Env, delay: u64) -> CodedResult<u64> {
@@ -303,8 +330,10 @@ fast::raw_fn!(fast_clear_timeout: SchedShared, 1, |s, env, a| {
     fast::to_bool(env, cleared)
 });
 fast::raw_fn!(fast_drain_timers: SchedShared, 1, |s, env, a| {
-    let out = fast::float64_array(env, a.argv[0], "out")?;
+    fast::float64_array(env, a.argv[0], "out")?;
     sync_raw(s, env)?;
+    // T1: a custom clock's nowMs() may have detached or shrunk `out`: take its memory only now.
+    let out = fast::float64_array(env, a.argv[0], "out")?;
     let mut i = 0;
     let n = s.core()?.drain_timers(out.len, |id| {
         out.write(i, id.0 as f64);
@@ -351,7 +380,12 @@ impl Scheduler {
             sched::Scheduler::new(clock).with_max_timer_id(MAX_SAFE_INTEGER as u64).with_recording(record);
         fast::watch_env(env.raw());
         let s = Self {
-            shared: Rc::new(SchedShared { env: env.raw(), sched: RefCell::new(inner), clock: Some(source) }),
+            shared: Rc::new(SchedShared {
+                env: env.raw(),
+                sched: RefCell::new(inner),
+                clock: Some(source),
+                converting: args::Converting::default(),
+            }),
         };
         s.sync(&env)?;
         Ok(s)
@@ -408,7 +442,7 @@ impl Scheduler {
     #[napi(ts_args_type = "callId: string, outcome: HostcallOutcome")]
     pub fn enqueue_hostcall_complete(&self, env: Env, call_id: Unknown, outcome: Unknown) -> Result<()> {
         let call_id = args::string(&call_id, "callId").or_throw(&env)?;
-        let outcome = outcome_from_js(&env, &outcome, "outcome").or_throw(&env)?;
+        let outcome = self.shared.convert(|| outcome_from_js(&env, &outcome, "outcome")).or_throw(&env)?;
         self.inner().or_throw(&env)?.enqueue_hostcall_complete(call_id, outcome);
         Ok(())
     }
@@ -418,7 +452,7 @@ impl Scheduler {
     /// nothing is enqueued.
     #[napi(ts_args_type = "list: Array<[string, HostcallOutcome]>")]
     pub fn enqueue_hostcall_completions(&self, env: Env, list: Unknown) -> Result<()> {
-        let parsed = parse_completions(&env, &list).or_throw(&env)?;
+        let parsed = self.shared.convert(|| parse_completions(&env, &list)).or_throw(&env)?;
         self.inner().or_throw(&env)?.enqueue_hostcall_completions(parsed);
         Ok(())
     }
@@ -435,7 +469,7 @@ impl Scheduler {
     ) -> Result<()> {
         let call_id = args::string(&call_id, "callId").or_throw(&env)?;
         let sequence = args::u53(&sequence, "sequence").or_throw(&env)?;
-        let chunk = args::json(&env, &chunk, "chunk").or_throw(&env)?;
+        let chunk = self.shared.convert(|| args::json(&env, &chunk, "chunk")).or_throw(&env)?;
         let is_final = args::boolean(&is_final, "isFinal").or_throw(&env)?;
         self.inner().or_throw(&env)?.enqueue_stream_chunk(call_id, sequence, chunk, is_final);
         Ok(())
@@ -446,7 +480,7 @@ impl Scheduler {
     pub fn enqueue_event(&self, env: Env, event_id: Unknown, payload: Option<Unknown>) -> Result<()> {
         let event_id = args::string(&event_id, "eventId").or_throw(&env)?;
         let payload = match payload {
-            Some(p) => args::json(&env, &p, "payload").or_throw(&env)?,
+            Some(p) => self.shared.convert(|| args::json(&env, &p, "payload")).or_throw(&env)?,
             None => Value::Null,
         };
         self.inner().or_throw(&env)?.enqueue_event(event_id, payload);
@@ -485,8 +519,10 @@ impl Scheduler {
     /// kind, which stays queued for `tick()`/`drain()`. The same order `tick()` would give.
     #[napi(ts_args_type = "out: Float64Array", ts_return_type = "number")]
     pub fn drain_timers<'e>(&self, env: &'e Env, out: Unknown) -> Result<Unknown<'e>> {
-        let out = fast::float64_array(env.raw(), out.raw(), "out").or_throw(env)?;
+        fast::float64_array(env.raw(), out.raw(), "out").or_throw(env)?;
         self.sync(env)?;
+        // T1: a custom clock's nowMs() may have detached or shrunk `out`: take its memory only now.
+        let out = fast::float64_array(env.raw(), out.raw(), "out").or_throw(env)?;
         let mut i = 0;
         let n = self.inner().or_throw(env)?.drain_timers(out.len, |id| {
             out.write(i, id.0 as f64);
@@ -567,7 +603,7 @@ fn parse_completions(
     }
     // SAFETY: checked to be an object; Array's conversion verifies it is an array.
     let arr = unsafe { list.cast::<Array>() }.map_err(|_| not_array())?;
-    let mut out = Vec::with_capacity(arr.len() as usize);
+    let mut out = args::list_vec(arr.len(), "list")?;
     for i in 0..arr.len() {
         let name = format!("list[{i}]");
         let pair: Unknown = arr

@@ -36,7 +36,7 @@ impl QueueState {
     }
 
     fn busy() -> Coded {
-        Coded::error("ERR_INTERNAL", "the timer queue is already in use (reentrant call)")
+        super::args::reentrant()
     }
 
     fn insert(&self, env: sys::napi_env, deadline: sys::napi_value) -> fast::Ret {
@@ -85,9 +85,11 @@ impl QueueState {
                 None => {
                     Err(Coded::out_of_range(&format!("entries[{}]", 2 * i), "a positive safe integer id", id))
                 }
-                Some(id) if q.contains(id) => {
-                    Err(Coded::error("ERR_INVALID_ARG_VALUE", format!("timer id {id} is already pending")))
-                }
+                Some(id) if q.contains(id) => Err(Coded::new(
+                    super::error::ErrorClass::Type,
+                    "ERR_INVALID_ARG_VALUE",
+                    format!("timer id {id} is already pending"),
+                )),
                 Some(id) => Ok((id, deadline)),
             });
             match checked {

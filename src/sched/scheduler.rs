@@ -487,7 +487,12 @@ impl<P> Scheduler<P> {
         let mut n = 0;
         if self.recorder.is_some() {
             // Recording: each step is a recorded promote and a recorded tick, so a replay
-            // re-executes exactly these operations.
+            // re-executes exactly these operations. Due timers move even when `max` is 0, as
+            // they do without recording: recording never changes what runs.
+            if max == 0 {
+                self.promote_due_timers();
+                return 0;
+            }
             while n < max {
                 self.promote_due_timers();
                 if !front_timer(&self.queue) {
@@ -624,5 +629,24 @@ mod tests {
         let seqs: Vec<u64> = std::iter::from_fn(|| s.tick()).map(|t| t.seq.0).collect();
         let m = u64::MAX;
         assert_eq!(seqs, vec![m - 3, m - 2, m - 1, m, m]);
+    }
+
+    #[test]
+    fn recording_never_changes_what_drain_timers_moves() {
+        // A zero-length `drain_timers` still moves due timers to the queue, recording or not.
+        let run = |record: bool| {
+            let clock = DeterministicClock::new(0);
+            let mut s = Scheduler::<serde_json::Value>::new(clock.clone()).with_recording(record);
+            s.set_timeout(5).expect("ids");
+            s.set_timeout(1).expect("ids");
+            s.enqueue_immediate(1);
+            clock.advance(5);
+            let moved = s.drain_timers(0, |_| unreachable!("no room"));
+            let seq = s.current_seq();
+            let order: Vec<_> = std::iter::from_fn(|| s.tick()).map(|t| (t.seq.0, t.kind.code())).collect();
+            (moved, s.macrotask_count(), seq, order)
+        };
+        assert_eq!(run(true), run(false));
+        assert_eq!(run(false).2, Seq(5));
     }
 }
