@@ -43,16 +43,16 @@ setup () { # setup <dir> <route>
 exports.makeProjectConfig = (overrides = {}) => ({ rootDir: process.cwd(), fakeTimers: {}, testMatch: [], ...overrides })
 JS
   # Each route checks, at every useFakeTimers(), that the clock Jest installed is the route's:
-  # seqloop's clocks have a `semantics` getter ('sinon' by default), sinon's have none.
-  local base="require('@jest/fake-timers').ModernFakeTimers" expect="'sinon'"
-  [ "$route" = sinon ] && expect=undefined
+  # seqloop's clocks are instances of its Clock class, sinon's are plain objects.
+  local base="require('@jest/fake-timers').ModernFakeTimers" expect="'Clock'"
+  [ "$route" = sinon ] && expect="'Object'"
   cat > "$dir/src/modernFakeTimers.js" <<JS
 const { useSeqloopClock } = require('$repo_root/lib/jest-environment.js')
 module.exports = class extends $base {
   constructor (options) { super(options); if ('$route' === 'environment') useSeqloopClock(this, options.global) }
   useFakeTimers (...args) {
     super.useFakeTimers(...args)
-    if (this._clock.semantics !== $expect) throw new Error('jest-suite.sh: route $route installed the wrong clock')
+    if (this._clock.constructor.name !== $expect) throw new Error('jest-suite.sh: route $route installed the wrong clock')
   }
 }
 JS
