@@ -828,6 +828,74 @@ test('errors carry stable codes, each with the class the README gives it', () =>
   }
 })
 
+test('a delay or handle that cannot become a number: sinon\'s error (class, message) by default, Node\'s with semantics \'node\', each with a code', () => {
+  const nested = (n) => { const root = []; let d = root; for (let i = 0; i < n; i++) { const x = []; d.push(x); d = x } return root }
+  const detached = () => { const b = new ArrayBuffer(8); const u = new Uint8Array(b); structuredClone(b, { transfer: [b] }); return u }
+  const values = {
+    Symbol: () => Symbol('delay'),
+    'null-prototype object': () => Object.create(null),
+    'non-callable Symbol.toPrimitive': () => ({ [Symbol.toPrimitive]: 1 }),
+    'detached typed array': detached,
+    'sparse Array(2**32 - 1)': () => new Array(2 ** 32 - 1), // joins past the longest string
+    'arrays nested 1e5 deep': () => nested(1e5) // joins past the stack
+  }
+  const calls = {
+    setTimeout: (k, v) => k.setTimeout(() => {}, v),
+    setInterval: (k, v) => k.setInterval(() => {}, v),
+    'requestIdleCallback timeout': (k, v) => k.requestIdleCallback(() => {}, { timeout: v }),
+    clearTimeout: (k, v) => k.clearTimeout(v),
+    clearInterval: (k, v) => k.clearInterval(v),
+    clearImmediate: (k, v) => k.clearImmediate(v),
+    cancelAnimationFrame: (k, v) => k.cancelAnimationFrame(v),
+    cancelIdleCallback: (k, v) => k.cancelIdleCallback(v)
+  }
+  const caught = (fn) => { try { fn() } catch (e) { return e } return null }
+  const CODE = { TypeError: 'ERR_INVALID_ARG_TYPE', RangeError: 'ERR_OUT_OF_RANGE' }
+  const sameAs = (want, got, what) => {
+    if (want === null) return assert.equal(got, null, `${what}: does not throw`)
+    assert.ok(got !== null, `${what}: throws`)
+    assert.equal(got.constructor, want.constructor, what)
+    assert.equal(got.message, want.message, what)
+    assert.equal(got.code, CODE[want.constructor.name], what)
+    assert.equal(got.cause.message, want.message, what)
+  }
+  const s = sinon.createClock()
+  const c = seqloop.createClock()
+  let thrown = 0
+  for (const [vname, make] of Object.entries(values)) {
+    for (const [cname, call] of Object.entries(calls)) {
+      const want = caught(() => call(s, make()))
+      if (want !== null) thrown++
+      sameAs(want, caught(() => call(c, make())), `default: ${cname}(${vname})`)
+    }
+  }
+  assert.ok(thrown >= 30, `sinon throws in most of these cases (${thrown})`)
+  // sinon reads an interval through String(): a Symbol is a NaN interval there, not an error
+  assert.equal(caught(() => c.setInterval(() => {}, Symbol('i'))), null)
+
+  // semantics 'node': the error real Node's setTimeout/setInterval throw; its clear functions ignore such values
+  const n = seqloop.createClock(0, 1000, { semantics: 'node' })
+  for (const [vname, make] of Object.entries(values)) {
+    for (const name of ['setTimeout', 'setInterval']) {
+      let handle
+      const want = caught(() => { handle = globalThis[name](() => {}, make()) })
+      if (handle !== undefined) clearTimeout(handle)
+      sameAs(want, caught(() => calls[name](n, make())), `node: ${name}(${vname})`)
+    }
+    assert.equal(caught(() => n.clearTimeout(make())), null, `node: clearTimeout(${vname})`)
+  }
+
+  // what the caller's own toString/valueOf throws propagates untouched (sinon's parseInt reads toString)
+  const mine = new Error('mine')
+  const hostile = { toString () { throw mine }, valueOf () { throw mine } }
+  for (const k of [c, n]) {
+    assert.equal(caught(() => k.setTimeout(() => {}, hostile)), mine)
+    assert.equal(caught(() => k.setInterval(() => {}, hostile)), mine)
+  }
+  assert.equal(caught(() => c.clearTimeout(hostile)), mine)
+  assert.equal(c.countTimers() + n.countTimers(), 2, 'only the two Symbol intervals were created')
+})
+
 test('a tick that would fire more than max(loopLimit, 1e7) timers throws ERR_LOOP_LIMIT and keeps the timer', () => {
   const c = seqloop.createClock()
   let n = 0
