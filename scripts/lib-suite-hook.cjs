@@ -36,10 +36,19 @@ if (typeof Module.register === 'function') {
 
 // Count the clocks installed through seqloop (the library's own install() and sinon's
 // withGlobal(...).install()), so the report shows the suite really ran on seqloop's clocks.
+// SEQLOOP_LEGACY_DEFAULTS=1 (lib-suite.sh --legacy-defaults): an install that names no timers
+// leaves nextTick and queueMicrotask real, as @sinonjs/fake-timers did before 13 (13 and later,
+// and seqloop, fake them too), for suites written against those releases.
+const legacy = process.env.SEQLOOP_LEGACY_DEFAULTS === '1'
+const legacyConfig = (config) => {
+  if (!legacy || (config && (config.toNotFake || (config.toFake && config.toFake.length)))) return config
+  const { toFake, ...rest } = config || {} // an own `toFake` beside `toNotFake` is refused
+  return { ...rest, toNotFake: ['nextTick', 'queueMicrotask'] }
+}
 let installs = 0
 const countInstalls = (api) => {
   const install = api.install
-  api.install = function (...args) { installs++; return install.apply(this, args) }
+  api.install = function (config, ...rest) { installs++; return install.call(this, legacyConfig(config), ...rest) }
   return api
 }
 const seqloop = countInstalls(require(target))

@@ -4,12 +4,14 @@
 # seqloop/fake-timers (scripts/lib-suite-hook.cjs, preloaded through NODE_OPTIONS). Nothing of the
 # library is copied into this repository: the commit is extracted into a temporary folder and its
 # dependencies installed there from npm, at the versions its package.json asks for.
-#   scripts/lib-suite.sh [--only "name ..."] [--override] <git dir> <rev> -- <test command ...>
+#   scripts/lib-suite.sh [--only "name ..."] [--override] [--legacy-defaults] <git dir> <rev> -- <test command ...>
 #   --only: install only these devDependencies (plus all dependencies), e.g. to skip linters;
 #           `name@range` replaces the range the library asks for (e.g. to try a newer sinon).
 #   --override: before run 2, also reinstall with the README's npm override (@sinonjs/fake-timers
 #           replaced by a shim package re-exporting seqloop/fake-timers), for runners such as Jest
 #           whose module registry does not go through Node's resolver.
+#   --legacy-defaults: in run 2, an install() that names no timers leaves nextTick and
+#           queueMicrotask real, as @sinonjs/fake-timers before 13 did (for suites pinned to those).
 # Prints each run's summary lines (node:test, mocha, ava, jest, tap) and exits 1 if either run failed.
 set -euo pipefail
 repo_root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,6 +21,7 @@ while :; do
   case "${1:-}" in
     --only) only="$2"; shift 2 ;;
     --override) override=1; shift ;;
+    --legacy-defaults) export SEQLOOP_LEGACY_DEFAULTS=1; shift ;;
     *) break ;;
   esac
 done
@@ -52,7 +55,7 @@ for dep in sinon @sinonjs/fake-timers; do
 done
 export PATH="$work/node_modules/.bin:$PATH"
 
-summary () { grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo) |^ +[0-9]+ (passing|failing|pending)|^ +[0-9]+ tests? (passed|failed)|^Tests:|^# (ok|not ok)|^[0-9]+ (tests? )?(passed|failed)' "$1" || tail -n 20 "$1"; }
+summary () { grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo) |^# failed [0-9]+ of |^(not )?ok [0-9]+ - .*\.[cm]?[jt]s |^ +[0-9]+ (passing|failing|pending)|^ +[0-9]+ tests? (passed|failed)|^Tests:|^# (ok|not ok)|^[0-9]+ (tests? )?(passed|failed)' "$1" || tail -n 20 "$1"; }
 status=0
 echo "=== run 1: as published"
 "$@" > "$work/.run-sinon.log" 2>&1 || status=1
@@ -71,7 +74,7 @@ if [ "$override" = 1 ]; then
   echo "override: every @sinonjs/fake-timers in node_modules is now the shim:"
   find node_modules -path '*/@sinonjs/fake-timers' \( -type l -o -type d \) | while read -r d; do echo "  $d -> $(readlink -f "$d" | sed "s#$work/##")"; done
 fi
-NODE_OPTIONS="${NODE_OPTIONS:-} --require $repo_root/scripts/lib-suite-hook.cjs" SEQLOOP_FAKE_TIMERS="$repo_root/lib/fake-timers.js" \
+SEQLOOP_LEGACY_DEFAULTS="${SEQLOOP_LEGACY_DEFAULTS:-0}" NODE_OPTIONS="${NODE_OPTIONS:-} --require $repo_root/scripts/lib-suite-hook.cjs" SEQLOOP_FAKE_TIMERS="$repo_root/lib/fake-timers.js" \
   "$@" > "$work/.run-seqloop.log" 2>&1 || status=1
 summary "$work/.run-seqloop.log"
 used="$(grep -c '\[lib-suite-hook\].*: seqloop/fake-timers loaded' "$work/.run-seqloop.log" || true)"
