@@ -4,7 +4,10 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
+const { pathToFileURL } = require('node:url')
 const util = require('node:util')
 const timersModule = require('node:timers')
 const timersPromises = require('node:timers/promises')
@@ -1002,6 +1005,25 @@ test('ESM entry and main-module re-exports', async () => {
   const mainEsm = await import('seqloop')
   assert.equal(mainEsm.install, seqloop.install)
   assert.deepEqual(Object.keys(seqloop.withGlobal(globalThis)), ['timers', 'createClock', 'install', 'withGlobal'])
+})
+
+test('ESM named imports of the CommonJS entry, directly and through a re-exporting shim (the README\'s npm override)', async (t) => {
+  // An ESM test file's `import { install } from '@sinonjs/fake-timers'` reaches lib/fake-timers.js
+  // as a CommonJS module when that package is the README's shim; Node finds the names by reading
+  // the source, so all four must be there (sinon's own entry gives all four too).
+  const entry = require.resolve('../lib/fake-timers.js')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqloop-shim-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.writeFileSync(path.join(dir, 'index.js'), `module.exports = require(${JSON.stringify(entry)})\n`)
+  for (const file of [entry, path.join(dir, 'index.js')]) {
+    const m = await import(pathToFileURL(file).href)
+    for (const name of ['timers', 'createClock', 'install', 'withGlobal']) {
+      assert.equal(m[name], seqloop[name], `${path.basename(file)}: named export ${name}`)
+    }
+    assert.equal(m.default, seqloop)
+  }
+  const sinonEsm = await import(pathToFileURL(require.resolve('@sinonjs/fake-timers')).href)
+  assert.deepEqual(['timers', 'createClock', 'install', 'withGlobal'].filter((n) => n in sinonEsm), ['timers', 'createClock', 'install', 'withGlobal'])
 })
 
 test('node:test: install with semantics \'node\' in a test, mock async code, uninstall in t.after', async (t) => {
