@@ -778,8 +778,13 @@ test('timers/promises aborts: signal.reason by default (sinon), Node\'s AbortErr
   }
 })
 
-test('errors carry stable codes, each with the class the README gives it', () => {
+test('errors carry stable codes, each with the class the README gives it', async () => {
   const c = seqloop.createClock(0, 2)
+  // the abuse matrix's first fake-timers finding: these came with other classes
+  assert.throws(() => c.jump(-1), { code: 'ERR_OUT_OF_RANGE', name: 'RangeError' })
+  assert.throws(() => c.jump('x'), { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' })
+  await assert.rejects(c.tickAsync(-1), { code: 'ERR_OUT_OF_RANGE', name: 'RangeError' })
+  await assert.rejects(c.tickAsync('1:2:3:4'), { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' })
   assert.throws(() => c.setTimeout(5), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
   assert.throws(() => c.setTimeout(), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
   assert.throws(() => c.setTimeout(() => {}, Symbol('x')), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
