@@ -508,6 +508,59 @@ compat('withGlobal: module shape, another global, missing timers', [
   c2.uninstall()
 })
 
+/** A small stand-in for Temporal (Node 20/22 have none): Instant on BigInt nanoseconds, Now read-only. */
+function stubTemporal (realNowMs) {
+  class Instant {
+    constructor (ns) { this.epochNanoseconds = ns }
+    get epochMilliseconds () { return Number(this.epochNanoseconds / 1000000n) }
+    static fromEpochNanoseconds (ns) { return new Instant(ns) }
+    static fromEpochMilliseconds (ms) { return new Instant(BigInt(ms) * 1000000n) }
+    toZonedDateTimeISO (timeZone) {
+      const at = `${this.epochNanoseconds}ns@${timeZone}`
+      return { at, toPlainDateTime: () => `pdt ${at}`, toPlainDate: () => `pd ${at}`, toPlainTime: () => `pt ${at}` }
+    }
+  }
+  const Temporal = { Instant, Duration: function Duration () {} }
+  Object.defineProperty(Temporal, 'Now', {
+    value: { instant: () => Instant.fromEpochMilliseconds(realNowMs), timeZoneId: () => 'Europe/Paris' },
+    writable: false,
+    enumerable: false,
+    configurable: true
+  })
+  return Temporal
+}
+
+compat('Temporal.Now follows the clock where the global has Temporal; tick takes a Temporal.Duration', [
+  'listed', 'faked', 'same Instant', '1000000000ns', 'Europe/Paris', '1000000000ns@Europe/Paris', '1000000000ns@UTC',
+  'pdt 1000000000ns@Europe/Paris', 'pd 1000000000ns@UTC', 'pt 1000000000ns@Europe/Paris',
+  '1000500000ns', 'total millisecond relativeTo 1000ns@Europe/Paris', 1250, 'restored', 'only Temporal: Date real',
+  'missing: ReferenceError', 'missing ignored'
+], (FT, log) => {
+  const Temporal = stubTemporal(5)
+  const g = { Date, setTimeout, clearTimeout, setInterval, clearInterval, Temporal }
+  const api = FT.withGlobal(g)
+  log.push(api.timers.Temporal === Temporal ? 'listed' : 'not listed')
+  let clock = api.install({ now: 1000 })
+  log.push(g.Temporal !== Temporal ? 'faked' : 'real')
+  log.push(g.Temporal.Instant === Temporal.Instant ? 'same Instant' : 'other Instant')
+  log.push(`${g.Temporal.Now.instant().epochNanoseconds}ns`, g.Temporal.Now.timeZoneId())
+  log.push(g.Temporal.Now.zonedDateTimeISO().at, g.Temporal.Now.zonedDateTimeISO('UTC').at)
+  log.push(g.Temporal.Now.plainDateTimeISO(), g.Temporal.Now.plainDateISO('UTC'), g.Temporal.Now.plainTimeISO())
+  clock.tick(0.5)
+  log.push(`${g.Temporal.Now.instant().epochNanoseconds}ns`)
+  clock.tick({ total (options) { log.push(`total ${options.unit} relativeTo ${options.relativeTo.at.replace(/^\d+000000ns/, (m) => `${BigInt(m.slice(0, -2)) / 1000000n}ns`)}`); return 250 } })
+  log.push(clock.now)
+  clock.uninstall()
+  log.push(g.Temporal === Temporal ? 'restored' : 'left faked')
+  clock = api.install({ toFake: ['Temporal'], now: 7 })
+  log.push(g.Date === Date && g.Temporal.Now.instant().epochMilliseconds === 7 ? 'only Temporal: Date real' : 'wrong')
+  clock.uninstall()
+  const bare = FT.withGlobal({ Date, setTimeout, clearTimeout, setInterval, clearInterval })
+  try { bare.install({ toFake: ['Temporal'] }).uninstall(); log.push('no error') } catch (e) { log.push(`missing: ${e.constructor.name}`) }
+  bare.install({ toFake: ['Temporal', 'Date'], ignoreMissingTimers: true }).uninstall()
+  log.push('missing ignored')
+})
+
 compat('timers and timers/promises modules are patched while installed', [
   true, true, true, ['im@0', 'iv@20', 'iv@40', 'tp v@50', 'iv@60'], 'AbortError', true, true, true], async (FT, log) => {
   const real = { st: timersModule.setTimeout, pst: timersPromises.setTimeout, psi: timersPromises.setInterval }

@@ -121,6 +121,25 @@ test('vitest: ViTimers follows the rules of the Vitest release it is told (toNot
   }
 })
 
+test('vitest: ViTimers reads the global at first use, so a Temporal added by the test file is faked, as by Vitest', () => {
+  const Instant = { fromEpochNanoseconds: (ns) => ({ ms: Number(ns / 1000000n) }) }
+  const global = { Date, setTimeout, clearTimeout, setInterval, clearInterval }
+  const timers = new ViTimers({ global, config: {} })
+  const Temporal = { Instant, Now: { instant: () => 'real', timeZoneId: () => 'UTC' } } // added after setup
+  global.Temporal = Temporal
+  timers.setSystemTime(1234) // before useFakeTimers: Date and Temporal only
+  assert.equal(timers.isFakeTimers(), false)
+  assert.equal(global.Temporal.Now.instant().ms, 1234)
+  assert.equal(global.Date.now(), 1234)
+  assert.equal(global.setTimeout, setTimeout)
+  timers.useFakeTimers()
+  timers.advanceTimersByTime(100)
+  assert.equal(global.Temporal.Now.instant().ms, 1334)
+  timers.useRealTimers()
+  assert.equal(global.Temporal, Temporal)
+  assert.equal(global.Date, Date)
+})
+
 test('vitest: optional methods are replaced only when this Vitest has them', () => {
   const vi = fakeVi(VI_METHODS.filter((name) => name !== 'setTimerTickMode'))
   useSeqloopTimers(vi, { config: () => undefined })

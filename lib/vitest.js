@@ -93,13 +93,24 @@ class ViTimers {
    * undefined follows the latest.
    */
   constructor ({ global = globalThis, config, vitestVersion } = {}) {
-    this._fake = withGlobal(global)
+    this._global = global
+    this._fakeApi = null
     this._userConfig = config
     this._version = vitestVersion
-    this._realNow = this._fake.timers.Date.now.bind(this._fake.timers.Date)
+    this._realNow = global.Date.now.bind(global.Date)
     this._clock = null
     this._fakingTime = false
     this._fakingDate = null // a Date while only Date is faked (setSystemTime before useFakeTimers)
+  }
+
+  /**
+   * seqloop's `withGlobal(global)`, made on first use: as Vitest makes its FakeTimers on the first
+   * `vi` timer call, so what a test file adds to the global before that (a Temporal polyfill, say)
+   * is seen and faked.
+   */
+  get _fake () {
+    if (this._fakeApi === null) this._fakeApi = withGlobal(this._global)
+    return this._fakeApi
   }
 
   /** The installed seqloop clock, or null. */
