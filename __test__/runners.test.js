@@ -121,10 +121,11 @@ test('vitest: ViTimers follows the rules of the Vitest release it is told (toNot
   }
 })
 
-test('vitest: ViTimers reads the global at first use, so a Temporal added by the test file is faked, as by Vitest', () => {
+test('vitest: vi reads the global at its first timer call, so a Temporal added by the test file is faked, as by Vitest', () => {
   const Instant = { fromEpochNanoseconds: (ns) => ({ ms: Number(ns / 1000000n) }) }
   const global = { Date, setTimeout, clearTimeout, setInterval, clearInterval }
-  const timers = new ViTimers({ global, config: {} })
+  const vi = fakeVi()
+  const timers = useSeqloopTimers(vi, { global, config: () => ({}) })
   const Temporal = { Instant, Now: { instant: () => 'real', timeZoneId: () => 'UTC' } } // added after setup
   global.Temporal = Temporal
   timers.setSystemTime(1234) // before useFakeTimers: Date and Temporal only

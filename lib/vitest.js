@@ -92,9 +92,9 @@ class ViTimers {
    * `vitestVersion`: the Vitest release whose rules to follow where 5.x releases differ (RULES);
    * undefined follows the latest.
    */
-  constructor ({ global = globalThis, config, vitestVersion } = {}) {
+  constructor ({ global = globalThis, config, vitestVersion } = {}, lazy = false) {
     this._global = global
-    this._fakeApi = null
+    this._fakeApi = lazy ? null : withGlobal(global)
     this._userConfig = config
     this._version = vitestVersion
     this._realNow = global.Date.now.bind(global.Date)
@@ -104,9 +104,9 @@ class ViTimers {
   }
 
   /**
-   * seqloop's `withGlobal(global)`, made on first use: as Vitest makes its FakeTimers on the first
-   * `vi` timer call, so what a test file adds to the global before that (a Temporal polyfill, say)
-   * is seen and faked.
+   * seqloop's `withGlobal(global)`: made by the constructor, as Vitest's FakeTimers does, or (for
+   * `vi`, whose FakeTimers Vitest makes on the first timer call) on first use, so what a test file
+   * adds to the global before that (a Temporal polyfill, say) is seen and faked.
    */
   get _fake () {
     if (this._fakeApi === null) this._fakeApi = withGlobal(this._global)
@@ -253,7 +253,7 @@ function useSeqloopTimers (vi, options = {}) {
     }
     return state.config.fakeTimers
   })
-  const timers = new ViTimers({ global, vitestVersion: options.vitestVersion })
+  const timers = new ViTimers({ global, vitestVersion: options.vitestVersion }, true)
   const methods = {
     useFakeTimers (config) {
       const base = project()
