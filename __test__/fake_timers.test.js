@@ -4,7 +4,10 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
+const { pathToFileURL } = require('node:url')
 const util = require('node:util')
 const timersModule = require('node:timers')
 const timersPromises = require('node:timers/promises')
@@ -505,6 +508,59 @@ compat('withGlobal: module shape, another global, missing timers', [
   c2.uninstall()
 })
 
+/** A small stand-in for Temporal (Node 20/22 have none): Instant on BigInt nanoseconds, Now read-only. */
+function stubTemporal (realNowMs) {
+  class Instant {
+    constructor (ns) { this.epochNanoseconds = ns }
+    get epochMilliseconds () { return Number(this.epochNanoseconds / 1000000n) }
+    static fromEpochNanoseconds (ns) { return new Instant(ns) }
+    static fromEpochMilliseconds (ms) { return new Instant(BigInt(ms) * 1000000n) }
+    toZonedDateTimeISO (timeZone) {
+      const at = `${this.epochNanoseconds}ns@${timeZone}`
+      return { at, toPlainDateTime: () => `pdt ${at}`, toPlainDate: () => `pd ${at}`, toPlainTime: () => `pt ${at}` }
+    }
+  }
+  const Temporal = { Instant, Duration: function Duration () {} }
+  Object.defineProperty(Temporal, 'Now', {
+    value: { instant: () => Instant.fromEpochMilliseconds(realNowMs), timeZoneId: () => 'Europe/Paris' },
+    writable: false,
+    enumerable: false,
+    configurable: true
+  })
+  return Temporal
+}
+
+compat('Temporal.Now follows the clock where the global has Temporal; tick takes a Temporal.Duration', [
+  'listed', 'faked', 'same Instant', '1000000000ns', 'Europe/Paris', '1000000000ns@Europe/Paris', '1000000000ns@UTC',
+  'pdt 1000000000ns@Europe/Paris', 'pd 1000000000ns@UTC', 'pt 1000000000ns@Europe/Paris',
+  '1000500000ns', 'total millisecond relativeTo 1000ns@Europe/Paris', 1250, 'restored', 'only Temporal: Date real',
+  'missing: ReferenceError', 'missing ignored'
+], (FT, log) => {
+  const Temporal = stubTemporal(5)
+  const g = { Date, setTimeout, clearTimeout, setInterval, clearInterval, Temporal }
+  const api = FT.withGlobal(g)
+  log.push(api.timers.Temporal === Temporal ? 'listed' : 'not listed')
+  let clock = api.install({ now: 1000 })
+  log.push(g.Temporal !== Temporal ? 'faked' : 'real')
+  log.push(g.Temporal.Instant === Temporal.Instant ? 'same Instant' : 'other Instant')
+  log.push(`${g.Temporal.Now.instant().epochNanoseconds}ns`, g.Temporal.Now.timeZoneId())
+  log.push(g.Temporal.Now.zonedDateTimeISO().at, g.Temporal.Now.zonedDateTimeISO('UTC').at)
+  log.push(g.Temporal.Now.plainDateTimeISO(), g.Temporal.Now.plainDateISO('UTC'), g.Temporal.Now.plainTimeISO())
+  clock.tick(0.5)
+  log.push(`${g.Temporal.Now.instant().epochNanoseconds}ns`)
+  clock.tick({ total (options) { log.push(`total ${options.unit} relativeTo ${options.relativeTo.at.replace(/^\d+000000ns/, (m) => `${BigInt(m.slice(0, -2)) / 1000000n}ns`)}`); return 250 } })
+  log.push(clock.now)
+  clock.uninstall()
+  log.push(g.Temporal === Temporal ? 'restored' : 'left faked')
+  clock = api.install({ toFake: ['Temporal'], now: 7 })
+  log.push(g.Date === Date && g.Temporal.Now.instant().epochMilliseconds === 7 ? 'only Temporal: Date real' : 'wrong')
+  clock.uninstall()
+  const bare = FT.withGlobal({ Date, setTimeout, clearTimeout, setInterval, clearInterval })
+  try { bare.install({ toFake: ['Temporal'] }).uninstall(); log.push('no error') } catch (e) { log.push(`missing: ${e.constructor.name}`) }
+  bare.install({ toFake: ['Temporal', 'Date'], ignoreMissingTimers: true }).uninstall()
+  log.push('missing ignored')
+})
+
 compat('timers and timers/promises modules are patched while installed', [
   true, true, true, ['im@0', 'iv@20', 'iv@40', 'tp v@50', 'iv@60'], 'AbortError', true, true, true], async (FT, log) => {
   const real = { st: timersModule.setTimeout, pst: timersPromises.setTimeout, psi: timersPromises.setInterval }
@@ -779,8 +835,13 @@ test('timers/promises aborts: signal.reason by default (sinon), Node\'s AbortErr
   }
 })
 
-test('errors carry stable codes, each with the class the README gives it', () => {
+test('errors carry stable codes, each with the class the README gives it', async () => {
   const c = seqloop.createClock(0, 2)
+  // the abuse matrix's first fake-timers finding: these came with other classes
+  assert.throws(() => c.jump(-1), { code: 'ERR_OUT_OF_RANGE', name: 'RangeError' })
+  assert.throws(() => c.jump('x'), { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' })
+  await assert.rejects(c.tickAsync(-1), { code: 'ERR_OUT_OF_RANGE', name: 'RangeError' })
+  await assert.rejects(c.tickAsync('1:2:3:4'), { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' })
   assert.throws(() => c.setTimeout(5), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
   assert.throws(() => c.setTimeout(), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
   assert.throws(() => c.setTimeout(() => {}, Symbol('x')), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' })
@@ -830,6 +891,74 @@ test('errors carry stable codes, each with the class the README gives it', () =>
   for (const m of ['refresh', 'close']) {
     assert.throws(() => proto[m].call({}), { code: 'ERR_INVALID_THIS', name: 'TypeError' })
   }
+})
+
+test('a delay or handle that cannot become a number: sinon\'s error (class, message) by default, Node\'s with semantics \'node\', each with a code', () => {
+  const nested = (n) => { const root = []; let d = root; for (let i = 0; i < n; i++) { const x = []; d.push(x); d = x } return root }
+  const detached = () => { const b = new ArrayBuffer(8); const u = new Uint8Array(b); structuredClone(b, { transfer: [b] }); return u }
+  const values = {
+    Symbol: () => Symbol('delay'),
+    'null-prototype object': () => Object.create(null),
+    'non-callable Symbol.toPrimitive': () => ({ [Symbol.toPrimitive]: 1 }),
+    'detached typed array': detached,
+    'sparse Array(2**32 - 1)': () => new Array(2 ** 32 - 1), // joins past the longest string
+    'arrays nested 1e5 deep': () => nested(1e5) // joins past the stack
+  }
+  const calls = {
+    setTimeout: (k, v) => k.setTimeout(() => {}, v),
+    setInterval: (k, v) => k.setInterval(() => {}, v),
+    'requestIdleCallback timeout': (k, v) => k.requestIdleCallback(() => {}, { timeout: v }),
+    clearTimeout: (k, v) => k.clearTimeout(v),
+    clearInterval: (k, v) => k.clearInterval(v),
+    clearImmediate: (k, v) => k.clearImmediate(v),
+    cancelAnimationFrame: (k, v) => k.cancelAnimationFrame(v),
+    cancelIdleCallback: (k, v) => k.cancelIdleCallback(v)
+  }
+  const caught = (fn) => { try { fn() } catch (e) { return e } return null }
+  const CODE = { TypeError: 'ERR_INVALID_ARG_TYPE', RangeError: 'ERR_OUT_OF_RANGE' }
+  const sameAs = (want, got, what) => {
+    if (want === null) return assert.equal(got, null, `${what}: does not throw`)
+    assert.ok(got !== null, `${what}: throws`)
+    assert.equal(got.constructor, want.constructor, what)
+    assert.equal(got.message, want.message, what)
+    assert.equal(got.code, CODE[want.constructor.name], what)
+    assert.equal(got.cause.message, want.message, what)
+  }
+  const s = sinon.createClock()
+  const c = seqloop.createClock()
+  let thrown = 0
+  for (const [vname, make] of Object.entries(values)) {
+    for (const [cname, call] of Object.entries(calls)) {
+      const want = caught(() => call(s, make()))
+      if (want !== null) thrown++
+      sameAs(want, caught(() => call(c, make())), `default: ${cname}(${vname})`)
+    }
+  }
+  assert.ok(thrown >= 30, `sinon throws in most of these cases (${thrown})`)
+  // sinon reads an interval through String(): a Symbol is a NaN interval there, not an error
+  assert.equal(caught(() => c.setInterval(() => {}, Symbol('i'))), null)
+
+  // semantics 'node': the error real Node's setTimeout/setInterval throw; its clear functions ignore such values
+  const n = seqloop.createClock(0, 1000, { semantics: 'node' })
+  for (const [vname, make] of Object.entries(values)) {
+    for (const name of ['setTimeout', 'setInterval']) {
+      let handle
+      const want = caught(() => { handle = globalThis[name](() => {}, make()) })
+      if (handle !== undefined) clearTimeout(handle)
+      sameAs(want, caught(() => calls[name](n, make())), `node: ${name}(${vname})`)
+    }
+    assert.equal(caught(() => n.clearTimeout(make())), null, `node: clearTimeout(${vname})`)
+  }
+
+  // what the caller's own toString/valueOf throws propagates untouched (sinon's parseInt reads toString)
+  const mine = new Error('mine')
+  const hostile = { toString () { throw mine }, valueOf () { throw mine } }
+  for (const k of [c, n]) {
+    assert.equal(caught(() => k.setTimeout(() => {}, hostile)), mine)
+    assert.equal(caught(() => k.setInterval(() => {}, hostile)), mine)
+  }
+  assert.equal(caught(() => c.clearTimeout(hostile)), mine)
+  assert.equal(c.countTimers() + n.countTimers(), 2, 'only the two Symbol intervals were created')
 })
 
 test('a tick that would fire more than max(loopLimit, 1e7) timers throws ERR_LOOP_LIMIT and keeps the timer', () => {
@@ -938,6 +1067,25 @@ test('ESM entry and main-module re-exports', async () => {
   const mainEsm = await import('seqloop')
   assert.equal(mainEsm.install, seqloop.install)
   assert.deepEqual(Object.keys(seqloop.withGlobal(globalThis)), ['timers', 'createClock', 'install', 'withGlobal'])
+})
+
+test('ESM named imports of the CommonJS entry, directly and through a re-exporting shim (the README\'s npm override)', async (t) => {
+  // An ESM test file's `import { install } from '@sinonjs/fake-timers'` reaches lib/fake-timers.js
+  // as a CommonJS module when that package is the README's shim; Node finds the names by reading
+  // the source, so all four must be there (sinon's own entry gives all four too).
+  const entry = require.resolve('../lib/fake-timers.js')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqloop-shim-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.writeFileSync(path.join(dir, 'index.js'), `module.exports = require(${JSON.stringify(entry)})\n`)
+  for (const file of [entry, path.join(dir, 'index.js')]) {
+    const m = await import(pathToFileURL(file).href)
+    for (const name of ['timers', 'createClock', 'install', 'withGlobal']) {
+      assert.equal(m[name], seqloop[name], `${path.basename(file)}: named export ${name}`)
+    }
+    assert.equal(m.default, seqloop)
+  }
+  const sinonEsm = await import(pathToFileURL(require.resolve('@sinonjs/fake-timers')).href)
+  assert.deepEqual(['timers', 'createClock', 'install', 'withGlobal'].filter((n) => n in sinonEsm), ['timers', 'createClock', 'install', 'withGlobal'])
 })
 
 test('node:test: install with semantics \'node\' in a test, mock async code, uninstall in t.after', async (t) => {

@@ -80,6 +80,67 @@ test('vitest: ViTimers fakes a plain object given as the global, as Vitest\'s Fa
   assert.equal(timers.clock, null)
 })
 
+test('vitest: ViTimers follows the rules of the Vitest release it is told (toNotFake alone, Temporal dates)', () => {
+  const fakes = (vitestVersion, config) => {
+    const nextTick = () => {}
+    const queueMicrotask = () => {}
+    const global = { Date, setTimeout, clearTimeout, queueMicrotask, process: { nextTick } }
+    const timers = new ViTimers({ global, config, vitestVersion })
+    timers.useFakeTimers()
+    const faked = { nextTick: global.process.nextTick !== nextTick, queueMicrotask: global.queueMicrotask !== queueMicrotask }
+    timers.useRealTimers()
+    return faked
+  }
+  // 5.0.0 and its pre-releases: `toNotFake` alone fakes everything not listed, nextTick included
+  for (const v of ['5.0.0-rc.2', '5.0.0']) {
+    assert.deepEqual(fakes(v, { toNotFake: [] }), { nextTick: true, queueMicrotask: true }, v)
+    assert.deepEqual(fakes(v, { toNotFake: ['nextTick'] }), { nextTick: false, queueMicrotask: true }, v)
+  }
+  // 5.0.1 on (and the default: the latest): those two stay real unless in `toFake`
+  for (const v of ['5.0.1', '5.1.2', '5.2.0-beta.1', undefined]) {
+    assert.deepEqual(fakes(v, { toNotFake: [] }), { nextTick: false, queueMicrotask: false }, String(v))
+    assert.deepEqual(fakes(v, { toFake: ['nextTick', 'queueMicrotask'] }), { nextTick: true, queueMicrotask: true }, String(v))
+  }
+  for (const v of ['5.0.0', '5.1.2']) assert.deepEqual(fakes(v, undefined), { nextTick: false, queueMicrotask: false }, v)
+
+  // setSystemTime with a Temporal-like object: its epoch milliseconds from 5.1.0; 5.0.x hands it to `new Date`
+  const instant = { epochMilliseconds: 86400000, valueOf () { throw new TypeError('use compare() or equals() to compare Temporal.Instant') } }
+  for (const [v, ok] of [['5.0.5', false], ['5.1.0', true], [undefined, true]]) {
+    const timers = new ViTimers({ global: { Date, setTimeout, clearTimeout }, vitestVersion: v })
+    timers.useFakeTimers()
+    try {
+      if (ok) {
+        timers.setSystemTime(instant)
+        assert.equal(timers.getMockedSystemTime().getTime(), 86400000, String(v))
+      } else {
+        assert.throws(() => timers.setSystemTime(instant), /Temporal\.Instant/, v)
+      }
+    } finally {
+      timers.useRealTimers()
+    }
+  }
+})
+
+test('vitest: vi reads the global at its first timer call, so a Temporal added by the test file is faked, as by Vitest', () => {
+  const Instant = { fromEpochNanoseconds: (ns) => ({ ms: Number(ns / 1000000n) }) }
+  const global = { Date, setTimeout, clearTimeout, setInterval, clearInterval }
+  const vi = fakeVi()
+  const timers = useSeqloopTimers(vi, { global, config: () => ({}) })
+  const Temporal = { Instant, Now: { instant: () => 'real', timeZoneId: () => 'UTC' } } // added after setup
+  global.Temporal = Temporal
+  timers.setSystemTime(1234) // before useFakeTimers: Date and Temporal only
+  assert.equal(timers.isFakeTimers(), false)
+  assert.equal(global.Temporal.Now.instant().ms, 1234)
+  assert.equal(global.Date.now(), 1234)
+  assert.equal(global.setTimeout, setTimeout)
+  timers.useFakeTimers()
+  timers.advanceTimersByTime(100)
+  assert.equal(global.Temporal.Now.instant().ms, 1334)
+  timers.useRealTimers()
+  assert.equal(global.Temporal, Temporal)
+  assert.equal(global.Date, Date)
+})
+
 test('vitest: optional methods are replaced only when this Vitest has them', () => {
   const vi = fakeVi(VI_METHODS.filter((name) => name !== 'setTimerTickMode'))
   useSeqloopTimers(vi, { config: () => undefined })

@@ -9,10 +9,16 @@ export type Semantics = 'sinon' | 'node'
 export type FakeMethod =
   | 'setTimeout' | 'clearTimeout' | 'setImmediate' | 'clearImmediate' | 'setInterval' | 'clearInterval'
   | 'Date' | 'nextTick' | 'hrtime' | 'requestAnimationFrame' | 'cancelAnimationFrame'
-  | 'requestIdleCallback' | 'cancelIdleCallback' | 'performance' | 'queueMicrotask' | 'Intl'
+  | 'requestIdleCallback' | 'cancelIdleCallback' | 'performance' | 'queueMicrotask' | 'Intl' | 'Temporal'
 
-/** A tick value: milliseconds (fractions accumulate as nanoseconds) or "ss", "mm:ss", "hh:mm:ss". */
-export type TickValue = number | string
+/** A Temporal.Duration, or anything with its `total()`: read as `total({ unit: 'millisecond' })`. */
+export interface TemporalDurationLike { total(options: { unit: 'millisecond'; relativeTo?: unknown }): number }
+
+/**
+ * A tick value: milliseconds (fractions accumulate as nanoseconds), "ss", "mm:ss", "hh:mm:ss", or a
+ * Temporal.Duration.
+ */
+export type TickValue = number | string | TemporalDurationLike
 
 /** The kind of a pending timer. */
 export type TimerType = 'Timeout' | 'Interval' | 'Immediate' | 'AnimationFrame' | 'IdleCallback'
@@ -87,6 +93,8 @@ export interface Clock {
   methods: FakeMethod[]
   Date: ClockDate
   Intl: typeof Intl & { clock: Clock }
+  /** The global's `Temporal` with `Now` on this clock (present only where the global has Temporal). */
+  Temporal?: { Now: unknown; [name: string]: unknown }
   /** `performance.now()`: ms since the clock started, with sub-millisecond ticks (installed: also
    * no-op methods of the real prototype, `mark`/`measure` entries, `getEntries*` returning []). */
   performance: { now(): number; [name: string]: unknown }
@@ -192,6 +200,7 @@ export interface Timers {
   performance?: { now(): number }
   queueMicrotask?: (callback: () => void) => void
   Intl?: typeof Intl
+  Temporal?: unknown
   [name: string]: unknown
 }
 

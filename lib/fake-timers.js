@@ -8,9 +8,11 @@ const { withGlobal } = require('./fake-timers/install.js')
 
 const defaultTimers = withGlobal(globalThis)
 
-module.exports = {
-  timers: defaultTimers.timers,
-  createClock: defaultTimers.createClock,
-  install: defaultTimers.install,
-  withGlobal
-}
+// Plain `exports.name =` assignments, as in @sinonjs/fake-timers' own entry: Node's ESM loader
+// finds named exports of a CommonJS module by reading its source, and this is the form it reads.
+// An ESM `import { install } from '@sinonjs/fake-timers'` answered by this file (the README's npm
+// override shim re-exports it) gets all four names.
+exports.timers = defaultTimers.timers
+exports.createClock = defaultTimers.createClock
+exports.install = defaultTimers.install
+exports.withGlobal = withGlobal

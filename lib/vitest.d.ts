@@ -2,7 +2,8 @@ import type { Clock } from './fake-timers'
 
 /** Vitest's FakeTimers (the object behind `vi`'s timer methods) on seqloop's clock. */
 export declare class ViTimers {
-  constructor(options?: { global?: object; config?: object | null })
+  /** `vitestVersion`: follow that Vitest release's rules where 5.x releases differ (default: the latest's). */
+  constructor(options?: { global?: object; config?: object | null; vitestVersion?: string })
   /** The installed seqloop clock, or null when nothing is faked. */
   readonly clock: Clock | null
   configure(config: object | null | undefined): void
@@ -35,6 +36,8 @@ export interface UseSeqloopTimersOptions {
   global?: object
   /** Returns the project's `test.fakeTimers` config (default: read from Vitest's worker state). */
   config?: () => object | null | undefined
+  /** The running Vitest's version, whose rules to follow where 5.x releases differ (default: the latest's). */
+  vitestVersion?: string
 }
 
 /**

@@ -6,17 +6,20 @@
 // reachable from nothing a setup file can touch (no export, no global, no field on `vi`). What is
 // reachable is `vi` itself: a plain object whose timer methods all delegate to that FakeTimers
 // object. `useSeqloopTimers(vi)` replaces exactly those methods with forwards to `ViTimers`, the
-// same state machine on seqloop's `withGlobal(globalThis)`, following Vitest 5.1's semantics
-// (scripts/vitest-suite.sh runs Vitest's own FakeTimers suite against ViTimers):
+// same state machine on seqloop's `withGlobal(globalThis)`, following the semantics of the Vitest
+// release it runs under (scripts/vitest-suite.sh runs Vitest's own FakeTimers suite against
+// ViTimers, with the rules of that suite's release):
 //
 // - `useFakeTimers(config?)` merges `config` over the project's `test.fakeTimers` (read from
 //   Vitest's worker state at each call, so `vi.setConfig` applies) and installs with
 //   `ignoreMissingTimers: true`. Without `toFake`/`toNotFake`, everything but `nextTick` and
-//   `queueMicrotask` is faked; with only `toNotFake`, those two are added to it. The start time is
+//   `queueMicrotask` is faked; with only `toNotFake`, those two are added to it from Vitest 5.0.1
+//   on (5.0.0 and its pre-releases fake them unless listed: RULES below). The start time is
 //   the date set by an earlier `vi.setSystemTime`, else the current (fake or real) `Date.now()`.
 //   Faking `nextTick` in a child-process pool is refused, as Vitest does.
 // - `setSystemTime(time)` before `useFakeTimers` fakes only `Date` (and `Temporal` where present)
-//   at that time; after it, it moves the fake clock without firing timers.
+//   at that time; after it, it moves the fake clock without firing timers. A Temporal.Instant or
+//   ZonedDateTime counts by its epoch milliseconds from Vitest 5.1.0 on.
 // - every advance/run method throws Vitest's "timers APIs are not mocked" error when not faking.
 // - `advanceTimersToNextTimer(Async)` runs the next timer and then every timer due at that time.
 //
@@ -38,6 +41,11 @@ const OPTIONAL = ['advanceTimersToNextFrame', 'setTimerTickMode']
 // clock; these semantics are Vitest 5's.
 const SUPPORTED_MAJORS = [5]
 const NODE_INTERNAL = ['nextTick', 'queueMicrotask']
+// Where Vitest 5 releases differ, the first release with the later behaviour (read from each
+// release's published dist; nothing else in FakeTimers or the `vi` timer methods changed from 5.0.0
+// to 5.1.2): `toNotFake` alone keeps NODE_INTERNAL real (5.0.0 faked them unless listed), and
+// `setSystemTime` reads a Temporal object's epoch milliseconds (5.0.x passes it to `new Date`).
+const RULES = { toNotFakeKeepsNodeInternals: '5.0.1', temporalSystemTime: '5.1.0' }
 const NOT_MOCKED = 'A function to advance timers was called but the timers APIs are not mocked. ' +
   'Call `vi.useFakeTimers()` in the test file first.'
 
@@ -48,6 +56,22 @@ function unsupported (message) {
   const e = new Error(`seqloop/vitest: ${message}`)
   e.code = 'ERR_UNSUPPORTED_RUNNER'
   return e
+}
+
+/** [major, minor, patch, isRelease] of a semver string (a pre-release sorts below its release). */
+function semver (version) {
+  const m = /^(\d+)\.(\d+)\.(\d+)(-)?/.exec(String(version))
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3]), m[4] ? 0 : 1] : null
+}
+
+/** Whether `version` (a Vitest release; undefined: the latest) has the behaviour from `since` on. */
+function hasRule (version, since) {
+  if (version === undefined) return true
+  const a = semver(version)
+  const b = semver(since)
+  if (a === null) return true
+  for (let i = 0; i < 4; i++) if (a[i] !== b[i]) return a[i] > b[i]
+  return true
 }
 
 function isChildProcess () {
@@ -64,13 +88,29 @@ function epochOf (time) {
  * meaning, so `vi` only forwards to it (and Vitest's own FakeTimers tests can run against it).
  */
 class ViTimers {
-  constructor ({ global = globalThis, config } = {}) {
-    this._fake = withGlobal(global)
+  /**
+   * `vitestVersion`: the Vitest release whose rules to follow where 5.x releases differ (RULES);
+   * undefined follows the latest.
+   */
+  constructor ({ global = globalThis, config, vitestVersion } = {}, lazy = false) {
+    this._global = global
+    this._fakeApi = lazy ? null : withGlobal(global)
     this._userConfig = config
-    this._realNow = this._fake.timers.Date.now.bind(this._fake.timers.Date)
+    this._version = vitestVersion
+    this._realNow = global.Date.now.bind(global.Date)
     this._clock = null
     this._fakingTime = false
     this._fakingDate = null // a Date while only Date is faked (setSystemTime before useFakeTimers)
+  }
+
+  /**
+   * seqloop's `withGlobal(global)`: made by the constructor, as Vitest's FakeTimers does, or (for
+   * `vi`, whose FakeTimers Vitest makes on the first timer call) on first use, so what a test file
+   * adds to the global before that (a Temporal polyfill, say) is seen and faked.
+   */
+  get _fake () {
+    if (this._fakeApi === null) this._fakeApi = withGlobal(this._global)
+    return this._fakeApi
   }
 
   /** The installed seqloop clock, or null. */
@@ -90,7 +130,7 @@ class ViTimers {
     let toNotFake = this._userConfig?.toNotFake
     if (toFake === undefined && toNotFake === undefined) {
       toFake = Object.keys(this._fake.timers).filter((name) => !NODE_INTERNAL.includes(name))
-    } else if (toFake === undefined) {
+    } else if (toFake === undefined && hasRule(this._version, RULES.toNotFakeKeepsNodeInternals)) {
       toNotFake = [...toNotFake, ...NODE_INTERNAL.filter((name) => !toNotFake.includes(name))]
     }
     if (isChildProcess() && toNotFake && !toNotFake.includes('nextTick')) toNotFake = [...toNotFake, 'nextTick']
@@ -156,7 +196,7 @@ class ViTimers {
   }
 
   setSystemTime (time) {
-    const t = epochOf(time)
+    const t = hasRule(this._version, RULES.temporalSystemTime) ? epochOf(time) : time
     const date = t === undefined || t instanceof Date ? t : new Date(t)
     if (this._fakingTime) {
       this._clock.setSystemTime(date)
@@ -192,7 +232,8 @@ class ViTimers {
  * Makes `vi`'s timer methods run on a seqloop clock. Idempotent per `vi`; returns the ViTimers
  * behind them (its `clock` is the installed seqloop clock, or null).
  * `options.global` (default globalThis) is the global to fake; `options.config()` returns the
- * project's `fakeTimers` config (default: read from Vitest's worker state at each call).
+ * project's `fakeTimers` config (default: read from Vitest's worker state at each call);
+ * `options.vitestVersion` is the running Vitest's version (default: the latest's rules).
  */
 function useSeqloopTimers (vi, options = {}) {
   if (vi === null || typeof vi !== 'object') {
@@ -212,7 +253,7 @@ function useSeqloopTimers (vi, options = {}) {
     }
     return state.config.fakeTimers
   })
-  const timers = new ViTimers({ global })
+  const timers = new ViTimers({ global, vitestVersion: options.vitestVersion }, true)
   const methods = {
     useFakeTimers (config) {
       const base = project()

@@ -6,8 +6,9 @@ import { vi } from 'vitest'
 const require = createRequire(import.meta.url)
 const seqloopVitest = require('./vitest.js')
 
-seqloopVitest.checkVersion(require('vitest/package.json').version)
-seqloopVitest.useSeqloopTimers(vi)
+const vitestVersion = require('vitest/package.json').version
+seqloopVitest.checkVersion(vitestVersion)
+seqloopVitest.useSeqloopTimers(vi, { vitestVersion })
 
 export const { useSeqloopTimers, checkVersion } = seqloopVitest
 export function currentClock (v = vi) { return seqloopVitest.currentClock(v) }

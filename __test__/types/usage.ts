@@ -34,7 +34,11 @@ void ft
 const nodeClock = install({ semantics: 'node', toFake: ['setTimeout'] })
 const semantics: 'sinon' | 'node' = nodeClock.semantics
 nodeClock.tick()
+nodeClock.tick({ total: () => 250 }) // a Temporal.Duration
+// @ts-expect-error a tick value is a number, a time string or a Temporal.Duration
+nodeClock.tick({ milliseconds: 250 })
 nodeClock.uninstall()
+install({ toFake: ['Temporal', 'Date'], ignoreMissingTimers: true }).uninstall()
 // @ts-expect-error semantics is 'sinon' or 'node'
 install({ semantics: 'browser' })
 const nodeTimers = withGlobal(globalThis, { semantics: 'node' })

@@ -49,7 +49,7 @@
 const { Slots } = require('../slots.js')
 const {
   BATCH, MAX_MONO, TICK_BOUND, IDLE_MS, ID_START, QUEUED, ARMED, TAKEN, DONE, IDLE, PARKED,
-  CREATORS, CLEARABLE, codedError, wholeMs
+  CREATORS, CLEARABLE, codedError, coerce, wholeMs
 } = require('./common.js')
 const { FakeTimer } = require('./timer.js')
 const { Lane, commitStaged } = require('./lane.js')
@@ -511,8 +511,16 @@ class ClockCore {
       if (handle._clock !== this) return
       t = handle
     } else {
-      if (typeof handle === 'symbol') return
-      const id = Number(handle)
+      let id
+      if (!this._node) {
+        id = coerce(Number, handle) // sinon's Number(handle): a Symbol, say, throws (coded)
+      } else if (typeof handle === 'number' || typeof handle === 'string') {
+        id = Number(handle)
+      } else if (typeof handle === 'object' || typeof handle === 'function') {
+        id = NaN // as in Node: an object is a handle or nothing, never read as a number
+      } else {
+        return // Node's clear functions ignore other primitives
+      }
       if (!(id >= ID_START)) { // NaN (a native Immediate, say) or a native timer's id
         this._clearNative(handle, clearer)
         return

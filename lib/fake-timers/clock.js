@@ -6,7 +6,7 @@ const {
   parseTickValue, toEpoch, codedError, describe, restore, checkObject, checkTickDelta
 } = require('./common.js')
 const { ClockCore } = require('./clock-core.js')
-const { makeDate, makeIntl } = require('./globals.js')
+const { makeDate, makeIntl, makeTemporal, durationMs } = require('./globals.js')
 
 const PUBLIC_METHODS = [
   'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
@@ -48,6 +48,7 @@ class Clock extends ClockCore {
     }
     this.Date = makeDate(this, env.NativeDate)
     if (env.NativeIntl) this.Intl = makeIntl(this, env.NativeIntl)
+    if (env.NativeTemporal) this.Temporal = makeTemporal(this, env.NativeTemporal)
     this.setTimeout[promisify.custom] = (delay, value) => new Promise((resolve) => clock.setTimeout(resolve, delay, value))
     this.setImmediate[promisify.custom] = (value) => new Promise((resolve) => clock.setImmediate(resolve, value))
   }
@@ -140,8 +141,17 @@ class Clock extends ClockCore {
 
   // ---- moving time ---------------------------------------------------------------------------
 
+  /** A tick value in ms: a number, a time string, or (as in sinon 15.5) a Temporal.Duration. */
+  _tickMs (value) {
+    checkObject(value, 'The tick value')
+    if (value !== null && typeof value === 'object' && typeof value.total === 'function') {
+      return parseTickValue(durationMs(value, this._env.NativeTemporal, this.now))
+    }
+    return parseTickValue(value)
+  }
+
   tick (value) {
-    const target = this._advance(parseTickValue(value))
+    const target = this._advance(this._tickMs(value))
     this._runJobs()
     return this._runTo(target)
   }
@@ -149,7 +159,7 @@ class Clock extends ClockCore {
   tickAsync (value) { return this._paused(() => this._tickAsync(value)) }
 
   async _tickAsync (value) {
-    const target = this._advance(parseTickValue(value))
+    const target = this._advance(this._tickMs(value))
     this._runJobs()
     return this._runToAsync(target)
   }
@@ -268,7 +278,7 @@ class Clock extends ClockCore {
 
   /** Moves time forward firing each due timer once, all at the new time, in creation order. */
   jump (value) {
-    const target = this._advance(parseTickValue(value))
+    const target = this._advance(this._tickMs(value))
     this._runJobs()
     const due = []
     for (let t = this._take(target); t !== null; t = this._take(target)) due.push(t)

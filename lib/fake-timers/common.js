@@ -89,11 +89,29 @@ function checkCallback (func) {
     `[ERR_INVALID_CALLBACK]: Callback must be a function. Received ${describe(func)} of type ${typeof func}`)
 }
 
-function checkDelayType (delay) {
-  if (typeof delay === 'symbol') {
-    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The delay must be a number, got a Symbol')
+/**
+ * `convert(value)` (a delay or handle coerced as sinon or Node coerce it), with a code on an error
+ * the engine raises on the way: the same class and message as sinon's (or Node's), `code`
+ * `ERR_INVALID_ARG_TYPE` on a TypeError (a Symbol, an object with no usable `valueOf`/`toString`
+ * or `Symbol.toPrimitive`, a detached typed array) or `ERR_OUT_OF_RANGE` on a RangeError (a string
+ * past the engine's length limit, an array nested deep enough to overflow the stack), and the
+ * engine's error as `cause`. Anything else (what the caller's own `valueOf`/`toString` threw)
+ * propagates as it is.
+ */
+function coerce (convert, value) {
+  try {
+    return convert(value)
+  } catch (err) {
+    const Ctor = err instanceof TypeError ? TypeError : err instanceof RangeError ? RangeError : null
+    if (Ctor === null) throw err
+    const e = new Ctor(err.message, { cause: err })
+    e.code = Ctor === TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE'
+    throw e
   }
 }
+
+const parseDelay = (delay) => parseInt(delay, 10)
+const parseDelayString = (delay) => parseInt(String(delay), 10)
 
 /**
  * sinon's delay coercion (the default): non-numbers through `parseInt`, NaN and ±Infinity are 0,
@@ -101,10 +119,7 @@ function checkDelayType (delay) {
  * `delay`); `wholeMs` gives the milliseconds the deadline moves by.
  */
 function sinonDelay (delay) {
-  if (typeof delay !== 'number') {
-    checkDelayType(delay)
-    delay = parseInt(delay, 10)
-  }
+  if (typeof delay !== 'number') delay = coerce(parseDelay, delay)
   if (!(delay > 0) || delay === Infinity) return 0 // NaN, negative, ±Infinity
   if (delay > TIMEOUT_MAX) return 1
   return delay
@@ -112,8 +127,7 @@ function sinonDelay (delay) {
 
 /** sinon's interval coercion: `parseInt(String(delay))`, more than 2^31 - 1 is 1; NaN stays NaN. */
 function sinonInterval (delay) {
-  checkDelayType(delay)
-  const n = parseInt(String(delay), 10)
+  const n = typeof delay === 'number' ? parseDelayString(delay) : coerce(parseDelayString, delay)
   if (n > TIMEOUT_MAX) return 1
   return n > 0 ? n : n === n ? 0 : NaN
 }
@@ -125,10 +139,7 @@ function wholeMs (d) {
 
 /** Node's delay coercion (`semantics: 'node'`): Number(delay); outside [1, 2^31 - 1] it is 1. */
 function nodeDelay (delay) {
-  if (typeof delay !== 'number') {
-    checkDelayType(delay)
-    delay = Number(delay)
-  }
+  if (typeof delay !== 'number') delay = coerce(Number, delay)
   if (!(delay >= 1 && delay <= TIMEOUT_MAX)) return 1
   return Math.trunc(delay)
 }
@@ -237,6 +248,7 @@ module.exports = {
   checkObject,
   checkTickDelta,
   checkCallback,
+  coerce,
   sinonDelay,
   sinonInterval,
   wholeMs,

@@ -1,5 +1,5 @@
 'use strict'
-// The fake Date, Intl and performance objects of a clock.
+// The fake Date, Intl, Temporal and performance objects of a clock.
 // ---- Date and Intl -------------------------------------------------------------------------
 
 function makeDate (clock, NativeDate) {
@@ -55,6 +55,42 @@ function makeIntl (clock, NativeIntl) {
   return fake
 }
 
+/**
+ * The global's `Temporal` with `Temporal.Now` on the clock (every other member is the native one):
+ * `instant()` is the fake time to the nanosecond (`clock.now` ms plus the hrtime nanoseconds);
+ * the zoned and plain variants derive from it in the real time zone (fake time, not place).
+ */
+function makeTemporal (clock, NativeTemporal) {
+  const zone = (timeZone) => (timeZone === undefined ? NativeTemporal.Now.timeZoneId() : timeZone)
+  const Now = {
+    instant () { return NativeTemporal.Instant.fromEpochNanoseconds(BigInt(clock.now) * 1000000n + BigInt(clock._nanos)) },
+    timeZoneId () { return NativeTemporal.Now.timeZoneId() },
+    zonedDateTimeISO (timeZone) { return Now.instant().toZonedDateTimeISO(zone(timeZone)) },
+    plainDateTimeISO (timeZone) { return Now.zonedDateTimeISO(timeZone).toPlainDateTime() },
+    plainDateISO (timeZone) { return Now.zonedDateTimeISO(timeZone).toPlainDate() },
+    plainTimeISO (timeZone) { return Now.zonedDateTimeISO(timeZone).toPlainTime() }
+  }
+  const fake = Object.create(Object.getPrototypeOf(NativeTemporal))
+  for (const key of Reflect.ownKeys(NativeTemporal)) {
+    Object.defineProperty(fake, key, Object.getOwnPropertyDescriptor(NativeTemporal, key))
+  }
+  // the native `Now` is read-only: define, not assign
+  Object.defineProperty(fake, 'Now', { value: Now, writable: true, enumerable: false, configurable: true })
+  return fake
+}
+
+/**
+ * A Temporal.Duration (anything with `total()`) in milliseconds, as sinon 15.5 reads it: calendar
+ * units resolve from the fake now in the real time zone when the global has `Temporal`.
+ */
+function durationMs (duration, NativeTemporal, now) {
+  const options = { unit: 'millisecond' }
+  if (NativeTemporal) {
+    options.relativeTo = NativeTemporal.Instant.fromEpochMilliseconds(now).toZonedDateTimeISO(NativeTemporal.Now.timeZoneId())
+  }
+  return duration.total(options)
+}
+
 /** What the fake `performance.mark`/`measure` return: a PerformanceEntry's four fields. */
 class FakePerformanceEntry {
   constructor (name, entryType, startTime, duration) {
@@ -99,4 +135,4 @@ function fillPerformance (clock, env, epoch) {
   return true
 }
 
-module.exports = { makeDate, makeIntl, fillPerformance }
+module.exports = { makeDate, makeIntl, makeTemporal, durationMs, fillPerformance }

@@ -81,7 +81,10 @@ function withGlobal (globalObject, options) {
     cancelAnimationFrame: typeof g.cancelAnimationFrame === 'function',
     requestIdleCallback: typeof g.requestIdleCallback === 'function',
     cancelIdleCallback: typeof g.cancelIdleCallback === 'function',
-    Intl: Boolean(g.Intl) && typeof g.Intl === 'object'
+    Intl: Boolean(g.Intl) && typeof g.Intl === 'object',
+    // where the global has one (Node 26, a polyfill): sinon 15.5 fakes `Temporal.Now`
+    Temporal: g.Temporal !== null && typeof g.Temporal === 'object' &&
+      g.Temporal.Now !== undefined && g.Temporal.Instant !== undefined
   })
   // the originals, by the names `toFake` takes (the first five even when missing, as sinon lists them)
   const timers = {
@@ -92,7 +95,7 @@ function withGlobal (globalObject, options) {
     Date: g.Date
   }
   for (const name of ['setImmediate', 'clearImmediate', 'hrtime', 'nextTick', 'performance', 'requestAnimationFrame',
-    'queueMicrotask', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'Intl']) {
+    'queueMicrotask', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'Intl', 'Temporal']) {
     if (!present[name]) continue
     timers[name] = name === 'hrtime' || name === 'nextTick' ? proc[name] : g[name]
   }
@@ -102,6 +105,7 @@ function withGlobal (globalObject, options) {
     timers,
     NativeDate: g.Date,
     NativeIntl: timers.Intl,
+    NativeTemporal: timers.Temporal,
     timerObjects: false,
     installed: null, // the clock installed through this withGlobal, if any
     runSoon: null
@@ -177,7 +181,7 @@ function withGlobal (globalObject, options) {
       const owner = name === 'hrtime' || name === 'nextTick' ? proc : g
       clock[`_${name}`] = owner[name]
       let fake = clock[name]
-      if (name !== 'Date' && name !== 'Intl' && name !== 'performance') fake = faked(clock, fake)
+      if (name !== 'Date' && name !== 'Intl' && name !== 'Temporal' && name !== 'performance') fake = faked(clock, fake)
       else if (name === 'performance') faked(clock, fake)
       hijack(saved, owner, name, fake)
     }
