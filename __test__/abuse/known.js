@@ -6,14 +6,7 @@
 //
 // `match(row)` sees a result row: { entry, name, o (outcome), code, cls, want, msg }.
 
-const KNOWN = [
-  {
-    id: 'fake-timers-uncoded',
-    item: 'issue 18 "Uncoded errors" / "Wrong error classes": fake clock methods throwing V8 errors for bad delays and callbacks',
-    owner: 'fake-timers helper',
-    match: (r) => r.o === 'uncoded' && /^seqloop\/fake-timers:/.test(r.name),
-  },
-]
+const KNOWN = []
 
 const used = new Set()
 
