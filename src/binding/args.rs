@@ -5,7 +5,7 @@
 use napi::bindgen_prelude::*;
 use napi::{sys, ValueType};
 
-use super::error::{Coded, CodedResult};
+use super::error::{Code, Coded, CodedResult};
 
 /// Marks the time a native object spends running the caller's JS on its behalf while it takes
 /// its arguments (getters, proxy traps, a custom clock's `nowMs()`), before it touches its state.
@@ -40,8 +40,8 @@ impl Converting {
 /// `ERR_REENTRANT_CALL`: a call into an object that is in the middle of another call (running the
 /// caller's JS to read its arguments, or borrowed by an outer call).
 pub(crate) fn reentrant() -> Coded {
-    Coded::error(
-        "ERR_REENTRANT_CALL",
+    Coded::new(
+        Code::ReentrantCall,
         "this object is in use by an outer call (a getter, proxy or clock called back into it)",
     )
 }
@@ -167,11 +167,7 @@ pub(crate) fn options<'a>(v: Option<Unknown<'a>>, name: &str) -> CodedResult<Opt
 /// A property of an options object, `undefined` when absent.
 pub(crate) fn prop<'a>(obj: &Object<'a>, key: &str) -> CodedResult<Unknown<'a>> {
     obj.get_named_property::<Unknown>(key).map_err(|e| {
-        Coded::new(
-            super::error::ErrorClass::Type,
-            "ERR_INVALID_ARG_VALUE",
-            format!("could not read option \"{key}\": {}", e.reason),
-        )
+        Coded::new(Code::InvalidArgValue, format!("could not read option \"{key}\": {}", e.reason))
     })
 }
 

@@ -45,7 +45,7 @@ use rustc_hash::FxHashMap;
 
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::outcome_with_raw;
-use super::error::{check, Coded, CodedResult, ThrowExt};
+use super::error::{check, Code, Coded, CodedResult, ThrowExt};
 use super::fast;
 use super::replay::{not_recording, trace_to_js, TraceObject};
 use super::uv::UvTimer;
@@ -602,8 +602,8 @@ fn drive(inner: &Rc<LoopInner>) {
                     }
                     Settle::Limit => {
                         let max = inner.state.borrow().run.as_ref().map_or(0, |r| r.max_ticks);
-                        Err(Coded::error(
-                            "ERR_LOOP_LIMIT",
+                        Err(Coded::new(
+                            Code::LoopLimit,
                             format!("the run passed maxTicks ({max}); the remaining work is still queued"),
                         )
                         .with_prop("maxTicks", max as f64)
@@ -660,8 +660,8 @@ fn run_task(inner: &Rc<LoopInner>, task: Macrotask<Held>) -> bool {
                 st.stepped
             };
             match r {
-                Ok(()) if !stepped => Err(Coded::error(
-                    "ERR_LOOP_HOOKS",
+                Ok(()) if !stepped => Err(Coded::new(
+                    Code::LoopHooks,
                     "the loop's batch runner returned without calling step(); the macrotask stays queued",
                 )
                 .to_raw(env)
@@ -903,7 +903,7 @@ impl NativeEventLoop {
         };
         let refused = if st.run.is_some() {
             // E2.
-            Some(Coded::error("ERR_LOOP_REENTRANT", "a run method is already in progress on this loop"))
+            Some(Coded::new(Code::LoopReentrant, "a run method is already in progress on this loop"))
         } else {
             None
         };
@@ -919,7 +919,7 @@ impl NativeEventLoop {
             destroy_ctx(raw, ctx);
             let err = refused
                 .unwrap_or_else(|| {
-                    Coded::error("ERR_LOOP_UNAVAILABLE", "libuv is not available in this process")
+                    Coded::new(Code::LoopUnavailable, "libuv is not available in this process")
                 })
                 .to_raw(raw)?;
             // SAFETY: settles the fresh deferred once.
@@ -955,8 +955,8 @@ impl NativeEventLoop {
 
     fn require_virtual(&self, env: &Env, what: &str) -> Result<()> {
         if self.inner.st().or_throw(env)?.clock.is_none() {
-            return Err(Coded::error(
-                "ERR_LOOP_CLOCK",
+            return Err(Coded::new(
+                Code::LoopClock,
                 format!("{what}() needs a virtual clock; use run() on a wall-clock loop"),
             )
             .throw(env));
@@ -1019,8 +1019,7 @@ impl LoopInner {
         if st.core.peek_clock().saturating_add(delay) as f64 > MAX_SAFE_INTEGER {
             return Err(Coded::out_of_range("ms", "a delay whose deadline stays <= 2^53 - 1", delay));
         }
-        let id =
-            st.core.set_timeout(delay).map_err(|e| Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()))?;
+        let id = st.core.set_timeout(delay).map_err(Coded::from)?;
         if interval {
             st.intervals.insert(id.0, Interval { ms: delay, deadline: 0 });
         }
@@ -1295,7 +1294,7 @@ impl NativeEventLoop {
         };
         let mut st = self.inner.state_mut().or_throw(env)?;
         if st.hooks.is_some() || st.run.is_some() {
-            return Err(Coded::error("ERR_LOOP_HOOKS", "the loop's hooks are already installed").throw(env));
+            return Err(Coded::new(Code::LoopHooks, "the loop's hooks are already installed").throw(env));
         }
         let mut table_ref = ptr::null_mut();
         // SAFETY: table is an object of this env; a weak (count 0) reference, deleted in Drop.
@@ -1336,8 +1335,8 @@ impl NativeEventLoop {
         let call_id = args::string(&call_id, "callId").or_throw(env)?;
         let raw = env.raw();
         if self.inner.st().or_throw(env)?.hostcalls.contains_key(&call_id) {
-            return Err(Coded::error(
-                "ERR_HOSTCALL_PENDING",
+            return Err(Coded::new(
+                Code::HostcallPending,
                 format!("hostcall '{call_id}' is already pending"),
             )
             .throw(env));
@@ -1354,7 +1353,7 @@ impl NativeEventLoop {
                 None
             }
             Ok(_) => {
-                Some(Coded::error("ERR_HOSTCALL_PENDING", format!("hostcall '{call_id}' is already pending")))
+                Some(Coded::new(Code::HostcallPending, format!("hostcall '{call_id}' is already pending")))
             }
             Err(e) => Some(e),
         };
@@ -1383,8 +1382,8 @@ impl NativeEventLoop {
             _ => st.hostcalls.contains_key(&call_id),
         };
         if !known {
-            return Err(Coded::error(
-                "ERR_UNKNOWN_HOSTCALL",
+            return Err(Coded::new(
+                Code::UnknownHostcall,
                 format!("nothing waits for hostcall '{call_id}' (call hostcall() or onStream() first)"),
             )
             .throw(&env));
@@ -1570,8 +1569,8 @@ impl NativeEventLoop {
     #[napi(ts_return_type = "Promise<number>")]
     pub fn run<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
         if self.inner.st().or_throw(env)?.clock.is_some() {
-            return Err(Coded::error(
-                "ERR_LOOP_CLOCK",
+            return Err(Coded::new(
+                Code::LoopClock,
                 "run() needs a wall clock; use runAll() or advance() on a virtual loop",
             )
             .throw(env));

@@ -26,7 +26,7 @@ use std::rc::Rc;
 
 use napi::sys;
 
-use super::error::Coded;
+use super::error::{Code, Coded};
 
 thread_local! {
     /// Set by the env cleanup hook of this thread's env: from then on, Drop code must not call
@@ -135,9 +135,7 @@ pub(crate) unsafe fn call_unbound<const N: usize>(
     let err = match out {
         Ok(Ok(v)) => return v,
         Ok(Err(e)) => e,
-        Err(_) => {
-            Coded::error("ERR_INTERNAL", "seqloop hit an internal error (a bug); the call had no effect")
-        }
+        Err(_) => Coded::new(Code::Internal, "seqloop hit an internal error (a bug); the call had no effect"),
     };
     if let Ok(v) = err.to_raw(env) {
         // SAFETY: v is an error object of this env.
@@ -380,7 +378,7 @@ pub(crate) fn to_number(env: sys::napi_env, n: f64) -> Ret {
     if unsafe { sys::napi_create_double(env, n, &mut v) } == sys::Status::napi_ok {
         Ok(v)
     } else {
-        Err(Coded::error("ERR_INTERNAL", "could not create a number"))
+        Err(Coded::new(Code::Internal, "could not create a number"))
     }
 }
 
@@ -391,7 +389,7 @@ pub(crate) fn to_bool(env: sys::napi_env, b: bool) -> Ret {
     if unsafe { sys::napi_get_boolean(env, b, &mut v) } == sys::Status::napi_ok {
         Ok(v)
     } else {
-        Err(Coded::error("ERR_INTERNAL", "could not create a boolean"))
+        Err(Coded::new(Code::Internal, "could not create a boolean"))
     }
 }
 
@@ -541,6 +539,6 @@ pub(crate) fn null(env: sys::napi_env) -> Ret {
     if unsafe { sys::napi_get_null(env, &mut v) } == sys::Status::napi_ok {
         Ok(v)
     } else {
-        Err(Coded::error("ERR_INTERNAL", "could not create null"))
+        Err(Coded::new(Code::Internal, "could not create null"))
     }
 }

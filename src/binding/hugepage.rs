@@ -6,7 +6,7 @@ use napi::ValueType;
 use napi_derive::napi;
 
 use super::args;
-use super::error::{Coded, CodedResult, ErrorClass, ThrowExt};
+use super::error::{Code, Coded, CodedResult, ThrowExt};
 use crate::topo::hugepage::{self as core, HugepageFallbackReason};
 
 /// `{ enabled = true, pageSizeBytes = 2097152 }`; `undefined` gives the defaults.
@@ -51,8 +51,7 @@ pub(crate) fn status_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<core::H
             let code = args::string(&reason_v, &format!("{name}.fallbackReason"))?;
             Some(HugepageFallbackReason::from_code(&code).ok_or_else(|| {
                 Coded::new(
-                    ErrorClass::Type,
-                    "ERR_INVALID_ARG_VALUE",
+                    Code::InvalidArgValue,
                     format!(
                         "The property '{name}.fallbackReason' must be one of 'hugepage_disabled', \
                          'detection_unavailable', 'insufficient_hugepages', 'alignment_mismatch' or null. \

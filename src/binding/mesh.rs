@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use super::args;
 use super::convert::{outcome_from_js, outcome_to_js_with};
-use super::error::{Coded, CodedResult, ThrowExt};
+use super::error::{Code, Coded, CodedResult, ThrowExt};
 use super::fast;
 use super::slab::{handle_from_js, handle_from_parts, handle_from_triple, handle_to_js, write_triple};
 use super::topo::{
@@ -134,14 +134,14 @@ fn enqueued<'e>(
 
 fn backpressure(error: &MeshError) -> Coded {
     let MeshError::Backpressure { shard_id, depth, capacity } = *error;
-    Coded::error("ERR_REACTOR_BACKPRESSURE", error.to_string())
+    Coded::new(Code::ReactorBackpressure, error.to_string())
         .with_prop("shardId", f64::from(shard_id.0))
         .with_prop("depth", depth as f64)
         .with_prop("capacity", capacity as f64)
 }
 
 fn busy() -> Coded {
-    Coded::error("ERR_INTERNAL", "the reactor mesh is already in use (reentrant call)")
+    Coded::new(Code::ReentrantCall, "the reactor mesh is busy with another call (a reentrant call)")
 }
 
 /// The state a mesh's JS object and its fast functions share.

@@ -20,7 +20,7 @@ use napi::sys;
 use napi_derive::napi;
 
 use super::args;
-use super::error::{Coded, ThrowExt};
+use super::error::{Code, Coded, ThrowExt};
 
 /// True when `v` carries `T`'s type tag.
 fn tagged<T: TypeTag>(env: sys::napi_env, v: sys::napi_value) -> bool {
@@ -59,7 +59,7 @@ fn class_entry(name: &str) -> Option<&'static (&'static str, Check, bool)> {
 }
 
 fn unknown_class(env: &Env, name: &str) -> Error {
-    Coded::error("ERR_INTERNAL", format!("no receiver brand for class '{name}'")).throw(env)
+    Coded::new(Code::Internal, format!("no receiver brand for class '{name}'")).throw(env)
 }
 
 /// Internal: whether `value` is a genuine instance of the class `className` (its type tag).

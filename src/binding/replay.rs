@@ -13,7 +13,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use super::args;
-use super::error::{Coded, CodedResult, ErrorClass, ThrowExt};
+use super::error::{Code, Coded, CodedResult, ThrowExt};
 use crate::sched::trace::{self, Divergence};
 use crate::sched::Trace;
 
@@ -81,8 +81,8 @@ pub struct TraceDiff {
 /// `ERR_NOT_RECORDING` for `trace()`/`traceJsonl()`/`digest()` on a `class_name` (Scheduler or
 /// EventLoop) constructed without `record: true`.
 pub(crate) fn not_recording(class_name: &str) -> Coded {
-    Coded::error(
-        "ERR_NOT_RECORDING",
+    Coded::new(
+        Code::NotRecording,
         format!("this {class_name} is not recording; construct it with {{ record: true }}"),
     )
 }
@@ -117,12 +117,11 @@ fn trace_arg(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<Trace> {
         ValueType::Object => {
             let mut json = args::json(env, v, name).map_err(|e| {
                 // A trace past the size limits says so; anything else is not a trace.
-                if e.code() == "ERR_OUT_OF_RANGE" {
+                if e.code() == Code::OutOfRange {
                     return e;
                 }
                 Coded::new(
-                    ErrorClass::Type,
-                    "ERR_TRACE_INVALID",
+                    Code::TraceInvalid,
                     format!("{name}: not JSON-compatible (a function, symbol or undefined inside?)"),
                 )
             })?;

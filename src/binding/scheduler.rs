@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::{outcome_from_js, task_to_js};
-use super::error::{Coded, CodedResult, ThrowExt};
+use super::error::{Code, Coded, CodedResult, ThrowExt};
 use super::fast;
 use super::replay::{not_recording, trace_to_js, TraceObject};
 use crate::sched::{self, Clock, TimerId};
@@ -156,7 +156,7 @@ impl ClockSource {
         if args::ty(&now_ms) != ValueType::Function {
             return Err(Coded::arg_type("options.clock.nowMs", "of type function", args::describe(&now_ms)));
         }
-        let obj_ref = obj.create_ref::<false>().map_err(|e| Coded::error("ERR_INTERNAL", e.reason))?;
+        let obj_ref = obj.create_ref::<false>().map_err(|e| Coded::new(Code::Internal, e.reason))?;
         let cell = sched::DeterministicClock::new(0);
         Ok((Box::new(JsClockCell(cell.clone())), ClockSource::Custom { cell, obj: obj_ref }))
     }
@@ -189,7 +189,7 @@ impl ClockSource {
                 if thrown.is_none() {
                     pending = std::ptr::null_mut();
                 }
-                let err = Coded::error("ERR_CLOCK_FAILED", format!("clock.nowMs() threw: {what}"));
+                let err = Coded::new(Code::ClockFailed, format!("clock.nowMs() threw: {what}"));
                 let raw = err.to_raw(raw_env)?;
                 if !pending.is_null() {
                     // SAFETY: raw and pending are values of this env; the key is a C literal.
@@ -204,8 +204,7 @@ impl ClockSource {
             Ok(ms) => ms,
             Err(_) => {
                 return Err(Coded::new(
-                    super::error::ErrorClass::Type,
-                    "ERR_INVALID_RETURN_VALUE",
+                    Code::InvalidReturnValue,
                     format!(
                         "clock.nowMs() must return a non-negative safe integer, got {}",
                         args::describe(&value)
@@ -307,9 +306,7 @@ impl SchedShared {
             return Err(Coded::out_of_range("delayMs", "a delay whose deadline stays <= 2^53 - 1", delay));
         }
         let _ = env;
-        core.set_timeout(delay)
-            .map(|id| id.0)
-            .map_err(|e| Coded::error("ERR_TIMER_IDS_EXHAUSTED", e.to_string()))
+        core.set_timeout(delay).map(|id| id.0).map_err(Coded::from)
     }
 }
 

@@ -62,7 +62,7 @@ use napi::{sys, JsValue, ValueType};
 use napi_derive::napi;
 
 use super::args;
-use super::error::{Coded, CodedResult, ErrorClass, ThrowExt};
+use super::error::{Code, Coded, CodedResult, ThrowExt};
 use super::fast;
 use super::hugepage::{config_from_js, status_from_js, HugepageStatus};
 use super::topo::ReactorPlacementManifest;
@@ -88,12 +88,11 @@ fn napi_status(status: sys::napi_status, what: &str) -> CodedResult<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else if status == sys::Status::napi_no_external_buffers_allowed {
-        Err(Coded::error(
-            "ERR_SLAB_EXTERNAL_BUFFERS_UNSUPPORTED",
+        Err(Coded::new(Code::SlabExternalBuffersUnsupported,
             "this runtime does not allow external ArrayBuffers (V8 sandbox), so slots cannot be shared without copying",
         ))
     } else {
-        Err(Coded::error("ERR_SLAB_VIEW_FAILED", format!("{what} failed (napi status {status})")))
+        Err(Coded::new(Code::SlabViewFailed, format!("{what} failed (napi status {status})")))
     }
 }
 
@@ -170,10 +169,8 @@ fn slab_error(e: &SlabError) -> Coded {
     match e {
         SlabError::ZeroEntrySize => Coded::out_of_range("config.entrySizeBytes", ">= 1", 0),
         SlabError::CapacityTooLarge(n) => Coded::out_of_range("config.slabCapacity", "<= 4294967295", n),
-        SlabError::FootprintOverflow { .. } => {
-            Coded::new(ErrorClass::Range, "ERR_OUT_OF_RANGE", e.to_string())
-        }
-        SlabError::Map { .. } => Coded::error("ERR_SLAB_REGION_FAILED", e.to_string()),
+        SlabError::FootprintOverflow { .. } => Coded::new(Code::OutOfRange, e.to_string()),
+        SlabError::Map { .. } => Coded::new(Code::SlabRegionFailed, e.to_string()),
         SlabError::NodeIdTooLarge(n) => Coded::out_of_range("manifest numaNode", "<= 4294967295", n),
     }
 }
@@ -223,7 +220,7 @@ fn stale(h: Option<&SlabHandle>) -> Coded {
         Some(h) => format!("node {} slot {} generation {}", h.node_id.0, h.slot_index.0, h.generation),
         None => "a handle outside every slab".into(),
     };
-    Coded::error("ERR_SLAB_STALE_HANDLE", format!("{what} is not a live allocation of this pool"))
+    Coded::new(Code::SlabStaleHandle, format!("{what} is not a live allocation of this pool"))
 }
 
 /// `{ slabCapacity = 256, entrySizeBytes = 512, hugepage: { enabled = true, pageSizeBytes = 2097152 } }`.
@@ -357,7 +354,7 @@ pub(crate) fn write_triple(buf: &fast::TypedOut<f64>, at: usize, h: &SlabHandle)
 }
 
 fn busy() -> Coded {
-    Coded::error("ERR_INTERNAL", "the slab pool is already in use (reentrant call)")
+    Coded::new(Code::ReentrantCall, "the slab pool is busy with another call (a reentrant call)")
 }
 
 /// What a pool's JS object and its fast functions share (one `Rc`, see the module docs).
@@ -424,9 +421,9 @@ impl PoolState {
         if node_views.len() <= slot {
             // Grow on demand (V1); `try_reserve` so a huge slab cannot abort the process.
             let want = (slot + 1).max(node_views.len() * 2).min(slot + 1 + 65_536);
-            node_views.try_reserve(want - node_views.len()).map_err(|_| {
-                Coded::error("ERR_SLAB_VIEW_FAILED", "no memory for the slot's view bookkeeping")
-            })?;
+            node_views
+                .try_reserve(want - node_views.len())
+                .map_err(|_| Coded::new(Code::SlabViewFailed, "no memory for the slot's view bookkeeping"))?;
             node_views.resize(want, ptr::null_mut());
         }
         let cell = &mut node_views[slot];
@@ -470,8 +467,8 @@ impl PoolState {
             // SAFETY: `ab` is a live, attached external ArrayBuffer of this env.
             let status = unsafe { sys::napi_detach_arraybuffer(env.raw(), ab) };
             if status != sys::Status::napi_ok {
-                return Err(Coded::error(
-                    "ERR_SLAB_DETACH_FAILED",
+                return Err(Coded::new(
+                    Code::SlabDetachFailed,
                     format!(
                         "could not detach the slot's view (napi status {status}); the allocation stays live"
                     ),
@@ -550,8 +547,7 @@ impl PoolState {
     /// The node's region `Uint8Array` (V4), `None` for a node that is not in the pool.
     fn region_view(&self, env: &Env, node: NodeId) -> CodedResult<Option<sys::napi_value>> {
         if !self.region_views_enabled {
-            return Err(Coded::error(
-                "ERR_SLAB_REGION_VIEWS_DISABLED",
+            return Err(Coded::new(Code::SlabRegionViewsDisabled,
                 "regionView() needs a pool created with { regionViews: true }: it is a raw window over every slot, live or free",
             ));
         }

@@ -15,7 +15,7 @@ use napi::sys;
 use napi_derive::napi;
 
 use super::args::MAX_SAFE_INTEGER;
-use super::error::{Coded, CodedResult};
+use super::error::{Code, Coded, CodedResult};
 use super::fast;
 use crate::sched::TimerQueue as CoreQueue;
 
@@ -43,7 +43,7 @@ impl QueueState {
         let deadline = fast::u53(env, deadline, "deadlineMs")?;
         let mut q = self.queue.try_borrow_mut().map_err(|_| Self::busy())?;
         if q.len() as f64 >= MAX_SAFE_INTEGER {
-            return Err(Coded::error("ERR_TIMER_IDS_EXHAUSTED", "every timer id is pending"));
+            return Err(Coded::new(Code::TimerIdsExhausted, "every timer id is pending"));
         }
         let id = self.take_id(&q);
         q.insert(id, deadline);
@@ -85,11 +85,9 @@ impl QueueState {
                 None => {
                     Err(Coded::out_of_range(&format!("entries[{}]", 2 * i), "a positive safe integer id", id))
                 }
-                Some(id) if q.contains(id) => Err(Coded::new(
-                    super::error::ErrorClass::Type,
-                    "ERR_INVALID_ARG_VALUE",
-                    format!("timer id {id} is already pending"),
-                )),
+                Some(id) if q.contains(id) => {
+                    Err(Coded::new(Code::InvalidArgValue, format!("timer id {id} is already pending")))
+                }
                 Some(id) => Ok((id, deadline)),
             });
             match checked {
@@ -228,7 +226,7 @@ unsafe extern "C" fn raw_create(env: sys::napi_env, info: sys::napi_callback_inf
             let env = Env::from_raw(env);
             fast::new_handle(&env, QueueHandle(Rc::new(QueueState::new())))
                 .map(|v| v.raw())
-                .map_err(|e| Coded::error("ERR_INTERNAL", format!("could not create a queue handle: {e}")))
+                .map_err(|e| Coded::new(Code::Internal, format!("could not create a queue handle: {e}")))
         })
     }
 }

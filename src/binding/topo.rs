@@ -7,7 +7,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use super::args;
-use super::error::{Coded, CodedResult, ErrorClass, ThrowExt};
+use super::error::{Code, Coded, CodedResult, ThrowExt};
 use crate::topo::{self, AffinityEnforcement, CoreId, NodeId, ShardId};
 
 const ENFORCEMENT_TS: &str = "'advisory' | 'strict' | 'disabled'";
@@ -53,11 +53,7 @@ pub struct BindResult {
 }
 
 fn invalid_value(name: &str, expected: &str, got: impl std::fmt::Display) -> Coded {
-    Coded::new(
-        ErrorClass::Type,
-        "ERR_INVALID_ARG_VALUE",
-        format!("The argument '{name}' must be {expected}. Received {got}"),
-    )
+    Coded::new(Code::InvalidArgValue, format!("The argument '{name}' must be {expected}. Received {got}"))
 }
 
 /// `'advisory' | 'strict' | 'disabled'`.
@@ -147,7 +143,7 @@ impl ReactorTopologySnapshot {
     pub fn detect(env: Env) -> Result<Self> {
         match topo::TopologySnapshot::detect() {
             Ok(inner) => Ok(Self { inner }),
-            Err(e) => Err(Coded::error("ERR_TOPOLOGY_UNAVAILABLE", e.to_string()).throw(&env)),
+            Err(e) => Err(Coded::new(Code::TopologyUnavailable, e.to_string()).throw(&env)),
         }
     }
 
@@ -162,7 +158,7 @@ impl ReactorTopologySnapshot {
         match topo::TopologySnapshot::synthetic(&description) {
             Ok(inner) => Ok(Self { inner }),
             Err(e @ topo::TopoError::SyntheticTooLarge { .. }) => {
-                Err(Coded::new(ErrorClass::Range, "ERR_OUT_OF_RANGE", e.to_string()).throw(&env))
+                Err(Coded::new(Code::OutOfRange, e.to_string()).throw(&env))
             }
             Err(e) => {
                 Err(invalid_value("description", "a valid hwloc synthetic topology description", e)
