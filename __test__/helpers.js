@@ -51,6 +51,19 @@ function requireGc () {
 }
 
 /**
+ * Collects garbage and yields a turn (so finalizers run) until `predicate()` holds, at most
+ * `rounds` times; returns its last value. Fails loudly without `--expose-gc`.
+ */
+async function settleUnderGc (predicate, rounds = 100) {
+  const gc = requireGc()
+  for (let i = 0; i < rounds && !predicate(); i++) {
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return predicate()
+}
+
+/**
  * The one seeded PRNG of the test suites (mulberry32, from the scheduler model). `rand(n)` is an
  * integer in [0, n); `next()` a float in [0, 1).
  */
@@ -61,4 +74,4 @@ function seeded (seed) {
   return rand
 }
 
-module.exports = { throwsCode, throwsExactly, failureOf, requireGc, seeded, prng }
+module.exports = { throwsCode, throwsExactly, failureOf, requireGc, settleUnderGc, seeded, prng }
