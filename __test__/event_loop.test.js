@@ -5,7 +5,7 @@ const { execFileSync } = require('node:child_process')
 const { AsyncLocalStorage } = require('node:async_hooks')
 const path = require('node:path')
 const { EventLoop } = require('..')
-const { requireGc } = require('./helpers.js')
+const { requireGc, settleUnderGc } = require('./helpers.js')
 
 const ENTRY = path.join(__dirname, '..') // the package entry (package.json main)
 
@@ -334,14 +334,7 @@ test('an unreferenced loop finishes its run', async () => {
 })
 
 test('collected loops release their native state (timers, immediates, listeners, streams)', async () => {
-  const gc = requireGc()
-  const settle = async () => {
-    for (let i = 0; i < 10; i++) {
-      await new Promise((resolve) => setImmediate(resolve))
-      gc()
-    }
-  }
-  await settle()
+  await settleUnderGc(() => false, 10) // let earlier tests' garbage go first
   const before = EventLoop.liveCount()
   ;(() => {
     for (let i = 0; i < 50; i++) {
@@ -355,7 +348,7 @@ test('collected loops release their native state (timers, immediates, listeners,
     }
   })()
   assert.equal(EventLoop.liveCount(), before + 50)
-  await settle()
+  await settleUnderGc(() => EventLoop.liveCount() === before)
   assert.equal(EventLoop.liveCount(), before, 'every collected loop freed its native state')
 })
 
@@ -366,12 +359,8 @@ test('a loop collected mid-run finishes the run, then frees its state', async ()
     for (let i = 0; i < 1000; i++) l.setTimeout(() => {}, i)
     return l.runAll()
   })()
-  const gc = requireGc()
-  gc()
+  requireGc()()
   assert.equal(await run, 1000)
-  for (let i = 0; i < 10; i++) {
-    await new Promise((resolve) => setImmediate(resolve))
-    gc()
-  }
+  await settleUnderGc(() => EventLoop.liveCount() === before)
   assert.equal(EventLoop.liveCount(), before)
 })
