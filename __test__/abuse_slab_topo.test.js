@@ -4,11 +4,9 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 
-const { NumaSlab, NumaSlabPool, ReactorMesh, ReactorTopologySnapshot } = require('../index.js')
+const { NumaSlab, NumaSlabPool, ReactorMesh, ReactorTopologySnapshot } = require('..')
 
-function throwsCode (fn, code, Cls) {
-  assert.throws(fn, (e) => e instanceof Cls && e.code === code, `expected ${Cls.name} ${code}`)
-}
+const { throwsCode } = require('./helpers.js')
 
 test('sizes from JS never abort: NumaSlab, pool configs, mesh configs', () => {
   // Bookkeeping grows with use (S8), so the largest capacities cost nothing up front.

@@ -5,7 +5,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { runChild, summary } = require('./crash/child.js')
-const { EventLoop } = require('../lib/index.js')
+const { EventLoop } = require('..')
 
 function scenario (source) {
   const r = runChild(source, { hangAfterMs: 60_000 })

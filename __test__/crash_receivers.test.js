@@ -4,7 +4,7 @@
 // ERR_ILLEGAL_CONSTRUCTOR. Generated from the exports, so a new class or method is covered.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const seqloop = require('../lib/index.js')
+const seqloop = require('..')
 const native = require('../index.js')
 
 const classes = Object.entries(seqloop).filter(([name, v]) => typeof v === 'function' && /^[A-Z]/.test(name))

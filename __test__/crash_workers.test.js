@@ -14,7 +14,7 @@ function scenario (end) {
     const modes = ${JSON.stringify(MODES)}
     const end = ${JSON.stringify(end)}
     const body = (mode) => \`
-      const { EventLoop } = require(\${JSON.stringify(ROOT)} + '/lib/index.js')
+      const { EventLoop } = require(\${JSON.stringify(ROOT)})
       const { parentPort } = require('node:worker_threads')
       const mode = \${JSON.stringify(mode)}
       const loops = mode === 'many' ? 4 : 1

@@ -4,122 +4,18 @@ const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
 const { AsyncLocalStorage } = require('node:async_hooks')
 const path = require('node:path')
-const { EventLoop } = require('../lib/index.js')
+const { EventLoop } = require('..')
+const { requireGc, settleUnderGc } = require('./helpers.js')
 
-const ENTRY = path.join(__dirname, '..', 'lib', 'index.js')
+const ENTRY = path.join(__dirname, '..') // the package entry (package.json main)
 
-// Each scenario uses only `api` (setTimeout, setInterval, clearInterval, setImmediate) and `log`.
-// Delays are either equal or at least 20 ms apart, so real Node's order does not depend on luck.
-const scenarios = {
-  'microtasks between two timers due at once': (api, log) => {
-    api.setTimeout(() => {
-      log.push('T0a')
-      Promise.resolve().then(() => log.push('promise'))
-      process.nextTick(() => log.push('nextTick'))
-      queueMicrotask(() => log.push('queueMicrotask'))
-    }, 0)
-    api.setTimeout(() => log.push('T0b'), 0)
-  },
-  'async function with several awaits': (api, log) => {
-    api.setTimeout(async () => {
-      log.push('A start')
-      await null
-      log.push('A after await 1')
-      await Promise.resolve()
-      log.push('A after await 2')
-      await new Promise((resolve) => process.nextTick(resolve))
-      log.push('A after await 3')
-      process.nextTick(() => log.push('A tick'))
-      await 0
-      log.push('A after await 4')
-    }, 5)
-    api.setTimeout(() => {
-      log.push('B')
-      Promise.resolve().then(() => log.push('B promise'))
-    }, 5)
-  },
-  'nested nextTicks and microtasks': (api, log) => {
-    api.setTimeout(() => {
-      log.push('T')
-      process.nextTick(() => {
-        log.push('tick1')
-        process.nextTick(() => log.push('tick1.1'))
-        Promise.resolve().then(() => {
-          log.push('p-from-tick1')
-          process.nextTick(() => log.push('tick-from-p'))
-          queueMicrotask(() => log.push('qm-from-p'))
-        })
-      })
-      process.nextTick(() => log.push('tick2'))
-      Promise.resolve().then(() => log.push('p1')).then(() => log.push('p1.then'))
-      queueMicrotask(() => {
-        log.push('qm1')
-        process.nextTick(() => log.push('tick-from-qm'))
-      })
-    }, 10)
-    api.setTimeout(() => log.push('U'), 10)
-  },
-  // Deadlines at least 30 ms apart: real Node orders equal deadlines in different duration lists
-  // arbitrarily, and a loaded machine fires timers late.
-  'timers scheduled from callbacks and promises': (api, log) => {
-    api.setTimeout(() => {
-      log.push('t20')
-      api.setTimeout(() => log.push('t20+60'), 60)
-      Promise.resolve().then(() => api.setTimeout(() => log.push('t20+20 from promise'), 20))
-    }, 20)
-    api.setTimeout(() => log.push('t200'), 200)
-    api.setTimeout(() => {
-      log.push('t130')
-      process.nextTick(() => log.push('t130 tick'))
-    }, 130)
-  },
-  // (Two timers set back to back with delay 0 can land in different passes of real Node's timer
-  // list when the machine is loaded, so this scenario schedules everything from one callback.)
-  'setImmediate from a timer runs before a timer set after it': (api, log) => {
-    api.setTimeout(() => {
-      log.push('T1')
-      api.setTimeout(() => log.push('T3'), 0)
-      api.setImmediate(() => {
-        log.push('I1')
-        Promise.resolve().then(() => log.push('I1 promise'))
-        process.nextTick(() => log.push('I1 tick'))
-      })
-    }, 0)
-  },
-  'immediates drain microtasks between each other, with arguments': (api, log) => {
-    api.setImmediate((a, b) => {
-      log.push(`I1 ${a} ${b}`)
-      process.nextTick(() => log.push('I1 tick'))
-      Promise.resolve().then(() => {
-        log.push('I1 promise')
-        api.setImmediate(() => log.push('I3 from promise'))
-      })
-    }, 'x', 'y')
-    api.setImmediate(() => {
-      log.push('I2')
-      queueMicrotask(() => log.push('I2 queueMicrotask'))
-    })
-  },
-  'interval cleared after three beats': (api, log) => {
-    let n = 0
-    const id = api.setInterval(() => {
-      n++
-      log.push(`beat ${n}`)
-      Promise.resolve().then(() => log.push(`beat ${n} promise`))
-      if (n === 3) api.clearInterval(id)
-    }, 20)
-    api.setTimeout(() => log.push('t30'), 30)
-  },
-}
+// The real-Node order scenarios (one fixture for every suite), and a child that runs one of them
+// under Node's real timers.
+const scenarios = require('./fixtures/order_scenarios.js')
+const RUN_REAL = path.join(__dirname, 'fixtures', 'run_real.js')
 
-function runInRealNode (scenario) {
-  const src = `
-    const log = []
-    const api = { setTimeout, setInterval, clearInterval, setImmediate }
-    ;(${scenario.toString()})(api, log)
-    process.on('exit', () => process.stdout.write(JSON.stringify(log)))
-  `
-  return JSON.parse(execFileSync(process.execPath, ['-e', src], { encoding: 'utf8' }))
+function runInRealNode (name) {
+  return JSON.parse(execFileSync(process.execPath, ['--no-warnings', RUN_REAL, name], { encoding: 'utf8' }))
 }
 
 async function runInSeqloop (scenario) {
@@ -131,21 +27,21 @@ async function runInSeqloop (scenario) {
     clearInterval: loop.clearInterval.bind(loop),
     setImmediate: loop.setImmediate.bind(loop),
   }
-  scenario(api, log)
+  scenario(log, api)
   await loop.runAll()
   return log
 }
 
-for (const [name, scenario] of Object.entries(scenarios)) {
+for (const name of scenarios.forEventLoop) {
   test(`matches real Node: ${name}`, async () => {
-    const real = runInRealNode(scenario)
+    const real = runInRealNode(name)
     assert.ok(real.length > 0, 'the real-Node run logged something')
-    assert.deepEqual(await runInSeqloop(scenario), real)
+    assert.deepEqual(await runInSeqloop(scenarios[name]), real)
   })
 }
 
 test('the documented order: T0a, nextTick, promise, queueMicrotask, T0b', async () => {
-  const log = await runInSeqloop(scenarios['microtasks between two timers due at once'])
+  const log = await runInSeqloop(scenarios['promise, nextTick and queueMicrotask between two timers due at once'])
   assert.deepEqual(log, ['T0a', 'nextTick', 'promise', 'queueMicrotask', 'T0b'])
 })
 
@@ -433,20 +329,12 @@ test('an unreferenced loop finishes its run', async () => {
     for (let i = 0; i < 100; i++) loop.setTimeout(() => fired++, i)
     return loop.runAll().then((n) => [n, fired])
   })()
-  if (global.gc) global.gc()
+  requireGc()()
   assert.deepEqual(done, [100, 100])
 })
 
 test('collected loops release their native state (timers, immediates, listeners, streams)', async () => {
-  const gc = global.gc
-  if (!gc) return assert.fail('run with --expose-gc')
-  const settle = async () => {
-    for (let i = 0; i < 10; i++) {
-      await new Promise((resolve) => setImmediate(resolve))
-      gc()
-    }
-  }
-  await settle()
+  await settleUnderGc(() => false, 10) // let earlier tests' garbage go first
   const before = EventLoop.liveCount()
   ;(() => {
     for (let i = 0; i < 50; i++) {
@@ -460,7 +348,7 @@ test('collected loops release their native state (timers, immediates, listeners,
     }
   })()
   assert.equal(EventLoop.liveCount(), before + 50)
-  await settle()
+  await settleUnderGc(() => EventLoop.liveCount() === before)
   assert.equal(EventLoop.liveCount(), before, 'every collected loop freed its native state')
 })
 
@@ -471,11 +359,8 @@ test('a loop collected mid-run finishes the run, then frees its state', async ()
     for (let i = 0; i < 1000; i++) l.setTimeout(() => {}, i)
     return l.runAll()
   })()
-  global.gc()
+  requireGc()()
   assert.equal(await run, 1000)
-  for (let i = 0; i < 10; i++) {
-    await new Promise((resolve) => setImmediate(resolve))
-    global.gc()
-  }
+  await settleUnderGc(() => EventLoop.liveCount() === before)
   assert.equal(EventLoop.liveCount(), before)
 })

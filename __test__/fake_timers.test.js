@@ -14,8 +14,9 @@ const timersPromises = require('node:timers/promises')
 
 const sinon = require('@sinonjs/fake-timers')
 const seqloop = require('seqloop/fake-timers')
-const main = require('../lib/index.js')
+const main = require('..')
 const scenarios = require('./fixtures/order_scenarios.js')
+const { seeded } = require('./helpers.js')
 
 const IMPLS = { sinon, seqloop }
 const FIXTURES = path.join(__dirname, 'fixtures')
@@ -1035,10 +1036,9 @@ test('many pending timers keep exact (deadline, seq) order', () => {
   const c = seqloop.createClock()
   const s = sinon.createClock()
   const fired = { seqloop: [], sinon: [] }
-  let x = 12345
+  const rand = seeded(12345)
   for (let i = 0; i < 2000; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648
-    const d = x % 200
+    const d = rand(200)
     c.setTimeout(() => fired.seqloop.push(i), d)
     s.setTimeout(() => fired.sinon.push(i), d)
     if (i % 7 === 0) {

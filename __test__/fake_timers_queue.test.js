@@ -7,13 +7,7 @@ const assert = require('node:assert/strict')
 const sinon = require('@sinonjs/fake-timers')
 const seqloop = require('seqloop/fake-timers')
 
-function rng (seed) {
-  let x = seed
-  return (n) => {
-    x = (x * 1103515245 + 12345) % 2147483648
-    return x % n
-  }
-}
+const { seeded: rng } = require('./helpers.js')
 
 /** Random timeouts, intervals, clears (by handle and by number), refreshes and ticks. */
 function workload (FT, seed, steps) {

@@ -10,21 +10,12 @@ const {
   ReactorPlacementManifest,
   ReactorTopologySnapshot,
   ThreadAffinityAdvice,
-} = require('../index.js')
+} = require('..')
 
 const ok = (value) => ({ type: 'success', value })
 const pairs = (p) => ReactorTopologySnapshot.fromCoreNodePairs(p)
 
-function throwsCode(fn, code, ctor) {
-  let caught
-  assert.throws(fn, (err) => {
-    caught = err
-    assert.equal(err.code, code, `code of ${err}`)
-    if (ctor) assert.ok(err instanceof ctor, `${err} is a ${ctor.name}`)
-    return true
-  })
-  return caught
-}
+const { throwsCode, seeded } = require('./helpers.js')
 
 // FNV-1a 64 of the UTF-8 bytes, in BigInt: an independent model of the routing.
 function fnv1a64(s) {
@@ -189,13 +180,7 @@ test('drainGlobalOrder merges shards by global seq (DG1)', () => {
 })
 
 test('drainGlobalOrder stays ascending through mixed shard drains (seeded)', () => {
-  let x = 0x9e3779b97f4a7c15n
-  const rand = (n) => {
-    x ^= (x << 13n) & 0xffffffffffffffffn
-    x ^= x >> 7n
-    x ^= (x << 17n) & 0xffffffffffffffffn
-    return Number(x % BigInt(n))
-  }
+  const rand = seeded(0x9e3779b9)
   for (const shards of [1, 3, 8]) {
     const m = new ReactorMesh({ shardCount: shards, laneCapacity: 8 })
     const live = new Set()

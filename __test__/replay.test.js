@@ -8,7 +8,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const { execFileSync, spawnSync } = require('node:child_process')
 
-const seqloop = require('../lib/index.js')
+const seqloop = require('..')
 const { Scheduler, DeterministicClock, replay, diffTraces } = seqloop
 
 const INDEX = path.join(__dirname, '..', 'lib', 'index.js')

@@ -3,7 +3,7 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
 const path = require('node:path')
-const { EventLoop, replay, diffTraces } = require('../lib/index.js')
+const { EventLoop, replay, diffTraces } = require('..')
 
 const ENTRY = JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))
 

@@ -5,8 +5,6 @@
 // __test__/vitest (scripts/ci-runners.sh).
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const { spawnSync } = require('node:child_process')
-const path = require('node:path')
 const { ModernFakeTimers } = require('@jest/fake-timers')
 
 const seqloop = require('seqloop/fake-timers')
@@ -194,12 +192,4 @@ test('jest: a ModernFakeTimers of another shape is refused, not half used', () =
   assert.throws(() => useSeqloopClock(null, globalThis), unsupported)
   assert.throws(() => useSeqloopClock({ useFakeTimers () {}, useRealTimers () {} }, globalThis), unsupported)
   assert.throws(() => useSeqloopClock({ _fakeTimers: { install () {} }, useFakeTimers () {}, useRealTimers () {} }, globalThis), unsupported)
-})
-
-test('the .d.ts files of seqloop/vitest and seqloop/jest-environment type-check usage and reject misuse', () => {
-  const tsc = require.resolve('typescript/bin/tsc')
-  const file = path.join(__dirname, 'types', 'runners.cts')
-  const args = [tsc, '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--types', 'node', file]
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8' })
-  assert.equal(r.status, 0, r.stdout + r.stderr)
 })

@@ -4,7 +4,7 @@
 
 const assert = require('node:assert/strict')
 const { test } = require('node:test')
-const seqloop = require('../lib/index.js') // the package entry (package.json main)
+const seqloop = require('..') // the package entry (package.json main: lib/index.js)
 
 const { Scheduler, DeterministicClock, WallClock } = seqloop
 
@@ -28,17 +28,7 @@ function drainAll(s) {
 }
 
 /** Asserts `fn` throws an instance of exactly `Class` with `code`; returns the error. */
-function throwsCoded(fn, Class, code) {
-  let caught
-  assert.throws(fn, (err) => {
-    caught = err
-    assert.equal(err.constructor, Class, `expected ${Class.name}, got ${err && err.constructor && err.constructor.name}: ${err && err.message}`)
-    assert.equal(err.code, code, `code of: ${err.message}`)
-    assert.equal(typeof err.message, 'string')
-    return true
-  })
-  return caught
-}
+const { throwsExactly: throwsCoded } = require('./helpers.js')
 
 /** The observable state that an error must not change. */
 function state(s) {
@@ -76,8 +66,8 @@ function assertIntact({ s, clock, timerId, before }) {
   assert.equal(s.hasPending(), false)
 }
 
-/** A small deterministic PRNG (mulberry32) for scripted scenarios. */
-const { prng } = require('./model/scheduler_model.js')
+/** The suites' one seeded PRNG (mulberry32) for scripted scenarios. */
+const { prng } = require('./helpers.js')
 
 // ---------------------------------------------------------------------------------------------
 // API shape (API.md §1)

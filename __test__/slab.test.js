@@ -9,18 +9,12 @@ const { MessageChannel } = require('node:worker_threads')
 /** A handle's own allocation count: generations are `poolTag × 2^32 + count` (S6). */
 const count = (generation) => generation % 2 ** 32
 
-const { NumaSlab, NumaSlabPool, NumaSlabTelemetry, HugepageStatus } = require('../index.js')
+const { NumaSlab, NumaSlabPool, NumaSlabTelemetry, HugepageStatus } = require('..')
 
 const OFF = { enabled: false }
 const small = (extra = {}) => ({ slabCapacity: 4, entrySizeBytes: 32, hugepage: OFF, ...extra })
 
-function throwsCode(fn, code, cls) {
-  assert.throws(fn, (e) => {
-    assert.equal(e.code, code, `${e.code}: ${e.message}`)
-    if (cls) assert.ok(e instanceof cls, `${e.name} is not ${cls.name}`)
-    return true
-  })
-}
+const { throwsCode } = require('./helpers.js')
 
 test('API shape', () => {
   assert.equal(typeof NumaSlab, 'function')
@@ -344,15 +338,9 @@ test('regions report their backing, THP and NUMA outcome', (t) => {
   assert.equal(pool.readSlot(hs[4095])[0], 4095 & 0xff)
 })
 
-async function settle(predicate) {
-  for (let i = 0; i < 100 && !predicate(); i++) {
-    global.gc()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return predicate()
-}
+const { settleUnderGc: settle, requireGc } = require('./helpers.js')
 
-test('finalizers: regions stay mapped while views live, and are unmapped after', { skip: typeof global.gc !== 'function' && 'needs --expose-gc' }, async () => {
+test('finalizers: regions stay mapped while views live, and are unmapped after', async () => {
   await settle(() => false) // let earlier tests' garbage go first
   const regions0 = NumaSlabPool.liveRegions()
   const views0 = NumaSlabPool.liveViews()
@@ -380,7 +368,8 @@ test('finalizers: regions stay mapped while views live, and are unmapped after',
   assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0}), views ${NumaSlabPool.liveViews()} (start ${views0})`)
 })
 
-test('finalizers: many pools and views churned under GC', { skip: typeof global.gc !== 'function' && 'needs --expose-gc' }, async () => {
+test('finalizers: many pools and views churned under GC', async () => {
+  const gc = requireGc()
   await settle(() => false)
   const regions0 = NumaSlabPool.liveRegions()
   const views0 = NumaSlabPool.liveViews()
@@ -399,7 +388,7 @@ test('finalizers: many pools and views churned under GC', { skip: typeof global.
           assert.equal(x.buffer.byteLength, 0)
         }
       }
-      if (round % 5 === 0) global.gc()
+      if (round % 5 === 0) gc()
     }
   })()
   const done = await settle(() => NumaSlabPool.liveRegions() === regions0 && NumaSlabPool.liveViews() === views0)

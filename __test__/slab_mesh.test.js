@@ -11,19 +11,13 @@ const {
   ReactorMesh,
   ReactorPlacementManifest,
   ReactorTopologySnapshot,
-} = require('../lib/index.js')
+} = require('..')
 
 const OFF = { enabled: false }
 const pairs = (list) => ReactorTopologySnapshot.fromCoreNodePairs(list)
 const TWO_NODES = [[0, 0], [1, 0], [2, 1], [3, 1]]
 
-function throwsCode (fn, code, cls) {
-  assert.throws(fn, (e) => {
-    assert.equal(e.code, code, `${e.code}: ${e.message}`)
-    if (cls) assert.ok(e instanceof cls, `${e.name} is not ${cls.name}`)
-    return true
-  })
-}
+const { throwsCode } = require('./helpers.js')
 
 /** A message body that differs per message and per byte. */
 function message (i, len) {
@@ -415,17 +409,9 @@ test('error codes of the slot API', () => {
   assert.equal(back.toString(), 'hello')
 })
 
-async function settle (predicate) {
-  for (let i = 0; i < 100 && !predicate(); i++) {
-    global.gc()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return predicate()
-}
+const { settleUnderGc: settle, requireGc } = require('./helpers.js')
 
-const needsGc = { skip: typeof global.gc !== 'function' && 'needs --expose-gc' }
-
-test('GC: a region view keeps its region mapped after the pool is gone, then everything is unmapped', needsGc, async () => {
+test('GC: a region view keeps its region mapped after the pool is gone, then everything is unmapped', async () => {
   await settle(() => false)
   const regions0 = NumaSlabPool.liveRegions()
   const views0 = NumaSlabPool.liveViews()
@@ -446,7 +432,7 @@ test('GC: a region view keeps its region mapped after the pool is gone, then eve
   assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0}), views ${NumaSlabPool.liveViews()} (start ${views0})`)
 })
 
-test('GC: fast paths that outlive the pool object still detach views on free', needsGc, async () => {
+test('GC: fast paths that outlive the pool object still detach views on free', async () => {
   await settle(() => false)
   const regions0 = NumaSlabPool.liveRegions()
   let collected = false
@@ -471,7 +457,7 @@ test('GC: fast paths that outlive the pool object still detach views on free', n
   assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0})`)
 })
 
-test('GC: pools, meshes, views and fast paths churned together return to baseline', needsGc, async () => {
+test('GC: pools, meshes, views and fast paths churned together return to baseline', async () => {
   await settle(() => false)
   const regions0 = NumaSlabPool.liveRegions()
   const views0 = NumaSlabPool.liveViews()
@@ -494,7 +480,7 @@ test('GC: pools, meshes, views and fast paths churned together return to baselin
         if (i % 4 === 3) pfp.deallocateMany(out, mfp.drainSlotsGlobalOrder(16, out))
       }
       if (round % 2 === 0) pool.regionView(round % 4 === 0 ? 0 : 1)
-      if (round % 5 === 0) global.gc()
+      if (round % 5 === 0) requireGc()()
     }
   })()
   const done = await settle(() => NumaSlabPool.liveRegions() === regions0 && NumaSlabPool.liveViews() === views0)

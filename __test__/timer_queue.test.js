@@ -1,7 +1,8 @@
 'use strict'
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const { TimerQueue } = require('../lib/index.js')
+const { TimerQueue } = require('..')
+const { requireGc } = require('./helpers.js')
 
 /** The queue through its shared raw functions and a handle, shaped like `fastPaths()`. */
 function viaHandle (q) {
@@ -102,14 +103,14 @@ test('TimerQueue: a popDue into a view with an offset writes only inside the vie
 
 test('TimerQueue: the fast functions keep the queue alive on their own', () => {
   const fast = new TimerQueue().fastPaths()
-  if (global.gc) global.gc()
+  requireGc()()
   const id = fast.insert(3)
   assert.equal(fast.size(), 1)
   assert.equal(fast.cancel(id), true)
 })
 
 test('TimerQueue.rawFunctions() refuse anything but a live TimerQueue handle', () => {
-  const { EventLoop } = require('../lib/index.js')
+  const { EventLoop } = require('..')
   const native = require('../index.js')
   const r = TimerQueue.rawFunctions()
   const loopHandle = new EventLoop().fastPaths()

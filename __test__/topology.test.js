@@ -13,19 +13,13 @@ const {
   ReactorPlacementManifest,
   ThreadAffinityAdvice,
   bindCurrentThread,
-} = require('../index.js')
+} = require('..')
 
 const pairs = (p) => ReactorTopologySnapshot.fromCoreNodePairs(p)
 const nodes = (m) => m.bindings.map((b) => b.numaNode)
 const cores = (m) => m.bindings.map((b) => b.coreId)
 
-function throwsCode(fn, code, ctor) {
-  assert.throws(fn, (err) => {
-    assert.equal(err.code, code, `code of ${err}`)
-    if (ctor) assert.ok(err instanceof ctor, `${err} is a ${ctor.name}`)
-    return true
-  })
-}
+const { throwsCode } = require('./helpers.js')
 
 // Parses a kernel CPU list such as "0-3,8,10-11".
 function parseCpuList(text) {

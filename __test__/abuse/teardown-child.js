@@ -60,7 +60,8 @@ async function main (scenario) {
       process.exit(0)
     }
   }
-  if (global.gc) global.gc()
+  if (typeof global.gc !== 'function') throw new Error('teardown-child.js needs --expose-gc (abuse_teardown.test.js passes it)')
+  global.gc()
   held[0].buffer.fill(1)
   if (!mine.deallocate(held[0].handle) || held[0].buffer.byteLength !== 0) throw new Error('main pool broken')
   process.stdout.write('done\n')

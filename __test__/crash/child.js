@@ -4,7 +4,7 @@
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
 
-/** The package root, for scenarios to `require(ROOT + '/lib/index.js')`. */
+/** The package root, for scenarios to `require(ROOT)`. */
 const ROOT = path.resolve(__dirname, '..', '..')
 
 /**
@@ -14,7 +14,7 @@ const ROOT = path.resolve(__dirname, '..', '..')
  * against a hang, not a timing assertion; the child is killed).
  */
 function runChild (source, { hangAfterMs = 120_000, execArgv = [], env = {} } = {}) {
-  const prelude = `const ROOT = ${JSON.stringify(ROOT)}; const seqloop = require(ROOT + '/lib/index.js');\n`
+  const prelude = `const ROOT = ${JSON.stringify(ROOT)}; const seqloop = require(ROOT);\n`
   const r = spawnSync(process.execPath, [...execArgv, '-e', prelude + source], {
     encoding: 'utf8',
     timeout: hangAfterMs,

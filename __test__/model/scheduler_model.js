@@ -7,7 +7,7 @@
 //   node __test__/model/scheduler_model.js [--ops N] [--seeds N] [--seed S]   (npm run fuzz)
 // The seed of a failure is printed; SEQLOOP_SEED=S re-runs exactly that seed.
 const assert = require('node:assert/strict')
-const { Scheduler, DeterministicClock, replay } = require('../../lib/index.js')
+const { Scheduler, DeterministicClock, replay } = require('../..')
 
 /** mulberry32: a small, seeded PRNG. */
 function prng (seed) {

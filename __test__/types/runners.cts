@@ -1,4 +1,4 @@
-// Type-checked by __test__/runners.test.js (tsc --strict --module nodenext): the runner adapters' .d.ts files.
+// Type-checked by __test__/types.test.js and npm run lint (types/tsconfig.json): the runner adapters' .d.ts files.
 import { useSeqloopTimers, currentClock, checkVersion, ViTimers } from 'seqloop/vitest'
 import SeqloopEnvironment = require('seqloop/jest-environment')
 import type { Clock } from 'seqloop/fake-timers'

@@ -1,4 +1,4 @@
-// Compiled by __test__/types.test.js with `tsc --noEmit --strict`: the public types must accept
+// Type-checked by __test__/types.test.js and npm run lint (types/tsconfig.json, strict): the public types must accept
 // real usage and reject misuse (the @ts-expect-error lines fail the build if they compile).
 import { EventLoop, Scheduler, DeterministicClock, WallClock, Macrotask, HostcallOutcome } from '../../lib/index'
 
