@@ -322,6 +322,44 @@ test('run methods reject with ERR_LOOP_REENTRANT while one is in progress', asyn
   await assert.rejects(inner, { code: 'ERR_LOOP_REENTRANT' })
 })
 
+test('every run method called during a run returns a promise rejected with ERR_LOOP_REENTRANT, never a throw', async () => {
+  for (const clock of ['virtual', 'wall']) {
+    const loop = new EventLoop({ clock })
+    const calls = {
+      runOnce: () => loop.runOnce(),
+      runUntilIdle: () => loop.runUntilIdle(),
+      runUntilIdleBadOptions: () => loop.runUntilIdle({ maxTicks: -1 }),
+      advance: () => loop.advance(1),
+      advanceBadMs: () => loop.advance('x'),
+      runAll: () => loop.runAll(),
+      runAllBadOptions: () => loop.runAll({ maxTicks: 1.5 }),
+      run: () => loop.run(),
+    }
+    const got = {}
+    loop.setTimeout(() => {
+      for (const [name, call] of Object.entries(calls)) {
+        let p
+        try {
+          p = call()
+        } catch (e) {
+          got[name] = `threw ${e.code}`
+          continue
+        }
+        got[name] = p
+        p.catch(() => {}) // observed below
+      }
+    }, 1)
+    assert.equal(await (clock === 'wall' ? loop.run() : loop.runAll()), 1)
+    for (const name of Object.keys(calls)) {
+      assert.ok(got[name] instanceof Promise, `${clock} ${name}: ${got[name]}`)
+      await assert.rejects(got[name], (e) => e instanceof Error && e.code === 'ERR_LOOP_REENTRANT', `${clock} ${name}`)
+    }
+    // The loop is usable afterwards: the refused runs left no state behind.
+    loop.setImmediate(() => {})
+    assert.equal(await loop.runUntilIdle(), 1)
+  }
+})
+
 test('runAll past maxTicks rejects with ERR_LOOP_LIMIT and loses nothing', async () => {
   const loop = new EventLoop()
   const log = []

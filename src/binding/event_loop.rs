@@ -936,6 +936,26 @@ impl NativeEventLoop {
         Ok(promise)
     }
 
+    /// E2, checked before anything else a run method does (its arguments, the clock kind): while
+    /// a run is in progress, every run method returns a promise rejected with
+    /// `ERR_LOOP_REENTRANT` instead of throwing. None when no run is in progress.
+    fn refuse_if_running(&self, env: &Env) -> Result<Option<sys::napi_value>> {
+        let running = self.inner.state.try_borrow().map(|st| st.run.is_some()).unwrap_or(false);
+        if !running {
+            return Ok(None);
+        }
+        let raw = env.raw();
+        let mut deferred = ptr::null_mut();
+        let mut promise = ptr::null_mut();
+        // SAFETY: env is the live env of this call; out-pointers are valid locals.
+        check(unsafe { sys::napi_create_promise(raw, &mut deferred, &mut promise) })?;
+        let err = Coded::new(Code::LoopReentrant, "a run method is already in progress on this loop")
+            .to_raw(raw)?;
+        // SAFETY: settles the fresh deferred once.
+        check(unsafe { sys::napi_reject_deferred(raw, deferred, err) })?;
+        Ok(Some(promise))
+    }
+
     fn max_ticks(&self, env: &Env, opts: Option<Unknown>) -> Result<u64> {
         self.inner
             .convert(|| {
@@ -1522,6 +1542,10 @@ impl NativeEventLoop {
     /// Runs one tick; resolves with the macrotask that ran, or null.
     #[napi(ts_return_type = "Promise<Macrotask | null>")]
     pub fn run_once<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        if let Some(p) = self.refuse_if_running(env)? {
+            // SAFETY: p is a promise of this env.
+            return Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) });
+        }
         let p = self.promise(env, RunKind::Once, 1)?;
         // SAFETY: p is a promise of this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) })
@@ -1530,6 +1554,10 @@ impl NativeEventLoop {
     /// Ticks until nothing is due (time does not move). Resolves with the number run.
     #[napi(ts_args_type = "options?: { maxTicks?: number }", ts_return_type = "Promise<number>")]
     pub fn run_until_idle<'e>(&self, env: &'e Env, options: Option<Unknown>) -> Result<Unknown<'e>> {
+        if let Some(p) = self.refuse_if_running(env)? {
+            // SAFETY: p is a promise of this env.
+            return Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) });
+        }
         let max = self.max_ticks(env, options)?;
         let p = self.promise(env, RunKind::UntilIdle, max)?;
         // SAFETY: p is a promise of this env.
@@ -1540,6 +1568,10 @@ impl NativeEventLoop {
     /// Resolves with the number of macrotasks run.
     #[napi(ts_args_type = "ms: number, options?: { maxTicks?: number }", ts_return_type = "Promise<number>")]
     pub fn advance<'e>(&self, env: &'e Env, ms: Unknown, options: Option<Unknown>) -> Result<Unknown<'e>> {
+        if let Some(p) = self.refuse_if_running(env)? {
+            // SAFETY: p is a promise of this env.
+            return Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) });
+        }
         let ms = args::u53(&ms, "ms").or_throw(env)?;
         self.require_virtual(env, "advance")?;
         let max = self.max_ticks(env, options)?;
@@ -1556,6 +1588,10 @@ impl NativeEventLoop {
     /// `ERR_LOOP_LIMIT` past `maxTicks` (default 100000) with the remaining work still queued.
     #[napi(ts_args_type = "options?: { maxTicks?: number }", ts_return_type = "Promise<number>")]
     pub fn run_all<'e>(&self, env: &'e Env, options: Option<Unknown>) -> Result<Unknown<'e>> {
+        if let Some(p) = self.refuse_if_running(env)? {
+            // SAFETY: p is a promise of this env.
+            return Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) });
+        }
         self.require_virtual(env, "runAll")?;
         let max = self.max_ticks(env, options)?;
         let p = self.promise(env, RunKind::All, max)?;
@@ -1568,6 +1604,10 @@ impl NativeEventLoop {
     /// for hostcall completions it does not keep the process alive.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn run<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        if let Some(p) = self.refuse_if_running(env)? {
+            // SAFETY: p is a promise of this env.
+            return Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) });
+        }
         if self.inner.st().or_throw(env)?.clock.is_some() {
             return Err(Coded::new(
                 Code::LoopClock,
