@@ -5,6 +5,7 @@ const { execFileSync } = require('node:child_process')
 const { AsyncLocalStorage } = require('node:async_hooks')
 const path = require('node:path')
 const { EventLoop } = require('../lib/index.js')
+const { internals } = require('../lib/event-loop.js')
 
 const ENTRY = path.join(__dirname, '..', 'lib', 'index.js')
 
@@ -410,14 +411,14 @@ test('bad input gets coded errors and leaves the loop usable', async () => {
   assert.throws(() => loop.setTimeout(() => {}, '5'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   // The callback table is installed once, by the constructor, and only its handle may `step`;
   // the shared raw functions refuse anything but a live loop handle.
-  const raw = require('../index.js').NativeEventLoop.rawFunctions()
-  assert.equal(raw.step(loop.fastPaths()), 0, 'a second handle cannot take macrotasks')
+  const raw = internals.rawFunctions()
+  assert.equal(raw.step(internals.loopHandle(loop)), 0, 'a second handle cannot take macrotasks')
   for (const bogus of [{}, null, 42, undefined]) {
     assert.throws(() => raw.setTimeout(bogus, () => {}, 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
     assert.throws(() => raw.step(bogus), { code: 'ERR_INVALID_ARG_TYPE' })
   }
-  assert.throws(() => loop.fastPaths({ runner () {}, table: {} }), { name: 'Error', code: 'ERR_LOOP_HOOKS' })
-  assert.throws(() => new EventLoop().fastPaths.call(new EventLoop(), { runner: 1, table: {} }), { code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => internals.loopHandle(loop, { runner () {}, table: {} }), { name: 'Error', code: 'ERR_LOOP_HOOKS' })
+  assert.throws(() => internals.loopHandle(new EventLoop(), { runner: 1, table: {} }), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.equal(loop.timerCount, 0, 'a refused call schedules nothing')
   assert.throws(() => loop.setInterval(null, 5), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => loop.setImmediate(42), { code: 'ERR_INVALID_ARG_TYPE' })
@@ -485,7 +486,7 @@ test('collected loops release their native state (timers, immediates, listeners,
     }
   }
   await settle()
-  const before = EventLoop.liveCount()
+  const before = internals.liveCount()
   ;(() => {
     for (let i = 0; i < 50; i++) {
       const l = new EventLoop()
@@ -497,13 +498,13 @@ test('collected loops release their native state (timers, immediates, listeners,
       l.dispatchEvent('e', { big: new Array(1000).fill(i) })
     }
   })()
-  assert.equal(EventLoop.liveCount(), before + 50)
+  assert.equal(internals.liveCount(), before + 50)
   await settle()
-  assert.equal(EventLoop.liveCount(), before, 'every collected loop freed its native state')
+  assert.equal(internals.liveCount(), before, 'every collected loop freed its native state')
 })
 
 test('a loop collected mid-run finishes the run, then frees its state', async () => {
-  const before = EventLoop.liveCount()
+  const before = internals.liveCount()
   const run = (() => {
     const l = new EventLoop()
     for (let i = 0; i < 1000; i++) l.setTimeout(() => {}, i)
@@ -515,5 +516,5 @@ test('a loop collected mid-run finishes the run, then frees its state', async ()
     await new Promise((resolve) => setImmediate(resolve))
     global.gc()
   }
-  assert.equal(EventLoop.liveCount(), before)
+  assert.equal(internals.liveCount(), before)
 })

@@ -6,7 +6,7 @@
 //! caller's JS. It creates a promise, arms a libuv timer and returns; libuv then calls the
 //! driver with no JS on the stack.
 //!
-//! Timer and immediate callbacks are held by the entry point's JS table (`lib/index.js`), not
+//! Timer and immediate callbacks are held by the entry point's JS table (`lib/event-loop.js`), not
 //! here: the native side orders them (the core scheduler) and the table calls them. When one is
 //! due, the driver enters the JS batch runner with `napi_make_callback`; the runner takes due
 //! macrotasks one at a time through `step()` and, after each callback, calls Node's own
@@ -79,7 +79,7 @@ const DEFAULT_MAX_TICKS: u64 = 100_000;
 /// run's count stays far from any overflow; a run that long still yields to Node (see `SLICE`).
 const MAX_TICKS: u64 = (1 << 31) - 1;
 
-/// Loops whose native state is alive (diagnostics: `NativeEventLoop.liveCount()`).
+/// Loops whose native state is alive (diagnostics: `__seqloopLiveLoops()`).
 static LIVE_LOOPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 use super::fast::env_closing;
@@ -234,7 +234,7 @@ struct State {
     listeners: Vec<Listener>,
     run: Option<Run>,
     /// The batch runner and the loop's callback table, installed by the package entry point
-    /// through `fastPaths(hooks)`.
+    /// through `__seqloopHooks(hooks)`.
     hooks: Option<Hooks>,
     /// The step the batch runner handed back to the driver (a task it does not run, a finish
     /// or a sleep). Always consumed within the same `drive`.
@@ -375,7 +375,7 @@ impl Drop for LoopInner {
         let env = self.env;
         let st = self.state.get_mut();
         if let Some(h) = st.hooks.take() {
-            // SAFETY: the reference was created in `fast_paths` and is deleted once, here.
+            // SAFETY: the reference was created in `hooks` and is deleted once, here.
             unsafe { sys::napi_delete_reference(env, h.table) };
         }
         let ctxs = st
@@ -1060,7 +1060,7 @@ impl LoopInner {
         fast::to_number(env, id as f64)
     }
 
-    /// `step()` of the batch runner (`lib/index.js`): takes the next macrotask of the active run
+    /// `step()` of the batch runner (`lib/event-loop.js`): takes the next macrotask of the active run
     /// and returns its timer id, or minus its immediate id, for the runner to call; otherwise
     /// leaves it (or the run's finish or sleep) to the driver and returns 0. A `runOnce` run
     /// hands out one macrotask.
@@ -1247,13 +1247,6 @@ impl NativeEventLoop {
         })
     }
 
-    /// Diagnostics: how many loops' native state is alive in this process (loops not yet
-    /// collected, plus collected ones still finishing a run). Used by the leak tests.
-    #[napi]
-    pub fn live_count() -> u32 {
-        LIVE_LOOPS.load(std::sync::atomic::Ordering::Relaxed) as u32
-    }
-
     /// The loop's time in milliseconds (virtual, or since the Unix epoch for a wall clock).
     #[napi]
     pub fn now(&self, env: Env) -> Result<f64> {
@@ -1284,16 +1277,14 @@ impl NativeEventLoop {
         Ok(self.inner.st().or_throw(&env)?.core.next_timer_deadline().map(|d| d as f64))
     }
 
-    /// A handle to this loop for the process-wide raw functions of `rawFunctions()`. With
+    /// A handle to this loop for the process-wide raw functions of `__seqloopEventLoopRaw()`. With
     /// `hooks` (once per loop) it also installs the batch runner and the handle may `step`: the
     /// driver calls `runner(table)` with no JS on the stack whenever a timer or an immediate is
     /// due, and the runner calls `step(table.handle)` until it returns 0, running each callback
     /// (held in the table) and then draining microtasks. Used by the package's `EventLoop`.
-    #[napi(
-        ts_args_type = "hooks?: { runner: (table: object) => void, table: object }",
-        ts_return_type = "unknown"
-    )]
-    pub fn fast_paths<'e>(&self, env: &'e Env, hooks: Option<Unknown>) -> Result<Unknown<'e>> {
+    /// Internal (`lib/event-loop.js` takes it off the prototype): not part of the public API.
+    #[napi(js_name = "__seqloopHooks", skip_typescript)]
+    pub fn hooks<'e>(&self, env: &'e Env, hooks: Option<Unknown>) -> Result<Unknown<'e>> {
         let raw = env.raw();
         let parsed = self
             .inner
@@ -1324,29 +1315,6 @@ impl NativeEventLoop {
         drop(st);
         // Only this handle may `step`: no second one can take macrotasks away from the runner.
         fast::new_handle(env, Handle { inner: self.inner.clone(), runner: true })
-    }
-
-    /// The timer functions every `EventLoop` shares, without napi-rs's per-call overhead (and,
-    /// being one set per process rather than per loop, without per-loop function objects that
-    /// would make JS call sites megamorphic): `{ setTimeout(h, fn, ms), setInterval(h, fn, ms),
-    /// setImmediate(h, fn), clearTimeout(h, id), clearImmediate(h, id), step(h), rearm(h, id) }`
-    /// where `h` is a handle from `fastPaths()`. `fn` is only checked: callbacks live in JS.
-    #[napi(
-        ts_return_type = "{ setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: Function, rearm: Function }"
-    )]
-    pub fn raw_functions<'e>(env: &'e Env) -> Result<Object<'e>> {
-        fast::unbound_object(
-            env,
-            &[
-                (c"setTimeout", raw_set_timeout),
-                (c"setInterval", raw_set_interval),
-                (c"setImmediate", raw_set_immediate),
-                (c"clearTimeout", raw_clear_timer),
-                (c"clearImmediate", raw_clear_immediate),
-                (c"step", raw_step),
-                (c"rearm", raw_rearm),
-            ],
-        )
     }
 
     /// Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs.
@@ -1619,4 +1587,38 @@ impl NativeEventLoop {
         // SAFETY: p is a promise of this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), p) })
     }
+}
+
+/// The timer functions every `EventLoop` shares, without napi-rs's per-call overhead (and,
+/// being one set per process rather than per loop, without per-loop function objects that
+/// would make JS call sites megamorphic): `{ setTimeout(h, fn, ms), setInterval(h, fn, ms),
+/// setImmediate(h, fn), clearTimeout(h, id), clearImmediate(h, id), step(h), rearm(h, id) }`
+/// where `h` is a handle from `__seqloopHooks()`. `fn` is only checked: callbacks live in JS.
+/// Internal (`lib/event-loop.js`; the package entry drops it from its exports).
+#[napi(js_name = "__seqloopEventLoopRaw", skip_typescript)]
+// Reached only from JS: napi-rs registers free functions outside `cfg(test)` builds.
+#[cfg_attr(test, allow(dead_code))]
+pub fn raw_functions<'e>(env: &'e Env) -> Result<Object<'e>> {
+    fast::unbound_object(
+        env,
+        &[
+            (c"setTimeout", raw_set_timeout),
+            (c"setInterval", raw_set_interval),
+            (c"setImmediate", raw_set_immediate),
+            (c"clearTimeout", raw_clear_timer),
+            (c"clearImmediate", raw_clear_immediate),
+            (c"step", raw_step),
+            (c"rearm", raw_rearm),
+        ],
+    )
+}
+
+/// Diagnostics: how many loops' native state is alive in this process (loops not yet collected,
+/// plus collected ones still finishing a run). Internal: used by the leak tests.
+#[napi(js_name = "__seqloopLiveLoops", skip_typescript)]
+// Reached only from JS: napi-rs registers free functions outside `cfg(test)` builds.
+#[cfg_attr(test, allow(dead_code))]
+pub fn live_loops() -> u32 {
+    // Relaxed: a statistics counter; no data is published through it.
+    LIVE_LOOPS.load(std::sync::atomic::Ordering::Relaxed) as u32
 }
