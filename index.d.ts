@@ -73,8 +73,8 @@ export declare class HugepageStatus {
 /**
  * A deterministic event loop that holds JS callbacks and runs them itself, one macrotask per
  * tick (I1) with every microtask and `process.nextTick` drained after each (I2), in seq order
- * (I3, I5). Wrapped by the `EventLoop` class of the package entry point, which adds the
- * `...args` rest parameters.
+ * (I3, I5). Wrapped by the `EventLoop` class of `lib/event-loop.js`, which adds the `...args`
+ * rest parameters.
  */
 export declare class NativeEventLoop {
   /** `new EventLoop({ clock: 'virtual' | 'wall', startMs, record })`. */
