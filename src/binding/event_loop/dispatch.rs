@@ -10,6 +10,7 @@ use napi::sys;
 
 use super::glue;
 use super::state::{Held, LoopInner};
+use crate::runloop::{route, Route};
 use crate::sched::{HostcallOutcome, Macrotask, MacrotaskKind};
 
 /// Runs one hostcall completion, stream chunk or event (timers and immediates go through the
@@ -17,19 +18,23 @@ use crate::sched::{HostcallOutcome, Macrotask, MacrotaskKind};
 pub(super) fn dispatch(inner: &LoopInner, task: Macrotask<Held>) -> std::result::Result<(), sys::napi_value> {
     let env = inner.env;
     let fail = |_: Error| ptr::null_mut();
+    // The core decides what each kind of completion does (settle, call a listener, remove it).
+    let decided = route(&task, false);
+    let resolve = decided == Route::SettleHostcall { resolve: true };
     match task.kind {
         MacrotaskKind::TimerFired { .. } | MacrotaskKind::Immediate { .. } => Ok(()),
         MacrotaskKind::HostcallComplete(c) => {
             let call_id = c.call_id;
             match c.outcome {
-                HostcallOutcome::StreamChunk { sequence, chunk, is_final } => {
+                HostcallOutcome::StreamChunk { sequence, chunk, .. } => {
+                    let last = decided == Route::StreamListener { last: true };
                     let (func, ctx, recv, chunk_v) = {
                         let mut st = inner.state.borrow_mut();
                         let chunk_v = st.stash.take(env, chunk.slot).map_err(fail)?;
                         let Some(l) = st.streams.get(&call_id) else { return Ok(()) };
                         let (fslot, ctx) = (l.func, l.ctx);
                         let func = st.stash.get(env, fslot).map_err(fail)?;
-                        if is_final {
+                        if last {
                             st.streams.remove(&call_id);
                             st.stash.clear(env, fslot);
                         }
@@ -39,10 +44,10 @@ pub(super) fn dispatch(inner: &LoopInner, task: Macrotask<Held>) -> std::result:
                     let info = glue::new_object(env).map_err(fail)?;
                     glue::set_prop(env, info, c"sequence", glue::js_f64(env, sequence as f64).map_err(fail)?)
                         .map_err(fail)?;
-                    glue::set_prop(env, info, c"isFinal", glue::js_bool(env, is_final).map_err(fail)?)
+                    glue::set_prop(env, info, c"isFinal", glue::js_bool(env, last).map_err(fail)?)
                         .map_err(fail)?;
                     let result = glue::make_callback(env, ctx, recv, func, &[chunk_v, info]);
-                    if is_final {
+                    if last {
                         glue::destroy_ctx(env, ctx);
                     }
                     result
@@ -54,7 +59,7 @@ pub(super) fn dispatch(inner: &LoopInner, task: Macrotask<Held>) -> std::result:
                         (st.hostcalls.remove(&call_id), v)
                     };
                     if let Some(p) = pending {
-                        glue::settle_in_scope(env, p.ctx, p.deferred, v, true);
+                        glue::settle_in_scope(env, p.ctx, p.deferred, v, resolve);
                         glue::destroy_ctx(env, p.ctx);
                     }
                     Ok(())
@@ -63,7 +68,7 @@ pub(super) fn dispatch(inner: &LoopInner, task: Macrotask<Held>) -> std::result:
                     let pending = inner.state.borrow_mut().hostcalls.remove(&call_id);
                     if let Some(p) = pending {
                         let err = glue::error_value(env, &code, &message);
-                        glue::settle_in_scope(env, p.ctx, p.deferred, err, false);
+                        glue::settle_in_scope(env, p.ctx, p.deferred, err, resolve);
                         glue::destroy_ctx(env, p.ctx);
                     }
                     Ok(())

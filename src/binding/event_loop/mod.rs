@@ -110,6 +110,29 @@ impl NativeEventLoop {
         Ok(Some(glue::unknown(env, promise)))
     }
 
+    /// A stream or event listener for `func`, with the async context of this call, and the state
+    /// borrowed once it is made (async_hooks' init hooks, JS, run while it is made: E1).
+    fn new_listener(
+        &self,
+        env: &Env,
+        func: &Unknown,
+        resource: &str,
+    ) -> Result<(std::cell::RefMut<'_, State>, Listener)> {
+        callback_arg(func, "listener").or_throw(env)?;
+        let raw = env.raw();
+        self.inner.st().or_throw(env)?;
+        let ctx = glue::async_ctx(raw, resource)?;
+        let mut st = match self.inner.state_mut() {
+            Ok(st) => st,
+            Err(e) => {
+                glue::destroy_ctx(raw, ctx);
+                return Err(e.throw(env));
+            }
+        };
+        let func = st.stash.put(raw, func.raw())?;
+        Ok((st, Listener { func, ctx }))
+    }
+
     fn max_ticks(&self, env: &Env, opts: Option<Unknown>) -> Result<u64> {
         self.inner
             .convert(|| {
@@ -343,20 +366,9 @@ impl NativeEventLoop {
     )]
     pub fn on_stream(&self, env: Env, call_id: Unknown, func: Unknown) -> Result<()> {
         let call_id = args::string(&call_id, "callId").or_throw(&env)?;
-        callback_arg(&func, "listener").or_throw(&env)?;
         let raw = env.raw();
-        self.inner.st().or_throw(&env)?;
-        // Before the borrow: async_hooks' init hooks (JS) run here.
-        let ctx = glue::async_ctx(raw, "seqloop.Stream")?;
-        let mut st = match self.inner.state_mut() {
-            Ok(st) => st,
-            Err(e) => {
-                glue::destroy_ctx(raw, ctx);
-                return Err(e.throw(&env));
-            }
-        };
-        let fslot = st.stash.put(raw, func.raw())?;
-        if let Some(old) = st.streams.insert(call_id, Listener { func: fslot, ctx }) {
+        let (mut st, listener) = self.new_listener(&env, &func, "seqloop.Stream")?;
+        if let Some(old) = st.streams.insert(call_id, listener) {
             st.stash.clear(raw, old.func);
             glue::destroy_ctx(raw, old.ctx);
         }
@@ -366,20 +378,8 @@ impl NativeEventLoop {
     /// Adds an event listener `fn(eventId, payload)`; listeners run in registration order.
     #[napi(ts_args_type = "fn: (eventId: string, payload: unknown) => unknown")]
     pub fn on_event(&self, env: Env, func: Unknown) -> Result<()> {
-        callback_arg(&func, "listener").or_throw(&env)?;
-        let raw = env.raw();
-        self.inner.st().or_throw(&env)?;
-        // Before the borrow: async_hooks' init hooks (JS) run here.
-        let ctx = glue::async_ctx(raw, "seqloop.Event")?;
-        let mut st = match self.inner.state_mut() {
-            Ok(st) => st,
-            Err(e) => {
-                glue::destroy_ctx(raw, ctx);
-                return Err(e.throw(&env));
-            }
-        };
-        let fslot = st.stash.put(raw, func.raw())?;
-        st.listeners.push(Listener { func: fslot, ctx });
+        let (mut st, listener) = self.new_listener(&env, &func, "seqloop.Event")?;
+        st.listeners.push(listener);
         Ok(())
     }
 
