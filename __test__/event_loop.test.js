@@ -323,6 +323,33 @@ test('run methods reject with ERR_LOOP_REENTRANT while one is in progress', asyn
   await assert.rejects(inner, { code: 'ERR_LOOP_REENTRANT' })
 })
 
+test('the EventLoop has one public form: no fastPaths, rawFunctions, liveCount or __seqloop* in its types or at run time', () => {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const seqloop = require('../lib/index.js')
+  const hidden = /^(fastPaths|rawFunctions|liveCount|handle)$|^__seqloop/
+  for (const key of Object.keys(seqloop)) assert.doesNotMatch(key, /^__seqloop/, 'package export')
+  const loop = new seqloop.EventLoop()
+  for (let o = loop; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) assert.doesNotMatch(key, hidden, `instance member ${key}`)
+  }
+  for (let C = seqloop.EventLoop; C && C !== Function.prototype; C = Object.getPrototypeOf(C)) {
+    for (const key of Object.getOwnPropertyNames(C)) assert.doesNotMatch(key, hidden, `static ${key}`)
+  }
+  // The public declarations of EventLoop and its native base.
+  for (const [file, cls] of [['index.d.ts', 'NativeEventLoop'], ['lib/index.d.ts', 'EventLoop']]) {
+    const text = fs.readFileSync(path.join(__dirname, '..', file), 'utf8')
+    const start = text.indexOf(`export declare class ${cls} `)
+    assert.ok(start >= 0, `${file} declares ${cls}`)
+    const body = text.slice(start, text.indexOf('\n}', start))
+    assert.doesNotMatch(body, /\b(fastPaths|rawFunctions|liveCount|handle)\(|__seqloop/, file)
+  }
+  // The methods still work through the fast path they always used.
+  const log = []
+  loop.setTimeout((a) => log.push(a), 1, 'x')
+  assert.equal(loop.timerCount, 1)
+})
+
 test('every run method called during a run returns a promise rejected with ERR_LOOP_REENTRANT, never a throw', async () => {
   for (const clock of ['virtual', 'wall']) {
     const loop = new EventLoop({ clock })
