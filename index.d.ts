@@ -73,17 +73,12 @@ export declare class HugepageStatus {
 /**
  * A deterministic event loop that holds JS callbacks and runs them itself, one macrotask per
  * tick (I1) with every microtask and `process.nextTick` drained after each (I2), in seq order
- * (I3, I5). Wrapped by the `EventLoop` class of the package entry point, which adds the
- * `...args` rest parameters.
+ * (I3, I5). Wrapped by the `EventLoop` class of `lib/event-loop.js`, which adds the `...args`
+ * rest parameters.
  */
 export declare class NativeEventLoop {
   /** `new EventLoop({ clock: 'virtual' | 'wall', startMs, record })`. */
   constructor(options?: { clock?: 'virtual' | 'wall', startMs?: number, record?: boolean, asyncContext?: boolean })
-  /**
-   * Diagnostics: how many loops' native state is alive in this process (loops not yet
-   * collected, plus collected ones still finishing a run). Used by the leak tests.
-   */
-  static liveCount(): number
   /** The loop's time in milliseconds (virtual, or since the Unix epoch for a wall clock). */
   now(): number
   /** Pending timers and intervals (not cleared). */
@@ -94,22 +89,6 @@ export declare class NativeEventLoop {
   hasPending(): boolean
   /** Earliest pending timer deadline, or null. */
   nextTimerDeadline(): number | null
-  /**
-   * A handle to this loop for the process-wide raw functions of `rawFunctions()`. With
-   * `hooks` (once per loop) it also installs the batch runner and the handle may `step`: the
-   * driver calls `runner(table)` with no JS on the stack whenever a timer or an immediate is
-   * due, and the runner calls `step(table.handle)` until it returns 0, running each callback
-   * (held in the table) and then draining microtasks. Used by the package's `EventLoop`.
-   */
-  fastPaths(hooks?: { runner: (table: object) => void, table: object }): unknown
-  /**
-   * The timer functions every `EventLoop` shares, without napi-rs's per-call overhead (and,
-   * being one set per process rather than per loop, without per-loop function objects that
-   * would make JS call sites megamorphic): `{ setTimeout(h, fn, ms), setInterval(h, fn, ms),
-   * setImmediate(h, fn), clearTimeout(h, id), clearImmediate(h, id), step(h), rearm(h, id) }`
-   * where `h` is a handle from `fastPaths()`. `fn` is only checked: callbacks live in JS.
-   */
-  static rawFunctions(): { setTimeout: Function, setInterval: Function, setImmediate: Function, clearTimeout: Function, clearImmediate: Function, step: Function, rearm: Function }
   /** Starts a hostcall: the promise settles when `completeHostcall(callId, …)`'s macrotask runs. */
   hostcall(callId: string): Promise<unknown>
   /**

@@ -6,6 +6,7 @@ const { AsyncLocalStorage } = require('node:async_hooks')
 const path = require('node:path')
 const { EventLoop } = require('..')
 const { requireGc, settleUnderGc } = require('./helpers.js')
+const { internals } = require('../lib/event-loop.js')
 
 const ENTRY = path.join(__dirname, '..') // the package entry (package.json main)
 
@@ -218,6 +219,71 @@ test('run methods reject with ERR_LOOP_REENTRANT while one is in progress', asyn
   await assert.rejects(inner, { code: 'ERR_LOOP_REENTRANT' })
 })
 
+test('the EventLoop has one public form: no fastPaths, rawFunctions, liveCount or __seqloop* in its types or at run time', () => {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const seqloop = require('../lib/index.js')
+  const hidden = /^(fastPaths|rawFunctions|liveCount|handle)$|^__seqloop/
+  for (const key of Object.keys(seqloop)) assert.doesNotMatch(key, /^__seqloop/, 'package export')
+  const loop = new seqloop.EventLoop()
+  for (let o = loop; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) assert.doesNotMatch(key, hidden, `instance member ${key}`)
+  }
+  for (let C = seqloop.EventLoop; C && C !== Function.prototype; C = Object.getPrototypeOf(C)) {
+    for (const key of Object.getOwnPropertyNames(C)) assert.doesNotMatch(key, hidden, `static ${key}`)
+  }
+  // The public declarations of EventLoop and its native base.
+  for (const [file, cls] of [['index.d.ts', 'NativeEventLoop'], ['lib/index.d.ts', 'EventLoop']]) {
+    const text = fs.readFileSync(path.join(__dirname, '..', file), 'utf8')
+    const start = text.indexOf(`export declare class ${cls} `)
+    assert.ok(start >= 0, `${file} declares ${cls}`)
+    const body = text.slice(start, text.indexOf('\n}', start))
+    assert.doesNotMatch(body, /\b(fastPaths|rawFunctions|liveCount|handle)\(|__seqloop/, file)
+  }
+  // The methods still work through the fast path they always used.
+  const log = []
+  loop.setTimeout((a) => log.push(a), 1, 'x')
+  assert.equal(loop.timerCount, 1)
+})
+
+test('every run method called during a run returns a promise rejected with ERR_LOOP_REENTRANT, never a throw', async () => {
+  for (const clock of ['virtual', 'wall']) {
+    const loop = new EventLoop({ clock })
+    const calls = {
+      runOnce: () => loop.runOnce(),
+      runUntilIdle: () => loop.runUntilIdle(),
+      runUntilIdleBadOptions: () => loop.runUntilIdle({ maxTicks: -1 }),
+      advance: () => loop.advance(1),
+      advanceBadMs: () => loop.advance('x'),
+      runAll: () => loop.runAll(),
+      runAllBadOptions: () => loop.runAll({ maxTicks: 1.5 }),
+      run: () => loop.run(),
+    }
+    const got = {}
+    loop.setTimeout(() => {
+      for (const [name, call] of Object.entries(calls)) {
+        let p
+        try {
+          p = call()
+        } catch (e) {
+          got[name] = `threw ${e.code}`
+          continue
+        }
+        got[name] = p
+        p.catch(() => {}) // observed below
+      }
+    }, 1)
+    assert.equal(await (clock === 'wall' ? loop.run() : loop.runAll()), 1)
+    for (const name of Object.keys(calls)) {
+      assert.ok(got[name] instanceof Promise, `${clock} ${name}: ${got[name]}`)
+      await assert.rejects(got[name], (e) => e instanceof Error && e.code === 'ERR_LOOP_REENTRANT', `${clock} ${name}`)
+    }
+    // The loop is usable afterwards: the refused runs left no state behind.
+    loop.setImmediate(() => {})
+    assert.equal(await loop.runUntilIdle(), 1)
+  }
+})
+
 test('runAll past maxTicks rejects with ERR_LOOP_LIMIT and loses nothing', async () => {
   const loop = new EventLoop()
   const log = []
@@ -268,14 +334,14 @@ test('bad input gets coded errors and leaves the loop usable', async () => {
   assert.throws(() => loop.setTimeout(() => {}, '5'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   // The callback table is installed once, by the constructor, and only its handle may `step`;
   // the shared raw functions refuse anything but a live loop handle.
-  const raw = require('../index.js').NativeEventLoop.rawFunctions()
-  assert.equal(raw.step(loop.fastPaths()), 0, 'a second handle cannot take macrotasks')
+  const raw = internals.rawFunctions()
+  assert.equal(raw.step(internals.loopHandle(loop)), 0, 'a second handle cannot take macrotasks')
   for (const bogus of [{}, null, 42, undefined]) {
     assert.throws(() => raw.setTimeout(bogus, () => {}, 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
     assert.throws(() => raw.step(bogus), { code: 'ERR_INVALID_ARG_TYPE' })
   }
-  assert.throws(() => loop.fastPaths({ runner () {}, table: {} }), { name: 'Error', code: 'ERR_LOOP_HOOKS' })
-  assert.throws(() => new EventLoop().fastPaths.call(new EventLoop(), { runner: 1, table: {} }), { code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => internals.loopHandle(loop, { runner () {}, table: {} }), { name: 'Error', code: 'ERR_LOOP_HOOKS' })
+  assert.throws(() => internals.loopHandle(new EventLoop(), { runner: 1, table: {} }), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.equal(loop.timerCount, 0, 'a refused call schedules nothing')
   assert.throws(() => loop.setInterval(null, 5), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => loop.setImmediate(42), { code: 'ERR_INVALID_ARG_TYPE' })
@@ -335,7 +401,7 @@ test('an unreferenced loop finishes its run', async () => {
 
 test('collected loops release their native state (timers, immediates, listeners, streams)', async () => {
   await settleUnderGc(() => false, 10) // let earlier tests' garbage go first
-  const before = EventLoop.liveCount()
+  const before = internals.liveCount()
   ;(() => {
     for (let i = 0; i < 50; i++) {
       const l = new EventLoop()
@@ -347,13 +413,13 @@ test('collected loops release their native state (timers, immediates, listeners,
       l.dispatchEvent('e', { big: new Array(1000).fill(i) })
     }
   })()
-  assert.equal(EventLoop.liveCount(), before + 50)
-  await settleUnderGc(() => EventLoop.liveCount() === before)
-  assert.equal(EventLoop.liveCount(), before, 'every collected loop freed its native state')
+  assert.equal(internals.liveCount(), before + 50)
+  await settleUnderGc(() => internals.liveCount() === before)
+  assert.equal(internals.liveCount(), before, 'every collected loop freed its native state')
 })
 
 test('a loop collected mid-run finishes the run, then frees its state', async () => {
-  const before = EventLoop.liveCount()
+  const before = internals.liveCount()
   const run = (() => {
     const l = new EventLoop()
     for (let i = 0; i < 1000; i++) l.setTimeout(() => {}, i)
@@ -361,6 +427,6 @@ test('a loop collected mid-run finishes the run, then frees its state', async ()
   })()
   requireGc()()
   assert.equal(await run, 1000)
-  await settleUnderGc(() => EventLoop.liveCount() === before)
-  assert.equal(EventLoop.liveCount(), before)
+  await settleUnderGc(() => internals.liveCount() === before)
+  assert.equal(internals.liveCount(), before)
 })

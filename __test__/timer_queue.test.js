@@ -113,13 +113,14 @@ test('TimerQueue.rawFunctions() refuse anything but a live TimerQueue handle', (
   const { EventLoop } = require('..')
   const native = require('../index.js')
   const r = TimerQueue.rawFunctions()
-  const loopHandle = new EventLoop().fastPaths()
+  const loopInternals = require('../lib/event-loop.js').internals
+  const loopHandle = loopInternals.loopHandle(new EventLoop())
   for (const bogus of [{}, null, 7, 'h', undefined, loopHandle]) {
     assert.throws(() => r.insert(bogus, 5), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
     assert.throws(() => r.size(bogus), { code: 'ERR_INVALID_ARG_TYPE' })
   }
   // And the other way round: a queue handle is not a loop handle.
-  const loopRaw = native.NativeEventLoop.rawFunctions()
+  const loopRaw = loopInternals.rawFunctions()
   assert.throws(() => loopRaw.step(new TimerQueue().handle()), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   // Two handles of one queue see the same queue.
   const q = new TimerQueue()
@@ -184,6 +185,6 @@ test('TimerQueue.rawFunctions().create(): a handle to a new queue of its own', (
   assert.equal(r.cancel(a, 1), true)
   assert.deepEqual([r.size(a), r.size(b)], [0, 0])
   // A created handle is a queue handle, not a loop handle.
-  const loopRaw = require('../index.js').NativeEventLoop.rawFunctions()
+  const loopRaw = require('../lib/event-loop.js').internals.rawFunctions()
   assert.throws(() => loopRaw.step(r.create()), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
 })

@@ -2,6 +2,7 @@
 //!
 //! Map of the crate (dependencies point one way: `binding` → core modules → std):
 //! - [`sched`]: Seq, clocks, the timer queue, macrotasks and the `Scheduler` (invariants I1–I5).
+//! - [`runloop`]: the EventLoop's run policy (what a run does next), driven by the binding.
 //! - [`obs`]: opt-in `tracing` output (`SEQLOOP_LOG`).
 //! - [`slab`]: NUMA slab pools over real mapped memory; region.rs is the only mmap/mbind caller (S1–S5, P1–P6, R1–R4).
 //! - [`topo`]: topology snapshots (hwloc), the pure shard placement planner, thread affinity;
@@ -11,6 +12,7 @@
 
 pub mod mesh;
 pub mod obs;
+pub mod runloop;
 pub mod sched;
 pub mod slab;
 pub mod topo;

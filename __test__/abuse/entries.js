@@ -160,6 +160,9 @@ function fixture (target, m) {
 const DERIVED = {
   // A fake clock on a private global (never the real one).
   'seqloop/fake-timers:createClock()': (_m, ft) => ft.createClock(0),
+  // The EventLoop's internal raw timer functions (not exported; the facade calls them with the
+  // caller's arguments), each taking a loop handle first.
+  'EventLoop internals: rawFunctions()': () => require('../../lib/event-loop.js').internals.rawFunctions(),
 }
 
 function isClass (name, v) {
