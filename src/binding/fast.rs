@@ -532,6 +532,18 @@ pub(crate) fn uint8_array(env: sys::napi_env, v: sys::napi_value, name: &str) ->
     typed_array(env, v, sys::TypedarrayType::uint8_array, name, "an instance of Uint8Array")
 }
 
+/// `array[index] = value`.
+pub(crate) fn set_element(env: sys::napi_env, array: sys::napi_value, index: u32, value: sys::napi_value) -> napi::Result<()> {
+    // SAFETY: env is live and both values belong to the current call; setting an element of a
+    // non-object fails cleanly with a status.
+    let st = unsafe { sys::napi_set_element(env, array, index, value) };
+    if st == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::from_status(napi::Status::from(st)))
+    }
+}
+
 /// JS `null`.
 pub(crate) fn null(env: sys::napi_env) -> Ret {
     let mut v = ptr::null_mut();

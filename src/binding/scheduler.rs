@@ -339,6 +339,52 @@ fast::raw_fn!(fast_drain_timers: SchedShared, 1, |s, env, a| {
     fast::to_number(env, n as f64)
 });
 
+// `drainInto(maxTasks, out, extras)`, the batch behind the package's `drain()`: the tasks
+// `drain(maxTasks)` returns, as `[seq, x]` pairs in `out`: `x > 0` is a `timer_fired` task's
+// timer id (the JS layer builds its object), else the task's object (built here) is
+// `extras[-x]`. Returns the task count, or `-needed` without reading the clock or taking a task
+// when `out` holds fewer than `needed` numbers (the caller grows it and calls again).
+fast::raw_fn!(fast_drain_into: SchedShared, 3, |s, env, a| {
+    let max = fast::u53(env, a.argv[0], "maxTasks")?;
+    let bound = {
+        let core = s.core()?;
+        (max as usize).min(core.macrotask_count().saturating_add(core.timer_count()))
+    };
+    let needed = bound.saturating_mul(2);
+    if fast::float64_array(env, a.argv[1], "out")?.len < needed {
+        return fast::to_number(env, -(needed as f64));
+    }
+    sync_raw(s, env)?;
+    // T1: the clock's nowMs() ran JS: take `out`'s memory only now.
+    let out = fast::float64_array(env, a.argv[1], "out")?;
+    if out.len < needed {
+        return Err(Coded::new(Code::Internal, "drain's buffer changed while the clock was read"));
+    }
+    // Tasks of other kinds become objects only after the borrow ends (B1: building an object
+    // can run inherited setters).
+    let mut others = Vec::new();
+    let mut i = 0;
+    let n = s.core()?.drain_each(bound, |t| {
+        out.write(2 * i, t.seq.0 as f64);
+        let x = match t.kind {
+            sched::MacrotaskKind::TimerFired { timer_id, .. } => timer_id.0 as f64,
+            _ => {
+                others.push(t);
+                -((others.len() - 1) as f64)
+            }
+        };
+        out.write(2 * i + 1, x);
+        i += 1;
+    });
+    let napi_env = Env::from_raw(env);
+    for (k, t) in others.iter().enumerate() {
+        task_to_js(&napi_env, t)
+            .and_then(|o| fast::set_element(env, a.argv[2], k as u32, o.raw()))
+            .map_err(|e| Coded::new(Code::Internal, format!("could not build a macrotask object: {e}")))?;
+    }
+    fast::to_number(env, n as f64)
+});
+
 impl Scheduler {
     fn sync(&self, env: &Env) -> Result<()> {
         self.shared.sync(env)
@@ -530,12 +576,11 @@ impl Scheduler {
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
     }
 
-    /// The hot methods as plain functions bound to this scheduler, without napi-rs's per-call
-    /// overhead: `{ setTimeout(delayMs), clearTimeout(timerId), drainTimers(out) }`. The
-    /// package's `Scheduler` class routes its own methods through them.
-    #[napi(
-        ts_return_type = "{ setTimeout(delayMs: number): number, clearTimeout(timerId: number): boolean, drainTimers(out: Float64Array): number }"
-    )]
+    /// Internal: the hot methods as raw N-API functions bound to this scheduler, without
+    /// napi-rs's per-call overhead: `{ setTimeout, clearTimeout, drainTimers, drainInto }`. The
+    /// package's `Scheduler` class (lib/scheduler.js) routes its methods through them and removes
+    /// this method from the prototype.
+    #[napi(js_name = "__seqloopFastPaths", skip_typescript)]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
         fast::bound_object(
             env,
@@ -545,6 +590,7 @@ impl Scheduler {
                 (c"setTimeout", fast_set_timeout),
                 (c"clearTimeout", fast_clear_timeout),
                 (c"drainTimers", fast_drain_timers),
+                (c"drainInto", fast_drain_into),
             ],
         )
     }
