@@ -533,7 +533,12 @@ pub(crate) fn uint8_array(env: sys::napi_env, v: sys::napi_value, name: &str) ->
 }
 
 /// `array[index] = value`.
-pub(crate) fn set_element(env: sys::napi_env, array: sys::napi_value, index: u32, value: sys::napi_value) -> napi::Result<()> {
+pub(crate) fn set_element(
+    env: sys::napi_env,
+    array: sys::napi_value,
+    index: u32,
+    value: sys::napi_value,
+) -> napi::Result<()> {
     // SAFETY: env is live and both values belong to the current call; setting an element of a
     // non-object fails cleanly with a status.
     let st = unsafe { sys::napi_set_element(env, array, index, value) };
