@@ -8,7 +8,6 @@
 //! of due timers costs one ~50 ns crossing.
 
 use std::cell::{Cell, RefCell};
-use std::ptr;
 use std::rc::Rc;
 
 use napi::bindgen_prelude::*;
@@ -117,12 +116,7 @@ impl QueueState {
         let q = self.queue.try_borrow().map_err(|_| Self::busy())?;
         match q.peek_deadline() {
             Some(d) => fast::to_number(env, d as f64),
-            None => {
-                let mut n = ptr::null_mut();
-                // SAFETY: env is live.
-                unsafe { sys::napi_get_null(env, &mut n) };
-                Ok(n)
-            }
+            None => fast::null(env),
         }
     }
 
@@ -226,14 +220,6 @@ unsafe extern "C" fn raw_create(env: sys::napi_env, info: sys::napi_callback_inf
     }
 }
 
-fn to_unknown<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
-    match r {
-        // SAFETY: v was created in this env during this call.
-        Ok(v) => Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) }),
-        Err(e) => Err(e.throw(env)),
-    }
-}
-
 /// Pending timers in exact (deadline, seq) order, without a clock or callbacks: insert a
 /// deadline, get an id; `popDue` hands back the ids due at the earliest deadline. Ids are
 /// 1..2^53-1 (wrapping, skipping pending ids). `peekDeadline()` and `size` are O(1).
@@ -253,19 +239,19 @@ impl JsTimerQueue {
     /// Adds a timer due at `deadlineMs` (a non-negative safe integer); returns its id.
     #[napi(ts_args_type = "deadlineMs: number", ts_return_type = "number")]
     pub fn insert<'e>(&self, env: &'e Env, deadline_ms: Unknown) -> Result<Unknown<'e>> {
-        to_unknown(env, self.state.insert(env.raw(), deadline_ms.raw()))
+        fast::to_unknown(env, self.state.insert(env.raw(), deadline_ms.raw()))
     }
 
     /// Cancels timer `id`: true only when it was pending.
     #[napi(ts_args_type = "id: number", ts_return_type = "boolean")]
     pub fn cancel<'e>(&self, env: &'e Env, id: Unknown) -> Result<Unknown<'e>> {
-        to_unknown(env, self.state.cancel(env.raw(), id.raw()))
+        fast::to_unknown(env, self.state.cancel(env.raw(), id.raw()))
     }
 
     /// Earliest pending deadline, or null. O(1).
     #[napi(ts_return_type = "number | null")]
     pub fn peek_deadline<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        to_unknown(env, self.state.peek(env.raw()))
+        fast::to_unknown(env, self.state.peek(env.raw()))
     }
 
     /// Pending timers.
@@ -292,14 +278,9 @@ impl JsTimerQueue {
     ) -> Result<Unknown<'e>> {
         let spans = match max_deadlines {
             Some(v) => v.raw(),
-            None => {
-                let mut u = std::ptr::null_mut();
-                // SAFETY: env is live.
-                unsafe { sys::napi_get_undefined(env.raw(), &mut u) };
-                u
-            }
+            None => fast::undefined(env.raw()),
         };
-        to_unknown(env, self.state.pop_due(env.raw(), limit_ms.raw(), out.raw(), spans))
+        fast::to_unknown(env, self.state.pop_due(env.raw(), limit_ms.raw(), out.raw(), spans))
     }
 
     /// Inserts `count` timers with ids chosen by the caller, in order, in one call: `entries`
@@ -308,7 +289,7 @@ impl JsTimerQueue {
     /// nothing stays inserted. Returns `count`.
     #[napi(ts_args_type = "entries: Float64Array, count: number", ts_return_type = "number")]
     pub fn insert_many<'e>(&self, env: &'e Env, entries: Unknown, count: Unknown) -> Result<Unknown<'e>> {
-        to_unknown(env, self.state.insert_many(env.raw(), entries.raw(), count.raw()))
+        fast::to_unknown(env, self.state.insert_many(env.raw(), entries.raw(), count.raw()))
     }
 
     /// Every pending timer in firing order as a flat `[id, deadline, id, deadline, …]` array.
