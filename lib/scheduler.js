@@ -26,6 +26,8 @@ const {
  * the native side takes the buffer, so a nested `drain()` is over by then). Grown on demand.
  */
 let batch = new Float64Array(2 * 1024)
+/** The largest batch buffer kept between calls (numbers: two per task). */
+const KEEP_BATCH = 2 * 65536
 
 /**
  * The deterministic scheduler at data level. `setTimeout`, `clearTimeout`, `drainTimers` and
@@ -57,8 +59,10 @@ class Scheduler extends native.Scheduler {
     const others = []
     let n = f.drainInto(maxTasks, buf, others)
     if (n < 0) {
-      // More tasks may be due than the buffer holds: grow it (nothing was taken yet).
-      buf = batch = new Float64Array(Math.max(-n, 2 * batch.length))
+      // More tasks may be due than the buffer holds (nothing was taken yet): a bigger one, kept
+      // for later calls up to KEEP_BATCH numbers (a one-off huge drain does not pin its memory).
+      buf = new Float64Array(Math.max(-n, 2 * batch.length))
+      if (buf.length <= KEEP_BATCH) batch = buf
       n = f.drainInto(maxTasks, buf, others)
     }
     const tasks = new Array(n)
