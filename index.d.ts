@@ -549,12 +549,6 @@ export declare class Scheduler {
    */
   drainTimers(out: Float64Array): number
   /**
-   * The hot methods as plain functions bound to this scheduler, without napi-rs's per-call
-   * overhead: `{ setTimeout(delayMs), clearTimeout(timerId), drainTimers(out) }`. The
-   * package's `Scheduler` class routes its own methods through them.
-   */
-  fastPaths(): { setTimeout(delayMs: number): number, clearTimeout(timerId: number): boolean, drainTimers(out: Float64Array): number }
-  /**
    * The recorded trace `{ version: 1, created_by, clock, max_timer_id, records }` (a copy).
    * Throws `ERR_NOT_RECORDING` unless constructed with `record: true`.
    */
@@ -616,27 +610,16 @@ export declare class TimerQueue {
    * the last deadline taken. Returns the count; 0 when nothing is due.
    */
   popDue(limitMs: number, out: Float64Array, maxDeadlines?: number): number
+  /**
+   * Inserts `count` timers with ids chosen by the caller, in order, in one call: `entries`
+   * holds `[id, deadline, id, deadline, …]`. Each id must be a positive safe integer that is
+   * not pending, each deadline a non-negative safe integer. All or nothing: on a bad entry
+   * nothing stays inserted. Returns `count`.
+   */
+  insertMany(entries: Float64Array, count: number): number
   /** Every pending timer in firing order as a flat `[id, deadline, id, deadline, …]` array. */
   entries(): Array<number>
-  /**
-   * The hot methods as plain functions bound to this queue (no napi-rs per-call overhead):
-   * `{ insert(deadline), cancel(id), peekDeadline(), popDue(limit, out, maxDeadlines?), size() }`.
-   */
-  fastPaths(): { insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(): number }
-  /**
-   * A handle to this queue for the functions of `TimerQueue.rawFunctions()`: the same
-   * operations as `fastPaths()`, but one set of functions for the whole process, each taking
-   * a handle first. Cheaper than `fastPaths()` for code that makes many queues (creating a
-   * native function costs microseconds) and keeps JS call sites monomorphic.
-   */
-  handle(): unknown
-  /**
-   * `{ create(), insert(h, deadline), insertMany(h, entries, count), cancel(h, id),
-   * peekDeadline(h), popDue(h, limit, out, maxDeadlines?), size(h) }` for handles from
-   * `handle()` or `create()` (a new queue of its own); anything else as `h` is a TypeError
-   * (`ERR_INVALID_ARG_TYPE`).
-   */
-  static rawFunctions(): { create(): unknown, insert(h: unknown, deadlineMs: number): number, insertMany(h: unknown, entries: Float64Array, count: number): number, cancel(h: unknown, id: number): boolean, peekDeadline(h: unknown): number | null, popDue(h: unknown, limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(h: unknown): number }
+
 }
 export type JsTimerQueue = TimerQueue
 

@@ -1234,9 +1234,10 @@ test('drainTimers while recording replays like ticks; bad arguments are coded', 
     assert.throws(() => s.drainTimers(bad), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   }
   assert.throws(() => s.setTimeout(-1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
-  const fast = s.fastPaths()
-  assert.throws(() => fast.setTimeout('1'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.equal(typeof fast.setTimeout(5), 'number')
+  assert.throws(() => s.setTimeout('1'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.equal(typeof s.setTimeout(5), 'number')
+  assert.equal(s.fastPaths, undefined, 'no second public form')
+  assert.equal(s.__seqloopFastPaths, undefined)
 })
 
 test('a custom clock that throws inside a fast-path call surfaces as ERR_CLOCK_FAILED', () => {
@@ -1247,4 +1248,47 @@ test('a custom clock that throws inside a fast-path call surfaces as ERR_CLOCK_F
   assert.throws(() => s.drainTimers(new Float64Array(4)), { code: 'ERR_CLOCK_FAILED' })
   fail = false
   assert.equal(s.setTimeout(1), 1, 'still usable')
+})
+
+test('drain(): batches built in JS equal the native objects; the clock is read once per call', () => {
+  const nativeDrain = Object.getPrototypeOf(Scheduler.prototype).drain
+  const make = () => {
+    const ctl = { reads: 0, now: 0, nested: null }
+    const s = new Scheduler({
+      clock: {
+        nowMs () {
+          ctl.reads++
+          // A nested drain of another scheduler while this one reads its clock.
+          if (ctl.nested !== null) ctl.nestedGot = ctl.nested.drain(10000)
+          return ctl.now
+        },
+      },
+      record: true,
+    })
+    for (let i = 0; i < 5000; i++) {
+      s.setTimeout(i % 97)
+      if (i % 501 === 0) s.enqueueEvent(`e${i}`, { i })
+      if (i % 777 === 0) s.enqueueHostcallComplete(`c${i}`, { type: 'error', code: 'E', message: 'm' })
+    }
+    ctl.now = 100
+    return { s, ctl }
+  }
+  const a = make()
+  const b = make()
+  const other = virtual(0)
+  for (let i = 0; i < 3000; i++) other.s.setTimeout(0)
+  other.clock.advance(1)
+  a.ctl.nested = other.s
+  const reads = a.ctl.reads
+  const got = a.s.drain(6000)
+  assert.equal(a.ctl.reads, reads + 1, 'one clock read per drain()')
+  assert.equal(a.ctl.nestedGot.length, 3000)
+  assert.deepEqual(a.ctl.nestedGot[2999], { seq: 5999, kind: 'timer_fired', timerId: 3000 })
+  const want = nativeDrain.call(b.s, 6000)
+  assert.equal(got.length, want.length)
+  assert.deepEqual(got, want)
+  assert.ok(got.some((t) => t.kind === 'hostcall_complete') && got.some((t) => t.kind === 'inbound_event'))
+  assert.equal(a.s.digest(), b.s.digest())
+  assert.deepEqual(a.s.drain(10), [])
+  for (const bad of [-1, '1', undefined, NaN]) assert.throws(() => a.s.drain(bad), { code: /^ERR_/ })
 })

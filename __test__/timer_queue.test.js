@@ -3,26 +3,26 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { TimerQueue } = require('..')
 const { requireGc } = require('./helpers.js')
+const { queueRaw } = require('../lib/scheduler.js')
 
-/** The queue through its shared raw functions and a handle, shaped like `fastPaths()`. */
-function viaHandle (q) {
-  const h = q.handle()
-  const r = TimerQueue.rawFunctions()
+/** The native class's own napi-rs methods (the package's class routes around them). */
+function viaNapi (q) {
+  const proto = Object.getPrototypeOf(TimerQueue.prototype)
+  const size = Object.getOwnPropertyDescriptor(proto, 'size').get
   return {
-    insert: (d) => r.insert(h, d),
-    cancel: (id) => r.cancel(h, id),
-    peekDeadline: () => r.peekDeadline(h),
-    popDue: (limit, out, spans) => r.popDue(h, limit, out, spans),
-    size: () => r.size(h),
+    insert: (d) => proto.insert.call(q, d),
+    cancel: (id) => proto.cancel.call(q, id),
+    peekDeadline: () => proto.peekDeadline.call(q),
+    popDue: (limit, out, spans) => proto.popDue.call(q, limit, out, spans),
+    get size () { return size.call(q) },
     entries: () => q.entries(),
   }
 }
 
-for (const mode of ['methods', 'fastPaths', 'handle']) {
+for (const mode of ['methods', 'napi']) {
   const make = () => {
     const q = new TimerQueue()
-    if (mode === 'handle') return viaHandle(q)
-    return mode === 'methods' ? q : Object.assign(q.fastPaths(), { entries: () => q.entries() })
+    return mode === 'methods' ? q : viaNapi(q)
   }
 
   test(`TimerQueue (${mode}): exact (deadline, seq) order, batches per deadline`, () => {
@@ -101,18 +101,31 @@ test('TimerQueue: a popDue into a view with an offset writes only inside the vie
   assert.deepEqual([...backing], [-1, -1, 1, 1, -1, -1])
 })
 
-test('TimerQueue: the fast functions keep the queue alive on their own', () => {
-  const fast = new TimerQueue().fastPaths()
+test('TimerQueue: one public form per operation (no fastPaths, handle or rawFunctions)', () => {
+  const seqloop = require('..')
+  const q = new TimerQueue()
+  for (const gone of ['fastPaths', 'handle', '__seqloopHandle']) assert.equal(q[gone], undefined, gone)
+  assert.equal(TimerQueue.rawFunctions, undefined)
+  assert.equal(seqloop.__seqloopTimerQueueRaw, undefined)
+  assert.equal(Object.keys(seqloop).some((k) => k.startsWith('__')), false)
   requireGc()()
-  const id = fast.insert(3)
-  assert.equal(fast.size(), 1)
-  assert.equal(fast.cancel(id), true)
+  const id = q.insert(3)
+  assert.equal(q.size, 1)
+  assert.equal(q.cancel(id), true)
+  assert.equal(q.size, 0)
 })
 
-test('TimerQueue.rawFunctions() refuse anything but a live TimerQueue handle', () => {
+test('TimerQueue: a method called on another receiver is ERR_INVALID_THIS', () => {
+  const q = new TimerQueue()
+  for (const bogus of [{}, null, 7, Object.create(TimerQueue.prototype)]) {
+    assert.throws(() => q.insert.call(bogus, 5), { name: 'TypeError', code: 'ERR_INVALID_THIS' })
+  }
+  assert.throws(() => Object.getOwnPropertyDescriptor(TimerQueue.prototype, 'size').get.call({}), { code: 'ERR_INVALID_THIS' })
+})
+
+test('the raw TimerQueue functions (the fake timers\' route) refuse anything but a live queue handle', () => {
   const { EventLoop } = require('..')
-  const native = require('../index.js')
-  const r = TimerQueue.rawFunctions()
+  const r = queueRaw
   const loopInternals = require('../lib/event-loop.js').internals
   const loopHandle = loopInternals.loopHandle(new EventLoop())
   for (const bogus of [{}, null, 7, 'h', undefined, loopHandle]) {
@@ -121,26 +134,17 @@ test('TimerQueue.rawFunctions() refuse anything but a live TimerQueue handle', (
   }
   // And the other way round: a queue handle is not a loop handle.
   const loopRaw = loopInternals.rawFunctions()
-  assert.throws(() => loopRaw.step(new TimerQueue().handle()), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  // Two handles of one queue see the same queue.
-  const q = new TimerQueue()
-  const [a, b] = [q.handle(), q.handle()]
-  const id = r.insert(a, 10)
-  assert.equal(r.size(b), 1)
-  assert.equal(r.cancel(b, id), true)
-  assert.equal(q.size, 0)
+  assert.throws(() => loopRaw.step(r.create()), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
 })
 
-test('TimerQueue.rawFunctions().insertMany: caller ids in one call, all or nothing', () => {
-  const r = TimerQueue.rawFunctions()
+test('TimerQueue.insertMany: caller ids in one call, all or nothing', () => {
   const q = new TimerQueue()
-  const h = q.handle()
   // [id, deadline] pairs; ties keep the order of the entries, whatever the ids.
-  assert.equal(r.insertMany(h, new Float64Array([9, 20, 4, 10, 7, 20, 2, 10]), 4), 4)
+  assert.equal(q.insertMany(new Float64Array([9, 20, 4, 10, 7, 20, 2, 10]), 4), 4)
   assert.deepEqual(q.entries(), [4, 10, 2, 10, 9, 20, 7, 20])
   // count may be shorter than the array; auto ids never collide with caller ids.
-  assert.equal(r.insertMany(h, new Float64Array([5, 1, 99, 99]), 1), 1)
-  const auto = new Set(Array.from({ length: 12 }, () => r.insert(h, 30)))
+  assert.equal(q.insertMany(new Float64Array([5, 1, 99, 99]), 1), 1)
+  const auto = new Set(Array.from({ length: 12 }, () => q.insert(30)))
   for (const id of [2, 4, 5, 7, 9]) assert.equal(auto.has(id), false)
   const before = q.entries()
   const refused = [
@@ -153,27 +157,27 @@ test('TimerQueue.rawFunctions().insertMany: caller ids in one call, all or nothi
     [[1001, 1, 1002, NaN], 'ERR_OUT_OF_RANGE']
   ]
   for (const [entries, code] of refused) {
-    assert.throws(() => r.insertMany(h, new Float64Array(entries), 2), { code }, String(entries))
+    assert.throws(() => q.insertMany(new Float64Array(entries), 2), { code }, String(entries))
     assert.deepEqual(q.entries(), before, `nothing inserted by ${entries}`)
   }
-  assert.throws(() => r.insertMany(h, new Float64Array(4), 3), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
-  assert.throws(() => r.insertMany(h, [1, 2], 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => r.insertMany({}, new Float64Array(2), 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => q.insertMany(new Float64Array(4), 3), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+  assert.throws(() => q.insertMany([1, 2], 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => q.insertMany(new Float64Array(2), -1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
   // A fired or cancelled id may be used again.
   const out = new Float64Array(8)
-  assert.equal(r.popDue(h, 10, out), 1)
+  assert.equal(q.popDue(10, out), 1)
   assert.equal(out[1], 5)
-  assert.equal(r.popDue(h, 10, out), 2)
+  assert.equal(q.popDue(10, out), 2)
   assert.deepEqual([...out.subarray(1, 3)], [4, 2])
-  assert.equal(r.cancel(h, 9), true)
-  assert.equal(r.insertMany(h, new Float64Array([4, 15, 9, 15]), 2), 2)
-  assert.equal(r.peekDeadline(h), 15)
-  assert.equal(r.popDue(h, 15, out), 2)
+  assert.equal(q.cancel(9), true)
+  assert.equal(q.insertMany(new Float64Array([4, 15, 9, 15]), 2), 2)
+  assert.equal(q.peekDeadline(), 15)
+  assert.equal(q.popDue(15, out), 2)
   assert.deepEqual([...out.subarray(1, 3)], [4, 9])
 })
 
-test('TimerQueue.rawFunctions().create(): a handle to a new queue of its own', () => {
-  const r = TimerQueue.rawFunctions()
+test('the raw functions\' create(): a handle to a new queue of its own', () => {
+  const r = queueRaw
   const [a, b] = [r.create(), r.create()]
   assert.equal(r.insert(a, 7), 1)
   assert.equal(r.insertMany(b, new Float64Array([5, 3]), 1), 1)

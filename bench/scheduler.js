@@ -1,11 +1,11 @@
-'use strict';
 // Side-by-side: schedule N timers (seeded delays 0–10 s), each mapped to a JS callback that
-// increments a counter, and dispatch them all. Contenders, all in this process:
+// increments a counter, and dispatch them all. Contenders, all in this process, through the
+// package's public API:
 //   seqloop    Scheduler + DeterministicClock: setTimeout N times keeping id → callback in an
-//              array, move the clock past the last deadline, then drainTimers(out) in a loop (the
-//              ids of fired timers, BATCH per call, into one Float64Array; other macrotask kinds
-//              would be taken with tick()) and call each callback;
-//   seqloop drain()  the same through drain(BATCH), which builds one Macrotask object per task;
+//              array, move the clock past the last deadline, then drain(BATCH) in a loop (one
+//              Macrotask object per task) and call each timer's callback;
+//   seqloop drainTimers()  the same through drainTimers(out): the ids of fired timers, BATCH per
+//              call, into one Float64Array, no objects (other macrotask kinds go to tick());
 //   sinon      @sinonjs/fake-timers createClock(): clock.setTimeout N times, clock.runAll();
 //   node:test  mock.timers with apis ['setTimeout']: setTimeout N times, tick(10_001), reset().
 // Every run checks that the counter equals N (a benchmark that skipped the work is worthless).
@@ -45,10 +45,28 @@ function runSeqloop(ds) {
   const clock = new DeterministicClock(0);
   const sched = new Scheduler({ clock });
   const callbacks = [];
-  for (let i = 0; i < ds.length; i++) {
-    // Ids are small increasing integers, so a dense array is the natural id → callback map.
-    callbacks[sched.setTimeout(ds[i])] = onTimer;
+  // Ids are small increasing integers, so a dense array is the natural id → callback map.
+  for (let i = 0; i < ds.length; i++) callbacks[sched.setTimeout(ds[i])] = onTimer;
+  clock.advance(MAX_DELAY_MS + 1);
+  for (;;) {
+    const tasks = sched.drain(BATCH);
+    if (tasks.length === 0) break;
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i];
+      if (t.kind === 'timer_fired') {
+        const cb = callbacks[t.timerId];
+        callbacks[t.timerId] = undefined;
+        cb();
+      }
+    }
   }
+}
+
+function runSeqloopDrainTimers(ds) {
+  const clock = new DeterministicClock(0);
+  const sched = new Scheduler({ clock });
+  const callbacks = [];
+  for (let i = 0; i < ds.length; i++) callbacks[sched.setTimeout(ds[i])] = onTimer;
   clock.advance(MAX_DELAY_MS + 1);
   const out = new Float64Array(BATCH);
   for (;;) {
@@ -63,26 +81,6 @@ function runSeqloop(ds) {
       const cb = callbacks[id];
       callbacks[id] = undefined;
       cb();
-    }
-  }
-}
-
-function runSeqloopDrain(ds) {
-  const clock = new DeterministicClock(0);
-  const sched = new Scheduler({ clock });
-  const callbacks = [];
-  for (let i = 0; i < ds.length; i++) callbacks[sched.setTimeout(ds[i])] = onTimer;
-  clock.advance(MAX_DELAY_MS + 1);
-  for (;;) {
-    const tasks = sched.drain(BATCH);
-    if (tasks.length === 0) break;
-    for (let i = 0; i < tasks.length; i++) {
-      const t = tasks[i];
-      if (t.kind === 'timer_fired') {
-        const cb = callbacks[t.timerId];
-        callbacks[t.timerId] = undefined;
-        cb();
-      }
     }
   }
 }
@@ -108,7 +106,7 @@ function runNodeMock(ds) {
 
 const CONTENDERS = [
   ['seqloop', runSeqloop],
-  ['seqloop drain()', runSeqloopDrain],
+  ['seqloop drainTimers()', runSeqloopDrainTimers],
   ['sinon', runSinon],
   ['node:test', runNodeMock],
 ];
@@ -137,8 +135,8 @@ function repsFor(n) {
 
 /**
  * Where seqloop's time goes, measured phase by phase in separate runs (median of reps): the
- * `setTimeout` loop, the `drainTimers` calls alone (native ticks writing ids into a Float64Array),
- * and the JS loop that looks up and calls each callback.
+ * `setTimeout` loop, the `drain` calls alone (native ticks and the Macrotask objects), and the JS
+ * loop that looks up and calls each callback.
  */
 function seqloopSplit(ds, reps) {
   const set = [];
@@ -156,17 +154,17 @@ function seqloopSplit(ds, reps) {
     const batches = [];
     t0 = performance.now();
     for (;;) {
-      const out = new Float64Array(BATCH);
-      const n = sched.drainTimers(out);
-      if (n === 0) break;
-      batches.push(out.subarray(0, n));
+      const tasks = sched.drain(BATCH);
+      if (tasks.length === 0) break;
+      batches.push(tasks);
     }
     drain.push(performance.now() - t0);
     t0 = performance.now();
-    for (const ids of batches) {
-      for (let i = 0; i < ids.length; i++) {
-        const cb = callbacks[ids[i]];
-        callbacks[ids[i]] = undefined;
+    for (const tasks of batches) {
+      for (let i = 0; i < tasks.length; i++) {
+        const id = tasks[i].timerId;
+        const cb = callbacks[id];
+        callbacks[id] = undefined;
         cb();
       }
     }

@@ -30,7 +30,7 @@ const ROUND_OPS = 1000
 function setup () {
   const clock = new DeterministicClock()
   const sched = new Scheduler({ clock })
-  const sf = sched.fastPaths()
+  const sf = sched
   const loop = new EventLoop()
   const mesh = new ReactorMesh({ shardCount: 4, laneCapacity: 4096 })
   const mf = mesh.fastPaths()

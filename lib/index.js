@@ -5,40 +5,11 @@
 const native = require('./native.js')
 
 const { EventLoop } = require('./event-loop.js')
+const { Scheduler, TimerQueue } = require('./scheduler.js')
 
 const { __seqloopIsInstance: nativeIsInstance, __seqloopConstructible: nativeConstructible } = native
 /** A JS class's own receiver brand (see `guardReceivers`). */
 const kIsInstance = Symbol.for('seqloop.isInstance')
-
-/**
- * The data-level scheduler. Its hottest methods go through raw N-API functions bound to this
- * instance (see `fastPaths()`), which cost a fraction of a napi-rs method call.
- */
-class Scheduler extends native.Scheduler {
-  #fast
-
-  constructor (options) {
-    super(options)
-    this.#fast = super.fastPaths()
-  }
-
-  /** The receiver brand of `guardReceivers`: an instance made by this constructor. */
-  static [kIsInstance] (o) {
-    return typeof o === 'object' && o !== null && #fast in o
-  }
-
-  setTimeout (delayMs) {
-    return this.#fast.setTimeout(delayMs)
-  }
-
-  clearTimeout (timerId) {
-    return this.#fast.clearTimeout(timerId)
-  }
-
-  drainTimers (out) {
-    return this.#fast.drainTimers(out)
-  }
-}
 
 function codedTypeError (code, message) {
   const err = new TypeError(message)
@@ -118,9 +89,9 @@ function requireNew (Cls, nativeName) {
   return new Proxy(Cls, handler)
 }
 
-const exported = { ...native, Scheduler, EventLoop }
+const exported = { ...native, Scheduler, TimerQueue, EventLoop }
 // Loader internals and napi-rs aliases are not part of the package's API.
-for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget', '__seqloopIsInstance', '__seqloopConstructible', '__seqloopEventLoopRaw', '__seqloopLiveLoops']) {
+for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget', '__seqloopIsInstance', '__seqloopConstructible', '__seqloopEventLoopRaw', '__seqloopLiveLoops', '__seqloopTimerQueueRaw']) {
   delete exported[internal]
 }
 for (const [name, value] of Object.entries(exported)) {

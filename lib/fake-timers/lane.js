@@ -1,17 +1,16 @@
 'use strict'
 // A clock's view of one native `TimerQueue`: the batch of due ids last popped from it, and the
 // staging of inserts (see the design notes in clock-core.js).
-const native = require('../native.js')
 const { BATCH, STAGE, MAX_SPAN, ARMED, TAKEN } = require('./common.js')
 
-const { TimerQueue } = native
+// The package's internal route to the TimerQueue's raw functions (not part of the exports).
 const {
   insertMany: queueInsertMany,
   cancel: queueCancel,
   peekDeadline: queuePeek,
   create: queueCreate,
   popDue: queuePopDue
-} = TimerQueue.rawFunctions()
+} = require('../scheduler.js').queueRaw
 
 /**
  * One native `TimerQueue` and the batch last popped from it. A timer's id in the queue is its
@@ -26,7 +25,7 @@ const {
  */
 class Lane {
   constructor (out, byId) {
-    // One set of native functions for every lane (`TimerQueue.rawFunctions()`), each taking the
+    // One set of native functions for every lane (the TimerQueue's raw functions), each taking the
     // lane's queue handle: making a clock binds no native function. The queue itself is made
     // when a first timer reaches it (many clocks never use immediates, or never flush).
     this.h = null

@@ -51,7 +51,7 @@ pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A short description of a JS value for error messages, like Node's `ERR_INVALID_ARG_TYPE`.
 pub(crate) fn describe(v: &Unknown<'_>) -> String {
-    super::fast::describe(v.value().env, v.raw())
+    raw::describe(v.value().env, v.raw())
 }
 
 fn unsafe_number(v: &Unknown<'_>) -> Option<f64> {
@@ -149,6 +149,24 @@ pub(crate) fn ty(v: &Unknown<'_>) -> ValueType {
 /// True for `undefined` (and a missing optional argument).
 pub(crate) fn is_undefined(v: &Unknown<'_>) -> bool {
     matches!(v.get_type(), Ok(ValueType::Undefined))
+}
+
+/// `v` as an object, if it is one.
+pub(crate) fn object<'a>(v: &Unknown<'a>) -> Option<Object<'a>> {
+    if ty(v) != ValueType::Object {
+        return None;
+    }
+    // SAFETY: type checked just above.
+    unsafe { v.cast::<Object>() }.ok()
+}
+
+/// `v` as an array, if it is one.
+pub(crate) fn array<'a>(v: &Unknown<'a>) -> Option<Array<'a>> {
+    if ty(v) != ValueType::Object {
+        return None;
+    }
+    // SAFETY: checked to be an object; Array's conversion verifies it is an array.
+    unsafe { v.cast::<Array>() }.ok()
 }
 
 /// An optional options object: `undefined` → None, an object → Some, else a TypeError.
@@ -440,5 +458,166 @@ fn to_json(
         sys::ValueType::napi_function => Err(not_json(path, "function")),
         sys::ValueType::napi_undefined => Err(not_json(path, "undefined")),
         _ => Err(not_json(path, "an external or unknown value")),
+    }
+}
+
+/// Reads of raw argument values (`napi_value`s), for the raw N-API callbacks of fast.rs and for
+/// the napi-rs forms above, so each conversion exists once.
+pub(crate) mod raw {
+    use std::ptr;
+
+    use napi::sys;
+
+    use super::super::error::Coded;
+
+    /// Reads a JS number (or `None` for another type).
+    pub(crate) fn number(env: sys::napi_env, v: sys::napi_value) -> Option<f64> {
+        let mut n = 0f64;
+        // SAFETY: v is a live value; napi_get_value_double fails cleanly for non-numbers.
+        (unsafe { sys::napi_get_value_double(env, v, &mut n) } == sys::Status::napi_ok).then_some(n)
+    }
+
+    /// The N-API type of `v`.
+    pub(crate) fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
+        let mut t = 0;
+        // SAFETY: v is a live value of env.
+        unsafe { sys::napi_typeof(env, v, &mut t) };
+        t
+    }
+
+    /// Describes a raw value for error messages.
+    pub(crate) fn describe(env: sys::napi_env, v: sys::napi_value) -> String {
+        match type_of(env, v) {
+            sys::ValueType::napi_undefined => "undefined".into(),
+            sys::ValueType::napi_null => "null".into(),
+            sys::ValueType::napi_number => format!("type number ({})", number(env, v).unwrap_or(f64::NAN)),
+            sys::ValueType::napi_string => "type string".into(),
+            sys::ValueType::napi_boolean => "type boolean".into(),
+            sys::ValueType::napi_function => "function".into(),
+            sys::ValueType::napi_object => "an instance of Object".into(),
+            sys::ValueType::napi_bigint => "type bigint".into(),
+            sys::ValueType::napi_symbol => "type symbol".into(),
+            _ => "an unknown value".into(),
+        }
+    }
+
+    /// A time or id argument: a non-negative safe integer (fractions truncated), with the coded
+    /// errors of API.md §Conventions.
+    pub(crate) fn u53(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<u64, Coded> {
+        match number(env, v) {
+            Some(n) => super::check_u53(n, name),
+            None => Err(Coded::arg_type(name, "of type number", describe(env, v))),
+        }
+    }
+
+    /// A JS string argument as UTF-8 (`None` for another type).
+    pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
+        // Short keys (the common case) are read in one call through a stack buffer.
+        let mut stack = [0u8; 64];
+        let mut len = 0usize;
+        // SAFETY: v is a live value; the buffer holds `stack.len()` bytes including the NUL napi
+        // writes; napi fails cleanly for non-strings.
+        let st = unsafe {
+            sys::napi_get_value_string_utf8(env, v, stack.as_mut_ptr().cast(), stack.len(), &mut len)
+        };
+        if st != sys::Status::napi_ok {
+            return None;
+        }
+        if len + 1 < stack.len() {
+            return String::from_utf8(stack[..len].to_vec()).ok();
+        }
+        // Possibly truncated: read it all (a failed allocation reads as "not a string").
+        super::read_utf8(env, v, super::utf8_len(env, v), "string").ok()
+    }
+
+    /// The elements of a typed array argument of one element type, read and written element by
+    /// element through a raw pointer.
+    ///
+    /// Invariant T1: `data` points to `len` elements of `E`, suitably aligned, for as long as the
+    /// current callback runs no JS: the caller's frame keeps the array alive, and only JS can detach
+    /// or resize its buffer. So a `TypedOut` is taken after the last call into JS of the callback
+    /// (a custom clock's `nowMs()`, a getter), never before one, and dropped before the next. No Rust reference to the
+    /// memory is ever formed (JS may alias it), only element reads/writes and `ptr::copy`.
+    pub(crate) struct TypedOut<E> {
+        data: *mut E,
+        pub(crate) len: usize,
+    }
+
+    impl<E: Copy> TypedOut<E> {
+        /// Writes element `i` (`i < len`).
+        pub(crate) fn write(&self, i: usize, v: E) {
+            assert!(i < self.len, "index checked by callers");
+            // SAFETY: T1, and i < len.
+            unsafe { self.data.add(i).write(v) };
+        }
+
+        /// Reads element `i` (`i < len`).
+        pub(crate) fn read(&self, i: usize) -> E {
+            assert!(i < self.len, "index checked by callers");
+            // SAFETY: T1, and i < len.
+            unsafe { self.data.add(i).read() }
+        }
+
+        /// The start of the elements (valid for `len` elements under T1).
+        pub(crate) fn as_ptr(&self) -> *mut E {
+            self.data
+        }
+    }
+
+    /// The elements of a typed array of type `want` (`what` names it in errors).
+    fn typed_array<E>(
+        env: sys::napi_env,
+        v: sys::napi_value,
+        want: sys::napi_typedarray_type,
+        name: &str,
+        what: &str,
+    ) -> Result<TypedOut<E>, Coded> {
+        let bad = || Coded::arg_type(name, what, describe(env, v));
+        let mut is_ta = false;
+        // SAFETY: v is a live value of this call.
+        unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
+        if !is_ta {
+            return Err(bad());
+        }
+        let mut ty = 0;
+        let mut len = 0usize;
+        let mut data = ptr::null_mut();
+        // SAFETY: v is a typed array; out-pointers are valid locals; we do not need the buffer.
+        let st = unsafe {
+            sys::napi_get_typedarray_info(
+                env,
+                v,
+                &mut ty,
+                &mut len,
+                &mut data,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if st != sys::Status::napi_ok || ty != want {
+            return Err(bad());
+        }
+        // A detached buffer reports no data and length 0: nothing can be read or written. A typed
+        // array's data is aligned for its element type (its byteOffset must be a multiple of it).
+        let len = if data.is_null() { 0 } else { len };
+        Ok(TypedOut { data: data.cast::<E>(), len })
+    }
+
+    /// A `Float64Array` argument.
+    pub(crate) fn float64_array(
+        env: sys::napi_env,
+        v: sys::napi_value,
+        name: &str,
+    ) -> Result<TypedOut<f64>, Coded> {
+        typed_array(env, v, sys::TypedarrayType::float64_array, name, "a Float64Array")
+    }
+
+    /// A `Uint8Array` argument (a `Buffer` is one).
+    pub(crate) fn uint8_array(
+        env: sys::napi_env,
+        v: sys::napi_value,
+        name: &str,
+    ) -> Result<TypedOut<u8>, Coded> {
+        typed_array(env, v, sys::TypedarrayType::uint8_array, name, "an instance of Uint8Array")
     }
 }

@@ -356,21 +356,6 @@ fn functions_object<'e>(
     Ok(o)
 }
 
-/// Reads a JS number (or `None` for another type).
-pub(crate) fn number(env: sys::napi_env, v: sys::napi_value) -> Option<f64> {
-    let mut n = 0f64;
-    // SAFETY: v is a live value; napi_get_value_double fails cleanly for non-numbers.
-    (unsafe { sys::napi_get_value_double(env, v, &mut n) } == sys::Status::napi_ok).then_some(n)
-}
-
-/// The N-API type of `v`.
-pub(crate) fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
-    let mut t = 0;
-    // SAFETY: v is a live value of env.
-    unsafe { sys::napi_typeof(env, v, &mut t) };
-    t
-}
-
 /// A JS number value.
 pub(crate) fn to_number(env: sys::napi_env, n: f64) -> Ret {
     let mut v = ptr::null_mut();
@@ -393,143 +378,92 @@ pub(crate) fn to_bool(env: sys::napi_env, b: bool) -> Ret {
     }
 }
 
-/// Describes a raw value for error messages (mirrors `args::describe`).
-pub(crate) fn describe(env: sys::napi_env, v: sys::napi_value) -> String {
-    match type_of(env, v) {
-        sys::ValueType::napi_undefined => "undefined".into(),
-        sys::ValueType::napi_null => "null".into(),
-        sys::ValueType::napi_number => format!("type number ({})", number(env, v).unwrap_or(f64::NAN)),
-        sys::ValueType::napi_string => "type string".into(),
-        sys::ValueType::napi_boolean => "type boolean".into(),
-        sys::ValueType::napi_function => "function".into(),
-        sys::ValueType::napi_object => "an instance of Object".into(),
-        sys::ValueType::napi_bigint => "type bigint".into(),
-        sys::ValueType::napi_symbol => "type symbol".into(),
-        _ => "an unknown value".into(),
+/// Argument reads live in `args::raw` (argument conversion exists once); re-exported here for
+/// the raw callbacks.
+pub(crate) use super::args::raw::{
+    describe, float64_array, number, string, type_of, u53, uint8_array, TypedOut,
+};
+
+/// JS `undefined`.
+pub(crate) fn undefined(env: sys::napi_env) -> sys::napi_value {
+    let mut v = ptr::null_mut();
+    // SAFETY: env is live (a callback's env); napi_get_undefined cannot fail on a live env.
+    unsafe { sys::napi_get_undefined(env, &mut v) };
+    v
+}
+
+/// A raw callback's outcome as a napi-rs method's: the value, or its error thrown.
+pub(crate) fn to_unknown(env: &napi::Env, r: Ret) -> napi::Result<napi::bindgen_prelude::Unknown<'_>> {
+    match r {
+        // SAFETY: v was created in this env during the current call (every `Ret` value is).
+        Ok(v) => Ok(unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env.raw(), v) }),
+        Err(e) => Err(e.throw(env)),
     }
 }
 
-/// A time or id argument: a non-negative safe integer (fractions truncated), with the coded
-/// errors of API.md §Conventions.
-pub(crate) fn u53(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<u64, Coded> {
-    match number(env, v) {
-        Some(n) => super::args::check_u53(n, name),
-        None => Err(Coded::arg_type(name, "of type number", describe(env, v))),
-    }
+/// Takes and clears the pending exception: the thrown value, or `None` when nothing (or
+/// `undefined`) was thrown.
+pub(crate) fn take_exception(env: sys::napi_env) -> Option<sys::napi_value> {
+    let mut pending = ptr::null_mut();
+    // SAFETY: env is live; clearing works whether or not an exception is pending (none gives
+    // `undefined`).
+    unsafe { sys::napi_get_and_clear_last_exception(env, &mut pending) };
+    (!pending.is_null() && type_of(env, pending) != sys::ValueType::napi_undefined).then_some(pending)
 }
 
-/// A JS string argument as UTF-8 (`None` for another type).
-pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
-    // Short keys (the common case) are read in one call through a stack buffer.
-    let mut stack = [0u8; 64];
-    let mut len = 0usize;
-    // SAFETY: v is a live value; the buffer holds `stack.len()` bytes including the NUL napi
-    // writes; napi fails cleanly for non-strings.
-    let st =
-        unsafe { sys::napi_get_value_string_utf8(env, v, stack.as_mut_ptr().cast(), stack.len(), &mut len) };
-    if st != sys::Status::napi_ok {
-        return None;
-    }
-    if len + 1 < stack.len() {
-        return String::from_utf8(stack[..len].to_vec()).ok();
-    }
-    // Possibly truncated: ask for the length, then read it all.
-    // SAFETY: a null buffer asks napi for the length only.
-    let st = unsafe { sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len) };
-    if st != sys::Status::napi_ok {
-        return None;
-    }
-    // The length comes from JS: reserve fallibly (a failure reads as "not a string").
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(len + 1).ok()?;
-    buf.resize(len + 1, 0u8);
-    let mut got = 0usize;
-    // SAFETY: buf holds len + 1 bytes, room for the string and its NUL.
-    let st = unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut got) };
-    if st != sys::Status::napi_ok {
-        return None;
-    }
-    buf.truncate(got);
-    String::from_utf8(buf).ok()
-}
-
-/// The elements of a typed array argument of one element type, read and written element by
-/// element through a raw pointer.
-///
-/// Invariant T1: `data` points to `len` elements of `E`, suitably aligned, for as long as the
-/// current callback runs no JS: the caller's frame keeps the array alive, and only JS can detach
-/// or resize its buffer. So a `TypedOut` is taken after the last call into JS of the callback
-/// (a custom clock's `nowMs()`, a getter), never before one, and dropped before the next. No Rust reference to the
-/// memory is ever formed (JS may alias it), only element reads/writes and `ptr::copy`.
-pub(crate) struct TypedOut<E> {
-    data: *mut E,
-    pub(crate) len: usize,
-}
-
-impl<E: Copy> TypedOut<E> {
-    /// Writes element `i` (`i < len`).
-    pub(crate) fn write(&self, i: usize, v: E) {
-        assert!(i < self.len, "index checked by callers");
-        // SAFETY: T1, and i < len.
-        unsafe { self.data.add(i).write(v) };
-    }
-
-    /// Reads element `i` (`i < len`).
-    pub(crate) fn read(&self, i: usize) -> E {
-        assert!(i < self.len, "index checked by callers");
-        // SAFETY: T1, and i < len.
-        unsafe { self.data.add(i).read() }
-    }
-
-    /// The start of the elements (valid for `len` elements under T1).
-    pub(crate) fn as_ptr(&self) -> *mut E {
-        self.data
-    }
-}
-
-/// The elements of a typed array of type `want` (`what` names it in errors).
-fn typed_array<E>(
+/// Throws `err`, with `cause` (a value of this call) as its `cause` property when given.
+pub(crate) fn throw_with_cause(
     env: sys::napi_env,
-    v: sys::napi_value,
-    want: sys::napi_typedarray_type,
-    name: &str,
-    what: &str,
-) -> Result<TypedOut<E>, Coded> {
-    let bad = || Coded::arg_type(name, what, describe(env, v));
-    let mut is_ta = false;
-    // SAFETY: v is a live value of this call.
-    unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
-    if !is_ta {
-        return Err(bad());
+    err: &Coded,
+    cause: Option<sys::napi_value>,
+) -> napi::Error {
+    if let Ok(raw) = err.to_raw(env) {
+        if let Some(cause) = cause {
+            // SAFETY: raw and cause are values of this env; the key is a C literal.
+            unsafe { sys::napi_set_named_property(env, raw, c"cause".as_ptr(), cause) };
+        }
+        // SAFETY: raw is an error object of this env.
+        unsafe { sys::napi_throw(env, raw) };
     }
-    let mut ty = 0;
-    let mut len = 0usize;
-    let mut data = ptr::null_mut();
-    // SAFETY: v is a typed array; out-pointers are valid locals; we do not need the buffer.
-    let st = unsafe {
-        sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
-    };
-    if st != sys::Status::napi_ok || ty != want {
-        return Err(bad());
-    }
-    // A detached buffer reports no data and length 0: nothing can be read or written. A typed
-    // array's data is aligned for its element type (its byteOffset must be a multiple of it).
-    let len = if data.is_null() { 0 } else { len };
-    Ok(TypedOut { data: data.cast::<E>(), len })
+    napi::Error::new(napi::Status::PendingException, "a coded error is pending")
 }
 
-/// A `Float64Array` argument.
-pub(crate) fn float64_array(
+/// The `T` an External made by napi-rs's `External::new::<T>` holds, if `v` is one.
+pub(crate) fn external_ref<T: 'static>(
+    v: napi::bindgen_prelude::Unknown<'_>,
+) -> Option<napi::bindgen_prelude::ExternalRef<T>> {
+    // SAFETY: ExternalRef's conversion checks the External's Rust type id and fails otherwise.
+    unsafe { v.cast::<napi::bindgen_prelude::ExternalRef<T>>() }.ok()
+}
+
+/// `obj[key]` (`None` when the read throws; the exception stays pending).
+pub(crate) fn named_property(
     env: sys::napi_env,
-    v: sys::napi_value,
-    name: &str,
-) -> Result<TypedOut<f64>, Coded> {
-    typed_array(env, v, sys::TypedarrayType::float64_array, name, "a Float64Array")
+    obj: sys::napi_value,
+    key: &CStr,
+) -> Option<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    // SAFETY: env is live, obj a value of this call, key NUL-terminated; a non-object or a
+    // throwing getter fails with a status.
+    (unsafe { sys::napi_get_named_property(env, obj, key.as_ptr(), &mut v) } == sys::Status::napi_ok)
+        .then_some(v)
 }
 
-/// A `Uint8Array` argument (a `Buffer` is one).
-pub(crate) fn uint8_array(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<TypedOut<u8>, Coded> {
-    typed_array(env, v, sys::TypedarrayType::uint8_array, name, "an instance of Uint8Array")
+/// `array[index] = value`.
+pub(crate) fn set_element(
+    env: sys::napi_env,
+    array: sys::napi_value,
+    index: u32,
+    value: sys::napi_value,
+) -> napi::Result<()> {
+    // SAFETY: env is live and both values belong to the current call; setting an element of a
+    // non-object fails cleanly with a status.
+    let st = unsafe { sys::napi_set_element(env, array, index, value) };
+    if st == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::from_status(napi::Status::from(st)))
+    }
 }
 
 /// JS `null`.

@@ -97,12 +97,10 @@ impl WallClock {
 fn native_clock(obj: &Object<'_>) -> Option<Box<dyn Clock>> {
     let handle = obj.get_named_property::<Function<(), Unknown>>(CLOCK_HANDLE).ok()?;
     let value = handle.apply(obj, ()).ok()?;
-    // SAFETY: ExternalRef's conversion checks the External's Rust type id and fails otherwise.
-    if let Ok(c) = unsafe { value.cast::<ExternalRef<sched::DeterministicClock>>() } {
+    if let Some(c) = fast::external_ref::<sched::DeterministicClock>(value) {
         return Some(Box::new((*c).clone()));
     }
-    // SAFETY: as above.
-    if unsafe { value.cast::<ExternalRef<sched::WallClock>>() }.is_ok() {
+    if fast::external_ref::<sched::WallClock>(value).is_some() {
         return Some(Box::new(sched::WallClock));
     }
     None
@@ -144,9 +142,7 @@ impl ClockSource {
                 args::describe(&v),
             ));
         }
-        // SAFETY: type checked above.
-        let obj =
-            unsafe { v.cast::<Object>() }.map_err(|_| Coded::arg_type("options.clock", "an object", "?"))?;
+        let obj = args::object(&v).ok_or_else(|| Coded::arg_type("options.clock", "an object", "?"))?;
         // seqloop's own clocks hand over their native clock (an External only Rust can make), so
         // the scheduler reads them directly instead of calling nowMs() through JS every time.
         if let Some(native) = native_clock(&obj) {
@@ -175,29 +171,13 @@ impl ClockSource {
             Err(_) => {
                 // Wrap the thrown value so callers get a stable code; keep the original as cause.
                 let raw_env = env.raw();
-                let mut pending = std::ptr::null_mut();
-                // SAFETY: env is live; an exception may be pending from the call above.
-                unsafe { napi::sys::napi_get_and_clear_last_exception(raw_env, &mut pending) };
-                // SAFETY: pending is null or a value of this env (undefined when nothing was thrown).
-                let thrown =
-                    (!pending.is_null()).then(|| unsafe { Unknown::from_raw_unchecked(raw_env, pending) });
-                let thrown = thrown.filter(|t| !args::is_undefined(t));
-                let what = match &thrown {
+                let pending = fast::take_exception(raw_env);
+                let what = match pending {
                     None => "clock.nowMs is no longer a function".to_string(),
                     Some(t) => thrown_text(env, t),
                 };
-                if thrown.is_none() {
-                    pending = std::ptr::null_mut();
-                }
                 let err = Coded::new(Code::ClockFailed, format!("clock.nowMs() threw: {what}"));
-                let raw = err.to_raw(raw_env)?;
-                if !pending.is_null() {
-                    // SAFETY: raw and pending are values of this env; the key is a C literal.
-                    unsafe { napi::sys::napi_set_named_property(raw_env, raw, c"cause".as_ptr(), pending) };
-                }
-                // SAFETY: raw is a value of this env.
-                unsafe { napi::sys::napi_throw(raw_env, raw) };
-                return Err(napi::Error::new(Status::PendingException, "clock failed"));
+                return Err(fast::throw_with_cause(raw_env, &err, pending));
             }
         };
         let ms = match args::number(&value, "clock.nowMs()").and_then(|n| args::u53_f(n, "clock.nowMs()")) {
@@ -227,23 +207,18 @@ impl ClockSource {
 /// A thrown value as message text, without running code that could throw again (a Symbol or a
 /// null-prototype object cannot be converted to a string): a string itself, an object's string
 /// `message`, else a description of the value.
-fn thrown_text(env: &Env, t: &Unknown<'_>) -> String {
-    match args::ty(t) {
-        ValueType::String => args::string(t, "thrown").unwrap_or_default(),
-        ValueType::Object => {
-            // SAFETY: type checked just above.
-            let message = unsafe { t.cast::<Object>() }
-                .ok()
-                .and_then(|o| o.get_named_property::<Unknown>("message").ok())
-                .and_then(|m| args::string(&m, "message").ok());
+fn thrown_text(env: &Env, t: napi::sys::napi_value) -> String {
+    let raw_env = env.raw();
+    match fast::type_of(raw_env, t) {
+        napi::sys::ValueType::napi_string => fast::string(raw_env, t).unwrap_or_default(),
+        napi::sys::ValueType::napi_object => {
+            let message = fast::named_property(raw_env, t, c"message").and_then(|m| fast::string(raw_env, m));
             // A throwing `message` getter leaves an exception pending: drop it, the clock's own
             // exception is the cause.
-            let mut pending = std::ptr::null_mut();
-            // SAFETY: env is live; clears whatever the read above may have left pending.
-            unsafe { napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut pending) };
-            message.unwrap_or_else(|| args::describe(t))
+            let _ = fast::take_exception(raw_env);
+            message.unwrap_or_else(|| fast::describe(raw_env, t))
         }
-        _ => args::describe(t),
+        _ => fast::describe(raw_env, t),
     }
 }
 
@@ -336,6 +311,52 @@ fast::raw_fn!(fast_drain_timers: SchedShared, 1, |s, env, a| {
         out.write(i, id.0 as f64);
         i += 1;
     });
+    fast::to_number(env, n as f64)
+});
+
+// `drainInto(maxTasks, out, extras)`, the batch behind the package's `drain()`: the tasks
+// `drain(maxTasks)` returns, as `[seq, x]` pairs in `out`: `x > 0` is a `timer_fired` task's
+// timer id (the JS layer builds its object), else the task's object (built here) is
+// `extras[-x]`. Returns the task count, or `-needed` without reading the clock or taking a task
+// when `out` holds fewer than `needed` numbers (the caller grows it and calls again).
+fast::raw_fn!(fast_drain_into: SchedShared, 3, |s, env, a| {
+    let max = fast::u53(env, a.argv[0], "maxTasks")?;
+    let bound = {
+        let core = s.core()?;
+        (max as usize).min(core.macrotask_count().saturating_add(core.timer_count()))
+    };
+    let needed = bound.saturating_mul(2);
+    if fast::float64_array(env, a.argv[1], "out")?.len < needed {
+        return fast::to_number(env, -(needed as f64));
+    }
+    sync_raw(s, env)?;
+    // T1: the clock's nowMs() ran JS: take `out`'s memory only now.
+    let out = fast::float64_array(env, a.argv[1], "out")?;
+    if out.len < needed {
+        return Err(Coded::new(Code::Internal, "drain's buffer changed while the clock was read"));
+    }
+    // Tasks of other kinds become objects only after the borrow ends (B1: building an object
+    // can run inherited setters).
+    let mut others = Vec::new();
+    let mut i = 0;
+    let n = s.core()?.drain_each(bound, |t| {
+        out.write(2 * i, t.seq.0 as f64);
+        let x = match t.kind {
+            sched::MacrotaskKind::TimerFired { timer_id, .. } => timer_id.0 as f64,
+            _ => {
+                others.push(t);
+                -((others.len() - 1) as f64)
+            }
+        };
+        out.write(2 * i + 1, x);
+        i += 1;
+    });
+    let napi_env = Env::from_raw(env);
+    for (k, t) in others.iter().enumerate() {
+        task_to_js(&napi_env, t)
+            .and_then(|o| fast::set_element(env, a.argv[2], k as u32, o.raw()))
+            .map_err(|e| Coded::new(Code::Internal, format!("could not build a macrotask object: {e}")))?;
+    }
     fast::to_number(env, n as f64)
 });
 
@@ -525,17 +546,14 @@ impl Scheduler {
             out.write(i, id.0 as f64);
             i += 1;
         });
-        let v = fast::to_number(env.raw(), n as f64).or_throw(env)?;
-        // SAFETY: v was created in this env during this call.
-        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+        fast::to_unknown(env, fast::to_number(env.raw(), n as f64))
     }
 
-    /// The hot methods as plain functions bound to this scheduler, without napi-rs's per-call
-    /// overhead: `{ setTimeout(delayMs), clearTimeout(timerId), drainTimers(out) }`. The
-    /// package's `Scheduler` class routes its own methods through them.
-    #[napi(
-        ts_return_type = "{ setTimeout(delayMs: number): number, clearTimeout(timerId: number): boolean, drainTimers(out: Float64Array): number }"
-    )]
+    /// Internal: the hot methods as raw N-API functions bound to this scheduler, without
+    /// napi-rs's per-call overhead: `{ setTimeout, clearTimeout, drainTimers, drainInto }`. The
+    /// package's `Scheduler` class (lib/scheduler.js) routes its methods through them and removes
+    /// this method from the prototype.
+    #[napi(js_name = "__seqloopFastPaths", skip_typescript)]
     pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
         fast::bound_object(
             env,
@@ -545,6 +563,7 @@ impl Scheduler {
                 (c"setTimeout", fast_set_timeout),
                 (c"clearTimeout", fast_clear_timeout),
                 (c"drainTimers", fast_drain_timers),
+                (c"drainInto", fast_drain_into),
             ],
         )
     }
@@ -598,8 +617,7 @@ fn parse_completions(
     if args::ty(list) != ValueType::Object {
         return Err(not_array());
     }
-    // SAFETY: checked to be an object; Array's conversion verifies it is an array.
-    let arr = unsafe { list.cast::<Array>() }.map_err(|_| not_array())?;
+    let arr = args::array(list).ok_or_else(not_array)?;
     let mut out = args::list_vec(arr.len(), "list")?;
     for i in 0..arr.len() {
         let name = format!("list[{i}]");
@@ -611,9 +629,8 @@ fn parse_completions(
         if args::ty(&pair) != ValueType::Object {
             return Err(Coded::arg_type(&name, "a [callId, outcome] pair", args::describe(&pair)));
         }
-        // SAFETY: checked to be an object.
-        let pair = unsafe { pair.cast::<Array>() }
-            .map_err(|_| Coded::arg_type(&name, "a [callId, outcome] pair", "an object"))?;
+        let pair = args::array(&pair)
+            .ok_or_else(|| Coded::arg_type(&name, "a [callId, outcome] pair", "an object"))?;
         let id: Unknown = pair
             .get(0)
             .ok()

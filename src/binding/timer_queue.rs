@@ -3,11 +3,11 @@
 //!
 //! Exact (deadline, seq) order like the `Scheduler`, but no clock, no macrotask objects and no
 //! JSON: a timer is a deadline in, an id out, and firing writes ids into a caller-owned
-//! `Float64Array`. Its hot methods also exist as raw N-API functions (`fastPaths()`, see
-//! `fast.rs`), so one insert or one batch of due timers costs one ~50 ns crossing.
+//! `Float64Array`. The package's `TimerQueue` (lib/scheduler.js) runs its hot methods through
+//! process-wide raw N-API functions taking a queue handle (`fast.rs`), so one insert or one batch
+//! of due timers costs one ~50 ns crossing.
 
 use std::cell::{Cell, RefCell};
-use std::ptr;
 use std::rc::Rc;
 
 use napi::bindgen_prelude::*;
@@ -116,12 +116,7 @@ impl QueueState {
         let q = self.queue.try_borrow().map_err(|_| Self::busy())?;
         match q.peek_deadline() {
             Some(d) => fast::to_number(env, d as f64),
-            None => {
-                let mut n = ptr::null_mut();
-                // SAFETY: env is live.
-                unsafe { sys::napi_get_null(env, &mut n) };
-                Ok(n)
-            }
+            None => fast::null(env),
         }
     }
 
@@ -192,13 +187,7 @@ impl QueueState {
     }
 }
 
-fast::raw_fn!(fast_insert: QueueState, 1, |s, env, a| s.insert(env, a.argv[0]));
-fast::raw_fn!(fast_cancel: QueueState, 1, |s, env, a| s.cancel(env, a.argv[0]));
-fast::raw_fn!(fast_peek: QueueState, 0, |s, env, _a| s.peek(env));
-fast::raw_fn!(fast_pop_due: QueueState, 3, |s, env, a| s.pop_due(env, a.argv[0], a.argv[1], a.argv[2]));
-fast::raw_fn!(fast_size: QueueState, 0, |s, env, _a| s.size(env));
-
-/// What a queue handle owns (see `handle()` and `rawFunctions()`).
+/// What a queue handle owns (see `__seqloopHandle()` and `__seqloopTimerQueueRaw()`).
 struct QueueHandle(Rc<QueueState>);
 
 macro_rules! queue_fn {
@@ -231,14 +220,6 @@ unsafe extern "C" fn raw_create(env: sys::napi_env, info: sys::napi_callback_inf
     }
 }
 
-fn to_unknown<'e>(env: &'e Env, r: fast::Ret) -> Result<Unknown<'e>> {
-    match r {
-        // SAFETY: v was created in this env during this call.
-        Ok(v) => Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) }),
-        Err(e) => Err(e.throw(env)),
-    }
-}
-
 /// Pending timers in exact (deadline, seq) order, without a clock or callbacks: insert a
 /// deadline, get an id; `popDue` hands back the ids due at the earliest deadline. Ids are
 /// 1..2^53-1 (wrapping, skipping pending ids). `peekDeadline()` and `size` are O(1).
@@ -258,19 +239,19 @@ impl JsTimerQueue {
     /// Adds a timer due at `deadlineMs` (a non-negative safe integer); returns its id.
     #[napi(ts_args_type = "deadlineMs: number", ts_return_type = "number")]
     pub fn insert<'e>(&self, env: &'e Env, deadline_ms: Unknown) -> Result<Unknown<'e>> {
-        to_unknown(env, self.state.insert(env.raw(), deadline_ms.raw()))
+        fast::to_unknown(env, self.state.insert(env.raw(), deadline_ms.raw()))
     }
 
     /// Cancels timer `id`: true only when it was pending.
     #[napi(ts_args_type = "id: number", ts_return_type = "boolean")]
     pub fn cancel<'e>(&self, env: &'e Env, id: Unknown) -> Result<Unknown<'e>> {
-        to_unknown(env, self.state.cancel(env.raw(), id.raw()))
+        fast::to_unknown(env, self.state.cancel(env.raw(), id.raw()))
     }
 
     /// Earliest pending deadline, or null. O(1).
     #[napi(ts_return_type = "number | null")]
     pub fn peek_deadline<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        to_unknown(env, self.state.peek(env.raw()))
+        fast::to_unknown(env, self.state.peek(env.raw()))
     }
 
     /// Pending timers.
@@ -297,14 +278,18 @@ impl JsTimerQueue {
     ) -> Result<Unknown<'e>> {
         let spans = match max_deadlines {
             Some(v) => v.raw(),
-            None => {
-                let mut u = std::ptr::null_mut();
-                // SAFETY: env is live.
-                unsafe { sys::napi_get_undefined(env.raw(), &mut u) };
-                u
-            }
+            None => fast::undefined(env.raw()),
         };
-        to_unknown(env, self.state.pop_due(env.raw(), limit_ms.raw(), out.raw(), spans))
+        fast::to_unknown(env, self.state.pop_due(env.raw(), limit_ms.raw(), out.raw(), spans))
+    }
+
+    /// Inserts `count` timers with ids chosen by the caller, in order, in one call: `entries`
+    /// holds `[id, deadline, id, deadline, …]`. Each id must be a positive safe integer that is
+    /// not pending, each deadline a non-negative safe integer. All or nothing: on a bad entry
+    /// nothing stays inserted. Returns `count`.
+    #[napi(ts_args_type = "entries: Float64Array, count: number", ts_return_type = "number")]
+    pub fn insert_many<'e>(&self, env: &'e Env, entries: Unknown, count: Unknown) -> Result<Unknown<'e>> {
+        fast::to_unknown(env, self.state.insert_many(env.raw(), entries.raw(), count.raw()))
     }
 
     /// Every pending timer in firing order as a flat `[id, deadline, id, deadline, …]` array.
@@ -312,60 +297,40 @@ impl JsTimerQueue {
     pub fn entries(&self, env: Env) -> Result<Vec<f64>> {
         self.state.entries().map_err(|e| e.throw(&env))
     }
-
-    /// The hot methods as plain functions bound to this queue (no napi-rs per-call overhead):
-    /// `{ insert(deadline), cancel(id), peekDeadline(), popDue(limit, out, maxDeadlines?), size() }`.
-    #[napi(
-        ts_return_type = "{ insert(deadlineMs: number): number, cancel(id: number): boolean, peekDeadline(): number | null, popDue(limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(): number }"
-    )]
-    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        fast::bound_object(
-            env,
-            &self.state,
-            fast::bind,
-            &[
-                (c"insert", fast_insert),
-                (c"cancel", fast_cancel),
-                (c"peekDeadline", fast_peek),
-                (c"popDue", fast_pop_due),
-                (c"size", fast_size),
-            ],
-        )
-    }
 }
 
 #[napi]
 impl JsTimerQueue {
-    /// A handle to this queue for the functions of `TimerQueue.rawFunctions()`: the same
-    /// operations as `fastPaths()`, but one set of functions for the whole process, each taking
-    /// a handle first. Cheaper than `fastPaths()` for code that makes many queues (creating a
-    /// native function costs microseconds) and keeps JS call sites monomorphic.
-    #[napi(ts_return_type = "unknown")]
+    /// Internal: a handle to this queue for the functions of `__seqloopTimerQueueRaw()` (the
+    /// package's `TimerQueue` routes its hot methods through them and removes this method from
+    /// the prototype).
+    #[napi(js_name = "__seqloopHandle", skip_typescript)]
     pub fn handle<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
         fast::new_handle(env, QueueHandle(self.state.clone()))
     }
+}
 
-    /// `{ create(), insert(h, deadline), insertMany(h, entries, count), cancel(h, id),
-    /// peekDeadline(h), popDue(h, limit, out, maxDeadlines?), size(h) }` for handles from
-    /// `handle()` or `create()` (a new queue of its own); anything else as `h` is a TypeError
-    /// (`ERR_INVALID_ARG_TYPE`).
-    #[napi(
-        ts_return_type = "{ create(): unknown, insert(h: unknown, deadlineMs: number): number, insertMany(h: unknown, entries: Float64Array, count: number): number, cancel(h: unknown, id: number): boolean, peekDeadline(h: unknown): number | null, popDue(h: unknown, limitMs: number, out: Float64Array, maxDeadlines?: number): number, size(h: unknown): number }"
-    )]
-    pub fn raw_functions<'e>(env: &'e Env) -> Result<Object<'e>> {
-        fast::unbound_object(
-            env,
-            &[
-                (c"create", raw_create),
-                (c"insert", raw_insert),
-                (c"insertMany", raw_insert_many),
-                (c"cancel", raw_cancel),
-                (c"peekDeadline", raw_peek),
-                (c"popDue", raw_pop_due),
-                (c"size", raw_size),
-            ],
-        )
-    }
+/// Internal (lib/scheduler.js and the fake timers take it; lib/index.js removes it from the
+/// exports): one set of raw functions for the whole process, each taking a queue handle first,
+/// `{ create(), insert(h, deadline), insertMany(h, entries, count), cancel(h, id),
+/// peekDeadline(h), popDue(h, limit, out, maxDeadlines?), size(h) }` for handles from
+/// `__seqloopHandle()` or `create()` (a new queue of its own); anything else as `h` is a
+/// TypeError (`ERR_INVALID_ARG_TYPE`).
+#[napi(js_name = "__seqloopTimerQueueRaw", skip_typescript)]
+#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
+pub fn timer_queue_raw(env: &Env) -> Result<Object<'_>> {
+    fast::unbound_object(
+        env,
+        &[
+            (c"create", raw_create),
+            (c"insert", raw_insert),
+            (c"insertMany", raw_insert_many),
+            (c"cancel", raw_cancel),
+            (c"peekDeadline", raw_peek),
+            (c"popDue", raw_pop_due),
+            (c"size", raw_size),
+        ],
+    )
 }
 
 impl Default for JsTimerQueue {

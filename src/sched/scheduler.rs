@@ -458,24 +458,39 @@ impl<P> Scheduler<P> {
     /// [`tick`](Self::tick) repeatedly and collecting the results: no code runs between those
     /// ticks, so nothing becomes due after the first one and the clock is read once.
     pub fn drain(&mut self, max: usize) -> Vec<Macrotask<P>> {
+        let mut out = Vec::with_capacity(max.min(self.queue.len().max(16)));
+        self.drain_each(max, |t| out.push(t));
+        out
+    }
+
+    /// [`drain`](Self::drain) handing each task to `each` instead of collecting them; returns
+    /// how many it handed over.
+    pub fn drain_each(&mut self, max: usize, mut each: impl FnMut(Macrotask<P>)) -> usize {
         if max == 0 {
-            return Vec::new();
+            return 0;
         }
+        let mut n = 0;
         if self.recorder.is_some() {
             // Recording: go through tick() so the trace holds each tick's clock read and
             // dispatch exactly as a replay will re-execute them.
-            let mut out = Vec::with_capacity(max.min(self.queue.len().max(16)));
-            while out.len() < max {
+            while n < max {
                 match self.tick() {
-                    Some(t) => out.push(t),
+                    Some(t) => each(t),
                     None => break,
                 }
+                n += 1;
             }
-            return out;
+            return n;
         }
         self.promote_due_timers();
-        let n = max.min(self.queue.len());
-        (0..n).map_while(|_| self.queue.pop_front()).collect()
+        while n < max {
+            match self.queue.pop_front() {
+                Some(t) => each(t),
+                None => break,
+            }
+            n += 1;
+        }
+        n
     }
 
     /// Pops up to `max` consecutive `timer_fired` macrotasks from the front of the queue (after
