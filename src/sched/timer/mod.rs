@@ -47,8 +47,7 @@
 //!
 //! # Hot paths
 //! At a million pending timers the time per timer was mostly instructions, not cache misses
-//! (about 470 instructions per set+fire before, 320 after, through `Scheduler` with the
-//! benches' delays; `valgrind --tool=cachegrind`). So the common cases are small inlined fast
+//! (`valgrind --tool=cachegrind`; figures in `docs/performance.md`). So the common cases are small inlined fast
 //! paths and everything else is out of line: `insert` appends to the bucket the cache names
 //! (`insert_key` opens keys, `insert_slow` moves the origin or goes far), the id record is a push
 //! at the window's end (`IdMap::set_slow`), and `cancel` tombstones a bucket element found
@@ -58,23 +57,10 @@
 //! software prefetches was tried and measured slower: the CPU already overlaps the misses of
 //! consecutive inserts.)
 //!
-//! # Measured (`cargo bench --bench timers -- --warm-up-time 1 --measurement-time 3`, 2 shared
-//! cores that move the same run by 30–100%)
-//! ns per timer through `Scheduler` at N = 1e3 / 1e4 / 1e5 / 1e6 pending, with the `lazy_heap`
-//! baseline (`BinaryHeap` + cancelled set) of the same run in brackets, two runs on a quiet day
-//! before the id arena: set+fire 49–50 / 73–75 / 56–59 / 38–40 (37 / 53–58 / 102–109 / 284–387);
-//! set+clear+skip 33–34 / 55–56 / 53 / 44–46 (44–45 / 65–66 / 114–119 / 410–560);
-//! `next_timer_deadline` and `has_pending` 0.8–1.2 ns at any N. The id arena (`arena.rs`) costs
-//! +10 / +28 / +1 / +28 instructions per set+fire and +17 / +29 / +12 / +23 per set+clear+skip
-//! (cachegrind, 300–860 per timer in all), mostly at 1e6 where a bucket of ~100 ids reaches its
-//! big chunk through one more table (`bigs`). Below 1e5 the baseline's plain heap is faster at
-//! set+fire (nearly every timer has its own deadline there, and a key per timer costs more than
-//! a heap entry). Bytes per pending timer, benches' delays (uniform 0..=10,000 ms) / all
-//! deadlines distinct: 25.0 / 24.2 at N = 1e3, 28.0 / 23.9 at 1e4, 24.1 / 26.6 at 1e5, 15.7 /
-//! 24.5 at 1e6; the worst over N = 1e3..1e6 in 7% steps is 29.7 at N = 31,329 (uniform: ~3
-//! timers per deadline, where a bucket is a 16-byte key, a 12-byte header and a chunk of 4) and
-//! 28.7 distinct. (With a 32-byte bucket header and a malloc'd buffer per bucket, that band
-//! reached 33.4.)
+//! # Measured
+//! The speed and memory figures (ns per timer at 1e3..1e6 pending beside a plain-heap baseline,
+//! instructions per timer, bytes per pending timer) and the commands that produce them are in
+//! `docs/performance.md`, "The timer queue (`cargo bench --bench timers`)".
 //!
 //! # Deadlines that do not fit 32 bits
 //! Keys hold `deadline - origin` in 32 bits (49.7 days of ms). The origin is set when the heap
