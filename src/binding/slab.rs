@@ -8,7 +8,7 @@
 //!   at a time, held by a strong napi reference in `views[node][slot]` until the slot is freed.
 //!   `view()` reuses it (new `Uint8Array`, same buffer), so the table is O(slots) however often
 //!   `view()` is called. The table grows on demand (slots never viewed cost nothing).
-//! - V2 (detach on free): a successful `deallocate` (the method, the fast path or the batch)
+//! - V2 (detach on free): a successful `deallocate` (one handle, or `deallocateMany`)
 //!   first detaches that buffer, which empties every `Uint8Array` over it (`byteLength === 0`),
 //!   then frees the slot. If detaching fails the slot is *not* freed (and the call throws), so a
 //!   reused slot is never visible through an old view. Node marks external buffers
@@ -36,13 +36,15 @@
 //! - V4 (one region view per node): `regionViews[node]` is a weak reference to that node's
 //!   `Uint8Array`; calls return the same object while it lives.
 //!
-//! # Fast paths
-//! `fastPaths()` returns plain functions bound to the pool's state (see `fast.rs`): handles go
-//! in as three numbers and come out as (nodeId, slotIndex, generation) triples in a caller-owned
-//! `Float64Array`, so a call allocates nothing in JS. They report expected failures as values
-//! (`-1`, `false`, a short count) and throw only for arguments of the wrong type or range.
-//! The pool's JS object and its fast functions share one `Rc<PoolState>`; whichever of them
-//! goes last deletes the napi references (F1, [`fast::EnvRelease`]), so a fast `deallocate`
+//! # Hot methods
+//! `allocateInto`, `allocateMany`, `deallocate`, `deallocateMany`, `isLive`, `offsetOf`,
+//! `readInto` and `writeFrom` are raw N-API callbacks on the class (`raw.rs`, [`PoolState`]'s
+//! `raw_*` methods): handles go in as a `SlabHandle` object or as three numbers and come out as
+//! (nodeId, slotIndex, generation) triples in a caller-owned `Float64Array`, so a call allocates
+//! nothing in JS. They report expected failures as values (`-1`, `false`, a short count) and
+//! throw only for arguments of the wrong type or range. The pool's JS object and the bound copies
+//! of these methods (R5 in `raw.rs`) share one `Rc<PoolState>`; whichever of them goes last
+//! deletes the napi references (F1, `fast::EnvRelease`), so a `deallocate` taken off the pool
 //! still detaches views (V2) after the pool object itself was collected.
 //!
 //! Handles from JS are parsed strictly (non-negative safe integers) and then go through the
@@ -65,6 +67,7 @@ use super::args;
 use super::error::{Code, Coded, CodedResult, ThrowExt};
 use super::fast;
 use super::hugepage::{config_from_js, status_from_js, HugepageStatus};
+use super::raw;
 use super::topo::ReactorPlacementManifest;
 use crate::slab::{self as core, NodeId, NumaBinding, SlabError, SlabHandle, SlabRegion, SlotIndex};
 
@@ -317,7 +320,7 @@ impl NumaSlab {
     }
 }
 
-/// A handle given as three numbers (fast paths and `Float64Array` triples): `None` when the
+/// A handle given as three numbers (method arguments and `Float64Array` triples): `None` when the
 /// numbers cannot name a slot (a node or slot above u32), which is simply "not live".
 pub(crate) fn handle_from_parts(node: u64, slot: u64, generation: u64) -> Option<SlabHandle> {
     Some(SlabHandle {
@@ -586,11 +589,13 @@ impl PoolState {
 #[napi(custom_finalize)]
 pub struct NumaSlabPool {
     state: Rc<PoolState>,
+    /// Whether this instance got its own bound methods (`raw.rs`, R5).
+    bound: std::cell::Cell<bool>,
 }
 
 impl ObjectFinalize for NumaSlabPool {
     fn finalize(self, env: Env) -> Result<()> {
-        // F1: if fast functions still hold the state, the last of them releases the references.
+        // F1: if bound methods still hold the state, the last of them releases the references.
         if Rc::strong_count(&self.state) == 1 {
             fast::EnvRelease::release_env(&*self.state, env.raw());
         }
@@ -603,7 +608,17 @@ impl NumaSlabPool {
     fn build(env: &Env, nodes: &[NodeId], config: Option<Unknown<'_>>) -> Result<Self> {
         let (config, region_views) = config_from_js_opts(config).or_throw(env)?;
         let inner = core::NumaSlabPool::new(nodes, config).map_err(|e| slab_error(&e).throw(env))?;
-        Ok(Self { state: Rc::new(PoolState::new(inner, region_views)) })
+        Ok(Self { state: Rc::new(PoolState::new(inner, region_views)), bound: std::cell::Cell::new(false) })
+    }
+
+    /// The state the raw methods work on (`raw.rs`).
+    pub(crate) fn state(&self) -> &Rc<PoolState> {
+        &self.state
+    }
+
+    /// Set once this instance got its own bound methods (`raw.rs`, R5).
+    pub(crate) fn bound(&self) -> &std::cell::Cell<bool> {
+        &self.bound
     }
 
     fn pool(&self, env: &Env) -> Result<std::cell::Ref<'_, core::NumaSlabPool>> {
@@ -618,11 +633,6 @@ impl NumaSlabPool {
             other => Err(stale(other.as_ref())),
         }
     }
-}
-
-/// A `Uint8Array` argument of a napi-rs method, as a raw element window (T1 holds for the call).
-fn uint8_arg(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<fast::TypedOut<u8>> {
-    fast::uint8_array(env.raw(), v.raw(), name)
 }
 
 #[napi]
@@ -678,24 +688,6 @@ impl NumaSlabPool {
         Ok(Some(o))
     }
 
-    /// Frees a live handle and detaches every view handed out for it (`byteLength === 0`).
-    /// False for a stale generation, a double free, an unknown node or slot.
-    #[napi(ts_args_type = "handle: SlabHandle")]
-    pub fn deallocate(&self, env: Env, handle: Unknown) -> Result<bool> {
-        let Some(h) = handle_from_js(&handle, "handle").or_throw(&env)? else { return Ok(false) };
-        self.state.deallocate(&env, &h).or_throw(&env)
-    }
-
-    /// Frees the first `count` handles of `handles`, a `Float64Array` of (nodeId, slotIndex,
-    /// generation) triples (what `ReactorMesh.drainSlots` writes), detaching their views like
-    /// `deallocate`. Returns how many were freed; stale or unknown handles are skipped.
-    #[napi(ts_args_type = "handles: Float64Array, count: number", ts_return_type = "number")]
-    pub fn deallocate_many(&self, env: Env, handles: Unknown, count: Unknown) -> Result<f64> {
-        let count = args::u53(&count, "count").or_throw(&env)?;
-        let buf = fast::float64_array(env.raw(), handles.raw(), "handles").or_throw(&env)?;
-        Ok(self.state.deallocate_many(&env, &buf, count).or_throw(&env)? as f64)
-    }
-
     /// A `Uint8Array` over a live allocation's slot (same memory as `allocate().buffer`).
     /// Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
     #[napi(ts_args_type = "handle: SlabHandle", ts_return_type = "Uint8Array")]
@@ -704,51 +696,6 @@ impl NumaSlabPool {
         let v = self.state.view_of(env, &h).or_throw(env)?;
         // SAFETY: `v` is a live value of this env created just above.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
-    }
-
-    /// Whether `handle` is a live allocation of this pool.
-    #[napi(ts_args_type = "handle: SlabHandle")]
-    pub fn is_live(&self, env: Env, handle: Unknown) -> Result<bool> {
-        let h = handle_from_js(&handle, "handle").or_throw(&env)?;
-        let pool = self.state.pool.try_borrow().map_err(|_| busy()).or_throw(&env)?;
-        Ok(h.is_some_and(|h| pool.is_live(&h)))
-    }
-
-    /// The byte offset of a live handle's slot in its node's region (`slotIndex *
-    /// entrySizeBytes`), where `regionView(nodeId)` shows it. Throws `ERR_SLAB_STALE_HANDLE` for
-    /// a handle that is not live.
-    #[napi(ts_args_type = "handle: SlabHandle")]
-    pub fn offset_of(&self, env: Env, handle: Unknown) -> Result<f64> {
-        let h = self.live_handle(&handle).or_throw(&env)?;
-        let off = self.state.offset_of(&h).or_throw(&env)?.ok_or_else(|| stale(Some(&h))).or_throw(&env)?;
-        Ok(off as f64)
-    }
-
-    /// Copies a live slot's bytes into `target` (`min(entrySizeBytes, target.length)` of them)
-    /// and returns the count: one checked copy into memory the caller reuses, no new buffer.
-    /// Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
-    #[napi(ts_args_type = "handle: SlabHandle, target: Uint8Array", ts_return_type = "number")]
-    pub fn read_into(&self, env: Env, handle: Unknown, target: Unknown) -> Result<f64> {
-        let h = handle_from_js(&handle, "handle").or_throw(&env)?;
-        let js = uint8_arg(&env, &target, "target").or_throw(&env)?;
-        let n = match h {
-            Some(h) => self.state.copy_slot(&h, &js, true).or_throw(&env)?,
-            None => None,
-        };
-        n.map(|n| n as f64).ok_or_else(|| stale(h.as_ref()).throw(&env))
-    }
-
-    /// Copies `source` (`min(entrySizeBytes, source.length)` bytes) to the start of a live slot
-    /// and returns the count. Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
-    #[napi(ts_args_type = "handle: SlabHandle, source: Uint8Array", ts_return_type = "number")]
-    pub fn write_from(&self, env: Env, handle: Unknown, source: Unknown) -> Result<f64> {
-        let h = handle_from_js(&handle, "handle").or_throw(&env)?;
-        let js = uint8_arg(&env, &source, "source").or_throw(&env)?;
-        let n = match h {
-            Some(h) => self.state.copy_slot(&h, &js, false).or_throw(&env)?,
-            None => None,
-        };
-        n.map(|n| n as f64).ok_or_else(|| stale(h.as_ref()).throw(&env))
     }
 
     /// Opt-in raw window (pool created with `regionViews: true`, else throws
@@ -785,38 +732,6 @@ impl NumaSlabPool {
     #[napi(getter)]
     pub fn region_views_enabled(&self) -> bool {
         self.state.region_views_enabled
-    }
-
-    /// The hot methods as plain functions bound to this pool (no napi-rs per-call overhead, no
-    /// objects per call). Handles go in as three numbers and come out as (nodeId, slotIndex,
-    /// generation) triples in a caller-owned `Float64Array`; expected failures are values:
-    /// - `allocate(preferredNode, out, at = 0)`: writes the handle to `out[at .. at + 3]` and
-    ///   returns the slot's byte offset in its node's region, or -1 when every slab is full;
-    /// - `allocateMany(preferredNode, out, count)`: up to `count` handles as triples from
-    ///   `out[0]`; returns how many (fewer when the pool fills up);
-    /// - `deallocate(nodeId, slotIndex, generation)`: like `deallocate(handle)` (views detached);
-    /// - `deallocateMany(handles, count)`: like the method;
-    /// - `offsetOf(nodeId, slotIndex, generation)`: the byte offset, or -1 when not live;
-    /// - `readInto(nodeId, slotIndex, generation, target)` / `writeFrom(…, source)`: like the
-    ///   methods, -1 when not live.
-    #[napi(
-        ts_return_type = "{ allocate(preferredNode: number, out: Float64Array, at?: number): number, allocateMany(preferredNode: number, out: Float64Array, count: number): number, deallocate(nodeId: number, slotIndex: number, generation: number): boolean, deallocateMany(handles: Float64Array, count: number): number, offsetOf(nodeId: number, slotIndex: number, generation: number): number, readInto(nodeId: number, slotIndex: number, generation: number, target: Uint8Array): number, writeFrom(nodeId: number, slotIndex: number, generation: number, source: Uint8Array): number }"
-    )]
-    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        fast::bound_object(
-            env,
-            &self.state,
-            fast::bind_releasing,
-            &[
-                (c"allocate", fast_allocate),
-                (c"allocateMany", fast_allocate_many),
-                (c"deallocate", fast_deallocate),
-                (c"deallocateMany", fast_deallocate_many),
-                (c"offsetOf", fast_offset_of),
-                (c"readInto", fast_read_into),
-                (c"writeFrom", fast_write_from),
-            ],
-        )
     }
 
     /// Number of nodes (slabs).
@@ -911,15 +826,15 @@ impl NumaSlabPool {
         Ok(())
     }
 
-    /// Diagnostics: slab regions currently mapped in this process. A region is unmapped once
-    /// its pool is collected and every buffer over it has been finalized.
-    #[napi]
+    /// Diagnostics (tests, soak): slab regions currently mapped in this process. A region is
+    /// unmapped once its pool is collected and every buffer over it has been finalized.
+    #[napi(skip_typescript)]
     pub fn live_regions() -> u32 {
         SlabRegion::live_count() as u32
     }
 
-    /// Diagnostics: external slot buffers whose finalizer has not run yet.
-    #[napi]
+    /// Diagnostics (tests, soak): external slot buffers whose finalizer has not run yet.
+    #[napi(skip_typescript)]
     pub fn live_views() -> u32 {
         LIVE_VIEWS.load(Ordering::Relaxed) as u32
     }
@@ -939,17 +854,20 @@ fn manifest_from_js(v: &Unknown<'_>) -> CodedResult<Vec<NodeId>> {
     core::manifest_nodes(&m.inner).map_err(|e| slab_error(&e))
 }
 
-/// A slot id part of a fast-path handle (non-negative safe integer).
-fn part(env: sys::napi_env, v: sys::napi_value, name: &str) -> CodedResult<u64> {
-    fast::u53(env, v, name)
-}
-
-fn fast_handle(env: sys::napi_env, a: &[sys::napi_value]) -> CodedResult<Option<SlabHandle>> {
-    Ok(handle_from_parts(
-        part(env, a[0], "nodeId")?,
-        part(env, a[1], "slotIndex")?,
-        part(env, a[2], "generation")?,
-    ))
+/// A slot handle given to a hot method at `a[at]`: a handle object `{ nodeId, slotIndex,
+/// generation }`, or three numbers `nodeId, slotIndex, generation`. Returns the handle (`None`
+/// when the numbers cannot name a slot: not live) and the index of the next argument.
+/// Reading an object may run JS (getters): call it before taking any typed array (T1).
+pub(crate) fn slot_args(
+    env: sys::napi_env,
+    a: &[sys::napi_value],
+    at: usize,
+) -> CodedResult<(Option<SlabHandle>, usize)> {
+    if fast::type_of(env, a[at]) == sys::ValueType::napi_object {
+        return Ok((handle_from_js(&raw::unknown(env, a[at]), "handle")?, at + 1));
+    }
+    let part = |k: usize, name| fast::u53(env, a[at + k], name);
+    Ok((handle_from_parts(part(0, "nodeId")?, part(1, "slotIndex")?, part(2, "generation")?), at + 3))
 }
 
 /// A napi-rs `Env` for a raw callback's env (for helpers shared with the methods).
@@ -957,17 +875,21 @@ fn env_of(env: sys::napi_env) -> Env {
     Env::from_raw(env)
 }
 
+/// The hot methods of `NumaSlabPool`, installed on its prototype as raw callbacks (`raw.rs`).
+/// Expected failures are values (`-1`, `false`, a short count); arguments of the wrong type or
+/// range throw.
 impl PoolState {
-    fn fast_allocate(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
-        let node = part(env, a[0], "preferredNode")?;
+    /// `allocateInto(preferredNode, out, at = 0)`: the slot's byte offset, or -1 when full.
+    pub(crate) fn raw_allocate_into(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let node = fast::u53(env, a[0], "preferredNode")?;
         let node =
             u32::try_from(node).map_err(|_| Coded::out_of_range("preferredNode", "<= 4294967295", node))?;
-        let out = fast::float64_array(env, a[1], "out")?;
         let at = if fast::type_of(env, a[2]) == sys::ValueType::napi_undefined {
             0
         } else {
-            part(env, a[2], "at")?
+            fast::u53(env, a[2], "at")?
         };
+        let out = fast::float64_array(env, a[1], "out")?;
         let at = usize::try_from(at).unwrap_or(usize::MAX);
         if out.len < 3 || at > out.len - 3 {
             return Err(Coded::out_of_range(
@@ -984,12 +906,13 @@ impl PoolState {
         fast::to_number(env, off as f64)
     }
 
-    fn fast_allocate_many(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
-        let node = part(env, a[0], "preferredNode")?;
+    /// `allocateMany(preferredNode, out, count)`: how many triples were written.
+    pub(crate) fn raw_allocate_many(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let node = fast::u53(env, a[0], "preferredNode")?;
         let node =
             u32::try_from(node).map_err(|_| Coded::out_of_range("preferredNode", "<= 4294967295", node))?;
+        let count = usize::try_from(fast::u53(env, a[2], "count")?).unwrap_or(usize::MAX);
         let out = fast::float64_array(env, a[1], "out")?;
-        let count = usize::try_from(part(env, a[2], "count")?).unwrap_or(usize::MAX);
         if count > out.len / 3 {
             return Err(Coded::out_of_range("count", &format!("<= {} (out.length / 3)", out.len / 3), count));
         }
@@ -1003,32 +926,45 @@ impl PoolState {
         fast::to_number(env, n as f64)
     }
 
-    fn fast_deallocate(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
-        let freed = match fast_handle(env, a)? {
+    /// `deallocate(handle | nodeId, slotIndex, generation)`.
+    pub(crate) fn raw_deallocate(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let freed = match slot_args(env, a, 0)?.0 {
             Some(h) => self.deallocate(&env_of(env), &h)?,
             None => false,
         };
         fast::to_bool(env, freed)
     }
 
-    fn fast_deallocate_many(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+    /// `deallocateMany(handles, count)`.
+    pub(crate) fn raw_deallocate_many(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let count = fast::u53(env, a[1], "count")?;
         let handles = fast::float64_array(env, a[0], "handles")?;
-        let count = part(env, a[1], "count")?;
         let n = self.deallocate_many(&env_of(env), &handles, count)?;
         fast::to_number(env, n as f64)
     }
 
-    fn fast_offset_of(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
-        let off = match fast_handle(env, a)? {
+    /// `isLive(handle | nodeId, slotIndex, generation)`.
+    pub(crate) fn raw_is_live(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let live = match slot_args(env, a, 0)?.0 {
+            Some(h) => self.pool.try_borrow().map_err(|_| busy())?.is_live(&h),
+            None => false,
+        };
+        fast::to_bool(env, live)
+    }
+
+    /// `offsetOf(handle | nodeId, slotIndex, generation)`: the byte offset, or -1 when not live.
+    pub(crate) fn raw_offset_of(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let off = match slot_args(env, a, 0)?.0 {
             Some(h) => self.offset_of(&h)?,
             None => None,
         };
         fast::to_number(env, off.map_or(-1.0, |o| o as f64))
     }
 
-    fn fast_copy(&self, env: sys::napi_env, a: &[sys::napi_value], into_js: bool) -> fast::Ret {
-        let h = fast_handle(env, a)?;
-        let js = fast::uint8_array(env, a[3], if into_js { "target" } else { "source" })?;
+    /// `readInto(handle…, target)` / `writeFrom(handle…, source)`: bytes copied, -1 when not live.
+    pub(crate) fn raw_copy(&self, env: sys::napi_env, a: &[sys::napi_value], into_js: bool) -> fast::Ret {
+        let (h, next) = slot_args(env, a, 0)?;
+        let js = fast::uint8_array(env, a[next], if into_js { "target" } else { "source" })?;
         let n = match h {
             Some(h) => self.copy_slot(&h, &js, into_js)?,
             None => None,
@@ -1036,14 +972,6 @@ impl PoolState {
         fast::to_number(env, n.map_or(-1.0, |n| n as f64))
     }
 }
-
-fast::raw_fn!(fast_allocate: PoolState, 3, |s, env, a| s.fast_allocate(env, &a.argv));
-fast::raw_fn!(fast_allocate_many: PoolState, 3, |s, env, a| s.fast_allocate_many(env, &a.argv));
-fast::raw_fn!(fast_deallocate: PoolState, 3, |s, env, a| s.fast_deallocate(env, &a.argv));
-fast::raw_fn!(fast_deallocate_many: PoolState, 2, |s, env, a| s.fast_deallocate_many(env, &a.argv));
-fast::raw_fn!(fast_offset_of: PoolState, 3, |s, env, a| s.fast_offset_of(env, &a.argv));
-fast::raw_fn!(fast_read_into: PoolState, 4, |s, env, a| s.fast_copy(env, &a.argv, true));
-fast::raw_fn!(fast_write_from: PoolState, 4, |s, env, a| s.fast_copy(env, &a.argv, false));
 
 /// A copy of a `Uint8Array`'s bytes (any `Uint8Array`, including a `Buffer`).
 fn uint8_bytes(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<Vec<u8>> {
