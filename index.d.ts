@@ -377,7 +377,8 @@ export declare class NumaSlabTelemetry {
  *   `capacity`); nothing already queued is lost.
  * - `drainGlobalOrder` merges the lanes by ascending `globalSeq`.
  * - `enqueueSlot(key, handle)` carries a slab handle as an event payload (zero-copy message
- *   bodies); `drainSlots`/`drainSlotsGlobalOrder` return such handles compactly.
+ *   bodies); `drainSlots`/`drainSlotsGlobalOrder` return such handles compactly (raw methods,
+ *   declared in header.d.ts).
  */
 export declare class ReactorMesh {
   /**
@@ -419,7 +420,7 @@ export declare class ReactorMesh {
   /** The NUMA node of `shardId` (0 for an unknown shard). */
   preferredNumaNode(shardId: number): number
   /** One advice per shard, all with `enforcement`. */
-  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): Array<ThreadAffinityAdvice>
+  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): ThreadAffinityAdvice[]
 }
 
 /** A point-in-time view of a `ReactorMesh`. */
@@ -460,7 +461,7 @@ export declare class ReactorPlacementManifest {
   /** The NUMA node of `shardId`, or null for a shard outside the manifest. */
   numaNodeForShard(shardId: number): number | null
   /** One advice per binding, in shard order, all with `enforcement`. */
-  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): Array<ThreadAffinityAdvice>
+  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): ThreadAffinityAdvice[]
   /** The diagnostic object with snake_case keys. */
   asJson(): { shard_count: number; numa_node_count: number; fallback_reason: 'topology_unavailable' | 'topology_empty' | 'single_numa_node' | null; bindings: Array<{ shard_id: number; core_id: number; numa_node: number }> }
 }

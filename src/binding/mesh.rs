@@ -462,15 +462,14 @@ impl ReactorMesh {
     }
 
     /// One advice per shard, all with `enforcement`.
-    #[napi(ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'")]
-    pub fn affinity_advice(&self, env: Env, enforcement: Unknown) -> Result<Vec<ThreadAffinityAdvice>> {
-        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(&env)?;
-        Ok(self
-            .mesh(&env)?
-            .affinity_advice(e)
-            .into_iter()
-            .map(|inner| ThreadAffinityAdvice { inner })
-            .collect())
+    #[napi(
+        ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'",
+        ts_return_type = "ThreadAffinityAdvice[]"
+    )]
+    pub fn affinity_advice<'e>(&self, env: &'e Env, enforcement: Unknown) -> Result<Array<'e>> {
+        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(env)?;
+        let list = self.mesh(env)?.affinity_advice(e);
+        ThreadAffinityAdvice::list_to_js(env, list)
     }
 }
 

@@ -275,6 +275,32 @@ fn define_methods<T: RawClass>(env: &Env, exports: &Object<'_>) -> Result<()> {
     }
 }
 
+/// Defines `fields` on `object` as own enumerable, read-only data properties, like the fields of
+/// a plain object: spreading, `Object.keys` and `JSON.stringify` see them (they shadow the
+/// class's prototype getters of the same names; read-only, so they never disagree with the
+/// native value behind `asJson()`).
+pub(crate) fn define_fields(
+    env: &Env,
+    object: sys::napi_value,
+    fields: &[(&CStr, sys::napi_value)],
+) -> Result<()> {
+    let props: Vec<_> = fields
+        .iter()
+        .map(|&(name, value)| sys::napi_property_descriptor {
+            attributes: sys::PropertyAttributes::enumerable,
+            ..descriptor(name, value)
+        })
+        .collect();
+    // SAFETY: `object` is a live object of this env (an instance made or being constructed in
+    // the current call); every descriptor names a 'static C string and a value of this env.
+    let st = unsafe { sys::napi_define_properties(env.raw(), object, props.len(), props.as_ptr()) };
+    if st == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::from_status(Status::from(st)))
+    }
+}
+
 /// `object[name]` (a class constructor or its prototype, during module registration).
 fn named(env: &Env, object: sys::napi_value, name: &CStr) -> Result<sys::napi_value> {
     let mut v = ptr::null_mut();

@@ -2,12 +2,13 @@
 //! the function `bindCurrentThread` (API.md §5). They convert and delegate to `crate::topo`.
 
 use napi::bindgen_prelude::*;
-use napi::ValueType;
+use napi::{sys, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
 
 use super::args;
 use super::error::{Code, Coded, CodedResult, ThrowExt};
+use super::raw;
 use crate::topo::{self, AffinityEnforcement, CoreId, NodeId, ShardId};
 
 const ENFORCEMENT_TS: &str = "'advisory' | 'strict' | 'disabled'";
@@ -247,10 +248,13 @@ impl ReactorPlacementManifest {
     }
 
     /// One advice per binding, in shard order, all with `enforcement`.
-    #[napi(ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'")]
-    pub fn affinity_advice(&self, env: Env, enforcement: Unknown) -> Result<Vec<ThreadAffinityAdvice>> {
-        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(&env)?;
-        Ok(self.inner.affinity_advice(e).into_iter().map(|inner| ThreadAffinityAdvice { inner }).collect())
+    #[napi(
+        ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'",
+        ts_return_type = "ThreadAffinityAdvice[]"
+    )]
+    pub fn affinity_advice<'e>(&self, env: &'e Env, enforcement: Unknown) -> Result<Array<'e>> {
+        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(env)?;
+        ThreadAffinityAdvice::list_to_js(env, self.inner.affinity_advice(e))
     }
 
     /// The diagnostic object with snake_case keys.
@@ -302,8 +306,10 @@ impl ThreadAffinityAdvice {
         constructor,
         ts_args_type = "advice: { shardId: number; recommendedCore: number; recommendedNumaNode: number; enforcement: 'advisory' | 'strict' | 'disabled' }"
     )]
-    pub fn new(env: Env, advice: Unknown) -> Result<Self> {
-        Ok(Self { inner: advice_from_js(&advice, "advice").or_throw(&env)? })
+    pub fn new(env: Env, this: This, advice: Unknown) -> Result<Self> {
+        let advice = Self { inner: advice_from_js(&advice, "advice").or_throw(&env)? };
+        advice.define_fields(&env, this.object.raw())?;
+        Ok(advice)
     }
 
     /// The shard.
@@ -336,6 +342,38 @@ impl ThreadAffinityAdvice {
     )]
     pub fn as_json(&self) -> Value {
         self.inner.to_json()
+    }
+}
+
+impl ThreadAffinityAdvice {
+    /// Plain data (issue 16): the four fields as own enumerable properties of `object`, so
+    /// `{ ...advice }` and `JSON.stringify(advice)` keep them; `asJson()` stays a method.
+    fn define_fields(&self, env: &Env, object: sys::napi_value) -> Result<()> {
+        let a = &self.inner;
+        raw::define_fields(
+            env,
+            object,
+            &[
+                (c"shardId", env.create_uint32(a.shard_id.0)?.raw()),
+                (c"recommendedCore", env.create_double(a.recommended_core.0 as f64)?.raw()),
+                (c"recommendedNumaNode", env.create_double(a.recommended_numa_node.0 as f64)?.raw()),
+                (c"enforcement", env.create_string(a.enforcement.code())?.raw()),
+            ],
+        )
+    }
+
+    /// A list of advice as JS instances carrying their fields (see `define_fields`).
+    pub(crate) fn list_to_js<'e>(env: &'e Env, list: Vec<topo::ThreadAffinityAdvice>) -> Result<Array<'e>> {
+        let mut arr = env.create_array(list.len() as u32)?;
+        for (i, inner) in list.into_iter().enumerate() {
+            let advice = Self { inner };
+            let inst = advice.into_instance(env)?;
+            let value = inst.value;
+            ThreadAffinityAdvice::define_fields(&inst, env, value)?;
+            // SAFETY: `value` is a live object of this env.
+            arr.set(i as u32, unsafe { Unknown::from_raw_unchecked(env.raw(), value) })?;
+        }
+        Ok(arr)
     }
 }
 
