@@ -62,6 +62,29 @@ test('API shape', () => {
   assert.equal(NumaSlabPool.prototype.allocateMany.name, 'allocateMany')
 })
 
+test('returned data is plain data: handles and telemetry keep their fields when spread or serialized', () => {
+  const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 1 })
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 2, entrySizeBytes: 8, hugepage: OFF })
+  const a = pool.allocate(0)
+  assert.deepEqual(Object.keys(a.handle), ['nodeId', 'slotIndex', 'generation'])
+  assert.deepEqual({ ...a.handle }, JSON.parse(JSON.stringify(a.handle)))
+  mesh.enqueueSlot('k', a.handle)
+  assert.equal(mesh.tryEnqueueSlot('k', a.handle), false)
+  const mt = mesh.telemetry()
+  const mfields = { ...mt }
+  assert.deepEqual(Object.keys(mfields), ['queueDepths', 'maxQueueDepths', 'rejectedEnqueues', 'shardBindings', 'fallbackReason'])
+  assert.equal(mfields.rejectedEnqueues, 1)
+  assert.deepEqual(mfields.queueDepths.reduce((x, y) => x + y), 1)
+  assert.deepEqual(JSON.parse(JSON.stringify(mt)), JSON.parse(JSON.stringify(mfields)))
+  assert.equal(mt.asJson().rejected_enqueues, 1, 'asJson() is a method, not a field')
+  const pt = pool.telemetry()
+  assert.deepEqual({ ...pt }, {
+    nodeCount: 1, totalAllocs: 1, totalFrees: 0, totalInUse: 1, retiredSlots: 0, crossNodeAllocs: 0, hugepageBackedAllocs: 0,
+  })
+  assert.deepEqual(JSON.parse(JSON.stringify(pt)), { ...pt })
+  assert.equal(pt.asJson().total_allocs, 1)
+})
+
 test('fromManifest: PO1–PO3, one slab per distinct node ascending, node 0 without bindings', () => {
   const cfg = { slabCapacity: 4, entrySizeBytes: 64, hugepage: OFF }
   // PO1

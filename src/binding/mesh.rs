@@ -29,6 +29,7 @@ use super::args;
 use super::convert::{outcome_from_js, outcome_to_js_with};
 use super::error::{Code, Coded, CodedResult, ThrowExt};
 use super::fast;
+use super::raw::{self, IntoJs};
 use super::slab::{handle_from_triple, handle_to_js, slot_args, write_triple};
 use super::topo::{
     enforcement_from_js, shard_from_js, snapshot_from_js, ReactorPlacementManifest, ShardBinding,
@@ -442,9 +443,17 @@ impl ReactorMesh {
     }
 
     /// Lane depths, high-water marks, rejections and placement, as of now.
-    #[napi]
-    pub fn telemetry(&self, env: Env) -> Result<ReactorMeshTelemetry> {
-        Ok(ReactorMeshTelemetry { inner: self.mesh(&env)?.telemetry() })
+    #[napi(ts_return_type = "ReactorMeshTelemetry")]
+    pub fn telemetry<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        let t = ReactorMeshTelemetry { inner: self.mesh(env)?.telemetry() };
+        let fields = [
+            (c"queueDepths", t.queue_depths().into_js(env)?),
+            (c"maxQueueDepths", t.max_queue_depths().into_js(env)?),
+            (c"rejectedEnqueues", t.rejected_enqueues().into_js(env)?),
+            (c"shardBindings", t.shard_bindings().into_js(env)?),
+            (c"fallbackReason", t.fallback_reason().into_js(env)?),
+        ];
+        raw::plain_instance(env, t, &fields)
     }
 
     /// The placement manifest planned for this mesh.

@@ -301,6 +301,30 @@ pub(crate) fn define_fields(
     }
 }
 
+/// A value converted to a raw JS value of `env` (for [`define_fields`]).
+pub(crate) trait IntoJs {
+    fn into_js(self, env: &Env) -> Result<sys::napi_value>;
+}
+
+impl<T: ToNapiValue> IntoJs for T {
+    fn into_js(self, env: &Env) -> Result<sys::napi_value> {
+        // SAFETY: env is the live env of the current call.
+        unsafe { T::to_napi_value(env.raw(), self) }
+    }
+}
+
+/// `value` as a new instance of its class whose `fields` are own enumerable read-only data
+/// properties ([`define_fields`]): plain data that still has its class's methods (`asJson()`).
+pub(crate) fn plain_instance<'e, T: JavaScriptClassExt + 'e>(
+    env: &'e Env,
+    value: T,
+    fields: &[(&CStr, sys::napi_value)],
+) -> Result<Unknown<'e>> {
+    let inst = value.into_instance(env)?;
+    define_fields(env, inst.value, fields)?;
+    Ok(unknown(env.raw(), inst.value))
+}
+
 /// `object[name]` (a class constructor or its prototype, during module registration).
 fn named(env: &Env, object: sys::napi_value, name: &CStr) -> Result<sys::napi_value> {
     let mut v = ptr::null_mut();

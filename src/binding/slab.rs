@@ -67,7 +67,7 @@ use super::args;
 use super::error::{Code, Coded, CodedResult, ThrowExt};
 use super::fast;
 use super::hugepage::{config_from_js, status_from_js, HugepageStatus};
-use super::raw;
+use super::raw::{self, IntoJs};
 use super::topo::ReactorPlacementManifest;
 use crate::slab::{self as core, NodeId, NumaBinding, SlabError, SlabHandle, SlabRegion, SlotIndex};
 
@@ -765,9 +765,19 @@ impl NumaSlabPool {
     }
 
     /// A telemetry snapshot.
-    #[napi]
-    pub fn telemetry(&self, env: Env) -> Result<NumaSlabTelemetry> {
-        Ok(NumaSlabTelemetry { inner: self.pool(&env)?.telemetry() })
+    #[napi(ts_return_type = "NumaSlabTelemetry")]
+    pub fn telemetry<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        let t = NumaSlabTelemetry { inner: self.pool(env)?.telemetry() };
+        let fields = [
+            (c"nodeCount", t.node_count().into_js(env)?),
+            (c"totalAllocs", t.total_allocs().into_js(env)?),
+            (c"totalFrees", t.total_frees().into_js(env)?),
+            (c"totalInUse", t.total_in_use().into_js(env)?),
+            (c"retiredSlots", t.retired_slots().into_js(env)?),
+            (c"crossNodeAllocs", t.cross_node_allocs().into_js(env)?),
+            (c"hugepageBackedAllocs", t.hugepage_backed_allocs().into_js(env)?),
+        ];
+        raw::plain_instance(env, t, &fields)
     }
 
     /// Diagnostics: per node, what backs the region and what the kernel really did, read from
