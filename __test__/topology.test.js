@@ -227,6 +227,13 @@ test('advice is plain data: spreading and JSON keep its fields; asJson() is not 
 })
 
 test('enforcement and advice arguments are validated', () => {
+  // One NodeId (u32) across topology and slabs: a node id no slab can hold is refused up front.
+  throwsCode(() => pairs([[0, 2 ** 32]]), 'ERR_OUT_OF_RANGE', RangeError)
+  assert.equal(pairs([[0, 2 ** 32 - 1]]).cores[0].numaNode, 2 ** 32 - 1)
+  throwsCode(
+    () => new ThreadAffinityAdvice({ shardId: 0, recommendedCore: 0, recommendedNumaNode: 2 ** 32, enforcement: 'strict' }),
+    'ERR_OUT_OF_RANGE', RangeError,
+  )
   const m = ReactorPlacementManifest.plan(2)
   throwsCode(() => m.affinityAdvice('Strict'), 'ERR_INVALID_ARG_VALUE', TypeError)
   throwsCode(() => m.affinityAdvice(1), 'ERR_INVALID_ARG_TYPE', TypeError)

@@ -102,10 +102,15 @@ fn element<'a>(arr: &Array<'a>, i: u32, name: &str, expected: &str) -> CodedResu
     arr.get::<Unknown>(i).ok().flatten().ok_or_else(|| Coded::arg_type(name, expected, "a hole"))
 }
 
+/// A NUMA node id argument: node ids are u32 (`NodeId`) everywhere, as in slot handles.
+fn node_from_u53(n: u64, name: &str) -> CodedResult<u32> {
+    u32::try_from(n).map_err(|_| Coded::out_of_range(name, ">= 0 and <= 4294967295", n))
+}
+
 /// The most `[coreId, numaNode]` pairs a snapshot may have (the bound of synthetic topologies).
 const MAX_PAIRS: u64 = topo::synthetic::MAX_SYNTHETIC_PUS;
 
-fn parse_pairs(v: &Unknown<'_>) -> CodedResult<Vec<(u64, u64)>> {
+fn parse_pairs(v: &Unknown<'_>) -> CodedResult<Vec<(u64, u32)>> {
     const PAIR: &str = "a [coreId, numaNode] pair of numbers";
     let arr = array(v, "pairs", "an Array of [coreId, numaNode] pairs")?;
     if u64::from(arr.len()) > MAX_PAIRS {
@@ -121,7 +126,10 @@ fn parse_pairs(v: &Unknown<'_>) -> CodedResult<Vec<(u64, u64)>> {
             return Err(Coded::arg_type(&name, PAIR, format!("an Array of length {}", pair.len())));
         }
         let core = args::u53(&element(&pair, 0, &name, PAIR)?, &format!("{name}[0]"))?;
-        let node = args::u53(&element(&pair, 1, &name, PAIR)?, &format!("{name}[1]"))?;
+        let node = node_from_u53(
+            args::u53(&element(&pair, 1, &name, PAIR)?, &format!("{name}[1]"))?,
+            &format!("{name}[1]"),
+        )?;
         out.push((core, node));
     }
     Ok(out)
@@ -288,7 +296,10 @@ fn advice_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<topo::ThreadAffini
     Ok(topo::ThreadAffinityAdvice {
         shard_id: ShardId(shard_id),
         recommended_core: CoreId(field("recommendedCore")?),
-        recommended_numa_node: NodeId(field("recommendedNumaNode")?),
+        recommended_numa_node: NodeId(node_from_u53(
+            field("recommendedNumaNode")?,
+            &format!("{name}.recommendedNumaNode"),
+        )?),
         enforcement: enforcement_from_js(&args::prop(&obj, "enforcement")?, &format!("{name}.enforcement"))?,
     })
 }

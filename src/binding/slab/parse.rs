@@ -21,7 +21,6 @@ pub(crate) fn slab_error(e: &SlabError) -> Coded {
         SlabError::CapacityTooLarge(n) => Coded::out_of_range("config.slabCapacity", "<= 4294967295", n),
         SlabError::FootprintOverflow { .. } => Coded::new(Code::OutOfRange, e.to_string()),
         SlabError::Map { .. } => Coded::new(Code::SlabRegionFailed, e.to_string()),
-        SlabError::NodeIdTooLarge(n) => Coded::out_of_range("manifest numaNode", "<= 4294967295", n),
     }
 }
 
@@ -63,7 +62,7 @@ pub(crate) fn manifest_from_js(v: &Unknown<'_>) -> CodedResult<Vec<NodeId>> {
     // registers native borrows during argument conversion, so the instance form is used.)
     let m = unsafe { v.cast::<ClassInstance<ReactorPlacementManifest>>() }
         .map_err(|_| Coded::arg_type("manifest", EXPECTED, "another object"))?;
-    core::manifest_nodes(&m.inner).map_err(|e| slab_error(&e))
+    Ok(core::manifest_nodes(&m.inner))
 }
 
 /// A copy of a `Uint8Array`'s bytes (any `Uint8Array`, including a `Buffer`).
