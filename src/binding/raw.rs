@@ -35,7 +35,6 @@
 
 use std::cell::Cell;
 use std::ffi::CStr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
 
@@ -43,7 +42,7 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 
-use super::error::{Code, Coded};
+use super::error::Coded;
 use super::fast::{self, Ret};
 use super::mesh::{MeshState, ReactorMesh};
 use super::slab::{NumaSlabPool, PoolState};
@@ -186,36 +185,18 @@ unsafe fn method<T: RawClass, const N: usize>(
     info: sys::napi_callback_info,
     body: impl FnOnce(&T::State, sys::napi_env, &[sys::napi_value; N]) -> Ret,
 ) -> sys::napi_value {
-    let mut argv = [ptr::null_mut(); N];
-    let mut argc = N;
+    let mut argc = 0usize;
     let mut this = ptr::null_mut();
-    // SAFETY: env and info come from N-API for this call; argv has room for N values.
-    let st =
-        unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), &mut this, ptr::null_mut()) };
-    if st != sys::Status::napi_ok {
-        return ptr::null_mut();
+    // SAFETY: env and info come from N-API for this call; no argument is copied (argc 0).
+    unsafe { sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), &mut this, ptr::null_mut()) };
+    // SAFETY: forwarded contract; `call_unbound` reads the arguments and gives R4.
+    unsafe {
+        fast::call_unbound::<N>(env, info, |env, args| {
+            let t = receiver::<T>(env, this, T::NAME.to_str().unwrap_or("?"))?;
+            bind_own(env, this, t);
+            body(t.state(), env, &args.argv)
+        })
     }
-    if argc < N {
-        let mut undef = ptr::null_mut();
-        // SAFETY: env is live.
-        unsafe { sys::napi_get_undefined(env, &mut undef) };
-        argv[argc..].fill(undef);
-    }
-    let out = catch_unwind(AssertUnwindSafe(|| {
-        let t = receiver::<T>(env, this, T::NAME.to_str().unwrap_or("?"))?;
-        bind_own(env, this, t);
-        body(t.state(), env, &argv)
-    }));
-    let err = match out {
-        Ok(Ok(v)) => return v,
-        Ok(Err(e)) => e,
-        Err(_) => Coded::new(Code::Internal, "seqloop hit an internal error (a bug); the call had no effect"),
-    };
-    if let Ok(v) = err.to_raw(env) {
-        // SAFETY: v is an error object of this env; nothing else is pending (R4).
-        unsafe { sys::napi_throw(env, v) };
-    }
-    ptr::null_mut()
 }
 
 /// Defines a raw method of `$class` taking `$n` arguments: `$name`, the prototype callback
