@@ -15,6 +15,82 @@ export type Macrotask =
   | { seq: number, kind: 'immediate', immediateId: number }
 
 /**
+ * The hot methods of `ReactorMesh`: raw N-API callbacks on the class (src/binding/raw.rs).
+ * A slot handle is given either as a `SlabHandle` object or as its three numbers
+ * `nodeId, slotIndex, generation` (what `allocateInto`, `allocateMany` and `drainSlots` write).
+ */
+export interface ReactorMesh {
+  /**
+   * Queues a slot message (the body stays in the slot; only the handle crosses): by FNV-1a 64
+   * of `key` (one key, one shard, in order; the key becomes the `eventId`), or round-robin for
+   * `null`/`undefined` (`eventId: ''`). Returns the shard id. A full shard throws
+   * `ERR_REACTOR_BACKPRESSURE` (numeric `shardId`, `depth`, `capacity`): the handle was not queued
+   * and the producer still owns the slot. The mesh does not check that the handle is live.
+   */
+  enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number
+  enqueueSlot(key: string | null | undefined, handle: SlabHandle): number
+  /** `enqueueSlot` that returns false instead of throwing when the shard is full (no error object is built). */
+  tryEnqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): boolean
+  tryEnqueueSlot(key: string | null | undefined, handle: SlabHandle): boolean
+  /**
+   * Queues the first `count` handles of `handles` (a `Float64Array` of (nodeId, slotIndex,
+   * generation) triples) under one key, in order. Returns how many were queued: on backpressure
+   * it stops, and the handles from that index on still belong to the producer. Throws (queueing
+   * nothing) when a triple is not three non-negative safe integers.
+   */
+  enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number
+  /**
+   * Removes slot messages from the front of shard `shardId`, oldest first, up to `budget` and
+   * `out.length / 3` of them, writing each handle to `out` as a triple. Returns the count. Stops
+   * at the first envelope that is not a slot message (it stays first in line for `drainShard`);
+   * an unknown shard gives 0. The consumer now owns the drained slots: read them, then free them.
+   */
+  drainSlots(shardId: number, budget: number, out: Float64Array): number
+  /** `drainSlots` across all shards in ascending `globalSeq`. */
+  drainSlotsGlobalOrder(budget: number, out: Float64Array): number
+}
+
+/**
+ * The hot methods of `NumaSlabPool`: raw N-API callbacks on the class (src/binding/raw.rs).
+ * A slot handle is given either as a `SlabHandle` object or as its three numbers. Expected
+ * failures are values (`-1`, `false`, a short count); only arguments of the wrong type or range
+ * throw.
+ */
+export interface NumaSlabPool {
+  /**
+   * Allocates a slot like `allocate` but makes no view: writes its handle to `out[at .. at + 3]`
+   * and returns the slot's byte offset in its node's region (`regionView(nodeId)`), or -1 when
+   * every slab is full.
+   */
+  allocateInto(preferredNode: number, out: Float64Array, at?: number): number
+  /** Up to `count` allocations as triples from `out[0]`; returns how many (fewer when the pool fills up). */
+  allocateMany(preferredNode: number, out: Float64Array, count: number): number
+  /**
+   * Frees a live handle and detaches every view handed out for it (`byteLength === 0`). False for
+   * a stale generation, a double free, another pool's handle, an unknown node or slot.
+   */
+  deallocate(nodeId: number, slotIndex: number, generation: number): boolean
+  deallocate(handle: SlabHandle): boolean
+  /**
+   * Frees the first `count` triples of `handles` (what `ReactorMesh.drainSlots` writes), like
+   * `deallocate`. Returns how many were freed; stale or unknown handles are skipped.
+   */
+  deallocateMany(handles: Float64Array, count: number): number
+  /** Whether the handle is a live allocation of this pool. */
+  isLive(nodeId: number, slotIndex: number, generation: number): boolean
+  isLive(handle: SlabHandle): boolean
+  /** The byte offset of a live handle's slot in its node's region, or -1 when it is not live. */
+  offsetOf(nodeId: number, slotIndex: number, generation: number): number
+  offsetOf(handle: SlabHandle): number
+  /** Copies a live slot's bytes into `target` (`min(entrySizeBytes, target.length)`); the count, or -1 when not live. */
+  readInto(nodeId: number, slotIndex: number, generation: number, target: Uint8Array): number
+  readInto(handle: SlabHandle, target: Uint8Array): number
+  /** Copies `source` to the start of a live slot (`min(entrySizeBytes, source.length)` bytes); the count, or -1 when not live. */
+  writeFrom(nodeId: number, slotIndex: number, generation: number, source: Uint8Array): number
+  writeFrom(handle: SlabHandle, source: Uint8Array): number
+}
+
+/**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
  * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
@@ -194,40 +270,10 @@ export declare class NumaSlabPool {
    */
   allocate(preferredNode: number): { handle: SlabHandle; crossNodeReason: 'local_exhausted' | null; buffer: Uint8Array } | null
   /**
-   * Frees a live handle and detaches every view handed out for it (`byteLength === 0`).
-   * False for a stale generation, a double free, an unknown node or slot.
-   */
-  deallocate(handle: SlabHandle): boolean
-  /**
-   * Frees the first `count` handles of `handles`, a `Float64Array` of (nodeId, slotIndex,
-   * generation) triples (what `ReactorMesh.drainSlots` writes), detaching their views like
-   * `deallocate`. Returns how many were freed; stale or unknown handles are skipped.
-   */
-  deallocateMany(handles: Float64Array, count: number): number
-  /**
    * A `Uint8Array` over a live allocation's slot (same memory as `allocate().buffer`).
    * Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
    */
   view(handle: SlabHandle): Uint8Array
-  /** Whether `handle` is a live allocation of this pool. */
-  isLive(handle: SlabHandle): boolean
-  /**
-   * The byte offset of a live handle's slot in its node's region (`slotIndex *
-   * entrySizeBytes`), where `regionView(nodeId)` shows it. Throws `ERR_SLAB_STALE_HANDLE` for
-   * a handle that is not live.
-   */
-  offsetOf(handle: SlabHandle): number
-  /**
-   * Copies a live slot's bytes into `target` (`min(entrySizeBytes, target.length)` of them)
-   * and returns the count: one checked copy into memory the caller reuses, no new buffer.
-   * Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
-   */
-  readInto(handle: SlabHandle, target: Uint8Array): number
-  /**
-   * Copies `source` (`min(entrySizeBytes, source.length)` bytes) to the start of a live slot
-   * and returns the count. Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
-   */
-  writeFrom(handle: SlabHandle, source: Uint8Array): number
   /**
    * Opt-in raw window (pool created with `regionViews: true`, else throws
    * `ERR_SLAB_REGION_VIEWS_DISABLED`): one long-lived `Uint8Array` over node `nodeId`'s whole
@@ -244,21 +290,6 @@ export declare class NumaSlabPool {
   get slabCapacity(): number
   /** Whether `regionView()` is enabled (`config.regionViews`). */
   get regionViewsEnabled(): boolean
-  /**
-   * The hot methods as plain functions bound to this pool (no napi-rs per-call overhead, no
-   * objects per call). Handles go in as three numbers and come out as (nodeId, slotIndex,
-   * generation) triples in a caller-owned `Float64Array`; expected failures are values:
-   * - `allocate(preferredNode, out, at = 0)`: writes the handle to `out[at .. at + 3]` and
-   *   returns the slot's byte offset in its node's region, or -1 when every slab is full;
-   * - `allocateMany(preferredNode, out, count)`: up to `count` handles as triples from
-   *   `out[0]`; returns how many (fewer when the pool fills up);
-   * - `deallocate(nodeId, slotIndex, generation)`: like `deallocate(handle)` (views detached);
-   * - `deallocateMany(handles, count)`: like the method;
-   * - `offsetOf(nodeId, slotIndex, generation)`: the byte offset, or -1 when not live;
-   * - `readInto(nodeId, slotIndex, generation, target)` / `writeFrom(…, source)`: like the
-   *   methods, -1 when not live.
-   */
-  fastPaths(): { allocate(preferredNode: number, out: Float64Array, at?: number): number, allocateMany(preferredNode: number, out: Float64Array, count: number): number, deallocate(nodeId: number, slotIndex: number, generation: number): boolean, deallocateMany(handles: Float64Array, count: number): number, offsetOf(nodeId: number, slotIndex: number, generation: number): number, readInto(nodeId: number, slotIndex: number, generation: number, target: Uint8Array): number, writeFrom(nodeId: number, slotIndex: number, generation: number, source: Uint8Array): number }
   /** Number of nodes (slabs). */
   get nodeCount(): number
   /** The node ids, ascending. */
@@ -288,13 +319,6 @@ export declare class NumaSlabPool {
    * Throws `ERR_SLAB_STALE_HANDLE` for a handle that is not live.
    */
   writeSlot(handle: SlabHandle, bytes: Uint8Array): void
-  /**
-   * Diagnostics: slab regions currently mapped in this process. A region is unmapped once
-   * its pool is collected and every buffer over it has been finalized.
-   */
-  static liveRegions(): number
-  /** Diagnostics: external slot buffers whose finalizer has not run yet. */
-  static liveViews(): number
 }
 
 /** A pool telemetry snapshot (`asJson()` has the keys of API.md §7). */
@@ -332,7 +356,8 @@ export declare class NumaSlabTelemetry {
  *   `capacity`); nothing already queued is lost.
  * - `drainGlobalOrder` merges the lanes by ascending `globalSeq`.
  * - `enqueueSlot(key, handle)` carries a slab handle as an event payload (zero-copy message
- *   bodies); `drainSlots`/`drainSlotsGlobalOrder` return such handles compactly.
+ *   bodies); `drainSlots`/`drainSlotsGlobalOrder` return such handles compactly (raw methods,
+ *   declared in header.d.ts).
  */
 export declare class ReactorMesh {
   /**
@@ -361,45 +386,6 @@ export declare class ReactorMesh {
    */
   enqueueEvent(eventId: string, payload?: unknown): ReactorEnvelope
   /**
-   * Queues a slab handle as the payload of an `inbound_event` (the message body stays in
-   * the slot; only the handle crosses) and returns its envelope. A string `key` routes by
-   * FNV-1a 64 of the key, like hostcall completions (one key, one shard, in order) and becomes
-   * the `eventId`; `null`/`undefined` routes round-robin like `enqueueEvent` (`eventId: ''`).
-   * The mesh does not check that the handle is live. Throws `ERR_REACTOR_BACKPRESSURE` when
-   * the shard is full: the handle was not queued and the producer still owns the slot.
-   */
-  enqueueSlot(key: string | null | undefined, handle: SlabHandle): ReactorEnvelope
-  /**
-   * Queues the first `count` handles of `handles` (a `Float64Array` of (nodeId, slotIndex,
-   * generation) triples, as `fastPaths().allocateMany` writes them) like `enqueueSlot`, in
-   * order, under one key. Returns how many were queued: on backpressure it stops, and the
-   * handles from that index on were not queued and still belong to the producer. Throws
-   * (queueing nothing) when a triple is not three non-negative safe integers.
-   */
-  enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number
-  /**
-   * Removes slot messages (`enqueueSlot`) from the front of shard `shardId`, oldest first, up
-   * to `budget` and `out.length / 3` of them, writing each handle to `out` as a (nodeId,
-   * slotIndex, generation) triple. Returns the count. Stops at the first envelope that is not
-   * a slot message (it stays first in line for `drainShard`); an unknown shard gives 0. The
-   * consumer now owns the drained slots: read them, then free them (`deallocateMany`).
-   */
-  drainSlots(shardId: number, budget: number, out: Float64Array): number
-  /**
-   * `drainSlots` across all shards in ascending `globalSeq`: stops at the first envelope in
-   * that order that is not a slot message.
-   */
-  drainSlotsGlobalOrder(budget: number, out: Float64Array): number
-  /**
-   * The slot calls as plain functions bound to this mesh (no napi-rs per-call overhead):
-   * - `enqueueSlot(key, nodeId, slotIndex, generation)`: like the method, but returns the
-   *   shard id, or -1 when that shard is full (counted in `rejectedEnqueues`; no error
-   *   object is built, and the producer still owns the slot);
-   * - `enqueueSlots(key, handles, count)`, `drainSlots(shardId, budget, out)` and
-   *   `drainSlotsGlobalOrder(budget, out)`: as the methods.
-   */
-  fastPaths(): { enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }
-  /**
    * Removes and returns up to `budget` envelopes of one shard, oldest first (an unknown
    * shard gives `[]`).
    */
@@ -413,7 +399,7 @@ export declare class ReactorMesh {
   /** The NUMA node of `shardId` (0 for an unknown shard). */
   preferredNumaNode(shardId: number): number
   /** One advice per shard, all with `enforcement`. */
-  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): Array<ThreadAffinityAdvice>
+  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): ThreadAffinityAdvice[]
 }
 
 /** A point-in-time view of a `ReactorMesh`. */
@@ -454,7 +440,7 @@ export declare class ReactorPlacementManifest {
   /** The NUMA node of `shardId`, or null for a shard outside the manifest. */
   numaNodeForShard(shardId: number): number | null
   /** One advice per binding, in shard order, all with `enforcement`. */
-  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): Array<ThreadAffinityAdvice>
+  affinityAdvice(enforcement: 'advisory' | 'strict' | 'disabled'): ThreadAffinityAdvice[]
   /** The diagnostic object with snake_case keys. */
   asJson(): { shard_count: number; numa_node_count: number; fallback_reason: 'topology_unavailable' | 'topology_empty' | 'single_numa_node' | null; bindings: Array<{ shard_id: number; core_id: number; numa_node: number }> }
 }

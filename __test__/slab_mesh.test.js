@@ -36,18 +36,47 @@ function sameBytes (view, offset, expected) {
 test('API shape', () => {
   assert.equal(typeof NumaSlabPool.fromManifest, 'function')
   const pool = NumaSlabPool.fromNodes([0], { regionViews: true })
-  for (const m of ['regionView', 'readInto', 'writeFrom', 'isLive', 'offsetOf', 'deallocateMany', 'fastPaths']) {
-    assert.equal(typeof pool[m], 'function', m)
-  }
+  const poolMethods = ['allocate', 'allocateInto', 'allocateMany', 'deallocate', 'deallocateMany', 'regionView', 'readInto', 'writeFrom', 'isLive', 'offsetOf', 'view']
+  for (const m of poolMethods) assert.equal(typeof pool[m], 'function', m)
   assert.equal(pool.entrySizeBytes, 512)
   assert.equal(pool.slabCapacity, 256)
   assert.equal(pool.regionViewsEnabled, true)
   assert.equal(NumaSlabPool.fromNodes([0]).regionViewsEnabled, false, 'region views are opt-in')
-  const fp = pool.fastPaths()
-  assert.deepEqual(Object.keys(fp).sort(), ['allocate', 'allocateMany', 'deallocate', 'deallocateMany', 'offsetOf', 'readInto', 'writeFrom'])
   const mesh = new ReactorMesh()
-  for (const m of ['enqueueSlot', 'enqueueSlots', 'drainSlots', 'drainSlotsGlobalOrder', 'fastPaths']) assert.equal(typeof mesh[m], 'function', m)
-  assert.deepEqual(Object.keys(mesh.fastPaths()).sort(), ['drainSlots', 'drainSlotsGlobalOrder', 'enqueueSlot', 'enqueueSlots'])
+  const meshMethods = ['enqueueSlot', 'tryEnqueueSlot', 'enqueueSlots', 'drainSlots', 'drainSlotsGlobalOrder']
+  for (const m of meshMethods) assert.equal(typeof mesh[m], 'function', m)
+  // One form per operation: no second API beside the methods, nothing enumerable on instances
+  // (even after a call, which gives the instance its own bound copies of the hot methods).
+  assert.equal(mesh.tryEnqueueSlot(null, 0, 0, 1), true)
+  assert.equal(pool.isLive(0, 0, 1), false)
+  for (const o of [pool, mesh]) {
+    assert.equal(o.fastPaths, undefined)
+    assert.deepEqual(Object.keys(o), [])
+  }
+  assert.equal(NumaSlabPool.prototype.allocateMany.name, 'allocateMany')
+})
+
+test('returned data is plain data: handles and telemetry keep their fields when spread or serialized', () => {
+  const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 1 })
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 2, entrySizeBytes: 8, hugepage: OFF })
+  const a = pool.allocate(0)
+  assert.deepEqual(Object.keys(a.handle), ['nodeId', 'slotIndex', 'generation'])
+  assert.deepEqual({ ...a.handle }, JSON.parse(JSON.stringify(a.handle)))
+  mesh.enqueueSlot('k', a.handle)
+  assert.equal(mesh.tryEnqueueSlot('k', a.handle), false)
+  const mt = mesh.telemetry()
+  const mfields = { ...mt }
+  assert.deepEqual(Object.keys(mfields), ['queueDepths', 'maxQueueDepths', 'rejectedEnqueues', 'shardBindings', 'fallbackReason'])
+  assert.equal(mfields.rejectedEnqueues, 1)
+  assert.deepEqual(mfields.queueDepths.reduce((x, y) => x + y), 1)
+  assert.deepEqual(JSON.parse(JSON.stringify(mt)), JSON.parse(JSON.stringify(mfields)))
+  assert.equal(mt.asJson().rejected_enqueues, 1, 'asJson() is a method, not a field')
+  const pt = pool.telemetry()
+  assert.deepEqual({ ...pt }, {
+    nodeCount: 1, totalAllocs: 1, totalFrees: 0, totalInUse: 1, retiredSlots: 0, crossNodeAllocs: 0, hugepageBackedAllocs: 0,
+  })
+  assert.deepEqual(JSON.parse(JSON.stringify(pt)), { ...pt })
+  assert.equal(pt.asJson().total_allocs, 1)
 })
 
 test('fromManifest: PO1–PO3, one slab per distinct node ascending, node 0 without bindings', () => {
@@ -101,9 +130,7 @@ test('end to end with the typed API: producer → mesh → consumer → reply �
     const a = pool.allocate(mesh.preferredNumaNode(shard))
     assert.equal(a.crossNodeReason, null)
     a.buffer.set(message(i, 512))
-    const env = mesh.enqueueSlot(`probe-${key}`, a.handle)
-    assert.equal(env.shardId, shard, 'enqueueSlot routes by FNV-1a like hostcall completions')
-    assert.deepEqual(env.task, { kind: 'inbound_event', eventId: `probe-${key}`, payload: a.handle })
+    assert.equal(mesh.enqueueSlot(`probe-${key}`, a.handle), shard, 'enqueueSlot routes by FNV-1a like hostcall completions')
     sent.set(`${a.handle.nodeId}/${a.handle.slotIndex}/${a.handle.generation}`, i)
     buffers.push(a.buffer)
   }
@@ -144,11 +171,9 @@ test('end to end with the typed API: producer → mesh → consumer → reply �
   assert.equal(mesh.totalDepth() + replies.totalDepth(), 0)
 })
 
-test('end to end with the fast paths and one region view per node', () => {
+test('end to end with handles as numbers (allocateInto, enqueueSlot) and one region view per node', () => {
   const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 256, topology: pairs(TWO_NODES) })
   const pool = NumaSlabPool.fromManifest(mesh.placementManifest(), { slabCapacity: 64, entrySizeBytes: 512, hugepage: OFF, regionViews: true })
-  const mfp = mesh.fastPaths()
-  const pfp = pool.fastPaths()
   const regions = pool.nodeIds.map((n) => pool.regionView(n))
   assert.ok(regions.every((r) => r.byteLength === 64 * 512))
   const h = new Float64Array(3)
@@ -158,35 +183,35 @@ test('end to end with the fast paths and one region view per node', () => {
     // Producer: 100 messages, each written straight into its slot through the region view.
     for (let i = 0; i < 100; i++) {
       const id = round * 100 + i
-      const off = pfp.allocate(i % 2, h, 0)
+      const off = pool.allocateInto(i % 2, h, 0)
       assert.ok(off >= 0)
       assert.equal(off, h[1] * 512)
       regions[h[0]].set(message(id, 512), off)
-      const shard = mfp.enqueueSlot(i % 2 ? 'odd' : 'even', h[0], h[1], h[2])
+      const shard = mesh.enqueueSlot(i % 2 ? 'odd' : 'even', h[0], h[1], h[2])
       assert.ok(shard >= 0)
       sums.set(`${h[0]}/${h[1]}/${h[2]}`, id)
     }
     // Consumer: drain each shard, check every byte where the handle says, reply, free.
     let drained = 0
     for (let s = 0; s < 2; s++) {
-      const n = mfp.drainSlots(s, 256, out)
+      const n = mesh.drainSlots(s, 256, out)
       for (let k = 0; k < n; k++) {
         const [node, slot, gen] = [out[3 * k], out[3 * k + 1], out[3 * k + 2]]
         const id = sums.get(`${node}/${slot}/${gen}`)
         assert.notEqual(id, undefined)
-        const off = pfp.offsetOf(node, slot, gen)
+        const off = pool.offsetOf(node, slot, gen)
         assert.equal(off, slot * 512, 'live: its offset in the region')
         assert.equal(sameBytes(regions[node], off, message(id, 512)), null)
         // The reverse direction: the consumer writes through writeFrom, the producer side reads
         // through the region view and through readInto.
-        assert.equal(pfp.writeFrom(node, slot, gen, message(id + 7, 100)), 100)
+        assert.equal(pool.writeFrom(node, slot, gen, message(id + 7, 100)), 100)
         assert.equal(sameBytes(regions[node], off, message(id + 7, 100)), null)
         const back = new Uint8Array(600)
-        assert.equal(pfp.readInto(node, slot, gen, back), 512)
+        assert.equal(pool.readInto(node, slot, gen, back), 512)
         assert.equal(sameBytes(back, 0, message(id + 7, 100)), null)
         assert.equal(sameBytes(back, 100, message(id, 512).subarray(100)), null)
       }
-      assert.equal(pfp.deallocateMany(out, n), n)
+      assert.equal(pool.deallocateMany(out, n), n)
       drained += n
     }
     assert.equal(drained, 100)
@@ -213,10 +238,9 @@ test('backpressure: a full lane keeps the slot with the producer, nothing lost o
     assert.deepEqual([e.shardId, e.depth, e.capacity], [0, 2, 2])
     return true
   })
-  // Fast path: -1, no error object.
-  const fp = mesh.fastPaths()
-  assert.equal(fp.enqueueSlot('k', c.handle.nodeId, c.handle.slotIndex, c.handle.generation), -1)
-  assert.equal(fp.enqueueSlot(null, c.handle.nodeId, c.handle.slotIndex, c.handle.generation), -1)
+  // tryEnqueueSlot: false, no error object (same arguments: a handle or its three numbers).
+  assert.equal(mesh.tryEnqueueSlot('k', c.handle), false)
+  assert.equal(mesh.tryEnqueueSlot(null, c.handle.nodeId, c.handle.slotIndex, c.handle.generation), false)
   assert.equal(mesh.telemetry().rejectedEnqueues, 3)
   // The producer still owns a live, intact slot and can free it.
   assert.equal(pool.isLive(c.handle), true)
@@ -236,20 +260,19 @@ test('backpressure: a full lane keeps the slot with the producer, nothing lost o
 test('batches: allocateMany → enqueueSlots → drainSlots → deallocateMany; a full lane stops the batch, the rest stays with the producer', () => {
   const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 4 })
   const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 16, entrySizeBytes: 64, hugepage: OFF, regionViews: true })
-  const pfp = pool.fastPaths()
   const region = pool.regionView(0)
   const batch = new Float64Array(3 * 6)
-  assert.equal(pfp.allocateMany(0, batch, 6), 6)
+  assert.equal(pool.allocateMany(0, batch, 6), 6)
   for (let k = 0; k < 6; k++) region.set(message(k, 64), batch[3 * k + 1] * 64)
   // One key: all six go to one shard of capacity 4, so the batch stops after four.
   assert.equal(mesh.enqueueSlots('one-key', batch, 6), 4)
-  assert.equal(mesh.fastPaths().enqueueSlots('one-key', batch.subarray(12), 2), 0, 'still full')
+  assert.equal(mesh.enqueueSlots('one-key', batch.subarray(12), 2), 0, 'still full')
   assert.equal(mesh.totalDepth(), 4)
   assert.equal(mesh.telemetry().rejectedEnqueues, 2, 'one rejection per stopped batch')
   // Handles 4 and 5 were not queued: still live, still the producer's, freed by it.
   const rest = batch.slice(12, 18)
-  assert.equal(pfp.offsetOf(rest[0], rest[1], rest[2]), rest[1] * 64)
-  assert.equal(pfp.deallocateMany(rest, 2), 2)
+  assert.equal(pool.offsetOf(rest[0], rest[1], rest[2]), rest[1] * 64)
+  assert.equal(pool.deallocateMany(rest, 2), 2)
   const shard = mesh.telemetry().queueDepths.indexOf(4)
   const out = new Float64Array(3 * 8)
   assert.equal(mesh.drainSlots(shard, 8, out), 4)
@@ -258,7 +281,7 @@ test('batches: allocateMany → enqueueSlots → drainSlots → deallocateMany; 
   assert.equal(pool.deallocateMany(out, 4), 4)
   assert.equal(pool.telemetry().totalInUse, 0)
   // Round-robin batches spread over the shards; a bad triple queues nothing.
-  assert.equal(pfp.allocateMany(0, batch, 4), 4)
+  assert.equal(pool.allocateMany(0, batch, 4), 4)
   assert.equal(mesh.enqueueSlots(null, batch, 4), 4)
   assert.deepEqual(mesh.telemetry().queueDepths, [2, 2])
   throwsCode(() => mesh.enqueueSlots(null, new Float64Array([0, 1, 1, 0, -1, 1]), 2), 'ERR_OUT_OF_RANGE', RangeError)
@@ -266,13 +289,12 @@ test('batches: allocateMany → enqueueSlots → drainSlots → deallocateMany; 
   throwsCode(() => mesh.enqueueSlots(null, batch, 7), 'ERR_OUT_OF_RANGE', RangeError)
   throwsCode(() => mesh.enqueueSlots(null, [0, 0, 1], 1), 'ERR_INVALID_ARG_TYPE', TypeError)
   assert.equal(mesh.totalDepth(), 4)
-  assert.equal(pfp.deallocateMany(out, mesh.drainSlotsGlobalOrder(8, out)), 4)
+  assert.equal(pool.deallocateMany(out, mesh.drainSlotsGlobalOrder(8, out)), 4)
 })
 
 test('stale handles after free: refused everywhere, old views detached, region view is only a raw window', () => {
   const mesh = new ReactorMesh({ shardCount: 1, laneCapacity: 8 })
   const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 2, entrySizeBytes: 32, hugepage: OFF, regionViews: true })
-  const fp = pool.fastPaths()
   const region = pool.regionView(0)
   const a = pool.allocate(0)
   a.buffer.fill(0x11)
@@ -289,27 +311,29 @@ test('stale handles after free: refused everywhere, old views detached, region v
   assert.deepEqual({ nodeId: n, slotIndex: s, generation: g }, a.handle)
   // Every checked path refuses the stale generation.
   assert.equal(pool.isLive(a.handle), false)
-  assert.equal(fp.offsetOf(n, s, g), -1)
-  assert.equal(fp.readInto(n, s, g, new Uint8Array(32)), -1)
-  assert.equal(fp.writeFrom(n, s, g, new Uint8Array(32)), -1)
-  throwsCode(() => pool.offsetOf(a.handle), 'ERR_SLAB_STALE_HANDLE', Error)
-  throwsCode(() => pool.readInto(a.handle, new Uint8Array(32)), 'ERR_SLAB_STALE_HANDLE', Error)
-  throwsCode(() => pool.writeFrom(a.handle, new Uint8Array(32)), 'ERR_SLAB_STALE_HANDLE', Error)
+  assert.equal(pool.offsetOf(n, s, g), -1)
+  assert.equal(pool.readInto(n, s, g, new Uint8Array(32)), -1)
+  assert.equal(pool.writeFrom(n, s, g, new Uint8Array(32)), -1)
+  // The same answers when the handle is given as an object: one rule per method.
+  assert.equal(pool.offsetOf(a.handle), -1)
+  assert.equal(pool.readInto(a.handle, new Uint8Array(32)), -1)
+  assert.equal(pool.writeFrom(a.handle, new Uint8Array(32)), -1)
+  assert.equal(pool.deallocate(a.handle), false)
   throwsCode(() => pool.view(a.handle), 'ERR_SLAB_STALE_HANDLE', Error)
-  assert.equal(fp.deallocate(n, s, g), false)
+  assert.equal(pool.deallocate(n, s, g), false)
   assert.equal(pool.deallocateMany(out, 1), 0)
   assert.ok(b.buffer.every((x) => x === 0x22), 'the new tenant is untouched')
   // The region view is the documented raw window: it shows the slot's current tenant and stays
   // attached across frees.
   assert.equal(region[s * 32], 0x22)
-  assert.equal(fp.deallocate(b.handle.nodeId, b.handle.slotIndex, b.handle.generation), true)
-  assert.equal(b.buffer.byteLength, 0, 'the fast path detaches per-allocation views too')
+  assert.equal(pool.deallocate(b.handle.nodeId, b.handle.slotIndex, b.handle.generation), true)
+  assert.equal(b.buffer.byteLength, 0, 'a free given as numbers detaches per-allocation views too')
   assert.equal(region.byteLength, 64)
-  assert.equal(fp.deallocate(b.handle.nodeId, b.handle.slotIndex, b.handle.generation), false, 'double free')
+  assert.equal(pool.deallocate(b.handle.nodeId, b.handle.slotIndex, b.handle.generation), false, 'double free')
   // Hostile numbers name no slot.
   for (const [hn, hs, hg] of [[7, 0, 1], [2 ** 40, 0, 1], [0, 2 ** 40, 1], [0, 5, 1], [0, 0, 0]]) {
-    assert.equal(fp.offsetOf(hn, hs, hg), -1)
-    assert.equal(fp.deallocate(hn, hs, hg), false)
+    assert.equal(pool.offsetOf(hn, hs, hg), -1)
+    assert.equal(pool.deallocate(hn, hs, hg), false)
   }
 })
 
@@ -355,57 +379,54 @@ test('drains stop at the first envelope that is not a slot message; order is nev
   assert.equal(mesh.drainSlots(0, 100, new Float64Array(7)), 2)
   assert.equal(mesh.drainSlots(0, 100, new Float64Array(2)), 0)
   assert.equal(mesh.drainSlots(7, 100, out), 0, 'unknown shard')
-  assert.equal(mesh.fastPaths().drainSlots(2 ** 40, 100, out), 0, 'unknown shard (fast)')
-  assert.equal(mesh.fastPaths().drainSlotsGlobalOrder(100, out), 2)
+  assert.equal(mesh.drainSlots(2 ** 40, 100, out), 0, 'unknown shard (raw numbers)')
+  assert.equal(mesh.drainSlotsGlobalOrder(100, out), 2)
 })
 
 test('error codes of the slot API', () => {
   const mesh = new ReactorMesh({ shardCount: 2 })
-  const mfp = mesh.fastPaths()
   const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 4, entrySizeBytes: 16, hugepage: OFF })
-  const pfp = pool.fastPaths()
   const h = { nodeId: 0, slotIndex: 0, generation: 1 }
   for (const bad of [5, {}, Symbol('k'), true]) {
     throwsCode(() => mesh.enqueueSlot(bad, h), 'ERR_INVALID_ARG_TYPE', TypeError)
-    throwsCode(() => mfp.enqueueSlot(bad, 0, 0, 1), 'ERR_INVALID_ARG_TYPE', TypeError)
+    throwsCode(() => mesh.enqueueSlot(bad, 0, 0, 1), 'ERR_INVALID_ARG_TYPE', TypeError)
   }
   for (const bad of [null, undefined, 5, 'h']) throwsCode(() => mesh.enqueueSlot('k', bad), 'ERR_INVALID_ARG_TYPE', TypeError)
   throwsCode(() => mesh.enqueueSlot('k', { nodeId: 2 ** 32, slotIndex: 0, generation: 1 }), 'ERR_OUT_OF_RANGE', RangeError)
   throwsCode(() => mesh.enqueueSlot('k', { nodeId: -1, slotIndex: 0, generation: 1 }), 'ERR_OUT_OF_RANGE', RangeError)
-  throwsCode(() => mfp.enqueueSlot('k', 0, 2 ** 32, 1), 'ERR_OUT_OF_RANGE', RangeError)
-  throwsCode(() => mfp.enqueueSlot('k', 0, 0, NaN), 'ERR_OUT_OF_RANGE', RangeError)
-  throwsCode(() => mfp.enqueueSlot('k', '0', 0, 1), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => mesh.enqueueSlot('k', 0, 2 ** 32, 1), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlot('k', 0, 0, NaN), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => mesh.enqueueSlot('k', '0', 0, 1), 'ERR_INVALID_ARG_TYPE', TypeError)
   for (const bad of [[0, 0, 0], new Float32Array(3), new Uint32Array(3), null]) {
     throwsCode(() => mesh.drainSlots(0, 1, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
-    throwsCode(() => mfp.drainSlots(0, 1, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
     throwsCode(() => mesh.drainSlotsGlobalOrder(1, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
     throwsCode(() => pool.deallocateMany(bad, 0), 'ERR_INVALID_ARG_TYPE', TypeError)
-    throwsCode(() => pfp.allocate(0, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
+    throwsCode(() => pool.allocateInto(0, bad), 'ERR_INVALID_ARG_TYPE', TypeError)
   }
   throwsCode(() => mesh.drainSlots(0, -1, new Float64Array(3)), 'ERR_OUT_OF_RANGE', RangeError)
-  throwsCode(() => pfp.allocate(0, new Float64Array(3), 1), 'ERR_OUT_OF_RANGE', RangeError)
-  throwsCode(() => pfp.allocate(0, new Float64Array(2)), 'ERR_OUT_OF_RANGE', RangeError)
-  throwsCode(() => pfp.allocate(-1, new Float64Array(3)), 'ERR_OUT_OF_RANGE', RangeError)
-  throwsCode(() => pfp.allocateMany(0, new Float64Array(6), 3), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pool.allocateInto(0, new Float64Array(3), 1), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pool.allocateInto(0, new Float64Array(2)), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pool.allocateInto(-1, new Float64Array(3)), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pool.allocateMany(0, new Float64Array(6), 3), 'ERR_OUT_OF_RANGE', RangeError)
   throwsCode(() => pool.deallocateMany(new Float64Array(6), 3), 'ERR_OUT_OF_RANGE', RangeError)
   throwsCode(() => pool.deallocateMany(new Float64Array([0, -1, 1]), 1), 'ERR_OUT_OF_RANGE', RangeError)
   throwsCode(() => pool.readInto(h, [0, 0]), 'ERR_INVALID_ARG_TYPE', TypeError)
   throwsCode(() => pool.writeFrom(h, new Uint16Array(2)), 'ERR_INVALID_ARG_TYPE', TypeError)
-  throwsCode(() => pfp.readInto(0, 0, 1, new Int8Array(2)), 'ERR_INVALID_ARG_TYPE', TypeError)
-  throwsCode(() => pfp.offsetOf(0, 0, -1), 'ERR_OUT_OF_RANGE', RangeError)
+  throwsCode(() => pool.readInto(0, 0, 1, new Int8Array(2)), 'ERR_INVALID_ARG_TYPE', TypeError)
+  throwsCode(() => pool.offsetOf(0, 0, -1), 'ERR_OUT_OF_RANGE', RangeError)
   // allocateMany fills what it can and says how many.
   const many = new Float64Array(15)
-  assert.equal(pfp.allocateMany(0, many, 5), 4)
+  assert.equal(pool.allocateMany(0, many, 5), 4)
   const tag = many[2] - 1 // generations are poolTag × 2^32 + count (S6)
   assert.ok(tag >= 2 ** 32 && tag % 2 ** 32 === 0, 'the pool tag')
   assert.deepEqual(Array.from(many.subarray(0, 12)), [0, 0, tag + 1, 0, 1, tag + 1, 0, 2, tag + 1, 0, 3, tag + 1])
-  assert.equal(pfp.allocate(0, many), -1, 'full')
-  assert.equal(pfp.deallocateMany(many, 4), 4)
+  assert.equal(pool.allocateInto(0, many), -1, 'full')
+  assert.equal(pool.deallocateMany(many, 4), 4)
   // Buffers (Uint8Array subclasses) are accepted as byte arrays.
-  pfp.allocate(0, many)
-  assert.equal(pfp.writeFrom(many[0], many[1], many[2], Buffer.from('hello')), 5)
+  pool.allocateInto(0, many)
+  assert.equal(pool.writeFrom(many[0], many[1], many[2], Buffer.from('hello')), 5)
   const back = Buffer.alloc(5)
-  assert.equal(pfp.readInto(many[0], many[1], many[2], back), 5)
+  assert.equal(pool.readInto(many[0], many[1], many[2], back), 5)
   assert.equal(back.toString(), 'hello')
 })
 
@@ -432,7 +453,7 @@ test('GC: a region view keeps its region mapped after the pool is gone, then eve
   assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0}), views ${NumaSlabPool.liveViews()} (start ${views0})`)
 })
 
-test('GC: fast paths that outlive the pool object still detach views on free', async () => {
+test('GC: methods taken off a pool that outlive the pool object still detach views on free', async () => {
   await settle(() => false)
   const regions0 = NumaSlabPool.liveRegions()
   let collected = false
@@ -442,7 +463,8 @@ test('GC: fast paths that outlive the pool object still detach views on free', a
     registry.register(pool, 'pool')
     const a = pool.allocate(0)
     a.buffer.fill(7)
-    return { fp: pool.fastPaths(), buffer: a.buffer, handle: a.handle }
+    pool.isLive(a.handle) // the first call gives the instance its own methods, bound to its state
+    return { fp: { deallocate: pool.deallocate, allocateInto: pool.allocateInto }, buffer: a.buffer, handle: a.handle }
   })()
   assert.ok(await settle(() => collected), 'the pool object was collected')
   assert.equal(buffer.byteLength, 64)
@@ -450,14 +472,14 @@ test('GC: fast paths that outlive the pool object still detach views on free', a
   assert.equal(fp.deallocate(handle.nodeId, handle.slotIndex, handle.generation), true)
   assert.equal(buffer.byteLength, 0, 'V2 holds without the pool object')
   const h = new Float64Array(3)
-  assert.equal(fp.allocate(0, h), 0, 'the slot is reused')
+  assert.equal(fp.allocateInto(0, h), 0, 'the slot is reused')
   assert.equal(h[2], handle.generation + 1)
   fp = buffer = handle = null
   const done = await settle(() => NumaSlabPool.liveRegions() === regions0)
   assert.ok(done, `regions ${NumaSlabPool.liveRegions()} (start ${regions0})`)
 })
 
-test('GC: pools, meshes, views and fast paths churned together return to baseline', async () => {
+test('GC: pools, meshes, views and bound methods churned together return to baseline', async () => {
   await settle(() => false)
   const regions0 = NumaSlabPool.liveRegions()
   const views0 = NumaSlabPool.liveViews()
@@ -466,18 +488,16 @@ test('GC: pools, meshes, views and fast paths churned together return to baselin
     for (let round = 0; round < 20; round++) {
       const mesh = new ReactorMesh({ shardCount: 2, laneCapacity: 8 })
       const pool = NumaSlabPool.fromNodes([0, 1], { slabCapacity: 8, entrySizeBytes: 32, hugepage: OFF, regionViews: round % 2 === 0 })
-      const mfp = mesh.fastPaths()
-      const pfp = pool.fastPaths()
       const h = new Float64Array(3)
       for (let i = 0; i < 40; i++) {
         const a = i % 3 === 0 ? pool.allocate(i % 2) : null
         if (a) {
           a.buffer[0] = i
-          if (mfp.enqueueSlot(`k${i}`, a.handle.nodeId, a.handle.slotIndex, a.handle.generation) < 0) pool.deallocate(a.handle)
-        } else if (pfp.allocate(i % 2, h) >= 0) {
-          if (mfp.enqueueSlot(null, h[0], h[1], h[2]) < 0) pfp.deallocate(h[0], h[1], h[2])
+          if (!mesh.tryEnqueueSlot(`k${i}`, a.handle)) pool.deallocate(a.handle)
+        } else if (pool.allocateInto(i % 2, h) >= 0) {
+          if (!mesh.tryEnqueueSlot(null, h[0], h[1], h[2])) pool.deallocate(h[0], h[1], h[2])
         }
-        if (i % 4 === 3) pfp.deallocateMany(out, mfp.drainSlotsGlobalOrder(16, out))
+        if (i % 4 === 3) pool.deallocateMany(out, mesh.drainSlotsGlobalOrder(16, out))
       }
       if (round % 2 === 0) pool.regionView(round % 4 === 0 ? 0 : 1)
       if (round % 5 === 0) requireGc()()

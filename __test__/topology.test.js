@@ -12,6 +12,7 @@ const {
   ReactorTopologySnapshot,
   ReactorPlacementManifest,
   ThreadAffinityAdvice,
+  ReactorMesh,
   bindCurrentThread,
 } = require('..')
 
@@ -200,7 +201,33 @@ test('affinity advice per binding (AF1) and its JSON (AF2, AF3)', () => {
   assert.deepEqual(af3.asJson(), { shard_id: 2, recommended_core: 5, recommended_numa_node: 1, enforcement: 'strict' })
 })
 
+test('advice is plain data: spreading and JSON keep its fields; asJson() is not one of them', () => {
+  const fromMesh = new ReactorMesh({ shardCount: 2, topology: pairs([[0, 0], [1, 1]]) }).affinityAdvice('strict')
+  const fromPlan = ReactorPlacementManifest.plan(2, pairs([[0, 0], [1, 1]])).affinityAdvice('strict')
+  const made = new ThreadAffinityAdvice({ shardId: 1, recommendedCore: 1, recommendedNumaNode: 1, enforcement: 'strict' })
+  for (const advice of [fromMesh[1], fromPlan[1], made]) {
+    const fields = { shardId: 1, recommendedCore: 1, recommendedNumaNode: 1, enforcement: 'strict' }
+    assert.deepEqual({ ...advice }, fields)
+    assert.deepEqual({ ...advice, enforcement: 'advisory' }, { ...fields, enforcement: 'advisory' })
+    assert.deepEqual(Object.keys(advice), Object.keys(fields))
+    assert.deepEqual(JSON.parse(JSON.stringify(advice)), fields)
+    assert.deepEqual(JSON.parse(JSON.stringify(fromMesh)), [{ ...fields, shardId: 0, recommendedCore: 0, recommendedNumaNode: 0 }, fields])
+    // The fields cannot drift from the native value behind asJson() and bindCurrentThread.
+    assert.throws(() => { 'use strict'; advice.shardId = 7 }, TypeError)
+    assert.equal(advice.asJson().shard_id, 1)
+    // A spread copy is accepted wherever advice is.
+    assert.equal(bindCurrentThread({ ...advice, enforcement: 'disabled' }).applied, false)
+  }
+})
+
 test('enforcement and advice arguments are validated', () => {
+  // One NodeId (u32) across topology and slabs: a node id no slab can hold is refused up front.
+  throwsCode(() => pairs([[0, 2 ** 32]]), 'ERR_OUT_OF_RANGE', RangeError)
+  assert.equal(pairs([[0, 2 ** 32 - 1]]).cores[0].numaNode, 2 ** 32 - 1)
+  throwsCode(
+    () => new ThreadAffinityAdvice({ shardId: 0, recommendedCore: 0, recommendedNumaNode: 2 ** 32, enforcement: 'strict' }),
+    'ERR_OUT_OF_RANGE', RangeError,
+  )
   const m = ReactorPlacementManifest.plan(2)
   throwsCode(() => m.affinityAdvice('Strict'), 'ERR_INVALID_ARG_VALUE', TypeError)
   throwsCode(() => m.affinityAdvice(1), 'ERR_INVALID_ARG_TYPE', TypeError)

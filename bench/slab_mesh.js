@@ -9,16 +9,17 @@
 // count are compared with values computed independently before timing, so a contender that
 // dropped, duplicated or corrupted a message fails the run instead of reporting a number.
 //
-// seqloop contenders (producer and consumer in one thread, in batches of BATCH messages):
-// - 'fast paths, per message': pool.fastPaths().allocate → write through the node's regionView
-//   → mesh.fastPaths().enqueueSlot, two native calls per message; the consumer drainSlots into a
-//   Float64Array, reads the words through a long-lived Int32Array over the same region, and
-//   frees with deallocateMany (both once per batch).
-// - 'fast paths, batched': allocateMany and enqueueSlots once per batch of BATCH messages, the
-//   rest as above: the native calls are amortised. 'keyed' routes each batch by a string key
-//   (kept as the envelopes' eventId: one small allocation per message); 'round-robin' passes
-//   null (no allocation per message).
-// - 'slots, typed API': pool.allocate() (a fresh per-allocation view each time) → buffer.set →
+// seqloop contenders (producer and consumer in one thread, in batches of BATCH messages), all
+// through the public methods of NumaSlabPool and ReactorMesh:
+// - 'per message': pool.allocateInto → write through the node's regionView →
+//   mesh.enqueueSlot(key, nodeId, slotIndex, generation), two native calls per message; the
+//   consumer drainSlots into a Float64Array, reads the words through a long-lived Int32Array over
+//   the same region, and frees with deallocateMany (both once per batch).
+// - 'batched': allocateMany and enqueueSlots once per batch of BATCH messages, the rest as
+//   above: the native calls are amortised. 'keyed' routes each batch by a string key (kept as the
+//   envelopes' eventId: one small allocation per message); 'round-robin' passes null (no
+//   allocation per message).
+// - 'per-message views': pool.allocate() (a fresh per-allocation view each time) → buffer.set →
 //   mesh.enqueueSlot(key, handle); the consumer drains with drainSlots, reads through the region
 //   view, frees with deallocateMany. Shows what the per-message external buffer costs.
 const { MessageChannel } = require('node:worker_threads')
@@ -70,8 +71,6 @@ function expected (n) {
 function batched (n, keyed) {
   const mesh = new ReactorMesh({ shardCount: SHARDS, laneCapacity: BATCH })
   const pool = NumaSlabPool.fromManifest(mesh.placementManifest(), { slabCapacity: 4096, entrySizeBytes: SIZE, regionViews: true })
-  const mfp = mesh.fastPaths()
-  const pfp = pool.fastPaths()
   const bytes = []
   const words = []
   for (const node of pool.nodeIds) {
@@ -84,7 +83,7 @@ function batched (n, keyed) {
   let sum = 0
   for (let i = 0; i < n;) {
     const want = Math.min(BATCH, n - i)
-    const got = pfp.allocateMany(0, batch, want)
+    const got = pool.allocateMany(0, batch, want)
     if (got !== want) throw new Error('pool exhausted')
     for (let k = 0; k < got; k++, i++) {
       const node = batch[3 * k] | 0
@@ -93,25 +92,23 @@ function batched (n, keyed) {
       words[node][off >> 2] = i
     }
     const key = keyed ? KEYS[((i - 1) / BATCH) & (SHARDS - 1)] : null
-    if (mfp.enqueueSlots(key, batch, got) !== got) throw new Error('backpressure')
+    if (mesh.enqueueSlots(key, batch, got) !== got) throw new Error('backpressure')
     for (let s = 0; s < SHARDS; s++) {
-      const d = mfp.drainSlots(s, BATCH, out)
+      const d = mesh.drainSlots(s, BATCH, out)
       for (let k = 0; k < d; k++) {
         sum = (sum + checksum(words[out[3 * k] | 0], (out[3 * k + 1] | 0) * WORDS)) >>> 0
       }
       count += d
-      if (pfp.deallocateMany(out, d) !== d) throw new Error('free failed')
+      if (pool.deallocateMany(out, d) !== d) throw new Error('free failed')
     }
   }
   return { count, sum }
 }
 
 const contenders = {
-  'seqloop slots, fast paths, per message' (n) {
+  'seqloop slots, per message' (n) {
     const mesh = new ReactorMesh({ shardCount: SHARDS, laneCapacity: BATCH })
     const pool = NumaSlabPool.fromManifest(mesh.placementManifest(), { slabCapacity: 4096, entrySizeBytes: SIZE, regionViews: true })
-    const mfp = mesh.fastPaths()
-    const pfp = pool.fastPaths()
     const bytes = []
     const words = []
     for (const node of pool.nodeIds) {
@@ -125,29 +122,29 @@ const contenders = {
     for (let i = 0; i < n;) {
       const end = Math.min(n, i + BATCH)
       for (; i < end; i++) {
-        const off = pfp.allocate(0, h, 0)
+        const off = pool.allocateInto(0, h, 0)
         if (off < 0) throw new Error('pool exhausted')
         const node = h[0] | 0
         bytes[node].set(TEMPLATE, off)
         words[node][off >> 2] = i
-        if (mfp.enqueueSlot(KEYS[i & (SHARDS - 1)], node, h[1], h[2]) < 0) throw new Error('backpressure')
+        if (mesh.enqueueSlot(KEYS[i & (SHARDS - 1)], node, h[1], h[2]) < 0) throw new Error('backpressure')
       }
       for (let s = 0; s < SHARDS; s++) {
-        const got = mfp.drainSlots(s, BATCH, out)
+        const got = mesh.drainSlots(s, BATCH, out)
         for (let k = 0; k < got; k++) {
           sum = (sum + checksum(words[out[3 * k] | 0], (out[3 * k + 1] | 0) * WORDS)) >>> 0
         }
         count += got
-        if (pfp.deallocateMany(out, got) !== got) throw new Error('free failed')
+        if (pool.deallocateMany(out, got) !== got) throw new Error('free failed')
       }
     }
     return { count, sum }
   },
 
-  'seqloop slots, fast paths, batched, keyed' (n) { return batched(n, true) },
-  'seqloop slots, fast paths, batched, round-robin' (n) { return batched(n, false) },
+  'seqloop slots, batched, keyed' (n) { return batched(n, true) },
+  'seqloop slots, batched, round-robin' (n) { return batched(n, false) },
 
-  'seqloop slots, typed API' (n) {
+  'seqloop slots, per-message views' (n) {
     const mesh = new ReactorMesh({ shardCount: SHARDS, laneCapacity: BATCH })
     const pool = NumaSlabPool.fromManifest(mesh.placementManifest(), { slabCapacity: 4096, entrySizeBytes: SIZE, regionViews: true })
     const words = []
@@ -246,41 +243,39 @@ function perCall (n, fn) {
 function breakdown () {
   const mesh = new ReactorMesh({ shardCount: SHARDS, laneCapacity: BATCH })
   const pool = NumaSlabPool.fromManifest(mesh.placementManifest(), { slabCapacity: 4096, entrySizeBytes: SIZE, regionViews: true })
-  const mfp = mesh.fastPaths()
-  const pfp = pool.fastPaths()
   const region = pool.regionView(0)
   const words = new Int32Array(region.buffer, region.byteOffset, region.byteLength >> 2)
   const h = new Float64Array(3)
   const out = new Float64Array(3 * BATCH)
   const n = 200_000
   const rows = {}
-  const shard0 = mesh.enqueueSlot(KEYS[0], { nodeId: 0, slotIndex: 0, generation: 0 }).shardId
-  mfp.drainSlots(shard0, 1, out)
-  rows['fast allocate + fast deallocate (pair)'] = perCall(n, (n) => {
-    for (let i = 0; i < n; i++) { pfp.allocate(0, h, 0); pfp.deallocate(h[0], h[1], h[2]) }
+  const shard0 = mesh.enqueueSlot(KEYS[0], 0, 0, 0)
+  mesh.drainSlots(shard0, 1, out)
+  rows['allocateInto + deallocate(nodeId, slotIndex, generation) (pair)'] = perCall(n, (n) => {
+    for (let i = 0; i < n; i++) { pool.allocateInto(0, h, 0); pool.deallocate(h[0], h[1], h[2]) }
   })
   rows['write 512 B into the region view (set + stamp)'] = perCall(n, (n) => {
     for (let i = 0; i < n; i++) { const off = (i & 4095) * SIZE; region.set(TEMPLATE, off); words[off >> 2] = i }
   })
-  rows['fast enqueueSlot (string key) + drainSlots share'] = perCall(n, (n) => {
+  rows['enqueueSlot (string key) + drainSlots share'] = perCall(n, (n) => {
     for (let i = 0; i < n;) {
       const end = Math.min(n, i + BATCH)
-      for (; i < end; i++) mfp.enqueueSlot(KEYS[0], 0, i & 4095, 1)
-      mfp.drainSlots(shard0, BATCH, out)
+      for (; i < end; i++) mesh.enqueueSlot(KEYS[0], 0, i & 4095, 1)
+      mesh.drainSlots(shard0, BATCH, out)
     }
   })
-  rows['fast enqueueSlot (null key, round-robin) + drainSlots share'] = perCall(n, (n) => {
+  rows['enqueueSlot (null key, round-robin) + drainSlots share'] = perCall(n, (n) => {
     for (let i = 0; i < n;) {
       const end = Math.min(n, i + BATCH)
-      for (; i < end; i++) mfp.enqueueSlot(null, 0, i & 4095, 1)
-      for (let s = 0; s < SHARDS; s++) mfp.drainSlots(s, BATCH, out)
+      for (; i < end; i++) mesh.enqueueSlot(null, 0, i & 4095, 1)
+      for (let s = 0; s < SHARDS; s++) mesh.drainSlots(s, BATCH, out)
     }
   })
   rows['allocateMany + enqueueSlots + drainSlots + deallocateMany, per message of a batch'] = perCall(n, (n) => {
     for (let i = 0; i < n; i += BATCH) {
-      const got = pfp.allocateMany(0, out, BATCH)
-      mfp.enqueueSlots(KEYS[0], out, got)
-      pfp.deallocateMany(out, mfp.drainSlots(shard0, BATCH, out))
+      const got = pool.allocateMany(0, out, BATCH)
+      mesh.enqueueSlots(KEYS[0], out, got)
+      pool.deallocateMany(out, mesh.drainSlots(shard0, BATCH, out))
     }
   })
   rows['checksum 512 B (128 words, consumer)'] = perCall(n, (n) => {
@@ -288,7 +283,7 @@ function breakdown () {
     for (let i = 0; i < n; i++) x ^= checksum(words, (i & 4095) * WORDS)
     if (x === 0.5) throw new Error('unreachable')
   })
-  rows['typed pool.allocate() + deallocate(handle) (external buffer each)'] = perCall(n / 4, (n) => {
+  rows['pool.allocate() + deallocate(handle) (external buffer each)'] = perCall(n / 4, (n) => {
     for (let i = 0; i < n; i++) { const a = pool.allocate(0); pool.deallocate(a.handle) }
   })
   return rows
@@ -320,7 +315,7 @@ async function run () {
   }
   console.log(`(every run verified: ${N} messages, checksum ${want.sum.toString(16)})`)
 
-  console.log('\n## Where the time of the fast path goes (ns per message, median of 5)')
+  console.log('\n## Where the time of the per-message path goes (ns per message, median of 5)')
   for (const [k, v] of Object.entries(breakdown())) console.log(`${k.padEnd(84)} ${v.toFixed(0)} ns`)
 }
 

@@ -1,6 +1,6 @@
 'use strict'
 // Soak: many millions of operations over the Scheduler, the EventLoop, a ReactorMesh and a
-// NumaSlabPool (typed API and fast paths), sampling RSS after a full GC as it goes. Prints the
+// NumaSlabPool (through their public methods), sampling RSS after a full GC as it goes. Prints the
 // RSS curve and fails (exit 1) unless RSS after warm-up stays within `--tolerance` (10 %) of
 // its value at the end of warm-up: a leak of a few bytes per operation shows up as a slope.
 //
@@ -30,13 +30,10 @@ const ROUND_OPS = 1000
 function setup () {
   const clock = new DeterministicClock()
   const sched = new Scheduler({ clock })
-  const sf = sched
   const loop = new EventLoop()
   const mesh = new ReactorMesh({ shardCount: 4, laneCapacity: 4096 })
-  const mf = mesh.fastPaths()
   const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 1024, entrySizeBytes: 64 })
-  const pf = pool.fastPaths()
-  return { clock, sched, sf, loop, mesh, mf, pool, pf, timers: new Float64Array(256), slots: new Float64Array(3 * 64), n: 0 }
+  return { clock, sched, loop, mesh, pool, timers: new Float64Array(256), slots: new Float64Array(3 * 64), n: 0 }
 }
 
 /** One round: exactly ROUND_OPS native operations. */
@@ -44,14 +41,14 @@ async function round (s) {
   let ops = 0
   // Scheduler: 300 operations.
   for (let i = 0; i < 100; i++) {
-    const id = s.sf.setTimeout(i % 7)
-    if (i % 2 === 0) s.sf.clearTimeout(id)
+    const id = s.sched.setTimeout(i % 7)
+    if (i % 2 === 0) s.sched.clearTimeout(id)
     else s.sched.enqueueEvent('e', i)
     ops += 2
   }
   s.clock.advance(10)
   ops += 1
-  while (s.sf.drainTimers(s.timers) === s.timers.length) ops += 1
+  while (s.sched.drainTimers(s.timers) === s.timers.length) ops += 1
   ops += 1
   while (s.sched.tick() !== null) ops += 1
   ops += 1
@@ -69,16 +66,16 @@ async function round (s) {
   // Mesh: 300 operations.
   for (let i = 0; i < 100; i++) {
     s.mesh.enqueueEvent(i % 2 ? 'a' : 'b', i)
-    s.mf.enqueueSlot('k', 0, i, 1)
+    s.mesh.enqueueSlot('k', 0, i, 1)
   }
   ops += 200
   while (s.mesh.drainGlobalOrder(32).length > 0) ops += 1
   ops += 1
   for (let sh = 0; sh < 4; sh++) {
-    while (s.mf.drainSlots(sh, 64, s.slots) > 0) ops += 1
+    while (s.mesh.drainSlots(sh, 64, s.slots) > 0) ops += 1
     ops += 1
   }
-  // Slab pool: the rest, fast paths and a few typed allocations with views.
+  // Slab pool: the rest, allocateInto/deallocate and a few allocations with views.
   const h = new Float64Array(3)
   for (let i = 0; i < 10; i++) {
     const a = s.pool.allocate(0)
@@ -87,11 +84,11 @@ async function round (s) {
     ops += 2
   }
   while (ops < ROUND_OPS - 1) {
-    s.pf.allocate(0, h)
-    s.pf.deallocate(h[0], h[1], h[2])
+    s.pool.allocateInto(0, h)
+    s.pool.deallocate(h[0], h[1], h[2])
     ops += 2
   }
-  if (ops < ROUND_OPS) { s.pf.offsetOf(0, 0, 0); ops += 1 }
+  if (ops < ROUND_OPS) { s.pool.offsetOf(0, 0, 0); ops += 1 }
   s.n += fired
   return ops
 }

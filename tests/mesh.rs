@@ -11,7 +11,7 @@ fn mesh(shards: usize, cap: usize) -> ReactorMesh<Value> {
     ReactorMesh::new(MeshConfig { shard_count: shards, lane_capacity: cap, topology: None })
 }
 
-fn mesh_on(shards: usize, cap: usize, pairs: &[(u64, u64)]) -> ReactorMesh<Value> {
+fn mesh_on(shards: usize, cap: usize, pairs: &[(u64, u32)]) -> ReactorMesh<Value> {
     ReactorMesh::new(MeshConfig {
         shard_count: shards,
         lane_capacity: cap,

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use seqloop::mesh::{MeshConfig, MeshError, MeshTask, ReactorMesh, ShardId};
-use seqloop::slab::{NodeId, NumaSlabConfig, NumaSlabPool, SlabError, SlabHandle};
+use seqloop::slab::{NodeId, NumaSlabConfig, NumaSlabPool, SlabHandle};
 use seqloop::topo::hugepage::HugepageConfig;
 use seqloop::topo::{PlacementManifest, TopologySnapshot};
 
@@ -21,7 +21,7 @@ fn mesh(shards: usize, cap: usize) -> ReactorMesh<SlabHandle> {
     ReactorMesh::new(MeshConfig { shard_count: shards, lane_capacity: cap, topology: None })
 }
 
-fn manifest(shards: usize, pairs: &[(u64, u64)]) -> PlacementManifest {
+fn manifest(shards: usize, pairs: &[(u64, u32)]) -> PlacementManifest {
     let topo = (!pairs.is_empty()).then(|| TopologySnapshot::from_core_node_pairs(pairs.iter().copied()));
     PlacementManifest::plan(shards, topo.as_ref())
 }
@@ -56,9 +56,10 @@ fn po1_po3_from_manifest() {
     // Nodes follow the bindings, ascending, whatever the core order.
     let p = NumaSlabPool::from_manifest(&manifest(4, &[(9, 5), (1, 3)]), cfg(4, 64)).unwrap();
     assert_eq!(p.node_ids().collect::<Vec<_>>(), [NodeId(3), NodeId(5)]);
-    // A node id that a slab cannot name is an error, not a truncation.
-    let err = NumaSlabPool::from_manifest(&manifest(1, &[(0, 1 << 40)]), cfg(4, 64)).unwrap_err();
-    assert!(matches!(err, SlabError::NodeIdTooLarge(n) if n == 1 << 40));
+    // One NodeId type across topology and slabs: the largest node id a topology can name is one
+    // a slab holds, unchanged.
+    let p = NumaSlabPool::from_manifest(&manifest(1, &[(0, u32::MAX)]), cfg(4, 64)).unwrap();
+    assert_eq!(p.node_ids().collect::<Vec<_>>(), [NodeId(u32::MAX)]);
 }
 
 #[test]
@@ -79,8 +80,8 @@ fn producer_mesh_consumer_free_on_real_memory() {
         let key = keys[i as usize % keys.len()];
         let shard = requests.hash_route(key);
         let node = requests.preferred_numa_node(shard);
-        let a = pool.allocate(NodeId(node.0 as u32)).expect("capacity");
-        assert_eq!(a.handle.node_id.0 as u64, node.0, "the slot lives on the consumer's node");
+        let a = pool.allocate(node).expect("capacity");
+        assert_eq!(a.handle.node_id, node, "the slot lives on the consumer's node");
         pool.slot_bytes_mut(&a.handle).unwrap().copy_from_slice(&message(i, 512));
         let addr = pool.slot_bytes(&a.handle).unwrap().as_ptr() as usize;
         let e = requests.enqueue_event_by_key(key.to_string(), a.handle).unwrap();

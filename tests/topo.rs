@@ -9,7 +9,7 @@ use seqloop::topo::{
     ThreadAffinityAdvice, TopoError, TopologySnapshot, TopologySource,
 };
 
-fn pairs(p: &[(u64, u64)]) -> TopologySnapshot {
+fn pairs(p: &[(u64, u32)]) -> TopologySnapshot {
     TopologySnapshot::from_core_node_pairs(p.iter().copied())
 }
 
@@ -49,7 +49,7 @@ fn detect_reads_this_machine() {
 fn synthetic_sixteen_nodes() {
     let t = TopologySnapshot::synthetic("pack:8 numa:2 core:32 pu:2").expect("valid");
     assert_eq!(t.cores().len(), 512);
-    let nodes: BTreeSet<u64> = t.cores().iter().map(|c| c.numa_node.0).collect();
+    let nodes: BTreeSet<u32> = t.cores().iter().map(|c| c.numa_node.0).collect();
     assert_eq!(nodes, (0..16).collect());
     let m = PlacementManifest::plan(1024, Some(&t));
     assert_eq!((m.shard_count(), m.numa_node_count(), m.fallback_reason()), (1024, 16, None));
@@ -70,7 +70,7 @@ fn affinity_advice_follows_bindings() {
     // AF1
     let m = PlacementManifest::plan(4, Some(&pairs(&[(0, 0), (1, 0), (4, 1), (5, 1)])));
     let advice = m.affinity_advice(AffinityEnforcement::Advisory);
-    let got: Vec<(u32, u64, u64)> =
+    let got: Vec<(u32, u64, u32)> =
         advice.iter().map(|a| (a.shard_id.0, a.recommended_core.0, a.recommended_numa_node.0)).collect();
     assert_eq!(got, [(0, 0, 0), (1, 4, 1), (2, 1, 0), (3, 5, 1)]);
     assert!(advice.iter().all(|a| a.enforcement == AffinityEnforcement::Advisory));
@@ -176,7 +176,7 @@ proptest! {
 
     // T1: any order and duplication of the same pairs gives the same snapshot.
     #[test]
-    fn pairs_normal_form(mut p in prop::collection::vec((0u64..64, 0u64..4), 0..40), seed in any::<u64>()) {
+    fn pairs_normal_form(mut p in prop::collection::vec((0u64..64, 0u32..4), 0..40), seed in any::<u64>()) {
         let a = TopologySnapshot::from_core_node_pairs(p.iter().copied());
         let n = p.len().max(1);
         p.rotate_left((seed as usize) % n);

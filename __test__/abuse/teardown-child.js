@@ -15,8 +15,6 @@ const { NumaSlabPool, ReactorMesh } = require(${JSON.stringify(pkg)})
 const mesh = new ReactorMesh({ shardCount: 4, laneCapacity: 1 << 16 })
 const pool = NumaSlabPool.fromManifest(mesh.placementManifest(), { slabCapacity: 4096, entrySizeBytes: 64, regionViews: true })
 const region = pool.regionView(0)
-const pf = pool.fastPaths()
-const mf = mesh.fastPaths()
 const keep = []
 const h = new Float64Array(3)
 parentPort.postMessage('ready')
@@ -24,7 +22,7 @@ for (let i = 0; ; i++) {
   const a = pool.allocate(0)
   if (a) { a.buffer.fill(i & 255); keep.push(a); mesh.enqueueSlot(null, a.handle) }
   if (keep.length > 2000) pool.deallocate(keep.shift().handle)
-  if (pf.allocate(0, h) >= 0) { region[pf.offsetOf(h[0], h[1], h[2])] = 1; mf.enqueueSlot('k', h[0], h[1], h[2]); pf.deallocate(h[0], h[1], h[2]) }
+  if (pool.allocateInto(0, h) >= 0) { region[pool.offsetOf(h[0], h[1], h[2])] = 1; mesh.tryEnqueueSlot('k', h[0], h[1], h[2]); pool.deallocate(h[0], h[1], h[2]) }
   mesh.drainGlobalOrder(8)
   if (workerData.stopAfter && i === workerData.stopAfter) {
     if (workerData.how === 'exit') process.exit(0)

@@ -13,3 +13,79 @@ export type Macrotask =
   | { seq: number, kind: 'hostcall_complete', callId: string, outcome: HostcallOutcome }
   | { seq: number, kind: 'inbound_event', eventId: string, payload: unknown }
   | { seq: number, kind: 'immediate', immediateId: number }
+
+/**
+ * The hot methods of `ReactorMesh`: raw N-API callbacks on the class (src/binding/raw.rs).
+ * A slot handle is given either as a `SlabHandle` object or as its three numbers
+ * `nodeId, slotIndex, generation` (what `allocateInto`, `allocateMany` and `drainSlots` write).
+ */
+export interface ReactorMesh {
+  /**
+   * Queues a slot message (the body stays in the slot; only the handle crosses): by FNV-1a 64
+   * of `key` (one key, one shard, in order; the key becomes the `eventId`), or round-robin for
+   * `null`/`undefined` (`eventId: ''`). Returns the shard id. A full shard throws
+   * `ERR_REACTOR_BACKPRESSURE` (numeric `shardId`, `depth`, `capacity`): the handle was not queued
+   * and the producer still owns the slot. The mesh does not check that the handle is live.
+   */
+  enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number
+  enqueueSlot(key: string | null | undefined, handle: SlabHandle): number
+  /** `enqueueSlot` that returns false instead of throwing when the shard is full (no error object is built). */
+  tryEnqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): boolean
+  tryEnqueueSlot(key: string | null | undefined, handle: SlabHandle): boolean
+  /**
+   * Queues the first `count` handles of `handles` (a `Float64Array` of (nodeId, slotIndex,
+   * generation) triples) under one key, in order. Returns how many were queued: on backpressure
+   * it stops, and the handles from that index on still belong to the producer. Throws (queueing
+   * nothing) when a triple is not three non-negative safe integers.
+   */
+  enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number
+  /**
+   * Removes slot messages from the front of shard `shardId`, oldest first, up to `budget` and
+   * `out.length / 3` of them, writing each handle to `out` as a triple. Returns the count. Stops
+   * at the first envelope that is not a slot message (it stays first in line for `drainShard`);
+   * an unknown shard gives 0. The consumer now owns the drained slots: read them, then free them.
+   */
+  drainSlots(shardId: number, budget: number, out: Float64Array): number
+  /** `drainSlots` across all shards in ascending `globalSeq`. */
+  drainSlotsGlobalOrder(budget: number, out: Float64Array): number
+}
+
+/**
+ * The hot methods of `NumaSlabPool`: raw N-API callbacks on the class (src/binding/raw.rs).
+ * A slot handle is given either as a `SlabHandle` object or as its three numbers. Expected
+ * failures are values (`-1`, `false`, a short count); only arguments of the wrong type or range
+ * throw.
+ */
+export interface NumaSlabPool {
+  /**
+   * Allocates a slot like `allocate` but makes no view: writes its handle to `out[at .. at + 3]`
+   * and returns the slot's byte offset in its node's region (`regionView(nodeId)`), or -1 when
+   * every slab is full.
+   */
+  allocateInto(preferredNode: number, out: Float64Array, at?: number): number
+  /** Up to `count` allocations as triples from `out[0]`; returns how many (fewer when the pool fills up). */
+  allocateMany(preferredNode: number, out: Float64Array, count: number): number
+  /**
+   * Frees a live handle and detaches every view handed out for it (`byteLength === 0`). False for
+   * a stale generation, a double free, another pool's handle, an unknown node or slot.
+   */
+  deallocate(nodeId: number, slotIndex: number, generation: number): boolean
+  deallocate(handle: SlabHandle): boolean
+  /**
+   * Frees the first `count` triples of `handles` (what `ReactorMesh.drainSlots` writes), like
+   * `deallocate`. Returns how many were freed; stale or unknown handles are skipped.
+   */
+  deallocateMany(handles: Float64Array, count: number): number
+  /** Whether the handle is a live allocation of this pool. */
+  isLive(nodeId: number, slotIndex: number, generation: number): boolean
+  isLive(handle: SlabHandle): boolean
+  /** The byte offset of a live handle's slot in its node's region, or -1 when it is not live. */
+  offsetOf(nodeId: number, slotIndex: number, generation: number): number
+  offsetOf(handle: SlabHandle): number
+  /** Copies a live slot's bytes into `target` (`min(entrySizeBytes, target.length)`); the count, or -1 when not live. */
+  readInto(nodeId: number, slotIndex: number, generation: number, target: Uint8Array): number
+  readInto(handle: SlabHandle, target: Uint8Array): number
+  /** Copies `source` to the start of a live slot (`min(entrySizeBytes, source.length)` bytes); the count, or -1 when not live. */
+  writeFrom(nodeId: number, slotIndex: number, generation: number, source: Uint8Array): number
+  writeFrom(handle: SlabHandle, source: Uint8Array): number
+}

@@ -14,8 +14,8 @@
 //! `drainSlots`/`drainSlotsGlobalOrder` write handles as triples into a caller-owned
 //! `Float64Array` and stop at the first envelope that is not a slot message (that one stays
 //! first in line for `drainShard`/`drainGlobalOrder`), so the mesh's order is never broken.
-//! `fastPaths()` offers `enqueueSlot`, `enqueueSlots` and both drains as raw N-API functions
-//! (see `fast.rs`).
+//! `enqueueSlot`, `tryEnqueueSlot`, `enqueueSlots` and both slot drains are raw N-API callbacks
+//! on the class (`raw.rs`, [`MeshState`]'s `raw_*` methods).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -29,7 +29,8 @@ use super::args;
 use super::convert::{outcome_from_js, outcome_to_js_with};
 use super::error::{Code, Coded, CodedResult, ThrowExt};
 use super::fast;
-use super::slab::{handle_from_js, handle_from_parts, handle_from_triple, handle_to_js, write_triple};
+use super::raw::{self, IntoJs};
+use super::slab::{handle_from_triple, handle_to_js, slot_args, write_triple};
 use super::topo::{
     enforcement_from_js, shard_from_js, snapshot_from_js, ReactorPlacementManifest, ShardBinding,
     ThreadAffinityAdvice,
@@ -144,7 +145,7 @@ fn busy() -> Coded {
     Coded::new(Code::ReentrantCall, "the reactor mesh is busy with another call (a reentrant call)")
 }
 
-/// The state a mesh's JS object and its fast functions share.
+/// A mesh's state: what its napi-rs methods and its raw methods (`raw.rs`) work on.
 pub(crate) struct MeshState {
     mesh: RefCell<mesh::ReactorMesh<Payload>>,
 }
@@ -212,13 +213,6 @@ impl MeshState {
         Ok(n)
     }
 
-    fn fast_enqueue_slots(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
-        let key = key_from_raw(env, a[0])?;
-        let handles = fast::float64_array(env, a[1], "handles")?;
-        let count = fast::u53(env, a[2], "count")?;
-        fast::to_number(env, self.enqueue_slots(key, &handles, count)? as f64)
-    }
-
     /// Drains slot messages of one shard (or all shards in global order, `shard: None`) as
     /// triples into `out`; stops at the first envelope that is not one.
     fn drain_slots(
@@ -246,16 +240,35 @@ impl MeshState {
         Ok(n)
     }
 
-    fn fast_enqueue_slot(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+    /// `enqueueSlot(key, handle)` / `enqueueSlot(key, nodeId, slotIndex, generation)`: the shard
+    /// id; a full shard throws `ERR_REACTOR_BACKPRESSURE` (`throwing`) or gives `false`.
+    pub(crate) fn raw_enqueue_slot(
+        &self,
+        env: sys::napi_env,
+        a: &[sys::napi_value],
+        throwing: bool,
+    ) -> fast::Ret {
         let key = key_from_raw(env, a[0])?;
-        let part = |v, name| fast::u53(env, v, name);
-        let h = handle_from_parts(part(a[1], "nodeId")?, part(a[2], "slotIndex")?, part(a[3], "generation")?)
-            .ok_or_else(|| Coded::out_of_range("nodeId/slotIndex", "<= 4294967295", "a larger id"))?;
-        let shard = self.enqueue_slot(key, h)?;
-        fast::to_number(env, shard.map_or(-1.0, |s| f64::from(s.0)))
+        let (h, _) = slot_args(env, a, 1)?;
+        let h = h.ok_or_else(|| Coded::out_of_range("nodeId/slotIndex", "<= 4294967295", "a larger id"))?;
+        match self.enqueue_slot(key, h)? {
+            Ok(shard) if throwing => fast::to_number(env, f64::from(shard.0)),
+            Ok(_) => fast::to_bool(env, true),
+            Err(e) if throwing => Err(backpressure(&e)),
+            Err(_) => fast::to_bool(env, false),
+        }
     }
 
-    fn fast_drain_slots(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+    /// `enqueueSlots(key, handles, count)`.
+    pub(crate) fn raw_enqueue_slots(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+        let key = key_from_raw(env, a[0])?;
+        let count = fast::u53(env, a[2], "count")?;
+        let handles = fast::float64_array(env, a[1], "handles")?;
+        fast::to_number(env, self.enqueue_slots(key, &handles, count)? as f64)
+    }
+
+    /// `drainSlots(shardId, budget, out)`.
+    pub(crate) fn raw_drain_slots(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
         let shard = fast::u53(env, a[0], "shardId")?;
         let budget = fast::u53(env, a[1], "budget")?;
         let out = fast::float64_array(env, a[2], "out")?;
@@ -263,7 +276,8 @@ impl MeshState {
         fast::to_number(env, self.drain_slots(Some(shard), budget, &out)? as f64)
     }
 
-    fn fast_drain_slots_global(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
+    /// `drainSlotsGlobalOrder(budget, out)`.
+    pub(crate) fn raw_drain_slots_global(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
         let budget = fast::u53(env, a[0], "budget")?;
         let out = fast::float64_array(env, a[1], "out")?;
         fast::to_number(env, self.drain_slots(None, budget, &out)? as f64)
@@ -280,11 +294,6 @@ fn key_from_raw(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Option<St
     }
 }
 
-fast::raw_fn!(fast_enqueue_slot: MeshState, 4, |s, env, a| s.fast_enqueue_slot(env, &a.argv));
-fast::raw_fn!(fast_enqueue_slots: MeshState, 3, |s, env, a| s.fast_enqueue_slots(env, &a.argv));
-fast::raw_fn!(fast_drain_slots: MeshState, 3, |s, env, a| s.fast_drain_slots(env, &a.argv));
-fast::raw_fn!(fast_drain_slots_global: MeshState, 2, |s, env, a| s.fast_drain_slots_global(env, &a.argv));
-
 /// Work sharded over bounded per-shard lanes, with a mesh-wide order.
 ///
 /// - Hostcall completions go to shard `FNV-1a-64(utf8(callId)) mod shardCount` (stable across
@@ -296,10 +305,13 @@ fast::raw_fn!(fast_drain_slots_global: MeshState, 2, |s, env, a| s.fast_drain_sl
 ///   `capacity`); nothing already queued is lost.
 /// - `drainGlobalOrder` merges the lanes by ascending `globalSeq`.
 /// - `enqueueSlot(key, handle)` carries a slab handle as an event payload (zero-copy message
-///   bodies); `drainSlots`/`drainSlotsGlobalOrder` return such handles compactly.
+///   bodies); `drainSlots`/`drainSlotsGlobalOrder` return such handles compactly (raw methods,
+///   declared in header.d.ts).
 #[napi]
 pub struct ReactorMesh {
     state: Rc<MeshState>,
+    /// Whether this instance got its own bound methods (`raw.rs`, R5).
+    bound: std::cell::Cell<bool>,
 }
 
 #[napi]
@@ -334,7 +346,10 @@ impl ReactorMesh {
             let v = args::prop(o, "topology").or_throw(&env)?;
             cfg.topology = snapshot_from_js(Some(v), "config.topology").or_throw(&env)?;
         }
-        Ok(Self { state: Rc::new(MeshState { mesh: RefCell::new(mesh::ReactorMesh::new(cfg)) }) })
+        Ok(Self {
+            state: Rc::new(MeshState { mesh: RefCell::new(mesh::ReactorMesh::new(cfg)) }),
+            bound: std::cell::Cell::new(false),
+        })
     }
 
     /// Number of shards.
@@ -395,96 +410,6 @@ impl ReactorMesh {
         enqueued(env, m.enqueue_event(event_id, Payload::Json(Box::new(payload))))
     }
 
-    /// Queues a slab handle as the payload of an `inbound_event` (the message body stays in
-    /// the slot; only the handle crosses) and returns its envelope. A string `key` routes by
-    /// FNV-1a 64 of the key, like hostcall completions (one key, one shard, in order) and becomes
-    /// the `eventId`; `null`/`undefined` routes round-robin like `enqueueEvent` (`eventId: ''`).
-    /// The mesh does not check that the handle is live. Throws `ERR_REACTOR_BACKPRESSURE` when
-    /// the shard is full: the handle was not queued and the producer still owns the slot.
-    #[napi(ts_args_type = "key: string | null | undefined, handle: SlabHandle")]
-    pub fn enqueue_slot<'e>(
-        &self,
-        env: &'e Env,
-        key: Unknown,
-        handle: Unknown,
-    ) -> Result<ReactorEnvelope<'e>> {
-        let key = key_from_raw(env.raw(), key.raw()).or_throw(env)?;
-        let h = handle_from_js(&handle, "handle")
-            .and_then(|h| {
-                h.ok_or_else(|| {
-                    Coded::out_of_range("handle.nodeId/slotIndex", "<= 4294967295", "a larger id")
-                })
-            })
-            .or_throw(env)?;
-        let mut m = self.state.borrow_mut().or_throw(env)?;
-        let r = match key {
-            Some(k) => m.enqueue_event_by_key(k, Payload::Slot(h)),
-            None => m.enqueue_event(String::new(), Payload::Slot(h)),
-        };
-        enqueued(env, r)
-    }
-
-    /// Queues the first `count` handles of `handles` (a `Float64Array` of (nodeId, slotIndex,
-    /// generation) triples, as `fastPaths().allocateMany` writes them) like `enqueueSlot`, in
-    /// order, under one key. Returns how many were queued: on backpressure it stops, and the
-    /// handles from that index on were not queued and still belong to the producer. Throws
-    /// (queueing nothing) when a triple is not three non-negative safe integers.
-    #[napi(
-        ts_args_type = "key: string | null | undefined, handles: Float64Array, count: number",
-        ts_return_type = "number"
-    )]
-    pub fn enqueue_slots(&self, env: Env, key: Unknown, handles: Unknown, count: Unknown) -> Result<f64> {
-        let key = key_from_raw(env.raw(), key.raw()).or_throw(&env)?;
-        let handles = fast::float64_array(env.raw(), handles.raw(), "handles").or_throw(&env)?;
-        let count = args::u53(&count, "count").or_throw(&env)?;
-        Ok(self.state.enqueue_slots(key, &handles, count).or_throw(&env)? as f64)
-    }
-
-    /// Removes slot messages (`enqueueSlot`) from the front of shard `shardId`, oldest first, up
-    /// to `budget` and `out.length / 3` of them, writing each handle to `out` as a (nodeId,
-    /// slotIndex, generation) triple. Returns the count. Stops at the first envelope that is not
-    /// a slot message (it stays first in line for `drainShard`); an unknown shard gives 0. The
-    /// consumer now owns the drained slots: read them, then free them (`deallocateMany`).
-    #[napi(ts_args_type = "shardId: number, budget: number, out: Float64Array", ts_return_type = "number")]
-    pub fn drain_slots(&self, env: Env, shard_id: Unknown, budget: Unknown, out: Unknown) -> Result<f64> {
-        let shard = shard_from_js(&shard_id, "shardId").or_throw(&env)?;
-        let budget = args::u53(&budget, "budget").or_throw(&env)?;
-        let out = fast::float64_array(env.raw(), out.raw(), "out").or_throw(&env)?;
-        Ok(self.state.drain_slots(Some(shard), budget, &out).or_throw(&env)? as f64)
-    }
-
-    /// `drainSlots` across all shards in ascending `globalSeq`: stops at the first envelope in
-    /// that order that is not a slot message.
-    #[napi(ts_args_type = "budget: number, out: Float64Array", ts_return_type = "number")]
-    pub fn drain_slots_global_order(&self, env: Env, budget: Unknown, out: Unknown) -> Result<f64> {
-        let budget = args::u53(&budget, "budget").or_throw(&env)?;
-        let out = fast::float64_array(env.raw(), out.raw(), "out").or_throw(&env)?;
-        Ok(self.state.drain_slots(None, budget, &out).or_throw(&env)? as f64)
-    }
-
-    /// The slot calls as plain functions bound to this mesh (no napi-rs per-call overhead):
-    /// - `enqueueSlot(key, nodeId, slotIndex, generation)`: like the method, but returns the
-    ///   shard id, or -1 when that shard is full (counted in `rejectedEnqueues`; no error
-    ///   object is built, and the producer still owns the slot);
-    /// - `enqueueSlots(key, handles, count)`, `drainSlots(shardId, budget, out)` and
-    ///   `drainSlotsGlobalOrder(budget, out)`: as the methods.
-    #[napi(
-        ts_return_type = "{ enqueueSlot(key: string | null | undefined, nodeId: number, slotIndex: number, generation: number): number, enqueueSlots(key: string | null | undefined, handles: Float64Array, count: number): number, drainSlots(shardId: number, budget: number, out: Float64Array): number, drainSlotsGlobalOrder(budget: number, out: Float64Array): number }"
-    )]
-    pub fn fast_paths<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        fast::bound_object(
-            env,
-            &self.state,
-            fast::bind,
-            &[
-                (c"enqueueSlot", fast_enqueue_slot),
-                (c"enqueueSlots", fast_enqueue_slots),
-                (c"drainSlots", fast_drain_slots),
-                (c"drainSlotsGlobalOrder", fast_drain_slots_global),
-            ],
-        )
-    }
-
     /// Removes and returns up to `budget` envelopes of one shard, oldest first (an unknown
     /// shard gives `[]`).
     #[napi(ts_args_type = "shardId: number, budget: number")]
@@ -518,9 +443,17 @@ impl ReactorMesh {
     }
 
     /// Lane depths, high-water marks, rejections and placement, as of now.
-    #[napi]
-    pub fn telemetry(&self, env: Env) -> Result<ReactorMeshTelemetry> {
-        Ok(ReactorMeshTelemetry { inner: self.mesh(&env)?.telemetry() })
+    #[napi(ts_return_type = "ReactorMeshTelemetry")]
+    pub fn telemetry<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        let t = ReactorMeshTelemetry { inner: self.mesh(env)?.telemetry() };
+        let fields = [
+            (c"queueDepths", t.queue_depths().into_js(env)?),
+            (c"maxQueueDepths", t.max_queue_depths().into_js(env)?),
+            (c"rejectedEnqueues", t.rejected_enqueues().into_js(env)?),
+            (c"shardBindings", t.shard_bindings().into_js(env)?),
+            (c"fallbackReason", t.fallback_reason().into_js(env)?),
+        ];
+        raw::plain_instance(env, t, &fields)
     }
 
     /// The placement manifest planned for this mesh.
@@ -538,19 +471,28 @@ impl ReactorMesh {
     }
 
     /// One advice per shard, all with `enforcement`.
-    #[napi(ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'")]
-    pub fn affinity_advice(&self, env: Env, enforcement: Unknown) -> Result<Vec<ThreadAffinityAdvice>> {
-        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(&env)?;
-        Ok(self
-            .mesh(&env)?
-            .affinity_advice(e)
-            .into_iter()
-            .map(|inner| ThreadAffinityAdvice { inner })
-            .collect())
+    #[napi(
+        ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'",
+        ts_return_type = "ThreadAffinityAdvice[]"
+    )]
+    pub fn affinity_advice<'e>(&self, env: &'e Env, enforcement: Unknown) -> Result<Array<'e>> {
+        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(env)?;
+        let list = self.mesh(env)?.affinity_advice(e);
+        ThreadAffinityAdvice::list_to_js(env, list)
     }
 }
 
 impl ReactorMesh {
+    /// The state the raw methods work on (`raw.rs`).
+    pub(crate) fn state(&self) -> &Rc<MeshState> {
+        &self.state
+    }
+
+    /// Set once this instance got its own bound methods (`raw.rs`, R5).
+    pub(crate) fn bound(&self) -> &std::cell::Cell<bool> {
+        &self.bound
+    }
+
     fn mesh(&self, env: &Env) -> Result<std::cell::Ref<'_, mesh::ReactorMesh<Payload>>> {
         self.state.borrow().or_throw(env)
     }

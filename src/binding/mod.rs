@@ -8,6 +8,7 @@ mod event_loop;
 mod fast;
 mod hugepage;
 mod mesh;
+mod raw;
 mod receiver;
 mod replay;
 mod scheduler;

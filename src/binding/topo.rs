@@ -2,12 +2,13 @@
 //! the function `bindCurrentThread` (API.md §5). They convert and delegate to `crate::topo`.
 
 use napi::bindgen_prelude::*;
-use napi::ValueType;
+use napi::{sys, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
 
 use super::args;
 use super::error::{Code, Coded, CodedResult, ThrowExt};
+use super::raw;
 use crate::topo::{self, AffinityEnforcement, CoreId, NodeId, ShardId};
 
 const ENFORCEMENT_TS: &str = "'advisory' | 'strict' | 'disabled'";
@@ -101,10 +102,15 @@ fn element<'a>(arr: &Array<'a>, i: u32, name: &str, expected: &str) -> CodedResu
     arr.get::<Unknown>(i).ok().flatten().ok_or_else(|| Coded::arg_type(name, expected, "a hole"))
 }
 
+/// A NUMA node id argument: node ids are u32 (`NodeId`) everywhere, as in slot handles.
+fn node_from_u53(n: u64, name: &str) -> CodedResult<u32> {
+    u32::try_from(n).map_err(|_| Coded::out_of_range(name, ">= 0 and <= 4294967295", n))
+}
+
 /// The most `[coreId, numaNode]` pairs a snapshot may have (the bound of synthetic topologies).
 const MAX_PAIRS: u64 = topo::synthetic::MAX_SYNTHETIC_PUS;
 
-fn parse_pairs(v: &Unknown<'_>) -> CodedResult<Vec<(u64, u64)>> {
+fn parse_pairs(v: &Unknown<'_>) -> CodedResult<Vec<(u64, u32)>> {
     const PAIR: &str = "a [coreId, numaNode] pair of numbers";
     let arr = array(v, "pairs", "an Array of [coreId, numaNode] pairs")?;
     if u64::from(arr.len()) > MAX_PAIRS {
@@ -120,7 +126,10 @@ fn parse_pairs(v: &Unknown<'_>) -> CodedResult<Vec<(u64, u64)>> {
             return Err(Coded::arg_type(&name, PAIR, format!("an Array of length {}", pair.len())));
         }
         let core = args::u53(&element(&pair, 0, &name, PAIR)?, &format!("{name}[0]"))?;
-        let node = args::u53(&element(&pair, 1, &name, PAIR)?, &format!("{name}[1]"))?;
+        let node = node_from_u53(
+            args::u53(&element(&pair, 1, &name, PAIR)?, &format!("{name}[1]"))?,
+            &format!("{name}[1]"),
+        )?;
         out.push((core, node));
     }
     Ok(out)
@@ -247,10 +256,13 @@ impl ReactorPlacementManifest {
     }
 
     /// One advice per binding, in shard order, all with `enforcement`.
-    #[napi(ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'")]
-    pub fn affinity_advice(&self, env: Env, enforcement: Unknown) -> Result<Vec<ThreadAffinityAdvice>> {
-        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(&env)?;
-        Ok(self.inner.affinity_advice(e).into_iter().map(|inner| ThreadAffinityAdvice { inner }).collect())
+    #[napi(
+        ts_args_type = "enforcement: 'advisory' | 'strict' | 'disabled'",
+        ts_return_type = "ThreadAffinityAdvice[]"
+    )]
+    pub fn affinity_advice<'e>(&self, env: &'e Env, enforcement: Unknown) -> Result<Array<'e>> {
+        let e = enforcement_from_js(&enforcement, "enforcement").or_throw(env)?;
+        ThreadAffinityAdvice::list_to_js(env, self.inner.affinity_advice(e))
     }
 
     /// The diagnostic object with snake_case keys.
@@ -284,7 +296,10 @@ fn advice_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<topo::ThreadAffini
     Ok(topo::ThreadAffinityAdvice {
         shard_id: ShardId(shard_id),
         recommended_core: CoreId(field("recommendedCore")?),
-        recommended_numa_node: NodeId(field("recommendedNumaNode")?),
+        recommended_numa_node: NodeId(node_from_u53(
+            field("recommendedNumaNode")?,
+            &format!("{name}.recommendedNumaNode"),
+        )?),
         enforcement: enforcement_from_js(&args::prop(&obj, "enforcement")?, &format!("{name}.enforcement"))?,
     })
 }
@@ -302,8 +317,10 @@ impl ThreadAffinityAdvice {
         constructor,
         ts_args_type = "advice: { shardId: number; recommendedCore: number; recommendedNumaNode: number; enforcement: 'advisory' | 'strict' | 'disabled' }"
     )]
-    pub fn new(env: Env, advice: Unknown) -> Result<Self> {
-        Ok(Self { inner: advice_from_js(&advice, "advice").or_throw(&env)? })
+    pub fn new(env: Env, this: This, advice: Unknown) -> Result<Self> {
+        let advice = Self { inner: advice_from_js(&advice, "advice").or_throw(&env)? };
+        advice.define_fields(&env, this.object.raw())?;
+        Ok(advice)
     }
 
     /// The shard.
@@ -336,6 +353,38 @@ impl ThreadAffinityAdvice {
     )]
     pub fn as_json(&self) -> Value {
         self.inner.to_json()
+    }
+}
+
+impl ThreadAffinityAdvice {
+    /// Plain data (issue 16): the four fields as own enumerable properties of `object`, so
+    /// `{ ...advice }` and `JSON.stringify(advice)` keep them; `asJson()` stays a method.
+    fn define_fields(&self, env: &Env, object: sys::napi_value) -> Result<()> {
+        let a = &self.inner;
+        raw::define_fields(
+            env,
+            object,
+            &[
+                (c"shardId", env.create_uint32(a.shard_id.0)?.raw()),
+                (c"recommendedCore", env.create_double(a.recommended_core.0 as f64)?.raw()),
+                (c"recommendedNumaNode", env.create_double(a.recommended_numa_node.0 as f64)?.raw()),
+                (c"enforcement", env.create_string(a.enforcement.code())?.raw()),
+            ],
+        )
+    }
+
+    /// A list of advice as JS instances carrying their fields (see `define_fields`).
+    pub(crate) fn list_to_js<'e>(env: &'e Env, list: Vec<topo::ThreadAffinityAdvice>) -> Result<Array<'e>> {
+        let mut arr = env.create_array(list.len() as u32)?;
+        for (i, inner) in list.into_iter().enumerate() {
+            let advice = Self { inner };
+            let inst = advice.into_instance(env)?;
+            let value = inst.value;
+            ThreadAffinityAdvice::define_fields(&inst, env, value)?;
+            // SAFETY: `value` is a live object of this env.
+            arr.set(i as u32, unsafe { Unknown::from_raw_unchecked(env.raw(), value) })?;
+        }
+        Ok(arr)
     }
 }
 

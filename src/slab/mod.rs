@@ -43,7 +43,6 @@
 pub mod pool;
 pub mod region;
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use thiserror::Error;
@@ -54,19 +53,11 @@ pub use pool::{
 };
 pub use region::{HostMemory, NumaBinding, RegionBacking, RegionReport, SlabRegion};
 
-/// A NUMA node id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct NodeId(pub u32);
+pub use crate::topo::NodeId;
 
 /// A slot's index within its node's slab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct SlotIndex(pub u32);
-
-impl fmt::Display for NodeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "node {}", self.0)
-    }
-}
 
 /// A slot reference: live only while the slot holds this generation (S3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,9 +87,6 @@ pub enum SlabError {
     /// Slots must hold at least one byte.
     #[error("entry size must be at least 1 byte")]
     ZeroEntrySize,
-    /// A manifest names a NUMA node whose id does not fit the slab's `u32` node ids.
-    #[error("NUMA node {0} in the placement manifest exceeds {max}", max = u32::MAX)]
-    NodeIdTooLarge(u64),
     /// The kernel refused the mapping.
     #[error("mapping {bytes} bytes for {node} failed: {source}")]
     Map {

@@ -139,10 +139,9 @@ impl NumaSlabPool {
     /// bindings gives a single node 0 (P1, behaviours §9.1).
     ///
     /// # Errors
-    /// [`SlabError::NodeIdTooLarge`] for a node id above `u32::MAX`, else as
-    /// [`NumaSlabPool::with_host`].
+    /// As [`NumaSlabPool::with_host`].
     pub fn from_manifest(manifest: &PlacementManifest, config: NumaSlabConfig) -> Result<Self, SlabError> {
-        Self::new(&manifest_nodes(manifest)?, config)
+        Self::new(&manifest_nodes(manifest), config)
     }
 
     /// Like [`NumaSlabPool::new`] with an explicit host description (tests, baselines).
@@ -350,18 +349,10 @@ impl NumaSlabPool {
 }
 
 /// The NUMA nodes of a manifest's bindings as slab node ids (in binding order, duplicates kept:
-/// the pool sorts and de-duplicates them, P1).
-///
-/// # Errors
-/// [`SlabError::NodeIdTooLarge`] for a node id above `u32::MAX`.
-pub fn manifest_nodes(manifest: &PlacementManifest) -> Result<Vec<NodeId>, SlabError> {
-    manifest
-        .bindings()
-        .iter()
-        .map(|b| {
-            u32::try_from(b.numa_node.0).map(NodeId).map_err(|_| SlabError::NodeIdTooLarge(b.numa_node.0))
-        })
-        .collect()
+/// the pool sorts and de-duplicates them, P1). Topology, placement and slabs share one
+/// [`NodeId`], so every node a manifest names is one a slab can hold.
+pub fn manifest_nodes(manifest: &PlacementManifest) -> Vec<NodeId> {
+    manifest.bindings().iter().map(|b| b.numa_node).collect()
 }
 
 /// One node's counters.

@@ -99,7 +99,7 @@ fn cores_of(topology: &Topology) -> Vec<CoreInfo> {
             let node = obj
                 .nodeset()
                 .and_then(|ns| ns.first_set())
-                .and_then(|i| u64::try_from(usize::from(i)).ok())
+                .and_then(|i| u32::try_from(usize::from(i)).ok())
                 .unwrap_or(0);
             Some(CoreInfo { core_id: CoreId(core), numa_node: NodeId(node) })
         })

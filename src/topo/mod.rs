@@ -45,9 +45,10 @@ pub struct ShardId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct CoreId(pub u64);
 
-/// A NUMA node, named by its OS index.
+/// A NUMA node, named by its OS index: the one node id type of the crate (topology, placement,
+/// slabs, slot handles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct NodeId(pub u64);
+pub struct NodeId(pub u32);
 
 impl fmt::Display for ShardId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -172,11 +172,11 @@ impl PlacementManifest {
 mod tests {
     use super::*;
 
-    fn topo(pairs: &[(u64, u64)]) -> TopologySnapshot {
+    fn topo(pairs: &[(u64, u32)]) -> TopologySnapshot {
         TopologySnapshot::from_core_node_pairs(pairs.iter().copied())
     }
 
-    fn layout(m: &PlacementManifest) -> (Vec<u64>, Vec<u64>) {
+    fn layout(m: &PlacementManifest) -> (Vec<u32>, Vec<u64>) {
         (
             m.bindings().iter().map(|b| b.numa_node.0).collect(),
             m.bindings().iter().map(|b| b.core_id.0).collect(),

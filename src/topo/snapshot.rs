@@ -72,7 +72,7 @@ impl TopologySnapshot {
     }
 
     /// A snapshot of explicit `(core, node)` pairs, sorted and de-duplicated (TP1).
-    pub fn from_core_node_pairs(pairs: impl IntoIterator<Item = (u64, u64)>) -> Self {
+    pub fn from_core_node_pairs(pairs: impl IntoIterator<Item = (u64, u32)>) -> Self {
         let cores =
             pairs.into_iter().map(|(c, n)| CoreInfo { core_id: CoreId(c), numa_node: NodeId(n) }).collect();
         Self::normalized(cores, TopologySource::Pairs)
@@ -98,7 +98,7 @@ impl TopologySnapshot {
 mod tests {
     use super::*;
 
-    fn pairs(s: &TopologySnapshot) -> Vec<(u64, u64)> {
+    fn pairs(s: &TopologySnapshot) -> Vec<(u64, u32)> {
         s.cores().iter().map(|c| (c.core_id.0, c.numa_node.0)).collect()
     }
 
@@ -124,11 +124,11 @@ mod tests {
         // First PU of each core: PUs are numbered 0.., two per core.
         assert_eq!(s.cores()[0], CoreInfo { core_id: CoreId(0), numa_node: NodeId(0) });
         assert_eq!(s.cores()[1].core_id, CoreId(2));
-        let nodes: std::collections::BTreeSet<u64> = s.cores().iter().map(|c| c.numa_node.0).collect();
+        let nodes: std::collections::BTreeSet<u32> = s.cores().iter().map(|c| c.numa_node.0).collect();
         assert_eq!(nodes.into_iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
         for c in s.cores() {
             // Four cores (eight PUs) per NUMA node, in order.
-            assert_eq!(c.numa_node.0, c.core_id.0 / 8);
+            assert_eq!(u64::from(c.numa_node.0), c.core_id.0 / 8);
         }
     }
 

@@ -144,7 +144,10 @@ pub(super) fn cores(levels: &[Level]) -> Vec<CoreInfo> {
         Some(u) => core * product(core_level + 1..u + 1),
     };
     (0..n_cores)
-        .map(|c| CoreInfo { core_id: CoreId(c * pus_per_core), numa_node: NodeId(node_of(c)) })
+        .map(|c| CoreInfo {
+            core_id: CoreId(c * pus_per_core),
+            numa_node: NodeId(u32::try_from(node_of(c)).unwrap_or(u32::MAX)),
+        })
         .collect()
 }
 
