@@ -562,6 +562,20 @@ pub(crate) mod raw {
         pub(crate) fn as_ptr(&self) -> *mut E {
             self.data
         }
+
+        /// `count` as a number of (nodeId, slotIndex, generation) triples this array holds:
+        /// `ERR_OUT_OF_RANGE` past `len / 3` (the mesh's and the slab pool's batch methods).
+        pub(crate) fn triple_count(&self, count: u64) -> Result<usize, Coded> {
+            let count = usize::try_from(count).unwrap_or(usize::MAX);
+            if count > self.len / 3 {
+                return Err(Coded::out_of_range(
+                    "count",
+                    &format!("<= {} (handles.length / 3)", self.len / 3),
+                    count,
+                ));
+            }
+            Ok(count)
+        }
     }
 
     /// The elements of a typed array of type `want` (`what` names it in errors).

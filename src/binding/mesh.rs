@@ -182,14 +182,7 @@ impl MeshState {
         handles: &fast::TypedOut<f64>,
         count: u64,
     ) -> CodedResult<usize> {
-        let count = usize::try_from(count).unwrap_or(usize::MAX);
-        if count > handles.len / 3 {
-            return Err(Coded::out_of_range(
-                "count",
-                &format!("<= {} (handles.length / 3)", handles.len / 3),
-                count,
-            ));
-        }
+        let count = handles.triple_count(count)?;
         // Parse everything first: a bad triple queues nothing.
         let mut list = Vec::with_capacity(count);
         for i in 0..count {

@@ -291,14 +291,7 @@ impl PoolState {
         handles: &fast::TypedOut<f64>,
         count: u64,
     ) -> CodedResult<usize> {
-        let count = usize::try_from(count).unwrap_or(usize::MAX);
-        if count > handles.len / 3 {
-            return Err(Coded::out_of_range(
-                "count",
-                &format!("<= {} (handles.length / 3)", handles.len / 3),
-                count,
-            ));
-        }
+        let count = handles.triple_count(count)?;
         let mut freed = 0;
         for i in 0..count {
             if let Some(h) = handle_from_triple(handles, 3 * i, "handles")? {
