@@ -15,4 +15,6 @@ mod scheduler;
 mod slab;
 mod timer_queue;
 mod topo;
+// The WebAssembly build has no libuv: its stand-in arms JS timers (docs/wasm.md).
+#[cfg_attr(target_family = "wasm", path = "uv_wasm.rs")]
 mod uv;

@@ -166,6 +166,9 @@ impl ReactorTopologySnapshot {
         let description = args::string(&description, "description").or_throw(&env)?;
         match topo::TopologySnapshot::synthetic(&description) {
             Ok(inner) => Ok(Self { inner }),
+            Err(e @ topo::TopoError::Unavailable(_)) => {
+                Err(Coded::new(Code::TopologyUnavailable, e.to_string()).throw(&env))
+            }
             Err(e @ topo::TopoError::SyntheticTooLarge { .. }) => {
                 Err(Coded::new(Code::OutOfRange, e.to_string()).throw(&env))
             }

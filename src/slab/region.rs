@@ -15,6 +15,12 @@
 //! does not assume it: it reads this mapping's `AnonHugePages:` (and the `hg` flag, which
 //! `MADV_HUGEPAGE` sets) from `/proc/self/smaps`.
 //!
+//! WebAssembly (`seqloop-wasm32-wasi`, docs/wasm.md): WASI has no mmap, madvise or mbind, so
+//! there a region is a zeroed allocation from the module's heap (`region_wasm.rs`, selected by
+//! target): base pages only, with the hugepage reason [`WASM_NO_HUGEPAGES`] and the NUMA reason
+//! of `region_wasm::bind`. R1–R4 hold the same way (allocation for mapping, deallocation for
+//! munmap).
+//!
 //! NUMA: when the host lists the node under `/sys/devices/system/node`, the region is bound to it
 //! with `mbind(MPOL_PREFERRED)` before any page is touched (preferred, not strict: a full node
 //! spills over instead of failing a page fault with SIGBUS/OOM). Otherwise, or when mbind fails
@@ -31,6 +37,7 @@
 //! - R4 (no panics in Drop): munmap's result is ignored there; a failure would only leak
 //!   address space.
 
+#[cfg(not(target_family = "wasm"))]
 use std::ffi::c_void;
 use std::io;
 use std::path::Path;
@@ -41,7 +48,18 @@ use super::{NodeId, SlabError};
 use crate::topo::hugepage::{self, HugepageConfig, ThpMode};
 
 /// `MPOL_PREFERRED` from `<linux/mempolicy.h>`.
+#[cfg(not(target_family = "wasm"))]
 const MPOL_PREFERRED: libc::c_int = 1;
+
+/// The hugepage reason of every region of the WebAssembly build.
+pub const WASM_NO_HUGEPAGES: &str = "the WebAssembly build has no hugepages (ordinary heap memory)";
+
+// WASI has no mmap/munmap/madvise/mbind: the same functions over the module's heap.
+#[cfg(target_family = "wasm")]
+#[path = "region_wasm.rs"]
+mod region_wasm;
+#[cfg(target_family = "wasm")]
+use region_wasm::{advise_hugepage, base_page_size, bind, hugetlb_flags, map_aligned, map_anonymous, unmap};
 
 /// Regions currently mapped in this process (diagnostics: finalizer tests watch it return to
 /// its starting value).
@@ -63,6 +81,9 @@ pub struct HostMemory {
 impl HostMemory {
     /// Reads the running host for the given hugepage configuration.
     pub fn detect(config: &HugepageConfig) -> Self {
+        if cfg!(target_family = "wasm") {
+            return Self::base_pages_only();
+        }
         let root = Path::new("/");
         let explicit_free_pages = if config.enabled {
             hugepage::explicit_pool(root, config.page_size_bytes).map(|(_, free)| free).unwrap_or(0)
@@ -186,6 +207,7 @@ fn round_up(n: usize, to: usize) -> Option<usize> {
     n.checked_add(to - 1).map(|v| v / to * to)
 }
 
+#[cfg(not(target_family = "wasm"))]
 fn base_page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -193,6 +215,7 @@ fn base_page_size() -> usize {
 }
 
 /// mmap(NULL, len, RW, PRIVATE|ANONYMOUS|extra): the address, or the OS error.
+#[cfg(not(target_family = "wasm"))]
 fn map_anonymous(len: usize, extra_flags: libc::c_int) -> io::Result<NonNull<u8>> {
     // SAFETY: an anonymous mapping with a NULL hint touches no existing memory; the result is
     // checked against MAP_FAILED before use.
@@ -217,6 +240,7 @@ fn map_anonymous(len: usize, extra_flags: libc::c_int) -> io::Result<NonNull<u8>
 /// # Safety
 /// `addr .. addr + len` must be (part of) a mapping this module created and that nothing will
 /// use again.
+#[cfg(not(target_family = "wasm"))]
 unsafe fn unmap(addr: *mut u8, len: usize) {
     if len > 0 {
         // SAFETY: the caller guarantees the range is ours and dead.
@@ -224,8 +248,28 @@ unsafe fn unmap(addr: *mut u8, len: usize) {
     }
 }
 
+/// The mmap flags for explicit hugepages of `page` bytes (a power of two).
+#[cfg(not(target_family = "wasm"))]
+fn hugetlb_flags(page: usize) -> libc::c_int {
+    libc::MAP_HUGETLB | ((page.trailing_zeros() as libc::c_int) << libc::MAP_HUGE_SHIFT)
+}
+
+/// madvise(MADV_HUGEPAGE) over `p .. p + len`, a mapping this module just created.
+#[cfg(not(target_family = "wasm"))]
+fn advise_hugepage(p: NonNull<u8>, len: usize) -> io::Result<()> {
+    // SAFETY: `p .. p + len` is a mapping this module created; madvise only changes how the
+    // kernel backs it.
+    let rc = unsafe { libc::madvise(p.as_ptr().cast(), len, libc::MADV_HUGEPAGE) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Maps `len` bytes (a multiple of `align`) starting on an `align` boundary: over-maps by
 /// `align`, then unmaps the unaligned head and the excess tail.
+#[cfg(not(target_family = "wasm"))]
 fn map_aligned(len: usize, align: usize) -> io::Result<NonNull<u8>> {
     let over = len.checked_add(align).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
     let raw = map_anonymous(over, 0)?;
@@ -266,6 +310,8 @@ impl SlabRegion {
         let page = hugepages.page_size_bytes;
         if !hugepages.enabled {
             reasons.push("hugepages disabled by config".into());
+        } else if cfg!(target_family = "wasm") {
+            reasons.push(WASM_NO_HUGEPAGES.into());
         } else if !page.is_power_of_two() || page < base_page_size() {
             reasons.push(format!("page size {page} is not a hugepage size"));
         } else {
@@ -276,9 +322,7 @@ impl SlabRegion {
                     host.explicit_free_pages
                 ));
             } else if let Some(len) = round_up(bytes, page) {
-                let flags =
-                    libc::MAP_HUGETLB | ((page.trailing_zeros() as libc::c_int) << libc::MAP_HUGE_SHIFT);
-                match map_anonymous(len, flags) {
+                match map_anonymous(len, hugetlb_flags(page)) {
                     Ok(p) => {
                         host.explicit_free_pages -= needed;
                         mapped = Some((p, len, RegionBacking::ExplicitHugepages { page_size: page }));
@@ -289,7 +333,7 @@ impl SlabRegion {
         }
 
         // 2. Transparent hugepages.
-        if mapped.is_none() && hugepages.enabled {
+        if mapped.is_none() && hugepages.enabled && !cfg!(target_family = "wasm") {
             let thp = host.thp_page_size;
             match host.thp_mode {
                 None => reasons.push("kernel has no transparent hugepages".into()),
@@ -301,16 +345,15 @@ impl SlabRegion {
                     let len =
                         round_up(bytes, thp).ok_or_else(|| map_err(io::ErrorKind::OutOfMemory.into()))?;
                     let p = map_aligned(len, thp).map_err(map_err)?;
-                    // SAFETY: `p .. p + len` is the mapping just created; madvise only changes
-                    // how the kernel backs it.
-                    let rc = unsafe { libc::madvise(p.as_ptr().cast(), len, libc::MADV_HUGEPAGE) };
-                    if rc == 0 {
-                        reasons.push("no explicit hugepages; transparent hugepages advised".into());
-                        mapped = Some((p, len, RegionBacking::TransparentHugepages { page_size: thp }));
-                    } else {
-                        reasons
-                            .push(format!("madvise(MADV_HUGEPAGE) failed: {}", io::Error::last_os_error()));
-                        mapped = Some((p, len, RegionBacking::BasePages));
+                    match advise_hugepage(p, len) {
+                        Ok(()) => {
+                            reasons.push("no explicit hugepages; transparent hugepages advised".into());
+                            mapped = Some((p, len, RegionBacking::TransparentHugepages { page_size: thp }));
+                        }
+                        Err(e) => {
+                            reasons.push(format!("madvise(MADV_HUGEPAGE) failed: {e}"));
+                            mapped = Some((p, len, RegionBacking::BasePages));
+                        }
                     }
                 }
             }
@@ -425,6 +468,7 @@ impl Drop for SlabRegion {
 }
 
 /// mbind(MPOL_PREFERRED) to `node` when the host lists it; the result either way.
+#[cfg(not(target_family = "wasm"))]
 fn bind(ptr: NonNull<u8>, len: usize, node: NodeId, host_nodes: &[u32]) -> NumaBinding {
     if host_nodes.is_empty() {
         return NumaBinding::NotBound("host lists no NUMA nodes".into());

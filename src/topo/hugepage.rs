@@ -227,7 +227,12 @@ pub fn alignment_mismatch_status(config: &HugepageConfig) -> HugepageStatus {
 
 /// Reads the real host (root `/`): explicit pool counts for the configured page size, evaluated
 /// by [`evaluate`], plus the transparent-hugepage mode.
+/// The WebAssembly build never reads the host (its slab regions are ordinary memory, see
+/// `slab/region.rs`), so there it is always `detection_unavailable` (or `disabled`), H1.
 pub fn detect(config: &HugepageConfig) -> HugepageStatus {
+    if cfg!(target_family = "wasm") {
+        return evaluate(config, 0, 0);
+    }
     detect_in(Path::new("/"), config)
 }
 

@@ -23,9 +23,13 @@
 
 pub mod affinity;
 pub mod hugepage;
+// The WebAssembly build has no hwloc: its stand-in fails detection and binding (docs/wasm.md).
+#[cfg_attr(target_family = "wasm", path = "hwloc_wasm.rs")]
 mod hwloc;
 pub mod planner;
 pub mod snapshot;
+// On wasm only the bounds check (`plan`) is used: the rest builds what hwloc checks.
+#[cfg_attr(target_family = "wasm", allow(dead_code))]
 pub mod synthetic;
 
 use std::fmt;
@@ -90,4 +94,7 @@ pub enum TopoError {
         /// Why hwloc rejected it.
         reason: String,
     },
+    /// This build cannot read topologies at all (the WebAssembly build has no hwloc).
+    #[error("{0}")]
+    Unavailable(String),
 }

@@ -28,6 +28,10 @@ use super::super::uv::UvTimer;
 use super::state::LoopInner;
 use super::Slot;
 
+// The WebAssembly build has no async contexts, callback scopes or libuv callbacks (docs/wasm.md).
+#[cfg(target_family = "wasm")]
+pub(super) use super::glue_wasm::{async_ctx, make_callback, settle_in_scope};
+
 /// JS values held by the loop, stored in one JS array so primitives can be kept too
 /// (`napi_create_reference` only takes objects on older Node-API versions).
 pub(super) struct Stash {
@@ -168,6 +172,7 @@ impl Drop for HandleScope {
     }
 }
 
+#[cfg(not(target_family = "wasm"))]
 pub(super) fn async_ctx(env: sys::napi_env, name: &str) -> Result<sys::napi_async_context> {
     let mut n = ptr::null_mut();
     let mut ctx = ptr::null_mut();
@@ -221,7 +226,7 @@ pub(super) fn unknown(env: &Env, v: sys::napi_value) -> Unknown<'_> {
 }
 
 /// Takes and clears any pending JS exception.
-fn take_exception(env: sys::napi_env) -> sys::napi_value {
+pub(super) fn take_exception(env: sys::napi_env) -> sys::napi_value {
     let mut e = ptr::null_mut();
     // SAFETY: N1; if nothing is pending, e is set to undefined.
     unsafe { sys::napi_get_and_clear_last_exception(env, &mut e) };
@@ -291,6 +296,7 @@ pub(super) fn error_value(env: sys::napi_env, code: &str, message: &str) -> sys:
 
 /// Calls `func(argv)` with `recv` as `this` as a top-level callback in `ctx`, with no JS on
 /// the stack: Node drains `process.nextTick` callbacks and microtasks when it returns (I2).
+#[cfg(not(target_family = "wasm"))]
 pub(super) fn make_callback(
     env: sys::napi_env,
     ctx: sys::napi_async_context,
@@ -312,6 +318,7 @@ pub(super) fn make_callback(
 
 /// Settles `deferred` inside a callback scope of `ctx`, so promise reactions (and `await`
 /// continuations) run before the scope closes (I2).
+#[cfg(not(target_family = "wasm"))]
 pub(super) fn settle_in_scope(
     env: sys::napi_env,
     ctx: sys::napi_async_context,

@@ -61,6 +61,8 @@ use crate::sched::{self, HostcallOutcome, Scheduler};
 mod dispatch;
 mod driver;
 mod glue;
+#[cfg(target_family = "wasm")]
+mod glue_wasm;
 mod state;
 mod timers;
 
