@@ -1,12 +1,18 @@
 'use strict'
 // The one place lib/ loads the native addon. It loads the generated napi loader (../index.js), which
 // looks for a `.node` next to it (a build from a clone) or in the platform package the main
-// package lists as an optional dependency (seqloop-linux-x64-gnu, seqloop-linux-arm64-gnu). When
-// neither is there, the generated loader blames an npm bug; this file replaces that message with one
-// that says what is missing on this machine and what to do about it:
-// - ERR_NATIVE_PLATFORM_UNSUPPORTED: no prebuilt addon exists for this platform;
-// - ERR_NATIVE_BINDING_MISSING: this platform is supported but its package is not installed;
-// - ERR_NATIVE_BINDING_LOAD: the addon is there but the system refused to load it.
+// package lists as an optional dependency (seqloop-linux-x64-gnu, seqloop-linux-arm64-gnu), and
+// when none fits, for the WebAssembly build (`seqloop.wasi.cjs` next to it, or the package
+// seqloop-wasm32-wasi, also an optional dependency; docs/wasm.md). When nothing loads, the
+// generated loader blames an npm bug; this file replaces that message with one that says what is
+// missing on this machine and what to do about it:
+// - ERR_NATIVE_PLATFORM_UNSUPPORTED: no prebuilt addon exists for this platform, and the
+//   WebAssembly build is not installed either;
+// - ERR_NATIVE_BINDING_MISSING: this platform is supported but its package is not installed (nor
+//   the WebAssembly one), or NAPI_RS_FORCE_WASI asks for the WebAssembly build and it is missing;
+// - ERR_NATIVE_BINDING_LOAD: the addon (or the WebAssembly build) is there but could not be loaded.
+// NAPI_RS_FORCE_WASI=1 (or `true`, `error`) loads the WebAssembly build and nothing else, even
+// where a native addon fits (the wasm CI job, or a check of what macOS and Windows users run).
 // The loader's own error stays reachable as `err.cause`; a load that works costs nothing more.
 
 const fs = require('node:fs')
@@ -14,6 +20,19 @@ const path = require('node:path')
 
 /** Platforms with a prebuilt package, as `<platform>-<arch>-<libc>`. */
 const SUPPORTED = ['linux-x64-gnu', 'linux-arm64-gnu']
+
+/** The WebAssembly build's package, and its loader in a clone (`scripts/build-wasm.sh`). */
+const WASM_PACKAGE = 'seqloop-wasm32-wasi'
+const WASM_LOCAL = path.join(__dirname, '..', 'seqloop.wasi.cjs')
+
+/** Whether NAPI_RS_FORCE_WASI asks for the WebAssembly build (napi-rs's `true`/`error`, or `1`). */
+function wasmForced() {
+  return ['1', 'true', 'error'].includes(process.env.NAPI_RS_FORCE_WASI)
+}
+
+const WASM_HINT =
+  `The WebAssembly build runs on every platform (Node.js >= 20) with everything a test suite ` +
+  `uses: \`npm install ${WASM_PACKAGE}\` next to seqloop (docs/wasm.md).`
 
 const BUILD_FROM_SOURCE =
   'To build it from source instead, clone the seqloop repository and, with Rust >= 1.85 and ' +
@@ -63,7 +82,8 @@ function explain(err) {
     return loadError(
       'ERR_NATIVE_PLATFORM_UNSUPPORTED',
       `seqloop has no prebuilt native addon for ${platform}; prebuilt addons exist for ` +
-        `${SUPPORTED.join(' and ')} (glibc >= 2.17, Node.js >= 20). ${BUILD_FROM_SOURCE}`,
+        `${SUPPORTED.join(' and ')} (glibc >= 2.17, Node.js >= 20), and its WebAssembly build ` +
+        `(${WASM_PACKAGE}, an optional dependency) is not installed. ${WASM_HINT} ${BUILD_FROM_SOURCE}`,
       platform,
       err,
     )
@@ -83,7 +103,7 @@ function explain(err) {
       `seqloop's native addon for ${platform} is not installed: the package ${pkg}, an optional ` +
         'dependency of seqloop, is missing (installed with --omit=optional or --no-optional, or ' +
         `node_modules copied from another platform?). Run \`npm install ${pkg}\` or reinstall ` +
-        `seqloop without omitting optional dependencies. ${BUILD_FROM_SOURCE}`,
+        `seqloop without omitting optional dependencies. ${WASM_HINT} ${BUILD_FROM_SOURCE}`,
       platform,
       err,
     )
@@ -99,8 +119,84 @@ function explain(err) {
   )
 }
 
-try {
-  module.exports = require('../index.js')
-} catch (err) {
-  throw explain(err)
+/** Whether the WebAssembly build is there (a clone's build or the installed package). */
+function wasmInstalled() {
+  if (fs.existsSync(WASM_LOCAL)) return true
+  try {
+    require.resolve(`${WASM_PACKAGE}/package.json`)
+    return true
+  } catch {
+    return false
+  }
 }
+
+/**
+ * Runs `load` without Node's "WASI is an experimental feature" warning: the WebAssembly build
+ * uses Node's WASI to run, which a user of seqloop did not ask for, and a warning on every test
+ * run (or on the stderr of `seqloop replay`) would say nothing they can act on. Every other
+ * warning passes, and process.emitWarning is restored before this returns.
+ */
+function withoutWasiWarning(load) {
+  const emitWarning = process.emitWarning
+  process.emitWarning = function (warning, ...rest) {
+    const type = typeof rest[0] === 'string' ? rest[0] : rest[0] && rest[0].type
+    const text = typeof warning === 'string' ? warning : warning && warning.message
+    if (type === 'ExperimentalWarning' && /^WASI is an experimental feature/.test(String(text))) return
+    return emitWarning.call(this, warning, ...rest)
+  }
+  try {
+    return load()
+  } finally {
+    process.emitWarning = emitWarning
+  }
+}
+
+/**
+ * The WebAssembly build and nothing else (NAPI_RS_FORCE_WASI, or the fallback when no native
+ * addon loaded: `nativeErr` is then the generated loader's error, whose reasons the message adds).
+ */
+function loadWasm(nativeErr) {
+  const platform = platformName()
+  let entry = WASM_LOCAL
+  if (!fs.existsSync(entry)) {
+    try {
+      entry = require.resolve(WASM_PACKAGE)
+    } catch (err) {
+      throw loadError(
+        'ERR_NATIVE_BINDING_MISSING',
+        `NAPI_RS_FORCE_WASI=${process.env.NAPI_RS_FORCE_WASI} asks for seqloop's WebAssembly build, ` +
+          `but the package ${WASM_PACKAGE} is not installed. Run \`npm install ${WASM_PACKAGE}\`, or ` +
+          'unset NAPI_RS_FORCE_WASI to use the native addon.',
+        platform,
+        err,
+      )
+    }
+  }
+  try {
+    return require(entry)
+  } catch (err) {
+    const native = nativeErr ? causes(nativeErr).filter((m) => !/seqloop\.wasi|wasm32-wasi/.test(m)) : []
+    throw loadError(
+      'ERR_NATIVE_BINDING_LOAD',
+      (native.length > 0 ? `seqloop could not load a native addon for ${platform} (${native.join('; ')}), and ` : '') +
+        `seqloop's WebAssembly build (${entry}) could not be loaded: ${err && err.message}. ` +
+        `It needs Node.js >= 20. ${BUILD_FROM_SOURCE}`,
+      platform,
+      err,
+    )
+  }
+}
+
+module.exports = withoutWasiWarning(() => {
+  if (wasmForced()) return loadWasm()
+  try {
+    return require('../index.js')
+  } catch (err) {
+    const explained = explain(err)
+    // Not a failed load (a throw from inside the addon's init): as it is.
+    if (explained === err) throw err
+    // The generated loader tried the WebAssembly build too: load it again for its own error.
+    if (wasmInstalled()) return loadWasm(err)
+    throw explained
+  }
+})

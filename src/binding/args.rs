@@ -541,6 +541,9 @@ pub(crate) mod raw {
     pub(crate) struct TypedOut<E> {
         data: *mut E,
         pub(crate) len: usize,
+        /// wasm: `data` is emnapi's copy of the array, written back to JS on drop.
+        #[cfg(target_family = "wasm")]
+        _sync: crate::binding::wasm_napi::SyncBack,
     }
 
     impl<E: Copy> TypedOut<E> {
@@ -614,7 +617,12 @@ pub(crate) mod raw {
         // A detached buffer reports no data and length 0: nothing can be read or written. A typed
         // array's data is aligned for its element type (its byteOffset must be a multiple of it).
         let len = if data.is_null() { 0 } else { len };
-        Ok(TypedOut { data: data.cast::<E>(), len })
+        Ok(TypedOut {
+            data: data.cast::<E>(),
+            len,
+            #[cfg(target_family = "wasm")]
+            _sync: crate::binding::wasm_napi::SyncBack::new(env, v, len * std::mem::size_of::<E>()),
+        })
     }
 
     /// A `Float64Array` argument.

@@ -25,8 +25,12 @@ use std::ptr;
 use std::rc::Rc;
 
 use napi::sys;
+#[cfg(not(target_family = "wasm"))]
+use napi::sys::napi_add_env_cleanup_hook;
 
 use super::error::{Code, Coded};
+#[cfg(target_family = "wasm")]
+use super::wasm_napi::napi_add_env_cleanup_hook;
 
 thread_local! {
     /// Set by the env cleanup hook of this thread's env: from then on, Drop code must not call
@@ -48,7 +52,7 @@ pub(crate) fn env_closing() -> bool {
 pub(crate) fn watch_env(env: sys::napi_env) {
     if !HOOK_SET.with(std::cell::Cell::get) {
         // SAFETY: registers a plain function with a null argument; it only flips a flag.
-        unsafe { sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), ptr::null_mut()) };
+        unsafe { napi_add_env_cleanup_hook(env, Some(on_env_cleanup), ptr::null_mut()) };
         HOOK_SET.with(|h| h.set(true));
     }
 }

@@ -18,3 +18,5 @@ mod topo;
 // The WebAssembly build has no libuv: its stand-in arms JS timers (docs/wasm.md).
 #[cfg_attr(target_family = "wasm", path = "uv_wasm.rs")]
 mod uv;
+#[cfg(target_family = "wasm")]
+mod wasm_napi;

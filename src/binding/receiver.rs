@@ -23,6 +23,7 @@ use super::args;
 use super::error::{Code, Coded, ThrowExt};
 
 /// True when `v` carries `T`'s type tag.
+#[cfg(not(target_family = "wasm"))]
 fn tagged<T: TypeTag>(env: sys::napi_env, v: sys::napi_value) -> bool {
     if super::fast::type_of(env, v) != sys::ValueType::napi_object {
         return false;
@@ -31,6 +32,20 @@ fn tagged<T: TypeTag>(env: sys::napi_env, v: sys::napi_value) -> bool {
     // SAFETY: v is a live object of this call; the tag is a 'static-like local copy.
     let st = unsafe { sys::napi_check_object_type_tag(env, v, &T::type_tag(), &mut ok) };
     st == sys::Status::napi_ok && ok
+}
+
+/// The WebAssembly build has no type tags (napi-rs stamps none there; emnapi's support depends
+/// on the host): the brand is the class napi-rs recorded when it wrapped the instance, which its
+/// `ClassInstance` conversion checks after `napi_unwrap` (a plain object, a Proxy or another
+/// class's instance fails it).
+#[cfg(target_family = "wasm")]
+fn tagged<T: TypeTag + 'static>(env: sys::napi_env, v: sys::napi_value) -> bool {
+    if super::fast::type_of(env, v) != sys::ValueType::napi_object {
+        return false;
+    }
+    // SAFETY: v is a live object of this call; the conversion only unwraps and checks the class
+    // record, and the instance it borrows is dropped at once (napi-rs leaks, never frees, it).
+    unsafe { ClassInstance::<T>::from_napi_value(env, v) }.is_ok()
 }
 
 type Check = fn(sys::napi_env, sys::napi_value) -> bool;
