@@ -438,7 +438,12 @@ impl SlabRegion {
 
     /// The region's description plus what `/proc/self/smaps` says about it right now.
     pub fn report(&self) -> RegionReport {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").ok();
+        // The WebAssembly build's regions are heap memory the host's smaps knows nothing of.
+        let smaps = if cfg!(target_family = "wasm") {
+            None
+        } else {
+            std::fs::read_to_string("/proc/self/smaps").ok()
+        };
         let usage = smaps.as_deref().and_then(|s| smaps_usage(s, self.ptr.as_ptr() as usize, self.map_len));
         RegionReport {
             node: self.node,

@@ -36,8 +36,13 @@ pub(crate) fn napi_status(status: sys::napi_status, what: &str) -> CodedResult<(
     if status == sys::Status::napi_ok {
         Ok(())
     } else if status == sys::Status::napi_no_external_buffers_allowed {
-        Err(Coded::new(Code::SlabExternalBuffersUnsupported,
-            "this runtime does not allow external ArrayBuffers (V8 sandbox), so slots cannot be shared without copying",
+        Err(Coded::new(
+            Code::SlabExternalBuffersUnsupported,
+            if cfg!(target_family = "wasm") {
+                "the WebAssembly build of seqloop cannot share slot memory with JS (no external ArrayBuffers a free can detach); use readSlot()/writeSlot() and the handle APIs"
+            } else {
+                "this runtime does not allow external ArrayBuffers (V8 sandbox), so slots cannot be shared without copying"
+            },
         ))
     } else {
         Err(Coded::new(Code::SlabViewFailed, format!("{what} failed (napi status {status})")))
@@ -53,17 +58,25 @@ pub(crate) fn create_external_view(
 ) -> CodedResult<sys::napi_value> {
     let hint = Box::into_raw(Box::new(ViewHint { _region: Arc::clone(region) }));
     let mut ab = ptr::null_mut();
-    // SAFETY: `data .. data + len` is a live slot inside `region` (the caller located it through
-    // the core, P2/P3), and the hint keeps the region mapped until `finalize_view` runs (V3).
-    let status = unsafe {
-        sys::napi_create_external_arraybuffer(
-            env.raw(),
-            data.cast(),
-            len,
-            Some(finalize_view),
-            hint.cast(),
-            &mut ab,
-        )
+    // The WebAssembly build cannot give JS a view of a slot that a free can detach (emnapi
+    // copies external buffers, and a view of the module's shared memory cannot be detached), so
+    // it refuses the way a V8 sandbox does (docs/wasm.md).
+    let status = if cfg!(target_family = "wasm") {
+        sys::Status::napi_no_external_buffers_allowed
+    } else {
+        // SAFETY: `data .. data + len` is a live slot inside `region` (the caller located it
+        // through the core, P2/P3), and the hint keeps the region mapped until `finalize_view`
+        // runs (V3).
+        unsafe {
+            sys::napi_create_external_arraybuffer(
+                env.raw(),
+                data.cast(),
+                len,
+                Some(finalize_view),
+                hint.cast(),
+                &mut ab,
+            )
+        }
     };
     if status == sys::Status::napi_ok {
         LIVE_VIEWS.fetch_add(1, Ordering::Relaxed);
