@@ -177,6 +177,24 @@ class EventLoop extends native.NativeEventLoop {
   }
 }
 
+// The WebAssembly build (docs/wasm.md) has no N-API async contexts (emnapi implements
+// `napi_async_init` only with @emnapi/node-binding), so its stream and event listeners would run
+// in the async context of the run instead of the one they were registered in. Bound here to the
+// registration's context, they see the same AsyncLocalStorage stores as with the native addon.
+if (native.__napiBindingTarget === 'wasm32-wasi') {
+  const { onStream: nativeOnStream, onEvent: nativeOnEvent } = native.NativeEventLoop.prototype
+  const bound = (fn) => (typeof fn === 'function' ? AsyncResource.bind(fn) : fn)
+  const method = (value) => ({ value, writable: true, configurable: true, enumerable: false })
+  Object.defineProperties(EventLoop.prototype, {
+    onStream: method(function onStream (callId, fn) {
+      return nativeOnStream.call(this, callId, bound(fn))
+    }),
+    onEvent: method(function onEvent (fn) {
+      return nativeOnEvent.call(this, bound(fn))
+    }),
+  })
+}
+
 /** Internals for seqloop's own tests (not reachable through the package's exports map). */
 const internals = {
   /** A handle of `loop` for `rawFunctions`; with `hooks`, installs its batch runner (once). */

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# `npm run release:pack`: builds the release addons and leaves three tarballs in dist/ (or
+# `npm run release:pack`: builds the release addons and leaves four tarballs in dist/ (or
 # $SEQLOOP_DIST), nothing published:
-#   seqloop-<version>.tgz                  JS only, optionalDependencies on the two below
+#   seqloop-<version>.tgz                  JS only, optionalDependencies on the three below
 #   seqloop-linux-x64-gnu-<version>.tgz    seqloop.linux-x64-gnu.node
 #   seqloop-linux-arm64-gnu-<version>.tgz  seqloop.linux-arm64-gnu.node
+#   seqloop-wasm32-wasi-<version>.tgz      the WebAssembly fallback (scripts/build-wasm.sh; its
+#                                          package.json is npm/wasm32-wasi's, no cpu/os field, so
+#                                          npm installs it everywhere; docs/wasm.md)
 # Each addon is built with napi-rs's cross toolchain (glibc 2.17 sysroot, `--use-napi-cross`)
 # against a static PIC hwloc (scripts/build-hwloc.sh), each in its own target dir
 # (target/cross-<triple>): with `--target`, cargo puts build scripts and proc macros in the target
@@ -14,7 +17,10 @@
 # package and `napi pre-publish -t npm --skip-optional-publish` writes the main package's
 # optionalDependencies, both on a staged copy so the repository's package.json stays as it is.
 # SEQLOOP_RELEASE_TARGETS="x86_64-unknown-linux-gnu" limits the build to some targets (a tarball is
-# then only made for those platform packages).
+# then only made for those platform packages); `wasm32-wasip1-threads` names the WebAssembly one.
+# The WebAssembly package is not napi's own wasi packaging (`napi artifacts` would add browser
+# entries to the main package): this script copies the three files into npm/wasm32-wasi and adds
+# the package to the main package's optionalDependencies itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -23,7 +29,20 @@ out="${SEQLOOP_DIST:-$root/dist}"
 artifacts="$root/target/release-artifacts"
 # Only the binaries built by this run get packed.
 rm -rf "$artifacts"
-read -r -a targets <<<"${SEQLOOP_RELEASE_TARGETS:-x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu}"
+read -r -a requested <<<"${SEQLOOP_RELEASE_TARGETS:-x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu wasm32-wasip1-threads}"
+targets=()
+wasm=""
+for triple in "${requested[@]}"; do
+  if [ "$triple" = wasm32-wasip1-threads ]; then wasm=1; else targets+=("$triple"); fi
+done
+
+# Not under $artifacts: `napi artifacts` takes every binary it finds there for one of its targets.
+wasm_out="$root/target/release-wasm"
+if [ -n "$wasm" ]; then
+  echo "release-pack: building wasm32-wasip1-threads" >&2
+  rm -rf "$wasm_out"
+  scripts/build-wasm.sh "$wasm_out"
+fi
 
 for triple in "${targets[@]}"; do
   if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$triple"; then
@@ -55,28 +74,41 @@ node -e '
   pkg.napi.targets = targets
   delete pkg.scripts.prepare
   fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n")
-' "$stage/package.json" "${targets[@]}"
-"$napi" artifacts --cwd "$stage" --output-dir "$artifacts" --npm-dir npm >&2
-# `napi artifacts` also leaves a copy of each binary at the package root (outside `files`, so npm
-# would not pack it); remove them so the main package cannot ship one.
-rm -f "$stage"/*.node
-# pre-publish reads the head commit (`git log -1`) for its release tag: the stage sits inside the
-# clone; give it a repository of its own when there is none (a source tree without .git).
-if ! git -C "$stage" log -1 >/dev/null 2>&1; then
-  git -C "$stage" init -q
-  git -C "$stage" -c user.name=release-pack -c user.email=release-pack@localhost commit -q --allow-empty -m "release $(node -p 'require("./package.json").version')"
+' "$stage/package.json" ${targets[@]+"${targets[@]}"}
+if [ ${#targets[@]} -gt 0 ]; then
+  "$napi" artifacts --cwd "$stage" --output-dir "$artifacts" --npm-dir npm >&2
+  # `napi artifacts` also leaves a copy of each binary at the package root (outside `files`, so npm
+  # would not pack it); remove them so the main package cannot ship one.
+  rm -f "$stage"/*.node
+  # pre-publish reads the head commit (`git log -1`) for its release tag: the stage sits inside the
+  # clone; give it a repository of its own when there is none (a source tree without .git).
+  if ! git -C "$stage" log -1 >/dev/null 2>&1; then
+    git -C "$stage" init -q
+    git -C "$stage" -c user.name=release-pack -c user.email=release-pack@localhost commit -q --allow-empty -m "release $(node -p 'require("./package.json").version')"
 fi
-"$napi" pre-publish --cwd "$stage" --npm-dir npm --tag-style npm --skip-optional-publish >&2
+  "$napi" pre-publish --cwd "$stage" --npm-dir npm --tag-style npm --skip-optional-publish >&2
+fi
+if [ -n "$wasm" ]; then
+  cp "$wasm_out"/* "$stage/npm/wasm32-wasi/"
+  node -e '
+    const fs = require("node:fs"), file = process.argv[1]
+    const pkg = JSON.parse(fs.readFileSync(file, "utf8"))
+    pkg.optionalDependencies = { ...pkg.optionalDependencies, "seqloop-wasm32-wasi": pkg.version }
+    fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n")
+  ' "$stage/package.json"
+fi
 
 rm -f "$out"/*.tgz
 packed=()
 for dir in "$stage" "$stage"/npm/*; do
-  if [ "$dir" != "$stage" ] && ! ls "$dir"/*.node >/dev/null 2>&1; then continue; fi
+  if [ "$dir" != "$stage" ] && ! ls "$dir"/*.node >/dev/null 2>&1 && ! ls "$dir"/*.wasm >/dev/null 2>&1; then
+    continue
+  fi
   packed+=("$(cd "$dir" && npm pack --silent --pack-destination "$out")")
 done
 main="$out/${packed[0]}"
-if tar -tzf "$main" | grep -q '\.node$'; then
-  echo "release-pack: $main ships a .node; the addons belong in the platform packages" >&2
+if tar -tzf "$main" | grep -qE '\.(node|wasm)$'; then
+  echo "release-pack: $main ships a .node or .wasm; the addons belong in the platform packages" >&2
   exit 1
 fi
 rm -rf "$stage"

@@ -9,6 +9,8 @@ mod fast;
 mod hugepage;
 mod mesh;
 mod raw;
+#[cfg(target_family = "wasm")]
+mod raw_wasm;
 mod receiver;
 mod replay;
 mod scheduler;

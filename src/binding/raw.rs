@@ -42,6 +42,7 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 
+#[cfg(not(target_family = "wasm"))]
 use super::error::Coded;
 use super::fast::{self, Ret};
 use super::mesh::{MeshState, ReactorMesh};
@@ -54,7 +55,11 @@ pub(crate) fn unknown<'e>(env: sys::napi_env, v: sys::napi_value) -> Unknown<'e>
     unsafe { Unknown::from_raw_unchecked(env, v) }
 }
 
+#[cfg(target_family = "wasm")]
+use super::raw_wasm::receiver;
+
 /// The `T` wrapped in `this` (R1–R3), or the TypeError for a foreign receiver.
+#[cfg(not(target_family = "wasm"))]
 fn receiver<'a, T: TypeTag>(
     env: sys::napi_env,
     this: sys::napi_value,

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# CI check of the WebAssembly fallback (`seqloop-wasm32-wasi`, docs/wasm.md): what a macOS or
+# Windows user installs, run here on Linux with NAPI_RS_FORCE_WASI=1.
+#  1. packs the main package and the wasm package (`npm run release:pack` with
+#     SEQLOOP_RELEASE_TARGETS=wasm32-wasip1-threads), or reuses ci-release's tarballs when
+#     SEQLOOP_DIST already holds a seqloop-wasm32-wasi tarball;
+#  2. installs both into a fresh consumer project (plus the test tools the tests use: jest,
+#     vitest, mocha, @sinonjs/fake-timers at the repository's versions) and copies __test__ into
+#     the installed package (node_modules/seqloop/__test__), so every `require('..')` and
+#     `require('seqloop/...')` of the tests loads the installed package, unchanged;
+#  3. under Node 20, 22 and 24, with NAPI_RS_FORCE_WASI=1: checks the binding really is the wasm
+#     one, runs the fake-timer, scheduler, EventLoop (virtual and wall clock), replay and runner
+#     adapter node tests plus the wasm-only checks (__test__/wasm.test.js); the Jest projects
+#     (Node 20, 22) and the Vitest projects (Node 22, 24) of scripts/ci-runners.sh;
+#  4. the fallback without NAPI_RS_FORCE_WASI: with no native package installed, `seqloop` loads the
+#     wasm one; with optional dependencies omitted, ERR_NATIVE_BINDING_MISSING names both packages;
+#  5. sinon's own suite against the installed seqloop/fake-timers, where a snapshot of
+#     sinonjs/fake-timers exists (SINON_GIT or the machine's mirror).
+# Needs the root `npm ci` (emnapi and @napi-rs/wasm-runtime are dev dependencies) and rustup.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+start=$(date +%s)
+step() { echo "ci-wasm [$(($(date +%s) - start))s]: $*" >&2; }
+
+[ -d node_modules/emnapi ] || npm ci
+
+# --- 1. tarballs --------------------------------------------------------------------------------
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+if [ -n "${SEQLOOP_DIST:-}" ] && ls "$SEQLOOP_DIST"/seqloop-wasm32-wasi-*.tgz >/dev/null 2>&1; then
+  dist="$SEQLOOP_DIST"
+  step "reusing the tarballs in $dist"
+else
+  dist="$work/dist"
+  step "npm run release:pack (wasm32-wasip1-threads only)"
+  SEQLOOP_DIST="$dist" SEQLOOP_RELEASE_TARGETS=wasm32-wasip1-threads npm run --silent release:pack >&2
+fi
+main="$(ls "$dist"/seqloop-[0-9]*.tgz)"
+wasm="$(ls "$dist"/seqloop-wasm32-wasi-*.tgz)"
+tar -xzOf "$main" package/package.json | grep -q '"seqloop-wasm32-wasi"' \
+  || { echo "ci-wasm: $main does not list seqloop-wasm32-wasi in optionalDependencies" >&2; exit 1; }
+
+# --- 2. consumer --------------------------------------------------------------------------------
+step "consumer install"
+consumer="$work/consumer"
+mkdir -p "$consumer"
+tools=()
+for p in jest jest-environment-node @jest/fake-timers vitest @sinonjs/fake-timers mocha; do
+  tools+=("$p@$(node -p "require('./node_modules/$p/package.json').version")")
+done
+(
+  cd "$consumer"
+  npm init -y >/dev/null
+  # Only the wasm package: no native addon can be picked up by accident (the x64 package is not
+  # offered; an arm64 one in a full pack's optionalDependencies is skipped on x64).
+  npm install --prefer-offline --no-audit --no-fund "$main" "$wasm" "${tools[@]}" >&2
+)
+pkg="$consumer/node_modules/seqloop"
+if ls "$consumer"/node_modules/seqloop-linux-* >/dev/null 2>&1; then
+  echo "ci-wasm: a native platform package was installed" >&2; exit 1
+fi
+cp -R __test__ "$pkg/__test__"
+mkdir -p "$consumer/runners"
+cp -R __test__/jest "$consumer/runners/jest"
+cp -R __test__/vitest "$consumer/runners/vitest"
+rm -rf "$consumer/runners/jest/override"
+
+tests=(fake_timers fake_timers_queue scheduler scheduler_model timer_queue event_loop replay replay_event_loop
+  runners observability wasm)
+test_files=()
+for t in "${tests[@]}"; do test_files+=("$pkg/__test__/$t.test.js"); done
+
+# --- 3. Node 20, 22, 24 with NAPI_RS_FORCE_WASI=1 -----------------------------------------------
+export NAPI_RS_FORCE_WASI=1
+for major in 20 22 24; do
+  node_bin="$(scripts/node.sh "$major")"
+  step "Node $major ($("$node_bin" --version)): binding"
+  (cd "$consumer" && "$node_bin" -e '
+    const native = require(require.resolve("seqloop").replace(/index\.js$/, "native.js"))
+    if (native.__napiBindingTarget !== "wasm32-wasi") throw new Error("loaded " + native.__napiBindingTarget)
+    const { createClock } = require("seqloop/fake-timers")
+    const clock = createClock(); let fired = 0
+    clock.setTimeout(() => fired++, 10); clock.tick(10)
+    if (fired !== 1) throw new Error("a fake timer did not fire")
+    console.log("binding: " + native.__napiBindingTarget)
+  ')
+  step "Node $major: node tests (${tests[*]})"
+  (cd "$consumer" && PATH="$(dirname "$node_bin"):$PATH" "$node_bin" --test --expose-gc "${test_files[@]}" \
+    > "$work/node-$major.log" 2>&1) || { tail -n 80 "$work/node-$major.log"; exit 1; }
+  grep -E '^# (tests|pass|fail|skipped)' "$work/node-$major.log"
+  if [ "$major" != 24 ]; then
+    step "Node $major: jest projects (testEnvironment seqloop/jest-environment)"
+    (cd "$consumer" && "$node_bin" node_modules/jest/bin/jest.js --ci -c runners/jest/jest.config.js 2>&1 | tail -n 6)
+  fi
+  if [ "$major" != 20 ]; then
+    step "Node $major: vitest projects (setupFiles seqloop/vitest)"
+    (cd "$consumer" && "$node_bin" node_modules/vitest/vitest.mjs run -c runners/vitest/vitest.config.mjs 2>&1 | tail -n 6)
+  fi
+done
+unset NAPI_RS_FORCE_WASI
+
+# --- 4. the fallback without the variable, and the error without the package --------------------
+step "fallback: no native package installed, no NAPI_RS_FORCE_WASI"
+(cd "$consumer" && node -e '
+  const native = require(require.resolve("seqloop").replace(/index\.js$/, "native.js"))
+  if (native.__napiBindingTarget !== "wasm32-wasi") throw new Error("loaded " + native.__napiBindingTarget)
+  console.log("fallback: " + native.__napiBindingTarget)
+')
+mkdir -p "$work/main-only" && (
+  cd "$work/main-only"
+  npm init -y >/dev/null
+  npm install --offline --no-audit --no-fund --omit=optional "$main" >&2
+  node -e '
+    try { require("seqloop") } catch (e) {
+      if (e.code !== "ERR_NATIVE_BINDING_MISSING" || !/seqloop-wasm32-wasi/.test(e.message)) throw e
+      console.log("main package alone: " + e.code)
+      process.exit(0)
+    }
+    throw new Error("seqloop loaded without a platform package")
+  '
+  NAPI_RS_FORCE_WASI=1 node -e '
+    try { require("seqloop") } catch (e) {
+      if (e.code !== "ERR_NATIVE_BINDING_MISSING" || !/NAPI_RS_FORCE_WASI/.test(e.message)) throw e
+      console.log("main package alone, NAPI_RS_FORCE_WASI=1: " + e.code)
+      process.exit(0)
+    }
+    throw new Error("seqloop loaded without the wasm package")
+  '
+)
+
+# --- 5. sinon's own suite -----------------------------------------------------------------------
+sinon_git=""
+for d in "${SINON_GIT:-}" ../.mirror/sinonjs+fake-timers/repo /work/.mirror/sinonjs+fake-timers/repo; do
+  if [ -n "$d" ] && [ -d "$d" ]; then sinon_git="$(cd "$d" && pwd)"; break; fi
+done
+suite="$root/../shared/tools/sinon-suite.sh"
+if [ -n "$sinon_git" ] && [ -x "$suite" ]; then
+  step "sinon's own test suite against the installed seqloop/fake-timers (wasm)"
+  (cd "$consumer" && NAPI_RS_FORCE_WASI=1 SINON_SUITE_SCRATCH="$work/sinon" "$suite" "$sinon_git" | tail -n 4)
+else
+  step "sinon's own test suite: skipped (no snapshot; set SINON_GIT to a sinonjs/fake-timers git dir)"
+fi
+step "done in $(($(date +%s) - start))s"
