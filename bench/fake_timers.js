@@ -3,11 +3,40 @@
 // process. Each cell is the median of RUNS runs (after a warm-up run; contenders interleaved run
 // by run); every run checks its counters (and, for runAll, that timers fired in (deadline,
 // creation) order), so a fast wrong answer cannot win.
-// seqloop runs twice: with its default (sinon's) semantics and with `semantics: 'node'`.
+// seqloop runs twice: with its default (sinon's) semantics and with `semantics: 'node'`; and once
+// more on its WebAssembly build (seqloop-wasm32-wasi, docs/wasm.md: what macOS and Windows users
+// run) when one is there (`scripts/build-wasm.sh`), loaded beside the native one in this process.
 // Usage: `node bench/fake_timers.js` or `require('./bench/fake_timers.js').run()`.
+const path = require('node:path')
 const { mock } = require('node:test')
 const sinon = require('@sinonjs/fake-timers')
 const seqloop = require('../lib/fake-timers.js')
+const seqloopWasm = loadWasm()
+
+/**
+ * seqloop/fake-timers over the WebAssembly build: a second copy of lib/ loaded with
+ * NAPI_RS_FORCE_WASI=1 (lib/native.js then loads the wasm build only), the module cache and the
+ * environment restored afterwards; null when there is no wasm build.
+ */
+function loadWasm () {
+  const lib = path.join(__dirname, '..', 'lib') + path.sep
+  const ours = () => Object.keys(require.cache).filter((k) => k.startsWith(lib))
+  const saved = new Map(ours().map((k) => [k, require.cache[k]]))
+  for (const k of saved.keys()) delete require.cache[k]
+  const force = process.env.NAPI_RS_FORCE_WASI
+  process.env.NAPI_RS_FORCE_WASI = '1'
+  try {
+    return require('../lib/fake-timers.js')
+  } catch (e) {
+    if (e.code === 'ERR_NATIVE_BINDING_MISSING') return null
+    throw e
+  } finally {
+    if (force === undefined) delete process.env.NAPI_RS_FORCE_WASI
+    else process.env.NAPI_RS_FORCE_WASI = force
+    for (const k of ours()) delete require.cache[k]
+    for (const [k, m] of saved) require.cache[k] = m
+  }
+}
 
 const RUNS = Number(process.env.BENCH_RUNS || 5)
 const N_RUNALL = 100000
@@ -50,6 +79,12 @@ const libs = {
     const c = seqloop.createClock(0, 1e9, { semantics: 'node' })
     return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {}, delay: nodeFloor }
   },
+  ...(seqloopWasm && {
+    'seqloop (wasm)': () => {
+      const c = seqloopWasm.createClock(0, 1e9)
+      return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {}, delay: same }
+    }
+  }),
   '@sinonjs/fake-timers': () => {
     const c = sinon.createClock(0, 1e9)
     return { set: c.setTimeout, clear: c.clearTimeout, tick: c.tick, runAll: c.runAll, done () {}, delay: same }
@@ -204,9 +239,15 @@ async function run () {
     const node = row["seqloop (semantics 'node')"]
     row['seqloop vs sinon'] = c.lowerIsBetter ? base / row.seqloop : row.seqloop / base
     row["seqloop 'node' vs sinon"] = c.lowerIsBetter ? base / node : node / base
+    if (seqloopWasm) {
+      const wasm = row['seqloop (wasm)']
+      row['wasm vs sinon'] = c.lowerIsBetter ? base / wasm : wasm / base
+      // How many times slower the wasm build is than the native one.
+      row['wasm slowdown'] = c.lowerIsBetter ? wasm / row.seqloop : row.seqloop / wasm
+    }
     rows.push(row)
   }
-  const ratios = ['seqloop vs sinon', "seqloop 'node' vs sinon"]
+  const ratios = ['seqloop vs sinon', "seqloop 'node' vs sinon", ...(seqloopWasm ? ['wasm vs sinon', 'wasm slowdown'] : [])]
   const header = ['case', ...names, ...ratios]
   const lines = [
     `| ${header.join(' | ')} |`,
@@ -216,6 +257,7 @@ async function run () {
   console.log(`fake timers, median of ${RUNS} interleaved runs after a warm-up, node ${process.version}`)
   console.log(lines.join('\n'))
   for (const n of notes) console.log(`note: ${n}`)
+  if (!seqloopWasm) console.log('note: no WebAssembly build here (scripts/build-wasm.sh adds the seqloop (wasm) column)')
   return rows
 }
 
