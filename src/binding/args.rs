@@ -599,6 +599,16 @@ pub(crate) mod raw {
         let mut ty = 0;
         let mut len = 0usize;
         let mut data = ptr::null_mut();
+        #[cfg(target_family = "wasm")]
+        let (st, sync) = crate::binding::wasm_napi::typedarray_elements(
+            env,
+            v,
+            &mut ty,
+            &mut len,
+            &mut data,
+            std::mem::size_of::<E>(),
+        );
+        #[cfg(not(target_family = "wasm"))]
         // SAFETY: v is a typed array; out-pointers are valid locals; we do not need the buffer.
         let st = unsafe {
             sys::napi_get_typedarray_info(
@@ -621,7 +631,7 @@ pub(crate) mod raw {
             data: data.cast::<E>(),
             len,
             #[cfg(target_family = "wasm")]
-            _sync: crate::binding::wasm_napi::SyncBack::new(env, v, len * std::mem::size_of::<E>()),
+            _sync: sync,
         })
     }
 

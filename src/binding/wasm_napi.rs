@@ -32,37 +32,78 @@ extern "C" {
     ) -> sys::napi_status;
 }
 
-/// Writes emnapi's copy of a typed array back to the JS array when dropped.
+/// The elements of the typed array `v` for `args.rs`'s `TypedOut` on wasm: its type and length,
+/// and a pointer to emnapi's copy of them in the module's memory, refreshed from JS by this call;
+/// plus the [`SyncBack`] that writes the copy back to JS.
 ///
-/// Under emnapi, `napi_get_typedarray_info` on an array whose memory is JS's (every array a
-/// caller passes) hands out a pointer to a copy in the module's memory, refreshed from JS on
-/// each call; writes through it reach JS only when synced. A `TypedOut` holds one of these, so
-/// what a call wrote (`drainTimers`, `popDue`, `allocateInto`, …) is in the caller's array when
-/// the call returns. The sync runs no user JS, only emnapi's copy.
+/// Why not `napi_get_typedarray_info` with a data pointer, as on native builds: under emnapi
+/// every call that looks at a view's pointer probes its buffer with a throwing
+/// `SharedArrayBuffer` check, and a throw costs ~15 µs with the module's frames on the stack.
+/// Type and length cost one such probe; the pointer is then taken from the view's `ArrayBuffer`
+/// (`napi_get_arraybuffer_info`, which copies the buffer into the module's memory without one),
+/// and the write-back goes through the `ArrayBuffer` too.
+pub(crate) fn typedarray_elements(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    ty: &mut sys::napi_typedarray_type,
+    len: &mut usize,
+    data: &mut *mut c_void,
+    elem_size: usize,
+) -> (sys::napi_status, SyncBack) {
+    let mut ab = std::ptr::null_mut();
+    let mut offset = 0usize;
+    let mut sync = SyncBack { env, buffer: std::ptr::null_mut(), bytes: 0 };
+    // SAFETY: v is a live typed array of the current call; out-pointers are valid locals.
+    let st =
+        unsafe { sys::napi_get_typedarray_info(env, v, ty, len, std::ptr::null_mut(), &mut ab, &mut offset) };
+    *data = std::ptr::null_mut();
+    if st != sys::Status::napi_ok || *len == 0 || ab.is_null() {
+        return (st, sync);
+    }
+    let mut p = std::ptr::null_mut();
+    let mut ab_len = 0usize;
+    // SAFETY: ab is the view's own ArrayBuffer (read through its internal slot), a value of the
+    // current call; out-pointers are valid locals.
+    let st2 = unsafe { sys::napi_get_arraybuffer_info(env, ab, &mut p, &mut ab_len) };
+    let end = len.checked_mul(elem_size).and_then(|b| b.checked_add(offset));
+    match end {
+        Some(end) if st2 == sys::Status::napi_ok && !p.is_null() && end <= ab_len => {
+            // SAFETY: offset + len * elem_size <= ab_len, the size of emnapi's copy at p.
+            *data = unsafe { p.cast::<u8>().add(offset) }.cast();
+            // From the buffer's start: emnapi applies an offset to the JS side only.
+            sync = SyncBack { env, buffer: ab, bytes: end };
+        }
+        // Detached, or a copy emnapi could not make: nothing to read or write.
+        _ => *len = 0,
+    }
+    (st, sync)
+}
+
+/// Writes emnapi's copy of a typed array's buffer back to JS when dropped.
+///
+/// Under emnapi, a pointer to the memory of a JS `ArrayBuffer` (every array a caller passes) is
+/// a pointer to a copy in the module's memory, refreshed from JS when it is taken; writes
+/// through it reach JS only when synced. A `TypedOut` holds one of these, so what a call wrote
+/// (`drainTimers`, `popDue`, `allocateInto`, …) is in the caller's array when the call returns.
+/// The sync runs no user JS, only emnapi's copy; bytes the call did not write go back as they
+/// were read (no JS ran in between, args.rs T1).
 #[derive(Debug)]
 pub(crate) struct SyncBack {
     env: sys::napi_env,
-    view: sys::napi_value,
+    buffer: sys::napi_value,
     bytes: usize,
-}
-
-impl SyncBack {
-    /// `bytes` bytes of the typed array `view` (a value of the current callback's scope).
-    pub(crate) fn new(env: sys::napi_env, view: sys::napi_value, bytes: usize) -> Self {
-        Self { env, view, bytes }
-    }
 }
 
 impl Drop for SyncBack {
     fn drop(&mut self) {
-        // emnapi throws "Unknown ArrayBuffer address" for an empty or detached array.
-        if self.bytes == 0 {
+        // emnapi throws "Unknown ArrayBuffer address" for an empty or detached buffer.
+        if self.bytes == 0 || self.buffer.is_null() {
             return;
         }
-        let mut view = self.view;
+        let mut buffer = self.buffer;
         // SAFETY: the env is the live env of the callback that made this value (a TypedOut
-        // lives within one callback, args.rs T1), and `view` is a typed array of its scope; the
-        // range is the view's own bytes. A failure only leaves the JS array unsynced.
-        unsafe { emnapi_sync_memory(self.env, false, &mut view, 0, self.bytes) };
+        // lives within one callback, args.rs T1), and `buffer` is an ArrayBuffer of its scope
+        // with at least `bytes` bytes. A failure only leaves the JS array unsynced.
+        unsafe { emnapi_sync_memory(self.env, false, &mut buffer, 0, self.bytes) };
     }
 }
