@@ -152,6 +152,22 @@ function withoutWasiWarning(load) {
 }
 
 /**
+ * `require(file)` through Node's own module loader. Jest runs test files in a module registry of
+ * its own, which cannot load ES modules before Node 24.9, and the wasm loader's runtime
+ * (@emnapi/core 2) is one; Jest loads native addons (`.node`) with Node's own require, outside
+ * its registry, and this does the same for the wasm loader. `Module.prototype.require` is Node's
+ * even where `node:module` is a test runner's stand-in (Jest subclasses Node's Module). Outside a
+ * runner this is what `require(file)` does.
+ */
+function hostRequire(file) {
+  const { Module } = require('node:module')
+  const host = new Module(file, null)
+  host.filename = file
+  host.paths = Module._nodeModulePaths(path.dirname(file))
+  return host.require(file)
+}
+
+/**
  * The WebAssembly build and nothing else (NAPI_RS_FORCE_WASI, or the fallback when no native
  * addon loaded: `nativeErr` is then the generated loader's error, whose reasons the message adds).
  */
@@ -173,7 +189,7 @@ function loadWasm(nativeErr) {
     }
   }
   try {
-    return require(entry)
+    return hostRequire(entry)
   } catch (err) {
     const native = nativeErr ? causes(nativeErr).filter((m) => !/seqloop\.wasi|wasm32-wasi/.test(m)) : []
     throw loadError(

@@ -10,7 +10,8 @@
 #     `require('seqloop/...')` of the tests loads the installed package, unchanged;
 #  3. under Node 20, 22 and 24, with NAPI_RS_FORCE_WASI=1: checks the binding really is the wasm
 #     one, runs the fake-timer, scheduler, EventLoop (virtual and wall clock), replay and runner
-#     adapter node tests plus the wasm-only checks (__test__/wasm.test.js); the Jest projects
+#     adapter node tests plus the wasm-only checks (__test__/wasm.test.js; the model test at
+#     SEQLOOP_MODEL_OPS=5000 per seed instead of 50000: minutes on wasm); the Jest projects
 #     (Node 20, 22) and the Vitest projects (Node 22, 24) of scripts/ci-runners.sh;
 #  4. the fallback without NAPI_RS_FORCE_WASI: with no native package installed, `seqloop` loads the
 #     wasm one; with optional dependencies omitted, ERR_NATIVE_BINDING_MISSING names both packages;
@@ -64,6 +65,7 @@ cp -R __test__ "$pkg/__test__"
 mkdir -p "$consumer/runners"
 cp -R __test__/jest "$consumer/runners/jest"
 cp -R __test__/vitest "$consumer/runners/vitest"
+cp -R __test__/fixtures "$consumer/runners/fixtures"
 rm -rf "$consumer/runners/jest/override"
 
 tests=(fake_timers fake_timers_queue scheduler scheduler_model timer_queue event_loop replay replay_event_loop
@@ -71,8 +73,24 @@ tests=(fake_timers fake_timers_queue scheduler scheduler_model timer_queue event
 test_files=()
 for t in "${tests[@]}"; do test_files+=("$pkg/__test__/$t.test.js"); done
 
+# Runs a command in the consumer with its output in a log: a summary when it passes, the end of
+# the log when it fails (then the script stops).
+run_logged() { # run_logged <log> <summary regex> <command...>
+  local log="$1" summary="$2"; shift 2
+  if (cd "$consumer" && "$@") >"$log" 2>&1; then
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "$summary" || true
+  else
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | tail -n 80
+    echo "ci-wasm: failed: $*" >&2
+    exit 1
+  fi
+}
+
 # --- 3. Node 20, 22, 24 with NAPI_RS_FORCE_WASI=1 -----------------------------------------------
 export NAPI_RS_FORCE_WASI=1
+# The model test's 1e6 operations take minutes on the wasm build; its seeds at 5000 ops each keep
+# the comparison with the model (the full size runs natively in `npm test`).
+export SEQLOOP_MODEL_OPS="${SEQLOOP_MODEL_OPS:-5000}"
 for major in 20 22 24; do
   node_bin="$(scripts/node.sh "$major")"
   step "Node $major ($("$node_bin" --version)): binding"
@@ -86,16 +104,17 @@ for major in 20 22 24; do
     console.log("binding: " + native.__napiBindingTarget)
   ')
   step "Node $major: node tests (${tests[*]})"
-  (cd "$consumer" && PATH="$(dirname "$node_bin"):$PATH" "$node_bin" --test --expose-gc "${test_files[@]}" \
-    > "$work/node-$major.log" 2>&1) || { tail -n 80 "$work/node-$major.log"; exit 1; }
-  grep -E '^# (tests|pass|fail|skipped)' "$work/node-$major.log"
+  run_logged "$work/node-$major.log" '^# (tests|pass|fail|skipped)' \
+    env PATH="$(dirname "$node_bin"):$PATH" "$node_bin" --test --expose-gc "${test_files[@]}"
   if [ "$major" != 24 ]; then
     step "Node $major: jest projects (testEnvironment seqloop/jest-environment)"
-    (cd "$consumer" && "$node_bin" node_modules/jest/bin/jest.js --ci -c runners/jest/jest.config.js 2>&1 | tail -n 6)
+    run_logged "$work/jest-$major.log" '^(Tests|Test Suites):' \
+      "$node_bin" node_modules/jest/bin/jest.js --ci -c runners/jest/jest.config.js
   fi
   if [ "$major" != 20 ]; then
     step "Node $major: vitest projects (setupFiles seqloop/vitest)"
-    (cd "$consumer" && "$node_bin" node_modules/vitest/vitest.mjs run -c runners/vitest/vitest.config.mjs 2>&1 | tail -n 6)
+    run_logged "$work/vitest-$major.log" '^ +(Test Files|Tests) ' \
+      "$node_bin" node_modules/vitest/vitest.mjs run -c runners/vitest/vitest.config.mjs
   fi
 done
 unset NAPI_RS_FORCE_WASI
@@ -137,7 +156,9 @@ done
 suite="$root/../shared/tools/sinon-suite.sh"
 if [ -n "$sinon_git" ] && [ -x "$suite" ]; then
   step "sinon's own test suite against the installed seqloop/fake-timers (wasm)"
-  (cd "$consumer" && NAPI_RS_FORCE_WASI=1 SINON_SUITE_SCRATCH="$work/sinon" "$suite" "$sinon_git" | tail -n 4)
+  # The scratch keeps its mocha/jsdom install between runs (outside the temp folder).
+  (cd "$consumer" && NAPI_RS_FORCE_WASI=1 SINON_SUITE_SCRATCH="${HOME:-/root}/.cache/seqloop/sinon-suite-wasm" \
+    "$suite" "$sinon_git" | tail -n 4)
 else
   step "sinon's own test suite: skipped (no snapshot; set SINON_GIT to a sinonjs/fake-timers git dir)"
 fi
