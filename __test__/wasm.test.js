@@ -122,6 +122,19 @@ test('slab pools: heap regions with the hugepage and NUMA reasons; handles and c
   assert.equal(pool.telemetry().totalInUse, 1)
 })
 
+test('batches of handles: allocateMany writes into the caller\'s array, deallocateMany reads it', () => {
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 8, entrySizeBytes: 4 })
+  // A view with an offset into a bigger buffer: only the view's own elements change.
+  const buffer = new Float64Array(20).fill(-1)
+  const out = buffer.subarray(2, 14)
+  assert.equal(pool.allocateMany(0, out, 4), 4)
+  assert.deepEqual([buffer[0], buffer[1], buffer[14], buffer[19]], [-1, -1, -1, -1])
+  assert.deepEqual([0, 1, 2, 3].map((i) => out[3 * i + 1]), [0, 1, 2, 3])
+  assert.equal(pool.telemetry().totalInUse, 4)
+  assert.equal(pool.deallocateMany(out, 4), 4)
+  assert.equal(pool.telemetry().totalInUse, 0)
+})
+
 test('a mesh carries slot handles between a pool and its consumers', () => {
   const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 8, entrySizeBytes: 8 })
   const mesh = new ReactorMesh({ shardCount: 2 })

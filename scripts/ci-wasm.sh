@@ -105,7 +105,7 @@ for major in 20 22 24; do
   ')
   step "Node $major: node tests (${tests[*]})"
   run_logged "$work/node-$major.log" '^# (tests|pass|fail|skipped)' \
-    env PATH="$(dirname "$node_bin"):$PATH" "$node_bin" --test --expose-gc "${test_files[@]}"
+    env PATH="$(dirname "$node_bin"):$PATH" "$node_bin" --test --test-reporter=tap --expose-gc "${test_files[@]}"
   if [ "$major" != 24 ]; then
     step "Node $major: jest projects (testEnvironment seqloop/jest-environment)"
     run_logged "$work/jest-$major.log" '^(Tests|Test Suites):' \

@@ -147,7 +147,8 @@ pub struct ReactorTopologySnapshot {
 impl ReactorTopologySnapshot {
     /// This machine, read through hwloc: one entry per core, `coreId` = OS index of the core's
     /// first processing unit, `numaNode` = OS index of its NUMA node (0 if none). Throws an
-    /// Error with code `ERR_TOPOLOGY_UNAVAILABLE` if hwloc cannot read the machine.
+    /// Error with code `ERR_TOPOLOGY_UNAVAILABLE` if hwloc cannot read the machine (always in the
+    /// WebAssembly build, which has no hwloc).
     #[napi(factory)]
     pub fn detect(env: Env) -> Result<Self> {
         match topo::TopologySnapshot::detect() {
@@ -160,7 +161,8 @@ impl ReactorTopologySnapshot {
     /// `"pack:2 numa:2 core:4 pu:2"`, in time linear in its size. A description hwloc rejects
     /// throws a TypeError with code `ERR_INVALID_ARG_VALUE`; one naming more than 2^20
     /// processing units (or, with attributes or memory children, more than 4096 objects)
-    /// throws a RangeError with code `ERR_OUT_OF_RANGE`.
+    /// throws a RangeError with code `ERR_OUT_OF_RANGE`. The WebAssembly build has no hwloc: there
+    /// any other description throws an Error with code `ERR_TOPOLOGY_UNAVAILABLE`.
     #[napi(factory, ts_args_type = "description: string")]
     pub fn synthetic(env: Env, description: Unknown) -> Result<Self> {
         let description = args::string(&description, "description").or_throw(&env)?;
