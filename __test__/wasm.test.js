@@ -58,6 +58,23 @@ test('loading the wasm build prints nothing (no WASI ExperimentalWarning) and it
   assert.match(other.stderr, /Warning: still here/)
 })
 
+test('receivers: without type tags, a method on another class\'s instance is still ERR_INVALID_THIS', () => {
+  const { WallClock, DeterministicClock, TimerQueue } = seqloop
+  const wall = new WallClock()
+  const fixed = new DeterministicClock(5)
+  assert.equal(fixed.nowMs(), 5)
+  assert.ok(wall.nowMs() > 1.6e12)
+  throwsCode(() => WallClock.prototype.nowMs.call(fixed), 'ERR_INVALID_THIS', TypeError)
+  throwsCode(() => DeterministicClock.prototype.nowMs.call(wall), 'ERR_INVALID_THIS', TypeError)
+  throwsCode(() => DeterministicClock.prototype.nowMs.call({}), 'ERR_INVALID_THIS', TypeError)
+  const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 2, entrySizeBytes: 4 })
+  const mesh = new ReactorMesh({ shardCount: 1 })
+  // The hot methods installed per instance (raw N-API functions) check their receiver too.
+  throwsCode(() => NumaSlabPool.prototype.allocateInto.call(mesh, 0, new Float64Array(3), 0), 'ERR_INVALID_THIS', TypeError)
+  throwsCode(() => ReactorMesh.prototype.drainSlots.call(pool, 0, 1, new Float64Array(3)), 'ERR_INVALID_THIS', TypeError)
+  throwsCode(() => TimerQueue.prototype.popDue.call(mesh, 0, new Float64Array(2)), 'ERR_INVALID_THIS', TypeError)
+})
+
 test('topology: detect() and synthetic() throw ERR_TOPOLOGY_UNAVAILABLE; bad descriptions keep their codes', () => {
   const e = throwsCode(() => ReactorTopologySnapshot.detect(), 'ERR_TOPOLOGY_UNAVAILABLE', Error)
   assert.match(e.message, /WebAssembly build .* has no hwloc/)

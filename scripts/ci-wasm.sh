@@ -53,9 +53,10 @@ done
 (
   cd "$consumer"
   npm init -y >/dev/null
-  # Only the wasm package: no native addon can be picked up by accident (the x64 package is not
-  # offered; an arm64 one in a full pack's optionalDependencies is skipped on x64).
-  npm install --prefer-offline --no-audit --no-fund "$main" "$wasm" "${tools[@]}" >&2
+  npm install --prefer-offline --no-audit --no-fund "${tools[@]}" >&2
+  # Offline (the tools' metadata is cached by now): only the wasm package, never a native one
+  # from a registry, whatever a full pack's optionalDependencies list (they are skipped).
+  npm install --offline --no-audit --no-fund "$main" "$wasm" >&2
 )
 pkg="$consumer/node_modules/seqloop"
 if ls "$consumer"/node_modules/seqloop-linux-* >/dev/null 2>&1; then

@@ -70,14 +70,18 @@ impl DeterministicClock {
 /// Real time: milliseconds since the Unix epoch.
 #[napi]
 #[derive(Default)]
-pub struct WallClock {}
+pub struct WallClock {
+    /// Not zero-sized: napi-rs checks the class of a method's receiver only for classes with a
+    /// size, and on the WebAssembly build (no type tags) that check is the receiver brand.
+    _brand: u8,
+}
 
 #[napi]
 impl WallClock {
     /// A wall clock.
     #[napi(constructor)]
     pub fn new() -> Self {
-        Self {}
+        Self { _brand: 0 }
     }
 
     /// Milliseconds since the Unix epoch.
