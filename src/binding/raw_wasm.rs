@@ -1,8 +1,6 @@
 //! The WebAssembly build's receiver check for `raw.rs` (chosen there by target): napi-rs stamps
-//! no type tags on wasm, so the brand is the class napi-rs recorded at wrap time
-//! (`receiver::tagged`), then the same unwrap as on native builds.
-
-use std::ptr;
+//! no type tags on wasm, so the brand is the class napi-rs recorded when it wrapped the instance,
+//! which its `ClassInstance` conversion checks after unwrapping (as `receiver.rs` does on wasm).
 
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -17,16 +15,14 @@ pub(super) fn receiver<'a, T: TypeTag + 'static>(
 ) -> std::result::Result<&'a T, Coded> {
     let refuse =
         || Coded::arg_type("this", &format!("an instance of {class}"), super::fast::describe(env, this));
-    if !super::receiver::tagged::<T>(env, this) {
+    if super::fast::type_of(env, this) != sys::ValueType::napi_object {
         return Err(refuse());
     }
-    let mut p = ptr::null_mut();
-    // SAFETY: `this` is an object napi-rs wrapped for T (checked above).
-    let st = unsafe { sys::napi_unwrap(env, this, &mut p) };
-    if st != sys::Status::napi_ok || p.is_null() {
-        return Err(refuse());
-    }
-    // SAFETY: R1: an object napi-rs wrapped for T holds a live `Box<T>`; R2: it outlives this
-    // call; R3: no `&mut T` exists meanwhile.
-    Ok(unsafe { &*p.cast::<T>() })
+    // SAFETY: `this` is a live object of the current call; the conversion unwraps it and checks
+    // the class napi-rs recorded for it, and fails cleanly for anything else.
+    let instance = unsafe { ClassInstance::<T>::from_napi_value(env, this) }.map_err(|_| refuse())?;
+    let p: *const T = &*instance;
+    // SAFETY: R1: `p` is the live `Box<T>` napi-rs wrapped in `this` (never freed by the
+    // conversion); R2: `this` keeps it alive for the whole call; R3: no `&mut T` exists meanwhile.
+    Ok(unsafe { &*p })
 }

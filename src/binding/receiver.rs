@@ -39,7 +39,7 @@ fn tagged<T: TypeTag>(env: sys::napi_env, v: sys::napi_value) -> bool {
 /// `ClassInstance` conversion checks after `napi_unwrap` (a plain object, a Proxy or another
 /// class's instance fails it).
 #[cfg(target_family = "wasm")]
-pub(crate) fn tagged<T: TypeTag + 'static>(env: sys::napi_env, v: sys::napi_value) -> bool {
+fn tagged<T: TypeTag + 'static>(env: sys::napi_env, v: sys::napi_value) -> bool {
     if super::fast::type_of(env, v) != sys::ValueType::napi_object {
         return false;
     }
