@@ -159,6 +159,10 @@ const samples = {
     }
   },
   ERR_MISSING_TIMER: () => require('seqloop/fake-timers').withGlobal({ Date, setTimeout, clearTimeout }).install({ toFake: ['setImmediate'] }),
+  ERR_EXPLORE_STALLED: async () => {
+    const r = await require('seqloop/explore').explore(() => new Promise(() => {}), { runs: 1 })
+    throw r.error
+  },
   ERR_UNSUPPORTED_RUNNER: () => require('seqloop/vitest').checkVersion('1.0.0'),
 }
 

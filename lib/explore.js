@@ -16,8 +16,8 @@ const realSetImmediate = globalThis.setImmediate
 
 const MAX_RUNS = 1e6
 const MAX_SEED = 2 ** 32 - 1
-/** Most timers one run may dispatch (a body that never settles while an interval runs, say). */
-const MAX_DISPATCHES = 1e6
+/** Default of `loopLimit`: most timers one run may dispatch (an interval left running, say). */
+const LOOP_LIMIT = 1e5
 /** Loop turns a run waits for a body left with nothing scheduled before calling it stalled. */
 const STALL_TURNS = 8
 /** Characters of a settled io value kept in a trace. */
@@ -66,7 +66,8 @@ function exploreConfig (options) {
     runs: o.runs === undefined ? 100 : checkInteger(o.runs, 'options.runs', 1, MAX_RUNS),
     seed: o.seed === undefined ? 1 : checkInteger(o.seed, 'options.seed', 0, MAX_SEED),
     latency: o.latencyMs === undefined ? [0, 50] : checkLatency(o.latencyMs, 'options.latencyMs'),
-    toFake: o.toFake
+    toFake: o.toFake,
+    loopLimit: o.loopLimit === undefined ? LOOP_LIMIT : checkInteger(o.loopLimit, 'options.loopLimit', 1, Number.MAX_SAFE_INTEGER)
   }
 }
 
@@ -274,8 +275,8 @@ function runOnce (testFn, seed, fixed, cfg, record) {
         return
       }
       idle = 0
-      if (++dispatches > MAX_DISPATCHES) {
-        fail(codedError(Error, 'ERR_LOOP_LIMIT', `Aborting after running ${MAX_DISPATCHES} timers in one run, assuming an infinite loop!`))
+      if (++dispatches > cfg.loopLimit) {
+        fail(codedError(Error, 'ERR_LOOP_LIMIT', `Aborting after running ${cfg.loopLimit} timers in one run, assuming an infinite loop!`))
         return finish()
       }
       try {
@@ -428,7 +429,7 @@ async function explore (testFn, options) {
       schedule: r.schedule,
       shrunk: { schedule: small.schedule, decisions: perturbed(small.schedule) },
       trace: recorded.trace,
-      options: { latencyMs: cfg.latency, toFake: cfg.toFake }
+      options: { latencyMs: cfg.latency, toFake: cfg.toFake, loopLimit: cfg.loopLimit }
     }
   }
   return { ok: true, runs: cfg.runs }
