@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 node node_modules/typescript/bin/tsc -p __test__/types/tsconfig.json
 echo "tsc: the public .d.ts files type-check the usage examples"
 
-public=(index.d.ts lib/index.d.ts lib/fake-timers.d.ts lib/vitest.d.ts lib/jest-environment.d.ts)
+public=(index.d.ts lib/index.d.ts lib/fake-timers.d.ts lib/vitest.d.ts lib/jest-environment.d.ts lib/explore.d.ts)
 # a declaration (method, property or static) whose name is an internal form; `handle` only as a
 # method (`handle: SlabHandle` is a field of the slab's results)
 if grep -nE '^\s*(static\s+)?((fastPaths|rawFunctions|live[A-Z][A-Za-z]*|__seqloop[A-Za-z]*)\s*[(:<?]|handle\s*\()' "${public[@]}"; then
