@@ -367,3 +367,23 @@ test('the ESM entry exports explore and replay', async () => {
   assert.equal(m.replay, explore.replay)
   assert.equal(m.default, explore)
 })
+
+test('shrinking keeps the same failure: it does not slip to another bug', async () => {
+  // both answers slow: a RangeError; only the second slow: a different bug (a TypeError)
+  const body = async (ctx) => {
+    const f = ctx.io(async () => {})
+    const t0 = Date.now()
+    let a, b
+    await Promise.all([f().then(() => { a = Date.now() - t0 }), f().then(() => { b = Date.now() - t0 })])
+    if (a >= 40 && b >= 40) throw new RangeError('both slow')
+    if (b >= 40) throw new TypeError('second slow')
+  }
+  let r
+  for (let seed = 1; ; seed++) {
+    r = await explore(body, { runs: 1, seed })
+    if (!r.ok && r.error instanceof RangeError) break
+  }
+  assert.deepEqual(pairs(r.shrunk.decisions), [['io:0', 40], ['io:1', 40]])
+  const slipped = await explore.replay({ seed: r.seed, schedule: [r.shrunk.decisions[1]] }, body)
+  assert.ok(slipped.error instanceof TypeError, 'the second decision alone is the other bug')
+})

@@ -340,12 +340,15 @@ function wrapIo (fn, ioOptions, cfg, clock, decider, recorder, run) {
 // ---- shrinking -------------------------------------------------------------------------------
 
 /**
- * The fewest of `decisions` (perturbed ones, as `[key, choice]`) that still make a run fail, the
- * others at their defaults: ddmin (Zeller and Hildebrandt 2002), then each kept io latency moved
+ * The fewest of `decisions` (perturbed ones, as `[key, choice, default]`) that still make a run
+ * fail the same way (`sameFailure`), the others at their defaults: ddmin (Zeller and Hildebrandt 2002), then each kept io latency moved
  * as close to its default as still fails (a binary search). Returns the kept `[key, choice]`s.
  */
-async function shrink (testFn, seed, decisions, cfg) {
-  const fails = async (list) => !(await runOnce(testFn, seed, new Map(list), cfg, false)).ok
+async function shrink (testFn, seed, decisions, cfg, error) {
+  const fails = async (list) => {
+    const r = await runOnce(testFn, seed, new Map(list), cfg, false)
+    return !r.ok && sameFailure(r.error, error)
+  }
   let list = decisions
   if (list.length !== 0 && await fails([])) return []
   let n = 2
@@ -397,6 +400,16 @@ async function shrink (testFn, seed, decisions, cfg) {
   return list
 }
 
+/**
+ * True when two failures are the same bug for shrinking: the same error class and `code` (the
+ * message may differ: it often quotes the values), or the same type of thrown non-error. A run
+ * that fails some other way (say, stalls) does not count, so shrinking cannot slip to another bug.
+ */
+function sameFailure (a, b) {
+  if (a instanceof Error && b instanceof Error) return a.constructor === b.constructor && a.code === b.code
+  return typeof a === typeof b && !(a instanceof Error) && !(b instanceof Error)
+}
+
 const perturbed = (schedule) => schedule.filter((d) => !sameChoice(d.choice, d.default))
 
 function sameChoice (a, b) {
@@ -417,7 +430,7 @@ async function explore (testFn, options) {
     const seed = (cfg.seed + i) % (MAX_SEED + 1)
     const r = await runOnce(testFn, seed, null, cfg, false)
     if (r.ok) continue
-    const kept = await shrink(testFn, seed, perturbed(r.schedule).map((d) => [d.key, d.choice, d.default]), cfg)
+    const kept = await shrink(testFn, seed, perturbed(r.schedule).map((d) => [d.key, d.choice, d.default]), cfg, r.error)
     const small = await runOnce(testFn, seed, new Map(kept), cfg, false)
     // the failing run again, this time recording its dispatches (same seed and body: same run)
     const recorded = await runOnce(testFn, seed, scheduleMap(r.schedule, 'schedule'), cfg, true)
