@@ -1,7 +1,9 @@
 'use strict'
 // The README's "Exploring schedules" walkthrough: a "latest search wins" search box whose slow
 // earlier response can overwrite a faster later one. `node examples/explore-search.js` finds the
-// race, prints the shrunk schedule, and replays it; __test__/explore.test.js runs this file.
+// race, prints the shrunk schedule, replays it, and writes the failing run's trace to the file
+// named on the command line (for `npx seqloop replay`); __test__/explore.test.js runs this file.
+const fs = require('node:fs')
 const { explore } = require('seqloop/explore')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -31,7 +33,7 @@ async function typeAndCheck (ctx) {
   if (box.shown !== 'results for abc') throw new Error(`the box shows "${box.shown}" after typing "abc"`)
 }
 
-async function main () {
+async function main (traceFile = process.argv[2]) {
   const result = await explore(typeAndCheck, { runs: 200, seed: 1, latencyMs: [0, 50] })
   if (result.ok) return console.log(`no failure in ${result.runs} runs`)
   console.log(`run ${result.runs} (seed ${result.seed}) failed: ${result.error.message}`)
@@ -40,6 +42,7 @@ async function main () {
   }
   const again = await explore.replay(result, typeAndCheck)
   console.log(`replay: ok=${again.ok}, digest ${again.digest}`)
+  if (traceFile) fs.writeFileSync(traceFile, result.trace)
   return result
 }
 
