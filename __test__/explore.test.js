@@ -412,3 +412,16 @@ test('shrinking keeps the same failure: it does not slip to another bug', async 
   const slipped = await explore.replay({ seed: r.seed, schedule: [r.shrunk.decisions[1]] }, body)
   assert.ok(slipped.error instanceof TypeError, 'the second decision alone is the other bug')
 })
+
+test('loaded while fake timers were installed, explore still drives its runs with the real loop', () => {
+  const script = `
+    const ft = require('seqloop/fake-timers')
+    const clock = ft.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] })
+    delete require.cache[require.resolve('seqloop/explore')]
+    const { explore } = require('seqloop/explore')
+    clock.uninstall()
+    explore(async () => { await new Promise((r) => setTimeout(r, 5)) }, { runs: 3 })
+      .then((r) => process.stdout.write(JSON.stringify(r)))`
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: ROOT })
+  assert.deepEqual(JSON.parse(out), { ok: true, runs: 3 })
+})

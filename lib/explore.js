@@ -11,8 +11,6 @@ const { codedError, describe, TIMEOUT_MAX } = require('./fake-timers/common.js')
 const { prng } = require('./prng.js')
 const { Scheduler } = require('./scheduler.js')
 
-/** The real setImmediate (each run fakes the global one). */
-const realSetImmediate = globalThis.setImmediate
 
 const MAX_RUNS = 1e6
 const MAX_SEED = 2 ** 32 - 1
@@ -206,6 +204,9 @@ class Recorder {
  */
 function runOnce (testFn, seed, fixed, cfg, record) {
   const install = cfg.toFake === undefined ? { semantics: 'node' } : { semantics: 'node', toFake: cfg.toFake }
+  // The real setImmediate, read before each run fakes it (not when this module loads: fake timers
+  // installed then would be a stale fake later; `install` below refuses while any are installed).
+  const realSetImmediate = globalThis.setImmediate
   const clock = fakeTimers.install(install)
   const decider = new Decider(seed, fixed)
   const recorder = record ? new Recorder(clock) : null
