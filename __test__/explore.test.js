@@ -34,6 +34,19 @@ async function assertMinimal (result, fn) {
   }
 }
 
+/**
+ * Explores a planted race: it must fail with `message`, shrunk to exactly `decisions`, and the
+ * shrunk decisions must be 1-minimal. Returns the result.
+ */
+async function plantedRace (fn, runs, message, decisions) {
+  const r = await explore(fn, { runs, seed: 1 })
+  assert.equal(r.ok, false)
+  assert.equal(r.error.message, message)
+  assert.deepEqual(r.shrunk.decisions, decisions)
+  await assertMinimal(r, fn)
+  return r
+}
+
 /** Writes `text` to a fresh temp file and returns its path. */
 function tempFile (name, text) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqloop-explore-'))
@@ -155,50 +168,34 @@ test('the README walkthrough is examples/explore-search.js, and prints what the 
 })
 
 test('cache stampede: shrunk to the first fetch being slower than the gap between lookups', async () => {
-  const r = await explore(races.cacheStampede, { runs: 200, seed: 1 })
-  assert.equal(r.ok, false)
-  assert.equal(r.error.message, 'fetched user 7 2 times')
-  assert.deepEqual(r.shrunk.decisions, [
+  const r = await plantedRace(races.cacheStampede, 200, 'fetched user 7 2 times', [
     { key: 'io:0', kind: 'io_latency', choice: 31, default: 25, label: 'db', range: [0, 50] }
   ])
-  await assertMinimal(r, races.cacheStampede)
   // 30 ms is a tie with the second lookup (set in the same turn, after the fetch): no stampede
   const at30 = await explore.replay({ seed: r.seed, schedule: [{ key: 'io:0', choice: 30 }] }, races.cacheStampede)
   assert.equal(at30.ok, true)
 })
 
 test('retry with a timeout: shrunk to the first ack arriving after the 40 ms resend', async () => {
-  const r = await explore(races.retryDoubleFire, { runs: 200, seed: 1 })
-  assert.equal(r.ok, false)
-  assert.equal(r.error.message, 'the ack handler ran 2 times')
-  assert.deepEqual(r.shrunk.decisions, [
+  const r = await plantedRace(races.retryDoubleFire, 200, 'the ack handler ran 2 times', [
     { key: 'io:0', kind: 'io_latency', choice: 41, default: 25, label: 'send', range: [0, 50] }
   ])
-  await assertMinimal(r, races.retryDoubleFire)
   // the resend's own latency does not matter: it is at its default in the shrunk run
   assert.deepEqual(pairs(r.shrunk.schedule), [['io:0', 41], ['io:1', 25]])
 })
 
 test('top-level setTimeout(0) vs setImmediate is a decision', async () => {
-  const r = await explore(races.topLevelOrder, { runs: 50, seed: 1 })
-  assert.equal(r.ok, false)
-  assert.equal(r.error.message, 'ran timeout then immediate')
-  assert.deepEqual(r.shrunk.decisions, [
+  const r = await plantedRace(races.topLevelOrder, 50, 'ran timeout then immediate', [
     { key: 'top:0', kind: 'timeout_vs_immediate', choice: 'timeout', default: 'immediate', at: 1, timeouts: 1 }
   ])
-  await assertMinimal(r, races.topLevelOrder)
   const names = r.trace.split('\n').filter((l) => l.includes('"type":"dispatch"')).map((l) => JSON.parse(l).payload.name)
   assert.deepEqual(names.slice(0, 2), ['timeout', 'immediate'])
 })
 
 test('timers due in the same ms, set in different turns, are a decision', async () => {
-  const r = await explore(races.sameMsOrder, { runs: 50, seed: 1 })
-  assert.equal(r.ok, false)
-  assert.equal(r.error.message, 'ran b then a')
-  assert.deepEqual(r.shrunk.decisions, [
+  await plantedRace(races.sameMsOrder, 50, 'ran b then a', [
     { key: 'tie:0', kind: 'same_ms', choice: [1, 0], default: [0, 1], at: 10, turns: [0, 1], timers: 2 }
   ])
-  await assertMinimal(r, races.sameMsOrder)
 })
 
 test('timers set in the same turn keep their order (no decision)', async () => {
