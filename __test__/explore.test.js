@@ -5,7 +5,8 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { execFileSync, spawnSync } = require('node:child_process')
+const { execFile, execFileSync, spawnSync } = require('node:child_process')
+const execFileP = require('node:util').promisify(execFile)
 const { explore } = require('seqloop/explore')
 const { replay } = require('..')
 const { replayFile } = require('../lib/replay.js')
@@ -421,4 +422,25 @@ test('loaded while fake timers were installed, explore still drives its runs wit
       .then((r) => process.stdout.write(JSON.stringify(r)))`
   const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: ROOT })
   assert.deepEqual(JSON.parse(out), { ok: true, runs: 3 })
+})
+
+test('real I/O inside ctx.io: the run waits for it at its delivery time, and the trace is the same every time', async () => {
+  const body = async (ctx) => {
+    // a child process: tens of real ms, so its answer is still pending at its virtual delivery time
+    const name = ctx.io(async () => (await execFileP(process.execPath, ['-e', 'process.stdout.write("seqloop")'])).stdout, { name: 'read' })
+    const fast = ctx.io(async () => 'fast', { latencyMs: [0, 0] })
+    const got = []
+    await Promise.all([name().then((v) => got.push(v)), fast().then((v) => got.push(v))])
+    return got
+  }
+  const runs = []
+  for (let i = 0; i < 3; i++) runs.push(await explore.replay({ seed: 4 }, body))
+  for (const r of runs) {
+    assert.equal(r.ok, true)
+    assert.equal(r.digest, runs[0].digest)
+    assert.equal(r.trace, runs[0].trace)
+  }
+  const outcomes = runs[0].trace.split('\n').filter((l) => l.includes('"type":"dispatch"')).map((l) => JSON.parse(l).outcome.value)
+  assert.deepEqual(outcomes, ['fast', 'seqloop'], 'the read (latency 0..50, never 0 with seed 4) arrives second, with its value')
+  assert.equal(replay(runs[0].trace).ok, true)
 })

@@ -179,21 +179,28 @@ class Recorder {
     this.ioOf = new WeakMap() // io delivery function → its call
   }
 
+  /** A timer about to run (an io delivery is recorded by `io`, once its call has settled). */
   dispatch (t) {
+    if (this.ioOf.has(t.func)) return
     // the fake time it runs at (a top-level timeout run first moves the clock past the immediates)
     this.now = this.clock._mono
-    const io = this.ioOf.get(t.func)
-    if (io !== undefined) {
-      const outcome = !io.settled
-        ? { type: 'success', value: '[pending]' }
-        : io.ok
-          ? { type: 'success', value: traceValue(io.value) }
-          : { type: 'error', code: String((io.value && io.value.code) || (io.value && io.value.name) || 'Error'), message: String(io.value && io.value.message) }
-      this.s.enqueueHostcallComplete(io.key, outcome)
-    } else {
-      const name = (t.func && t.func.name) || 'anonymous'
-      this.s.enqueueEvent(t.type.toLowerCase(), { id: t.id, at: this.now, delay: t.delay, name })
-    }
+    const name = (t.func && t.func.name) || 'anonymous'
+    this.s.enqueueEvent(t.type.toLowerCase(), { id: t.id, at: this.now, delay: t.delay, name })
+    this.s.tick()
+  }
+
+  /**
+   * An io call delivered to the body, with its settled outcome. A call whose function had not
+   * settled at its delivery time is recorded when it settles: the run dispatches nothing else
+   * meanwhile, so the recorded order is the run's.
+   */
+  io (call) {
+    this.now = this.clock._mono
+    const e = call.value
+    const outcome = call.ok
+      ? { type: 'success', value: traceValue(e) }
+      : { type: 'error', code: String((e && e.code) || (e && e.name) || 'Error'), message: String(e && e.message) }
+    this.s.enqueueHostcallComplete(call.key, outcome)
     this.s.tick()
   }
 }
@@ -323,14 +330,16 @@ function wrapIo (fn, ioOptions, cfg, clock, decider, recorder, run) {
       call.value = e
     })
     return new Promise((resolve, reject) => {
+      const settle = () => {
+        if (recorder !== null && !run.over) recorder.io(call)
+        if (call.ok) resolve(call.value)
+        else reject(call.value)
+      }
       const deliver = function deliver () {
-        if (call.settled) {
-          if (call.ok) resolve(call.value)
-          else reject(call.value)
-          return
-        }
+        if (call.settled) return settle()
+        // still running (real I/O): the run waits for it before it dispatches anything else
         run.blocked.add(p)
-        p.then(resolve, reject).finally(() => run.blocked.delete(p))
+        p.then(settle, settle).finally(() => run.blocked.delete(p))
       }
       if (recorder !== null) recorder.ioOf.set(deliver, call)
       clock.setTimeout(deliver, latency)
