@@ -444,3 +444,53 @@ test('real I/O inside ctx.io: the run waits for it at its delivery time, and the
   assert.deepEqual(outcomes, ['fast', 'seqloop'], 'the read (latency 0..50, never 0 with seed 4) arrives second, with its value')
   assert.equal(replay(runs[0].trace).ok, true)
 })
+
+test('a clearTimeout race: the timer cleared by a same-ms neighbour runs when set in a later turn first', async () => {
+  // `poll` is set at 5 ms for 5 ms; `stop` (set at 0 for 10 ms) clears it: both due at 10 ms
+  const body = async () => {
+    let poll = null
+    let polled = false
+    setTimeout(function arm () { poll = setTimeout(function check () { polled = true }, 5) }, 5)
+    setTimeout(function stop () { clearTimeout(poll) }, 10)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    if (polled) throw new Error('polled after stop')
+  }
+  const r = await plantedRace(body, 100, 'polled after stop', [
+    { key: 'tie:0', kind: 'same_ms', choice: [1, 0], default: [0, 1], at: 10, turns: [0, 1], timers: 2 }
+  ])
+  const names = r.trace.split('\n').filter((l) => l.includes('"type":"dispatch"')).map((l) => JSON.parse(l).payload.name)
+  assert.deepEqual(names.slice(0, 3), ['arm', 'check', 'stop'])
+})
+
+test('shrinking from many perturbed decisions down to the two that matter', async () => {
+  // eight analytics pings (their latencies do not matter) around the search race
+  const body = async (ctx) => {
+    const ping = ctx.io(async () => 'ok', { name: 'ping' })
+    const search = ctx.io(async (q) => q, { name: 'search' })
+    let shown = null
+    const type = async (q) => { shown = await search(q) }
+    const all = [ping(), ping(), type('a'), ping(), ping()]
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    all.push(ping(), ping(), type('ab'), ping(), ping())
+    await Promise.all(all)
+    if (shown !== 'ab') throw new Error(`shows ${shown}`)
+  }
+  const r = await explore(body, { runs: 200, seed: 1 })
+  assert.equal(r.ok, false)
+  const keyOf = (label, nth) => r.schedule.filter((d) => d.label === label)[nth].key
+  assert.ok(r.schedule.filter((d) => d.choice !== d.default).length >= 6, 'the failing run perturbed many decisions')
+  assert.deepEqual(r.shrunk.decisions.map((d) => d.key), [keyOf('search', 0), keyOf('search', 1)])
+  const [a, ab] = r.shrunk.decisions.map((d) => d.choice)
+  assert.equal(a, 30 + ab + 1)
+  await assertMinimal(r, body)
+})
+
+test('a clock installed outside explore has no hook', async () => {
+  await explore(async () => {}, { runs: 1 })
+  const clock = require('seqloop/fake-timers').install({ semantics: 'node', toFake: ['setTimeout'] })
+  try {
+    for (const m of ['_take', '_queue', '_fire']) assert.equal(Object.hasOwn(clock, m), false, m)
+  } finally {
+    clock.uninstall()
+  }
+})
