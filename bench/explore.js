@@ -62,6 +62,13 @@ const contenders = {
     exploreSeed += BATCH
     if (!r.ok || runs !== BATCH) throw new Error(`explore: ${r.ok ? `${runs} runs` : r.error}`)
     return true
+  },
+  // a run recorded into a trace (what a failure costs once more, and every explore.replay)
+  'explore.replay (recorded)': async () => {
+    const r = await explore.replay({ seed: exploreSeed++ }, async () => {
+      if ((await body()) !== N) throw new Error('a replayed run did not fire every timer')
+    }, { toFake: TO_FAKE })
+    if (!r.ok || r.trace.split('\n').length < N) throw new Error(`explore.replay: ${r.error}`)
   }
 }
 
@@ -102,6 +109,7 @@ async function run () {
     console.log(`| ${n} | ${m[n].toFixed(1)} | ${(m[n] / base).toFixed(2)}x | ${(m[n] / m['sinon (plain)']).toFixed(2)}x |`)
   }
   const ratio = m['explore (per run)'] / base
+  console.log('(explore.replay records every dispatch into a trace; explore records only a failing run)')
   console.log(`explore overhead per run: ${ratio.toFixed(2)}x a plain seqloop run (target <= ${TARGET}x)${ratio <= TARGET ? '' : ' — ABOVE TARGET'}`)
 }
 
