@@ -226,22 +226,26 @@ function runOnce (testFn, seed, fixed, cfg, record) {
     io: (fn, ioOptions) => wrapIo(fn, ioOptions, cfg, clock, decider, recorder, run)
   }
   return new Promise((resolve) => {
+    const fail = (e) => {
+      if (!run.failed) {
+        run.failed = true
+        run.error = e
+      }
+    }
     const finish = () => {
       run.over = true
       clock._ticking--
-      clock.uninstall()
+      try {
+        clock.uninstall()
+      } catch (e) {
+        fail(e) // not expected; the run still ends, with this error
+      }
       const out = { ok: !run.failed, error: run.error, schedule: decider.schedule }
       if (recorder !== null) {
         out.digest = recorder.s.digest()
         out.trace = recorder.s.traceJsonl()
       }
       resolve(out)
-    }
-    const fail = (e) => {
-      if (!run.failed) {
-        run.failed = true
-        run.error = e
-      }
     }
     let body
     try {
