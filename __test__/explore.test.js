@@ -494,3 +494,26 @@ test('a clock installed outside explore has no hook', async () => {
     clock.uninstall()
   }
 })
+
+test('a body that moves the clock itself (tickAsync) still explores, shrinks and replays', async () => {
+  const body = async (ctx) => {
+    const search = ctx.io(async (q) => q, { name: 'search' })
+    let shown = null
+    const type = async (q) => { shown = await search(q) }
+    const typing = [type('a')]
+    await ctx.clock.tickAsync(30)
+    typing.push(type('ab'))
+    await ctx.clock.tickAsync(100)
+    await Promise.all(typing)
+    if (shown !== 'ab') throw new Error(`shows ${shown}`)
+  }
+  const r = await explore(body, { runs: 200, seed: 1 })
+  assert.equal(r.ok, false)
+  assert.deepEqual(r.shrunk.decisions.map((d) => d.key), ['io:0', 'io:1'])
+  await assertMinimal(r, body)
+  const a = await explore.replay(r, body)
+  const b = await explore.replay(r, body)
+  assert.equal(a.ok, false)
+  assert.equal(a.digest, b.digest)
+  assert.equal(a.trace, r.trace)
+})
