@@ -38,14 +38,15 @@ class ScheduleHook {
     this.topDone = false
     const hook = this
     clock._take = function _take (limit) { return hook.take(limit) }
-    clock._queue = function _queue (t, at) {
+    // (all arguments passed on, so a later parameter of the clock's methods keeps working)
+    clock._queue = function _queue (t) {
       hook.turnOf.set(t, hook.turn)
-      baseQueue.call(this, t, at)
+      return baseQueue.apply(this, arguments)
     }
     if (onDispatch !== null) {
       clock._fire = function _fire (t) {
         onDispatch(t)
-        baseFire.call(this, t)
+        return baseFire.apply(this, arguments)
       }
     }
   }
