@@ -351,6 +351,13 @@ test('a faked microtask loop is named too (runMicrotasks)', () => {
     assert.ok(err.timer.createdAt.includes(siteOf('microtask')))
     assert.ok(err.message.includes('queueMicrotask(again, 0)'), err.message)
   })
+  withClock({ semantics: 'node', toFake: ['nextTick', 'setTimeout'], loopLimit: 30 }, (clock) => {
+    function spin () { process.nextTick(spin) }
+    spin()
+    const err = errorOf(() => clock.runMicrotasks())
+    assert.equal(err.timer.name, 'spin')
+    assert.ok(err.message.includes('nextTick(spin, 0)'), err.message)
+  })
 })
 
 test('a zero-delay chain on a clock that is not installed is named too', () => {

@@ -127,7 +127,7 @@ class Clock extends ClockCore {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
         `The "callback" argument must be of type function. Received ${describe(func)}`)
     }
-    this._jobs.push({ func, args, stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
+    this._jobs.push({ func, args, kind: 'nextTick', stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
   }
 
   queueMicrotask (func) {
@@ -135,7 +135,7 @@ class Clock extends ClockCore {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
         `The "callback" argument must be of type function. Received ${describe(func)}`)
     }
-    this._jobs.push({ func, args: NO_ARGS, stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
+    this._jobs.push({ func, args: NO_ARGS, kind: 'queueMicrotask', stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
   }
 
   /**

@@ -97,7 +97,7 @@ function loopError (clock, next, limit) {
   const frames = isJob ? userFrames(next.stack) : userFrames(clock._stacks === null ? undefined : clock._stacks.get(next))
   const createdAt = frames.length === 0 ? null : frames.join('\n')
   const timer = { name, delay: isJob ? 0 : next.type === 'Interval' ? next.interval : next.delay, createdAt }
-  const kind = isJob ? 'queueMicrotask' : kindOf(clock, next)
+  const kind = isJob ? next.kind || 'queueMicrotask' : kindOf(clock, next)
   const detail = clock._node
     ? ` The timer that kept re-arming: ${kind}(${name}, ${timer.delay})${createdAt === null ? '' : `, created ${frames[0]}`}`
     : ''
