@@ -25,7 +25,7 @@ class Browser {
   constructor (binary) {
     this.profile = fs.mkdtempSync(path.join(os.tmpdir(), 'seqloop-chromium-'))
     this.proc = spawn(binary, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check',
       '--disable-extensions', '--remote-debugging-pipe', `--user-data-dir=${this.profile}`,
       // speedscope reads the profile from a local file it loads as a script
       '--allow-file-access-from-files', 'about:blank'
