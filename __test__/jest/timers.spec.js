@@ -169,3 +169,27 @@ describe('fakeTimers config', () => {
     expect(Date.now()).toBe(Date.UTC(2001, 1, 3, 4, 5, 6))
   })
 })
+
+describe("seqloop's extensions under Jest", () => {
+  test('AbortSignal.timeout runs on the fake clock; doNotFake: [\'AbortSignal\'] keeps the real one', () => {
+    const real = AbortSignal.timeout
+    jest.useFakeTimers()
+    const signal = AbortSignal.timeout(100)
+    jest.advanceTimersByTime(99)
+    expect(signal.aborted).toBe(false)
+    jest.advanceTimersByTime(1)
+    expect(signal.aborted).toBe(true)
+    expect(signal.reason.name).toBe('TimeoutError')
+    jest.useRealTimers()
+    expect(AbortSignal.timeout).toBe(real)
+    jest.useFakeTimers({ doNotFake: ['AbortSignal'] })
+    expect(AbortSignal.timeout).toBe(real)
+    expect(currentClock().methods).not.toContain('AbortSignal')
+  })
+
+  test('the clock lists its pending timers', () => {
+    jest.useFakeTimers()
+    const handle = setTimeout(() => {}, 30)
+    expect(currentClock().pending().map((p) => [p.id, p.kind, p.delay])).toEqual([[+handle, 'setTimeout', 30]])
+  })
+})

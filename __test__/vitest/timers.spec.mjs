@@ -227,3 +227,27 @@ describe('fakeTimers config', () => {
     expect(Date.now()).toBe(Date.UTC(2001, 1, 3, 4, 5, 6))
   })
 })
+
+describe("seqloop's extensions under Vitest", () => {
+  test("AbortSignal.timeout runs on the fake clock; toNotFake: ['AbortSignal'] keeps the real one", () => {
+    const real = AbortSignal.timeout
+    vi.useFakeTimers()
+    const signal = AbortSignal.timeout(100)
+    vi.advanceTimersByTime(99)
+    expect(signal.aborted).toBe(false)
+    vi.advanceTimersByTime(1)
+    expect(signal.aborted).toBe(true)
+    expect(signal.reason.name).toBe('TimeoutError')
+    vi.useRealTimers()
+    expect(AbortSignal.timeout).toBe(real)
+    vi.useFakeTimers({ toNotFake: ['AbortSignal'] })
+    expect(AbortSignal.timeout).toBe(real)
+    expect(currentClock().methods).not.toContain('AbortSignal')
+  })
+
+  test('the clock lists its pending timers', () => {
+    vi.useFakeTimers()
+    const handle = setTimeout(() => {}, 30)
+    expect(currentClock().pending().map((p) => [p.id, p.kind, p.delay])).toEqual([[+handle, 'setTimeout', 30]])
+  })
+})
