@@ -7,7 +7,7 @@ const {
 } = require('./common.js')
 const { ClockCore } = require('./clock-core.js')
 const { makeDate, makeIntl, makeTemporal, durationMs } = require('./globals.js')
-const { pendingList, pendingError } = require('./diagnostics.js')
+const { pendingList, pendingError, culprit } = require('./diagnostics.js')
 
 const PUBLIC_METHODS = [
   'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
@@ -38,6 +38,7 @@ class Clock extends ClockCore {
     this._sites = captureSites === true // keep every timer's creation site
     this._failOnPending = false // `uninstall` throws ERR_PENDING_TIMERS when timers are left
     this._signalTimers = null // the timers behind the fake AbortSignal.timeout (a WeakSet)
+    this._rearmed = null // timers created while a run was at its loop limit (a WeakSet)
     this._resetState()
     for (const name of PUBLIC_METHODS) {
       const bound = this[name].bind(this)
@@ -251,15 +252,7 @@ class Clock extends ClockCore {
 
   _loopErrorForNext () {
     this.isNearInfiniteLimit = false
-    let next
-    let best = Infinity
-    for (const t of this._pending()) {
-      if (t._at < best || (t._at === best && t._imm)) {
-        best = t._at
-        next = t
-      }
-    }
-    return this._loopError(next)
+    return this._loopError(culprit(this))
   }
 
   runToLast () {

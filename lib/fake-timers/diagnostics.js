@@ -27,10 +27,38 @@ function userFrames (stack) {
   return out
 }
 
-/** Records where `t` is being created (called from inside `clock._add`). */
+/**
+ * Records where `t` is being created (called from inside `clock._add`). A timer created while a
+ * run is at its loop limit is one that run keeps re-arming: it is remembered as such (`culprit`).
+ */
 function keepSite (clock, t) {
   if (clock._stacks === null) clock._stacks = new WeakMap()
   clock._stacks.set(t, new Error())
+  if (clock.isNearInfiniteLimit) {
+    if (clock._rearmed === null) clock._rearmed = new WeakSet()
+    clock._rearmed.add(t)
+  }
+}
+
+/** True when pending timer `a` runs before `b` (undefined: none yet). */
+function before (a, b) {
+  return b === undefined || a._at < b._at || (a._at === b._at && a._imm && !b._imm)
+}
+
+/**
+ * The timer a `runAll` past its loop limit names: the first due among the timers created at the
+ * limit (the chain that kept re-arming) and the intervals (which re-arm themselves); else the
+ * first due of all. An unrelated timer due in between is not blamed.
+ */
+function culprit (clock) {
+  let first
+  let rearming
+  for (const t of clock._pending()) {
+    if (before(t, first)) first = t
+    const rearms = t.type === 'Interval' || (clock._rearmed !== null && clock._rearmed.has(t))
+    if (rearms && before(t, rearming)) rearming = t
+  }
+  return rearming !== undefined ? rearming : first
 }
 
 /** Where `t` was created: its stack frames outside seqloop, one per line, or null. */
@@ -178,5 +206,5 @@ function makeSignalTimeout (clock, g) {
 }
 
 module.exports = {
-  keepSite, siteOf, pendingList, pendingError, loopError, hasSignalTimeout, realSignalTimeout, makeSignalTimeout
+  keepSite, culprit, siteOf, pendingList, pendingError, loopError, hasSignalTimeout, realSignalTimeout, makeSignalTimeout
 }
