@@ -109,6 +109,22 @@ test('many dispatches in one millisecond and a clock that goes back stay in orde
   assert.equal(list[1].ts - list[0].ts, 1000 / 1024)
 })
 
+test('a record written another way (spaces, key order, escapes) is read as the addon reads it', () => {
+  const jsonl = schedulerTrace()
+  const records = dispatches(jsonl)
+  const odd = jsonl.split('\n').map((line) => {
+    if (!line.includes('"type":"dispatch"')) return line
+    const r = JSON.parse(line)
+    const { type, ...rest } = r
+    void type
+    // the type last, spelled with an escape, and the whole line spaced out
+    return JSON.stringify(rest, null, 1).replace(/\n/g, ' ').replace(/}$/, ', "type": "dispatc\\u0068"}')
+  }).join('\n')
+  assert.equal(replay(odd).ok, true, 'the addon accepts it')
+  const { slices } = checkChromeTrace(exported([put(dir, 'odd.jsonl', odd)], 'odd.json'))
+  assert.deepEqual([...slices.values()].flat().map((e) => e.args.seq).sort((a, b) => a - b), records.map((r) => r.seq))
+})
+
 test('a trace with no dispatch exports an empty timeline', () => {
   const s = new Scheduler({ record: true })
   s.setTimeout(1000)

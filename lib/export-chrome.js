@@ -28,25 +28,46 @@ const KINDS = ['timer_fired', 'immediate', 'hostcall_complete', 'inbound_event']
 const LABEL = { timer_fired: 'timer', immediate: 'immediate', hostcall_complete: 'hostcall', inbound_event: 'event' }
 const ID_FIELD = { timer_fired: 'timer_id', immediate: 'immediate_id', hostcall_complete: 'call_id', inbound_event: 'event_id' }
 
-/** The header and the records of a valid JSONL trace, each record with its 1-based line. */
+// A valid trace with no dispatch: `diffTraces(text, EMPTY)` parses `text` once (the comparison
+// stops at its first dispatch), which is how a file is checked here.
+const EMPTY = '{"seqloop_trace":1}\n{"type":"end"}\n'
+
+/**
+ * The header and the dispatch records of a valid JSONL trace. Each dispatch gets `record` (its
+ * 0-based position among the records) and `line` (its 1-based line), so the record object itself
+ * can be the slice's `args`. Only lines that can be a dispatch are parsed as JSON.
+ */
 function parseJsonl (text) {
-  const rows = []
+  const dispatches = []
   let header = null
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i]
+  let index = -1
+  let from = 0
+  for (let no = 1; from <= text.length; no++) {
+    let to = text.indexOf('\n', from)
+    if (to === -1) to = text.length
+    const line = text.slice(from, to)
+    from = to + 1
     if (line.trim() === '') continue
-    const value = JSON.parse(line)
-    if (header === null) header = value
-    else if (value.type !== 'end') rows.push({ record: value, line: i + 1 })
+    if (header === null) {
+      header = JSON.parse(line)
+      continue
+    }
+    index++
+    // a dispatch line names its type; `\u` escapes could spell it otherwise
+    if (!line.includes('dispatch') && !line.includes('\\u')) continue
+    const record = JSON.parse(line)
+    if (record.type !== 'dispatch') continue
+    record.record = index
+    record.line = no
+    dispatches.push(record)
   }
-  return { header, rows }
+  return { header, dispatches }
 }
 
 /** Reads and checks one trace file (the addon's own parser decides what is valid). */
 function loadTrace (file) {
   const text = readTrace(file)
-  parsed(file, () => diffTraces(text, text))
+  parsed(file, () => diffTraces(text, EMPTY))
   return { file, ...parseJsonl(text) }
 }
 
@@ -71,7 +92,7 @@ function toChromeTrace (traces) {
   const mesh = traces.length > 1
   let origin = Infinity
   for (const t of traces) {
-    for (const { record } of t.rows) if (record.type === 'dispatch' && record.at < origin) origin = record.at
+    for (const d of t.dispatches) if (d.at < origin) origin = d.at
   }
   if (origin === Infinity) origin = 0
   const events = []
@@ -86,7 +107,7 @@ function toChromeTrace (traces) {
     })
   } else {
     const kinds = new Set()
-    for (const { record } of traces[0].rows) if (record.type === 'dispatch') kinds.add(record.kind)
+    for (const d of traces[0].dispatches) kinds.add(d.kind)
     const rank = (k) => (KINDS.includes(k) ? KINDS.indexOf(k) : KINDS.length)
     for (const kind of [...kinds].sort((a, b) => rank(a) - rank(b))) {
       tracks.push({ tid: tracks.length + 1, name: kind })
@@ -95,17 +116,16 @@ function toChromeTrace (traces) {
   }
   let slices = 0
   traces.forEach((t, i) => {
-    const dispatches = t.rows.map((row, index) => ({ ...row, index })).filter((row) => row.record.type === 'dispatch')
+    const dispatches = t.dispatches
     let end = -Infinity // where the trace's previous slice ended (µs)
     for (let j = 0; j < dispatches.length;) {
-      const at = dispatches[j].record.at
+      const at = dispatches[j].at
       let k = j
-      while (k < dispatches.length && dispatches[k].record.at === at) k++
+      while (k < dispatches.length && dispatches[k].at === at) k++
       const width = 1000 / pow2(k - j)
       for (let m = j; m < k; m++) {
-        const { record, index, line } = dispatches[m]
-        const args = { ...record, record: index, line }
-        delete args.type
+        const record = dispatches[m]
+        const args = record // the dispatch record, with `record` and `line` (see parseJsonl)
         let ts = (at - origin) * 1000 + (m - j) * width
         if (ts < end) {
           ts = end
