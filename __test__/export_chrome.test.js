@@ -44,6 +44,7 @@ test('a scheduler trace: one track per macrotask kind, every dispatch a slice at
     assert.ok(e.ts >= (r.at - origin) * 1000 && e.ts + e.dur <= (r.at - origin + 1) * 1000, `seq ${r.seq} at ${r.at} ms: ts ${e.ts}`)
     // the record itself (seq, ids, payload) is in args, and where it is in the file
     for (const [k, v] of Object.entries(r)) if (k !== 'type') assert.deepEqual(e.args[k], v, `args.${k}`)
+    assert.deepEqual(Object.keys(e.args), [...Object.keys(r).filter((k) => k !== 'type'), 'record', 'line'], 'the record\'s fields in its order (seq first), then where it is')
     assert.equal(jsonl.split('\n')[e.args.line - 1], JSON.stringify(r), 'args.line is the record\'s line')
   }
   assert.deepEqual(all.map((e) => e.name), ['event boot', 'hostcall call-1', 'timer 1', 'timer 2', 'event click', 'timer 3'])

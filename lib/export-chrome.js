@@ -33,9 +33,9 @@ const ID_FIELD = { timer_fired: 'timer_id', immediate: 'immediate_id', hostcall_
 const EMPTY = '{"seqloop_trace":1}\n{"type":"end"}\n'
 
 /**
- * The header and the dispatch records of a valid JSONL trace. Each dispatch gets `record` (its
- * 0-based position among the records) and `line` (its 1-based line), so the record object itself
- * can be the slice's `args`. Only lines that can be a dispatch are parsed as JSON.
+ * The header and the dispatch records of a valid JSONL trace, each without its `type` and with
+ * `record` (its 0-based position among the records) and `line` (its 1-based line), so that it can
+ * be the slice's `args` as it is. Only lines that can be a dispatch are parsed as JSON.
  */
 function parseJsonl (text) {
   const dispatches = []
@@ -55,8 +55,8 @@ function parseJsonl (text) {
     index++
     // a dispatch line names its type; `\u` escapes could spell it otherwise
     if (!line.includes('dispatch') && !line.includes('\\u')) continue
-    const record = JSON.parse(line)
-    if (record.type !== 'dispatch') continue
+    const { type, ...record } = JSON.parse(line)
+    if (type !== 'dispatch') continue
     record.record = index
     record.line = no
     dispatches.push(record)
