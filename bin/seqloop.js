@@ -91,6 +91,12 @@ function run (argv) {
   return 2
 }
 
+// `seqloop export … | head`: a reader that stops early is not an error
+process.stdout.on('error', (err) => {
+  if (err.code !== 'EPIPE') process.stderr.write(`seqloop: cannot write to stdout: ${err.message}\n`)
+  process.exit(err.code === 'EPIPE' ? process.exitCode || 0 : 2)
+})
+
 try {
   process.exitCode = run(process.argv.slice(2))
 } catch (err) {

@@ -124,12 +124,11 @@ function toChromeTrace (traces) {
       while (k < dispatches.length && dispatches[k].at === at) k++
       const width = 1000 / pow2(k - j)
       for (let m = j; m < k; m++) {
-        const record = dispatches[m]
-        const args = record // the dispatch record, with `record` and `line` (see parseJsonl)
+        const record = dispatches[m] // also the slice's args (see parseJsonl)
         let ts = (at - origin) * 1000 + (m - j) * width
         if (ts < end) {
           ts = end
-          args.clamped = true
+          record.clamped = true
         }
         end = ts + width
         const kind = record.kind
@@ -141,7 +140,7 @@ function toChromeTrace (traces) {
           tid: tidOf.get(mesh ? i : kind),
           ts,
           dur: width,
-          args
+          args: record
         })
         slices++
       }
