@@ -74,15 +74,20 @@ function kindOf (clock, t) {
   return CREATORS[t.type]
 }
 
-/** `clock.pending()`: the pending timers in creation order, as plain objects. */
-function pendingList (clock) {
-  return clock._pending().map((t) => ({
+/** Pending timer `t` as `clock.pending()` lists it: a plain object. */
+function entryOf (clock, t) {
+  return {
     id: t.id,
     kind: kindOf(clock, t),
     delay: t.type === 'Interval' ? t.interval : t.delay,
     callAt: t.callAt,
     createdAt: siteOf(clock, t)
-  }))
+  }
+}
+
+/** `clock.pending()`: the pending timers in creation order. */
+function pendingList (clock) {
+  return clock._pending().map((t) => entryOf(clock, t))
 }
 
 /** One line of a diagnostic message about pending timer entry `p` (from `pendingList`). */
@@ -99,9 +104,7 @@ function describeEntry (p, name) {
 function pendingError (clock, timers) {
   const left = timers.filter((t) => t._refed)
   if (left.length === 0) return null
-  const all = pendingList(clock)
-  const byId = new Map(all.map((p) => [p.id, p]))
-  const pending = left.map((t) => byId.get(t.id))
+  const pending = left.map((t) => entryOf(clock, t))
   const lines = pending.slice(0, MESSAGE_LINES).map((p, i) => `  ${describeEntry(p, left[i].func && left[i].func.name)}`)
   if (pending.length > MESSAGE_LINES) lines.push(`  … and ${pending.length - MESSAGE_LINES} more (see err.pending)`)
   const e = codedError(Error, 'ERR_PENDING_TIMERS',
