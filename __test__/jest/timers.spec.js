@@ -24,7 +24,7 @@ function currentClock () {
 }
 
 const runnerTimerCases = require('../fixtures/runner_timer_cases.js')
-const { stopsAtLoopLimit } = runnerTimerCases
+const { stopsAtLoopLimit, extensionCases } = runnerTimerCases
 
 afterEach(() => {
   // Whatever a test faked ran on seqloop (checked after restoring, so a failure does not cascade).
@@ -171,25 +171,5 @@ describe('fakeTimers config', () => {
 })
 
 describe("seqloop's extensions under Jest", () => {
-  test('AbortSignal.timeout runs on the fake clock; doNotFake: [\'AbortSignal\'] keeps the real one', () => {
-    const real = AbortSignal.timeout
-    jest.useFakeTimers()
-    const signal = AbortSignal.timeout(100)
-    jest.advanceTimersByTime(99)
-    expect(signal.aborted).toBe(false)
-    jest.advanceTimersByTime(1)
-    expect(signal.aborted).toBe(true)
-    expect(signal.reason.name).toBe('TimeoutError')
-    jest.useRealTimers()
-    expect(AbortSignal.timeout).toBe(real)
-    jest.useFakeTimers({ doNotFake: ['AbortSignal'] })
-    expect(AbortSignal.timeout).toBe(real)
-    expect(currentClock().methods).not.toContain('AbortSignal')
-  })
-
-  test('the clock lists its pending timers', () => {
-    jest.useFakeTimers()
-    const handle = setTimeout(() => {}, 30)
-    expect(currentClock().pending().map((p) => [p.id, p.kind, p.delay])).toEqual([[+handle, 'setTimeout', 30]])
-  })
+  extensionCases({ api: jest, test, expect, currentClock, keepReal: { doNotFake: ['AbortSignal'] } })
 })

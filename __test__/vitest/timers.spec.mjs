@@ -2,7 +2,7 @@
 // `setupFiles: ['seqloop/vitest']` only: this file never imports seqloop/vitest.
 import { createRequire } from 'node:module'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import runnerTimerCases, { stopsAtLoopLimit } from '../fixtures/runner_timer_cases.js'
+import runnerTimerCases, { stopsAtLoopLimit, extensionCases } from '../fixtures/runner_timer_cases.js'
 
 // Node's own require: the seqloop module instance the setup file loaded, so its clock class can be
 // compared by identity. Vitest's bundled sinon clock is a plain object and fails this.
@@ -229,25 +229,5 @@ describe('fakeTimers config', () => {
 })
 
 describe("seqloop's extensions under Vitest", () => {
-  test("AbortSignal.timeout runs on the fake clock; toNotFake: ['AbortSignal'] keeps the real one", () => {
-    const real = AbortSignal.timeout
-    vi.useFakeTimers()
-    const signal = AbortSignal.timeout(100)
-    vi.advanceTimersByTime(99)
-    expect(signal.aborted).toBe(false)
-    vi.advanceTimersByTime(1)
-    expect(signal.aborted).toBe(true)
-    expect(signal.reason.name).toBe('TimeoutError')
-    vi.useRealTimers()
-    expect(AbortSignal.timeout).toBe(real)
-    vi.useFakeTimers({ toNotFake: ['AbortSignal'] })
-    expect(AbortSignal.timeout).toBe(real)
-    expect(currentClock().methods).not.toContain('AbortSignal')
-  })
-
-  test('the clock lists its pending timers', () => {
-    vi.useFakeTimers()
-    const handle = setTimeout(() => {}, 30)
-    expect(currentClock().pending().map((p) => [p.id, p.kind, p.delay])).toEqual([[+handle, 'setTimeout', 30]])
-  })
+  extensionCases({ api: vi, test, expect, currentClock, keepReal: { toNotFake: ['AbortSignal'] } })
 })
