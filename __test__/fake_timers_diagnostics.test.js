@@ -71,6 +71,13 @@ for (const semantics of MODES) {
         assert.equal(fake.constructor, real.constructor, `class for ${String(bad)}`)
         assert.equal(fake.code, real.code, `code for ${String(bad)}`)
       }
+      // where Node's own check lets an uncoded error through, the fake one still answers with a code
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      revoke()
+      const trap = new Proxy({}, { get () { throw new Error('trap') } })
+      for (const odd of [proxy, trap, Object.create(null), () => {}]) {
+        assert.throws(() => AbortSignal.timeout(odd), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+      }
       assert.equal(clock.countTimers(), 0, 'a refused call sets no timer')
       const longest = AbortSignal.timeout(2 ** 32 - 1) // accepted; past 2^31 - 1, Node waits 1 ms
       clock.tick(1)

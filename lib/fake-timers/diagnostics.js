@@ -144,12 +144,16 @@ function loopError (clock, next, limit) {
 
 // ---- AbortSignal.timeout -------------------------------------------------------------------
 
+/** The end of Node's "must be of type number" message; never lets a proxy trap or getter throw. */
 function received (v) {
   if (v === null || v === undefined) return `Received ${v}`
-  if (typeof v === 'function') return `Received function ${v.name || 'anonymous'}`
-  if (typeof v === 'object') {
-    const ctor = v.constructor
-    return ctor && ctor.name ? `Received an instance of ${ctor.name}` : `Received ${describe(v)}`
+  if (typeof v === 'object' || typeof v === 'function') {
+    try {
+      if (typeof v === 'function') return `Received function ${v.name || 'anonymous'}`
+      const ctor = v.constructor
+      if (typeof ctor === 'function' && ctor.name) return `Received an instance of ${ctor.name}`
+    } catch {} // a revoked proxy, a throwing getter: described without reading it
+    return `Received ${typeof v === 'function' ? 'a function' : 'an object'}`
   }
   return `Received type ${typeof v} (${typeof v === 'string' ? `'${v}'` : describe(v)})`
 }
