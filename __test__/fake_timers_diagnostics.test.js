@@ -378,3 +378,20 @@ test('a zero-delay chain on a clock that is not installed is named too', () => {
   assert.equal(err.timer.name, 'burst')
   assert.equal(err.timer.delay, 0)
 })
+
+test("a tick past its bound (max(loopLimit, 1e7) timers) names the chain's last link and where it was set", () => {
+  const clock = FT.createClock(0, 1000, { semantics: 'node' })
+  let n = 0
+  function hop () {
+    n++
+    clock.setTimeout(hop, 1) // site:tick-chain
+  }
+  clock.setTimeout(hop, 1)
+  const err = errorOf(() => clock.tick(2 ** 31 - 1))
+  assert.equal(err.code, 'ERR_LOOP_LIMIT')
+  assert.equal(n, 1e7)
+  assert.deepEqual({ name: err.timer.name, delay: err.timer.delay }, { name: 'hop', delay: 1 })
+  assert.ok(err.timer.createdAt.split('\n')[0].includes(siteOf('tick-chain')), err.timer.createdAt)
+  assert.equal(clock.isNearInfiniteLimit, false, 'the flag is down again after the run')
+  assert.equal(clock.pending().length, 1, 'the link is still pending')
+})
