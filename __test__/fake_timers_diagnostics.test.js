@@ -260,7 +260,7 @@ for (const semantics of MODES) {
     assert.ok(err instanceof Error)
     assert.equal(err.code, 'ERR_PENDING_TIMERS')
     assert.deepEqual(err.pending.map((p) => [p.id, p.kind, p.delay]), [[+leak, 'setTimeout', 100], [+poller, 'setInterval', 30]])
-    assert.ok(err.pending[0].createdAt.startsWith(`at ${''}`) && err.pending[0].createdAt.includes(siteOf('leak-timeout')))
+    assert.ok(err.pending[0].createdAt.startsWith('at ') && err.pending[0].createdAt.includes(siteOf('leak-timeout')))
     assert.ok(err.pending[1].createdAt.includes(siteOf('leak-interval')))
     assert.match(err.message, /^2 timers were still pending at uninstall/)
     assert.ok(err.message.includes('setTimeout(leakyTimeout, 100)') && err.message.includes('setInterval(poll, 30)'), err.message)
