@@ -211,7 +211,7 @@ for (const semantics of MODES) {
         [+a, 'setTimeout', 100, 600],
         [+b, 'setInterval', 40, 540],
         [+d, 'setImmediate', 0, 500],
-        [clock.pending()[3].id, 'AbortSignal.timeout', 300, 800]
+        [+a + 4, 'AbortSignal.timeout', 300, 800] // (ids are serial: the fifth timer set here)
       ])
       assert.equal(list[0].createdAt, null, 'no site without captureSites')
       assert.ok(list[1].createdAt.startsWith('at '), 'an interval keeps its site')
