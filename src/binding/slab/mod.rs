@@ -254,9 +254,9 @@ impl NumaSlabPool {
     }
 
     /// The current hugepage status.
-    #[napi]
-    pub fn hugepage_status(&self, env: Env) -> Result<HugepageStatus> {
-        Ok(HugepageStatus { inner: self.pool(&env)?.hugepage_status().clone() })
+    #[napi(ts_return_type = "HugepageStatus")]
+    pub fn hugepage_status<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        HugepageStatus::to_js(env, self.pool(env)?.hugepage_status().clone())
     }
 
     /// A telemetry snapshot.
