@@ -7,6 +7,7 @@ use napi_derive::napi;
 
 use super::args;
 use super::error::{Code, Coded, CodedResult, ThrowExt};
+use super::ffi::class::instance_of;
 use super::raw::{self, IntoJs};
 use crate::topo::hugepage::{self as core, HugepageFallbackReason};
 
@@ -30,8 +31,7 @@ pub(crate) fn status_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<core::H
     if args::ty(v) != ValueType::Object {
         return Err(Coded::arg_type(name, "a HugepageStatus or status object", args::describe(v)));
     }
-    // SAFETY: an object; the class cast checks napi's type tag and fails cleanly otherwise.
-    if let Ok(s) = unsafe { v.cast::<&HugepageStatus>() } {
+    if let Some(s) = instance_of::<HugepageStatus>(v) {
         return Ok(s.inner.clone());
     }
     let Some(obj) = args::options(Some(*v), name)? else {

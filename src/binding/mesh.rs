@@ -28,7 +28,7 @@ use serde_json::Value;
 use super::args;
 use super::convert::{outcome_from_js, outcome_to_js_with};
 use super::error::{Code, Coded, CodedResult, ThrowExt};
-use super::fast;
+use super::ffi::fast;
 use super::raw::{self, IntoJs};
 use super::slab::{handle_from_triple, handle_to_js, slot_args, write_triple};
 use super::topo::{

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::{outcome_from_js, task_to_js};
 use super::error::{Code, Coded, CodedResult, ThrowExt};
-use super::fast;
+use super::ffi::fast;
 use super::replay::{not_recording, trace_to_js, TraceObject};
 use crate::sched::{self, Clock, TimerId};
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use super::glue;
+use super::super::ffi::loop_glue as glue;
 use super::state::{Held, LoopInner};
 use crate::runloop::{route, Route};
 use crate::sched::{HostcallOutcome, Macrotask, MacrotaskKind};

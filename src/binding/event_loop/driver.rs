@@ -10,9 +10,9 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 
 use super::super::error::{Code, Coded};
-use super::super::uv::UvTimer;
+use super::super::ffi::loop_glue::{self as glue, HandleScope, Stash};
+use super::super::ffi::uv::UvTimer;
 use super::dispatch::{describe_task, dispatch};
-use super::glue::{self, HandleScope, Stash};
 use super::state::{Held, LoopInner, Run, State};
 use crate::runloop::{RunKind, RunPolicy, Settle, Step};
 use crate::sched::Macrotask;
@@ -53,7 +53,7 @@ pub(super) fn start(inner: &Rc<LoopInner>, js_env: &Env, policy: RunPolicy) -> R
         glue::reject_now(env, deferred, err)?;
         return Ok(promise);
     };
-    timer.start(glue::on_uv_timer, 0);
+    timer.start(glue::on_uv_timer::<LoopInner>, 0);
     if let Some(h) = st.hooks.as_ref() {
         h.table.strengthen(env);
     }
@@ -89,7 +89,7 @@ pub(super) fn drive(inner: &Rc<LoopInner>) {
                     // slice: a long run never starves the process (virtual order unchanged).
                     if let Some(t) = inner.state.borrow().run.as_ref().and_then(|r| r.timer.as_ref()) {
                         t.set_ref(true);
-                        t.yield_now(glue::on_uv_timer);
+                        t.yield_now(glue::on_uv_timer::<LoopInner>);
                     }
                     return;
                 }
@@ -103,7 +103,7 @@ pub(super) fn drive(inner: &Rc<LoopInner>) {
                     t.set_ref(keep_alive);
                     // Waiting only for hostcall completions: don't hold the process open.
                     if keep_alive || ms > 0 {
-                        t.start(glue::on_uv_timer, ms);
+                        t.start(glue::on_uv_timer::<LoopInner>, ms);
                     }
                 }
                 return;

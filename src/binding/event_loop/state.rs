@@ -9,9 +9,9 @@ use rustc_hash::FxHashMap;
 
 use super::super::args;
 use super::super::error::CodedResult;
-use super::super::fast::env_closing;
-use super::super::uv::UvTimer;
-use super::glue::{self, Stash, WeakRef};
+use super::super::ffi::fast::env_closing;
+use super::super::ffi::loop_glue::{self as glue, Stash, WeakRef};
+use super::super::ffi::uv::UvTimer;
 use super::Slot;
 use crate::runloop::{self, RunPolicy, Slice, Step};
 use crate::sched::{self, Macrotask, Scheduler};
@@ -181,7 +181,7 @@ impl LoopInner {
             if run.sleeping {
                 if let Some(t) = &run.timer {
                     t.set_ref(true);
-                    t.start(glue::on_uv_timer, 0);
+                    t.start(glue::on_uv_timer::<LoopInner>, 0);
                 }
             }
         }
@@ -204,6 +204,16 @@ impl LoopInner {
     pub(super) fn convert<T>(&self, f: impl FnOnce() -> CodedResult<T>) -> CodedResult<T> {
         self.converting.check()?;
         self.converting.run(f)
+    }
+}
+
+impl glue::UvDriven for LoopInner {
+    fn env(&self) -> sys::napi_env {
+        self.env
+    }
+
+    fn drive(self: &std::rc::Rc<Self>) {
+        super::driver::drive(self);
     }
 }
 

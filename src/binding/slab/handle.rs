@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 use super::super::args;
 use super::super::error::{Code, Coded, CodedResult};
-use super::super::fast;
+use super::super::ffi::fast;
 use super::super::raw;
 use crate::slab::{NodeId, SlabHandle, SlotIndex};
 

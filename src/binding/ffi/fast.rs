@@ -26,7 +26,7 @@ use std::rc::Rc;
 
 use napi::sys;
 
-use super::error::{Code, Coded};
+use super::super::error::{Code, Coded};
 
 thread_local! {
     /// Set by the env cleanup hook of this thread's env: from then on, Drop code must not call
@@ -53,19 +53,64 @@ pub(crate) fn watch_env(env: sys::napi_env) {
     }
 }
 
-/// Defines `unsafe extern "C" fn $name`, a raw N-API callback whose `data` is an `Rc<$target>`
-/// (installed through [`bound_object`] with [`bind`] or [`bind_releasing`]), running `$body`
-/// through [`call`] with the first `$n` arguments.
+/// The body of a raw N-API callback bound to an `Rc<Self::Target>` (F1), taking the first `N`
+/// arguments. [`BoundCb::of`] turns it into a callback only [`bind`] / [`bind_releasing`] can
+/// install, with a target of that type: the pairing F1 relies on is checked by the compiler.
+pub(crate) trait BoundFn<const N: usize> {
+    type Target: 'static;
+    fn run(target: &Self::Target, env: sys::napi_env, args: &Args<N>) -> Ret;
+}
+
+/// A raw callback for functions bound to an `Rc<T>` (F1): made only by [`BoundCb::of`].
+pub(crate) struct BoundCb<T> {
+    cb: RawCb,
+    _target: std::marker::PhantomData<fn(&T)>,
+}
+
+impl<T> Clone for BoundCb<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for BoundCb<T> {}
+
+impl<T: 'static> BoundCb<T> {
+    /// The callback running `F::run` on the function's target.
+    pub(crate) const fn of<F: BoundFn<N, Target = T>, const N: usize>() -> Self {
+        Self { cb: bound_trampoline::<F, N>, _target: std::marker::PhantomData }
+    }
+}
+
+unsafe extern "C" fn bound_trampoline<F: BoundFn<N>, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: F1: this callback is only reachable through a `BoundCb<F::Target>`, which only
+    // `bind_with` installs, with `Rc::into_raw` of an `Rc<F::Target>` as the function's data;
+    // env and info are the ones N-API passed to this call.
+    unsafe { call::<F::Target, N>(env, info, F::run) }
+}
+
+/// Defines `const $name: BoundCb<$target>`, a raw N-API callback whose `data` is an
+/// `Rc<$target>` (installed through [`bound_object`] with [`bind`] or [`bind_releasing`]),
+/// running `$body` with the first `$n` arguments. Expands to safe code only.
 macro_rules! raw_fn {
     ($name:ident: $target:ty, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(
-            env: napi::sys::napi_env,
-            info: napi::sys::napi_callback_info,
-        ) -> napi::sys::napi_value {
-            // SAFETY: (F1) `$name` is only installed by a `fastPaths()` that binds it to an
-            // `Rc<$target>`, so `call` finds that target in the callback's data.
-            unsafe { $crate::binding::fast::call::<$target, $n>(env, info, |$s, $env, $a| $body) }
-        }
+        #[allow(non_upper_case_globals)]
+        const $name: $crate::binding::ffi::fast::BoundCb<$target> = {
+            struct F;
+            impl $crate::binding::ffi::fast::BoundFn<$n> for F {
+                type Target = $target;
+                fn run(
+                    $s: &$target,
+                    $env: napi::sys::napi_env,
+                    $a: &$crate::binding::ffi::fast::Args<$n>,
+                ) -> $crate::binding::ffi::fast::Ret {
+                    $body
+                }
+            }
+            $crate::binding::ffi::fast::BoundCb::of::<F, $n>()
+        };
     };
 }
 pub(crate) use raw_fn;
@@ -104,7 +149,7 @@ unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback
 ///
 /// # Safety
 /// `info` must come from a function created by [`bind`] with the same `T`.
-pub(crate) unsafe fn call<T, const N: usize>(
+unsafe fn call<T, const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
     body: impl FnOnce(&T, sys::napi_env, &Args<N>) -> Ret,
@@ -124,7 +169,7 @@ pub(crate) unsafe fn call<T, const N: usize>(
 ///
 /// # Safety
 /// `env` and `info` must be the ones N-API passed to the callback.
-pub(crate) unsafe fn call_unbound<const N: usize>(
+pub(super) unsafe fn call_unbound<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
     body: impl FnOnce(sys::napi_env, &Args<N>) -> Ret,
@@ -169,9 +214,9 @@ pub(crate) fn bind<T: 'static>(
     env: sys::napi_env,
     name: &CStr,
     target: &Rc<T>,
-    cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+    cb: BoundCb<T>,
 ) -> napi::Result<sys::napi_value> {
-    bind_with(env, name, target, cb, release::<T>)
+    bind_with(env, name, target, cb.cb, release::<T>)
 }
 
 /// [`bind`] for a target with env resources: the function that drops the last `Rc` calls
@@ -180,9 +225,9 @@ pub(crate) fn bind_releasing<T: EnvRelease + 'static>(
     env: sys::napi_env,
     name: &CStr,
     target: &Rc<T>,
-    cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+    cb: BoundCb<T>,
 ) -> napi::Result<sys::napi_value> {
-    bind_with(env, name, target, cb, release_env::<T>)
+    bind_with(env, name, target, cb.cb, release_env::<T>)
 }
 
 fn bind_with<T: 'static>(
@@ -270,23 +315,85 @@ pub(crate) fn handle_of<'a, T: 'static>(
     Ok(unsafe { &*(p as *const T) })
 }
 
-/// Defines `unsafe extern "C" fn $name`, a process-wide raw N-API callback whose first argument
-/// is a handle to a `$target` (see [`new_handle`]), running `$body` with the first `$n`
-/// arguments (the handle included).
+/// The body of a process-wide raw N-API callback (no bound data), taking the first `N`
+/// arguments; [`UnboundCb::plain`] makes its callback.
+pub(crate) trait UnboundFn<const N: usize> {
+    fn run(env: sys::napi_env, args: &Args<N>) -> Ret;
+}
+
+/// The body of a process-wide raw N-API callback whose first argument is a handle to a
+/// `Self::Target` (see [`new_handle`]), refused with a TypeError naming `WHAT` when it is not
+/// one; [`UnboundCb::handle`] makes its callback.
+pub(crate) trait HandleFn<const N: usize> {
+    type Target: 'static;
+    const WHAT: &'static str;
+    fn run(handle: &Self::Target, env: sys::napi_env, args: &Args<N>) -> Ret;
+}
+
+/// A process-wide raw callback (no bound data), for [`unbound`] / [`unbound_object`].
+#[derive(Clone, Copy)]
+pub(crate) struct UnboundCb(RawCb);
+
+impl UnboundCb {
+    /// The callback running `F::run`.
+    pub(crate) const fn plain<F: UnboundFn<N>, const N: usize>() -> Self {
+        Self(unbound_trampoline::<F, N>)
+    }
+
+    /// The callback checking its first argument is a `F::Target` handle, then running `F::run`.
+    pub(crate) const fn handle<F: HandleFn<N>, const N: usize>() -> Self {
+        Self(handle_trampoline::<F, N>)
+    }
+
+    /// The raw callback (for [`super::class`]'s prototype methods).
+    pub(super) const fn from_raw(cb: RawCb) -> Self {
+        Self(cb)
+    }
+}
+
+unsafe extern "C" fn unbound_trampoline<F: UnboundFn<N>, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: env and info are the ones N-API passed to this callback (F2 in `call_unbound`).
+    unsafe { call_unbound::<N>(env, info, F::run) }
+}
+
+unsafe extern "C" fn handle_trampoline<F: HandleFn<N>, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: env and info are the ones N-API passed to this callback; `handle_of` checks the
+    // handle (H1–H2) before its pointer is used.
+    unsafe {
+        call_unbound::<N>(env, info, |env, a| {
+            let h = handle_of::<F::Target>(env, a.argv[0], F::WHAT)?;
+            F::run(h, env, a)
+        })
+    }
+}
+
+/// Defines `const $name: UnboundCb`, a process-wide raw N-API callback whose first argument is
+/// a handle to a `$target` (see [`new_handle`]), running `$body` with the first `$n` arguments
+/// (the handle included). Expands to safe code only.
 macro_rules! handle_fn {
     ($name:ident: $target:ty, $what:literal, $n:literal, |$h:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(
-            env: napi::sys::napi_env,
-            info: napi::sys::napi_callback_info,
-        ) -> napi::sys::napi_value {
-            // SAFETY: env and info are the ones N-API passed to this callback.
-            unsafe {
-                $crate::binding::fast::call_unbound::<$n>(env, info, |$env, $a| {
-                    let $h = $crate::binding::fast::handle_of::<$target>($env, $a.argv[0], $what)?;
+        #[allow(non_upper_case_globals)]
+        const $name: $crate::binding::ffi::fast::UnboundCb = {
+            struct F;
+            impl $crate::binding::ffi::fast::HandleFn<$n> for F {
+                type Target = $target;
+                const WHAT: &'static str = $what;
+                fn run(
+                    $h: &$target,
+                    $env: napi::sys::napi_env,
+                    $a: &$crate::binding::ffi::fast::Args<$n>,
+                ) -> $crate::binding::ffi::fast::Ret {
                     $body
-                })
+                }
             }
-        }
+            $crate::binding::ffi::fast::UnboundCb::handle::<F, $n>()
+        };
     };
 }
 pub(crate) use handle_fn;
@@ -294,14 +401,14 @@ pub(crate) use handle_fn;
 /// `{ name: function, … }` of process-wide raw functions (no bound data).
 pub(crate) fn unbound_object<'e>(
     env: &'e napi::Env,
-    entries: &[(&CStr, RawCb)],
+    entries: &[(&CStr, UnboundCb)],
 ) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
     functions_object(env, entries, unbound)
 }
 
 /// Creates a JS function `name` that calls `cb` with no bound data (see [`call_unbound`]).
-pub(crate) fn unbound(env: sys::napi_env, name: &CStr, cb: RawCb) -> napi::Result<sys::napi_value> {
-    create_function(env, name, cb, ptr::null_mut())
+pub(crate) fn unbound(env: sys::napi_env, name: &CStr, cb: UnboundCb) -> napi::Result<sys::napi_value> {
+    create_function(env, name, cb.0, ptr::null_mut())
         .map_err(|st| napi::Error::from_status(napi::Status::from(st)))
 }
 
@@ -325,25 +432,25 @@ fn create_function(
 }
 
 /// The signature of a raw N-API callback.
-pub(crate) type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+pub(super) type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 /// `{ name: function, … }` where each function is `cb` bound to `target` by `bind_fn` ([`bind`]
 /// or [`bind_releasing`]) and named by its C string: what every `fastPaths()` returns.
 pub(crate) fn bound_object<'e, T: 'static>(
     env: &'e napi::Env,
     target: &Rc<T>,
-    bind_fn: fn(sys::napi_env, &CStr, &Rc<T>, RawCb) -> napi::Result<sys::napi_value>,
-    entries: &[(&CStr, RawCb)],
+    bind_fn: fn(sys::napi_env, &CStr, &Rc<T>, BoundCb<T>) -> napi::Result<sys::napi_value>,
+    entries: &[(&CStr, BoundCb<T>)],
 ) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
     functions_object(env, entries, |raw, name, cb| bind_fn(raw, name, target, cb))
 }
 
 /// `{ name: make(name, cb), … }` for each entry: the one loop behind [`bound_object`] and
 /// [`unbound_object`].
-fn functions_object<'e>(
+fn functions_object<'e, C: Copy>(
     env: &'e napi::Env,
-    entries: &[(&CStr, RawCb)],
-    mut make: impl FnMut(sys::napi_env, &CStr, RawCb) -> napi::Result<sys::napi_value>,
+    entries: &[(&CStr, C)],
+    mut make: impl FnMut(sys::napi_env, &CStr, C) -> napi::Result<sys::napi_value>,
 ) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
     let raw = env.raw();
     let mut o = napi::bindgen_prelude::Object::new(env)?;
@@ -380,7 +487,7 @@ pub(crate) fn to_bool(env: sys::napi_env, b: bool) -> Ret {
 
 /// Argument reads live in `args::raw` (argument conversion exists once); re-exported here for
 /// the raw callbacks.
-pub(crate) use super::args::raw::{
+pub(crate) use super::super::args::raw::{
     describe, float64_array, number, string, type_of, u53, uint8_array, TypedOut,
 };
 
