@@ -64,7 +64,7 @@ pub(crate) fn external_view<H: 'static>(
     let hint = Box::into_raw(Box::new(ViewHint { _region: Arc::clone(region), _token: token }));
     let mut ab = ptr::null_mut();
     // SAFETY: B1: `data .. data + len` lies inside `region`'s mapping, and V3: the hint keeps
-    // the region mapped until `finalize_view` runs; N1: env is the live env of the current call.
+    // the region mapped until `finalize_view` runs; E1: env is the live env of the current call.
     let status = unsafe {
         sys::napi_create_external_arraybuffer(
             env,
@@ -80,7 +80,8 @@ pub(crate) fn external_view<H: 'static>(
     }
     if status == sys::Status::napi_no_external_buffers_allowed {
         // Refused before any finalizer was registered: the hint is still ours.
-        // SAFETY: `hint` came from Box::into_raw above and Node did not take it.
+        // SAFETY: V3: `hint` came from Box::into_raw above and Node did not take it (no finalizer
+        // was registered), so it is ours to free.
         drop(unsafe { Box::from_raw(hint) });
     }
     // Any other failure may or may not have registered the finalizer; leaking the hint (and so

@@ -30,7 +30,7 @@ use super::fast::{self, Args, BoundCb, BoundFn, RawCb, UnboundCb};
 /// A raw value of the current call as napi-rs's `Unknown` (for the shared argument parsers and
 /// for returning values made by raw N-API calls from napi-rs methods).
 pub(crate) fn unknown<'e>(env: sys::napi_env, v: sys::napi_value) -> Unknown<'e> {
-    // SAFETY: A1 (docs/architecture.md): every raw `napi_value` the binding holds is a value of
+    // SAFETY: A1 (see `ffi/mod.rs`): every raw `napi_value` the binding holds is a value of
     // `env` made or received during the current call, whose handle scope is still open; the
     // `Unknown` is only used within that call.
     unsafe { Unknown::from_raw_unchecked(env, v) }
@@ -154,7 +154,7 @@ unsafe extern "C" fn proto_trampoline<C: RawClass, F: BoundFn<N, Target = C::Sta
 ) -> sys::napi_value {
     let mut argc = 0usize;
     let mut this = ptr::null_mut();
-    // SAFETY: installed by `define_methods::<C>` as a prototype method, so N-API calls it with
+    // SAFETY: E1, A1: installed by `define_methods::<C>` as a prototype method, so N-API calls it with
     // its own env and info; no argument is copied (argc 0).
     unsafe { sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), &mut this, ptr::null_mut()) };
     // SAFETY: same env and info; `call_unbound` reads the arguments and gives R4.
@@ -211,7 +211,7 @@ pub(crate) trait IntoJs {
 
 impl<T: ToNapiValue> IntoJs for T {
     fn into_js(self, env: &Env) -> Result<sys::napi_value> {
-        // SAFETY: N1 (docs/architecture.md): env is the live env of the current call.
+        // SAFETY: E1: env is the live env of the current call.
         unsafe { T::to_napi_value(env.raw(), self) }
     }
 }

@@ -1,6 +1,18 @@
 //! Every `unsafe` block of the binding: the N-API and libuv glue, behind safe functions and types
 //! the rest of `src/binding` calls (see docs/architecture.md, "Where the unsafe code lives").
 //!
+//! Two invariants hold for the whole binding, and most `// SAFETY:` comments here cite them:
+//! - E1 (live env): a `napi_env` passed to these functions is the env of the N-API call (or
+//!   libuv callback) being served, on its JS thread, and not torn down: N-API hands it to a
+//!   callback, and the binding never stores one past a call except in state that checks
+//!   `fast::env_closing()` first (the EventLoop's N1).
+//! - A1 (values of the current call): a raw `napi_value` the binding passes here is a value of
+//!   that env received or made during the current call, whose handle scope is still open (no
+//!   `napi_value` is stored across calls; values kept longer are napi references).
+//!
+//! The others are local to one file: F1–F3 and H1–H2 (`fast.rs`), R1–R5 (`class.rs`), T1
+//! (`value.rs`), V3 and B1–B2 (`buffer.rs`), N1–N5 (`loop_glue.rs`), U1–U4 and L1 (`uv.rs`).
+//!
 //! - `fast.rs`: raw N-API callbacks (bound to an `Rc` target, or process-wide over handles),
 //!   their argument reads and the JS values they return (F1–F3, H1–H2);
 //! - `buffer.rs`: external ArrayBuffers over slab regions, their references, detaching and

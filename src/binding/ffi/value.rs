@@ -1,6 +1,6 @@
 //! Reads and makes of JS values through raw N-API calls: numbers, strings, booleans, typed
 //! arrays, object casts and the property reads the JSON conversion needs. Every function takes
-//! values of the current call (A1 in docs/architecture.md: a raw `napi_value` the binding holds
+//! values of the current call (A1 in `ffi/mod.rs`: a raw `napi_value` the binding holds
 //! belongs to the live env of the current call and to a handle scope that is still open).
 
 use std::ptr;
@@ -15,7 +15,7 @@ use super::super::error::{check, Coded, CodedResult, ErrorClass};
 /// The UTF-8 length of a JS string (0 for anything else).
 pub(crate) fn utf8_len(env: sys::napi_env, v: sys::napi_value) -> usize {
     let mut len = 0usize;
-    // SAFETY: v is a live value of this call; a null buffer asks napi for the length only, and
+    // SAFETY: A1: v is a live value of this call; a null buffer asks napi for the length only, and
     // napi fails cleanly for a non-string.
     unsafe { sys::napi_get_value_string_utf8(env, v, std::ptr::null_mut(), 0, &mut len) };
     len
@@ -32,7 +32,7 @@ pub(crate) fn read_utf8(
     buf.try_reserve_exact(len + 1).map_err(|_| no_memory(name, &format!("a string of {len} bytes")))?;
     buf.resize(len + 1, 0u8);
     let mut written = 0usize;
-    // SAFETY: buf has len + 1 bytes, room for the string and its NUL.
+    // SAFETY: A1 for v; buf has len + 1 bytes, room for the string and its NUL.
     let st =
         unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
     if st != sys::Status::napi_ok {
@@ -46,14 +46,14 @@ pub(crate) fn read_utf8(
 /// Reads a JS number (or `None` for another type).
 pub(crate) fn number(env: sys::napi_env, v: sys::napi_value) -> Option<f64> {
     let mut n = 0f64;
-    // SAFETY: v is a live value; napi_get_value_double fails cleanly for non-numbers.
+    // SAFETY: A1: v is a live value; napi_get_value_double fails cleanly for non-numbers.
     (unsafe { sys::napi_get_value_double(env, v, &mut n) } == sys::Status::napi_ok).then_some(n)
 }
 
 /// The N-API type of `v`.
 pub(crate) fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
     let mut t = 0;
-    // SAFETY: v is a live value of env.
+    // SAFETY: A1: v is a live value of env.
     unsafe { sys::napi_typeof(env, v, &mut t) };
     t
 }
@@ -88,7 +88,7 @@ pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
     // Short keys (the common case) are read in one call through a stack buffer.
     let mut stack = [0u8; 64];
     let mut len = 0usize;
-    // SAFETY: v is a live value; the buffer holds `stack.len()` bytes including the NUL napi
+    // SAFETY: A1: v is a live value; the buffer holds `stack.len()` bytes including the NUL napi
     // writes; napi fails cleanly for non-strings.
     let st =
         unsafe { sys::napi_get_value_string_utf8(env, v, stack.as_mut_ptr().cast(), stack.len(), &mut len) };
@@ -160,7 +160,7 @@ fn typed_array<E>(
 ) -> Result<TypedOut<E>, Coded> {
     let bad = || Coded::arg_type(name, what, describe(env, v));
     let mut is_ta = false;
-    // SAFETY: v is a live value of this call.
+    // SAFETY: A1: v is a live value of this call.
     unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
     if !is_ta {
         return Err(bad());
@@ -168,7 +168,7 @@ fn typed_array<E>(
     let mut ty = 0;
     let mut len = 0usize;
     let mut data = ptr::null_mut();
-    // SAFETY: v is a typed array; out-pointers are valid locals; we do not need the buffer.
+    // SAFETY: A1: v is a live typed array; out-pointers are valid locals; we do not need the buffer.
     let st = unsafe {
         sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
     };
@@ -297,7 +297,7 @@ pub(crate) fn strict_equals(env: sys::napi_env, a: sys::napi_value, b: sys::napi
 /// This env's `Object.prototype` (null if the global `Object` was replaced by a non-object).
 pub(crate) fn object_prototype(env: sys::napi_env) -> sys::napi_value {
     let mut global = ptr::null_mut();
-    // SAFETY: N1: env is the live env of the current call; the global object always exists.
+    // SAFETY: E1: env is the live env of the current call; the global object always exists.
     unsafe { sys::napi_get_global(env, &mut global) };
     super::fast::named_property(env, global, c"Object")
         .and_then(|ctor| super::fast::named_property(env, ctor, c"prototype"))
@@ -310,7 +310,7 @@ pub(crate) use super::class::unknown;
 /// True while a JS exception is pending in `env`.
 pub(crate) fn exception_pending(env: sys::napi_env) -> bool {
     let mut pending = false;
-    // SAFETY: N1: env is the live env of the current call.
+    // SAFETY: E1: env is the live env of the current call.
     unsafe { sys::napi_is_exception_pending(env, &mut pending) };
     pending
 }
@@ -330,7 +330,7 @@ pub(crate) fn new_error(
         ErrorClass::Range => sys::napi_create_range_error,
     };
     let mut err = ptr::null_mut();
-    // SAFETY: N1: env is the live env of the current call; code and msg are strings of it; the
+    // SAFETY: E1: env is the live env of the current call; code and msg are strings of it; the
     // out-pointer is a valid local.
     check(unsafe { create(env, code, msg, &mut err) })?;
     Ok(err)
@@ -338,6 +338,6 @@ pub(crate) fn new_error(
 
 /// Throws `v` (any value of this env) as the pending exception.
 pub(crate) fn throw(env: sys::napi_env, v: sys::napi_value) {
-    // SAFETY: N1, A1: v is a value of the live env of the current call; napi_throw takes any value.
+    // SAFETY: E1, A1: v is a value of the live env of the current call; napi_throw takes any value.
     unsafe { sys::napi_throw(env, v) };
 }
