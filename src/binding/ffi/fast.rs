@@ -468,8 +468,17 @@ fn functions_object<'e, C: Copy>(
 /// A JS number value.
 pub(crate) fn to_number(env: sys::napi_env, n: f64) -> Ret {
     let mut v = ptr::null_mut();
-    // SAFETY: E1: env is the live env of the current call.
-    if unsafe { sys::napi_create_double(env, n, &mut v) } == sys::Status::napi_ok {
+    // A small integer (counts, offsets, shard ids: the common results) as an int32, which V8
+    // makes without a double-to-integer check; the same JS value either way (-0 stays a double).
+    let small = n as i32;
+    let st = if f64::from(small) == n && !(n == 0.0 && n.is_sign_negative()) {
+        // SAFETY: E1: env is the live env of the current call.
+        unsafe { sys::napi_create_int32(env, small, &mut v) }
+    } else {
+        // SAFETY: E1: env is the live env of the current call.
+        unsafe { sys::napi_create_double(env, n, &mut v) }
+    };
+    if st == sys::Status::napi_ok {
         Ok(v)
     } else {
         Err(Coded::new(Code::Internal, "could not create a number"))
@@ -487,10 +496,10 @@ pub(crate) fn to_bool(env: sys::napi_env, b: bool) -> Ret {
     }
 }
 
-/// Argument reads live in `args::raw` (argument conversion exists once); re-exported here for
+/// Argument reads live in `value.rs` (argument conversion exists once); re-exported here for
 /// the raw callbacks.
-pub(crate) use super::super::args::raw::{
-    describe, float64_array, number, string, type_of, u53, uint8_array, TypedOut,
+pub(crate) use super::value::{
+    describe, float64_array, number, string, type_of, u53, uint8_array, with_string, TypedOut,
 };
 
 /// JS `undefined`.

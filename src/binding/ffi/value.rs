@@ -85,6 +85,12 @@ pub(crate) fn u53(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<
 
 /// A JS string argument as UTF-8 (`None` for another type).
 pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
+    with_string(env, v, str::to_owned)
+}
+
+/// `f` of a JS string argument as UTF-8 (`None` for another type), without a copy of its own
+/// for a short string.
+pub(crate) fn with_string<R>(env: sys::napi_env, v: sys::napi_value, f: impl FnOnce(&str) -> R) -> Option<R> {
     // Short keys (the common case) are read in one call through a stack buffer.
     let mut stack = [0u8; 64];
     let mut len = 0usize;
@@ -96,10 +102,10 @@ pub(crate) fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
         return None;
     }
     if len + 1 < stack.len() {
-        return String::from_utf8(stack[..len].to_vec()).ok();
+        return std::str::from_utf8(&stack[..len]).ok().map(f);
     }
     // Possibly truncated: read it all (a failed allocation reads as "not a string").
-    read_utf8(env, v, utf8_len(env, v), "string").ok()
+    read_utf8(env, v, utf8_len(env, v), "string").ok().map(|s| f(&s))
 }
 
 /// The elements of a typed array argument of one element type, read and written element by
@@ -159,16 +165,12 @@ fn typed_array<E>(
     what: &str,
 ) -> Result<TypedOut<E>, Coded> {
     let bad = || Coded::arg_type(name, what, describe(env, v));
-    let mut is_ta = false;
-    // SAFETY: A1: v is a live value of this call.
-    unsafe { sys::napi_is_typedarray(env, v, &mut is_ta) };
-    if !is_ta {
-        return Err(bad());
-    }
     let mut ty = 0;
     let mut len = 0usize;
     let mut data = ptr::null_mut();
-    // SAFETY: A1: v is a live typed array; out-pointers are valid locals; we do not need the buffer.
+    // SAFETY: A1: v is a live value of this call (napi_get_typedarray_info checks it is a typed
+    // array first and fails with napi_invalid_arg otherwise); out-pointers are valid locals; we
+    // do not need the buffer.
     let st = unsafe {
         sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
     };

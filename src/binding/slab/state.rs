@@ -9,6 +9,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
+use super::super::args;
 use super::super::error::{Code, Coded, CodedResult};
 use super::super::ffi::{buffer, fast};
 use crate::slab::{self as core, NodeId, SlabHandle, SlabRegion, SlotIndex};
@@ -264,10 +265,10 @@ impl PoolState {
         let node = fast::u53(env, a[0], "preferredNode")?;
         let node =
             u32::try_from(node).map_err(|_| Coded::out_of_range("preferredNode", "<= 4294967295", node))?;
-        let at = if fast::type_of(env, a[2]) == sys::ValueType::napi_undefined {
-            0
-        } else {
-            fast::u53(env, a[2], "at")?
+        let at = match fast::number(env, a[2]) {
+            Some(n) => args::check_u53(n, "at")?,
+            None if fast::type_of(env, a[2]) == sys::ValueType::napi_undefined => 0,
+            None => fast::u53(env, a[2], "at")?,
         };
         let out = fast::float64_array(env, a[1], "out")?;
         let at = usize::try_from(at).unwrap_or(usize::MAX);
