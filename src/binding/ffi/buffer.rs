@@ -4,9 +4,9 @@
 //! - V3 (the region outlives its buffers): an external buffer's finalize hint owns one `Arc` of
 //!   the region it points into, released by Node's finalizer (once, when V8 frees the backing
 //!   store), so the mapping stays valid for as long as any JS view of it exists.
-//! - B1 (in-bounds): a buffer's bytes are `SlabRegion::range(offset, len)`, which checks that the
+//! - X1 (in-bounds): a buffer's bytes are `SlabRegion::range(offset, len)`, which checks that the
 //!   range lies inside the region's mapping.
-//! - B2 (one owner per reference): a `napi_ref` passed here was made by [`create_reference`] in
+//! - X2 (one owner per reference): a `napi_ref` passed here was made by [`create_reference`] in
 //!   this env and is deleted once: its table cell is cleared when it is.
 
 use std::ffi::c_void;
@@ -49,7 +49,7 @@ unsafe extern "C" fn finalize_view<H>(_env: sys::napi_env, _data: *mut c_void, h
 }
 
 /// A new external ArrayBuffer over `region[offset .. offset + len]`, owning one `Arc` of
-/// `region` and `token` until Node releases it (V3, B1). `token` is dropped at once when the
+/// `region` and `token` until Node releases it (V3, X1). `token` is dropped at once when the
 /// buffer could not be made.
 pub(crate) fn external_view<H: 'static>(
     env: sys::napi_env,
@@ -63,8 +63,8 @@ pub(crate) fn external_view<H: 'static>(
         .ok_or_else(|| Coded::new(Code::SlabViewFailed, "the view's range is outside its region"))?;
     let hint = Box::into_raw(Box::new(ViewHint { _region: Arc::clone(region), _token: token }));
     let mut ab = ptr::null_mut();
-    // SAFETY: B1: `data .. data + len` lies inside `region`'s mapping, and V3: the hint keeps
-    // the region mapped until `finalize_view` runs; E1: env is the live env of the current call.
+    // SAFETY: X1: `data .. data + len` lies inside `region`'s mapping, and V3: the hint keeps
+    // the region mapped until `finalize_view` runs; G1: env is the live env of the current call.
     let status = unsafe {
         sys::napi_create_external_arraybuffer(
             env,
@@ -97,7 +97,7 @@ pub(crate) fn uint8_view(
     len: usize,
 ) -> CodedResult<sys::napi_value> {
     let mut out = ptr::null_mut();
-    // SAFETY: A1: `ab` is a live ArrayBuffer value of this env of exactly `len` bytes.
+    // SAFETY: G2: `ab` is a live ArrayBuffer value of this env of exactly `len` bytes.
     let status =
         unsafe { sys::napi_create_typedarray(env, sys::TypedarrayType::uint8_array, len, ab, 0, &mut out) };
     napi_status(status, "napi_create_typedarray")?;
@@ -111,7 +111,7 @@ pub(crate) fn create_reference(
     count: u32,
 ) -> CodedResult<sys::napi_ref> {
     let mut r = ptr::null_mut();
-    // SAFETY: A1: `v` is a live object value of this env; the out-pointer is a valid local.
+    // SAFETY: G2: `v` is a live object value of this env; the out-pointer is a valid local.
     let status = unsafe { sys::napi_create_reference(env, v, count, &mut r) };
     napi_status(status, "napi_create_reference")?;
     Ok(r)
@@ -120,14 +120,14 @@ pub(crate) fn create_reference(
 /// The value a reference points to, `None` once a weak one's target was collected.
 pub(crate) fn reference_value(env: sys::napi_env, r: sys::napi_ref) -> Option<sys::napi_value> {
     let mut v = ptr::null_mut();
-    // SAFETY: B2: `r` is a live reference of this env.
+    // SAFETY: X2: `r` is a live reference of this env.
     let ok = unsafe { sys::napi_get_reference_value(env, r, &mut v) } == sys::Status::napi_ok;
     (ok && !v.is_null()).then_some(v)
 }
 
-/// Deletes a reference (B2: once; the caller clears its cell).
+/// Deletes a reference (X2: once; the caller clears its cell).
 pub(crate) fn delete_reference(env: sys::napi_env, r: sys::napi_ref) {
-    // SAFETY: B2: `r` was created by `create_reference` in this env and is deleted once.
+    // SAFETY: X2: `r` was created by `create_reference` in this env and is deleted once.
     unsafe { sys::napi_delete_reference(env, r) };
 }
 
@@ -135,14 +135,14 @@ pub(crate) fn delete_reference(env: sys::napi_env, r: sys::napi_ref) {
 pub(crate) fn buffer_state(env: sys::napi_env, r: sys::napi_ref) -> Option<(sys::napi_value, bool)> {
     let v = reference_value(env, r)?;
     let mut detached = false;
-    // SAFETY: A1: `v` is a live ArrayBuffer value of this env.
+    // SAFETY: G2: `v` is a live ArrayBuffer value of this env.
     let ok = unsafe { sys::napi_is_detached_arraybuffer(env, v, &mut detached) } == sys::Status::napi_ok;
     ok.then_some((v, detached))
 }
 
 /// Detaches an attached ArrayBuffer (its JS views then have length 0); the failing status.
 pub(crate) fn detach(env: sys::napi_env, ab: sys::napi_value) -> Result<(), sys::napi_status> {
-    // SAFETY: A1: `ab` is a live, attached external ArrayBuffer of this env.
+    // SAFETY: G2: `ab` is a live, attached external ArrayBuffer of this env.
     match unsafe { sys::napi_detach_arraybuffer(env, ab) } {
         sys::Status::napi_ok => Ok(()),
         st => Err(st),
@@ -161,7 +161,7 @@ pub(crate) fn copy_slot(
     let slot = region.range(offset, len)?;
     let n = len.min(js.len);
     let (src, dst) = if into_js { (slot.as_ptr(), js.as_ptr()) } else { (js.as_ptr(), slot.as_ptr()) };
-    // SAFETY: B1: `slot .. slot + len` lies inside the region's mapping, which `region` keeps
+    // SAFETY: X1: `slot .. slot + len` lies inside the region's mapping, which `region` keeps
     // alive; T1: the JS array holds `js.len` bytes for this call; n is at most both. The two may
     // overlap (the array can be a view of the same region), so this is a memmove, and no Rust
     // reference to either side is formed. No JS runs during the copy.

@@ -30,7 +30,7 @@ use super::fast::{self, Args, BoundCb, BoundFn, RawCb, UnboundCb};
 /// A raw value of the current call as napi-rs's `Unknown` (for the shared argument parsers and
 /// for returning values made by raw N-API calls from napi-rs methods).
 pub(crate) fn unknown<'e>(env: sys::napi_env, v: sys::napi_value) -> Unknown<'e> {
-    // SAFETY: A1 (see `ffi/mod.rs`): every raw `napi_value` the binding holds is a value of
+    // SAFETY: G2 (see `ffi/mod.rs`): every raw `napi_value` the binding holds is a value of
     // `env` made or received during the current call, whose handle scope is still open; the
     // `Unknown` is only used within that call.
     unsafe { Unknown::from_raw_unchecked(env, v) }
@@ -42,7 +42,7 @@ pub(crate) fn has_tag<T: TypeTag>(env: sys::napi_env, v: sys::napi_value) -> boo
         return false;
     }
     let mut ok = false;
-    // SAFETY: A1: v is a live object of this call; the tag is a local copy napi only reads.
+    // SAFETY: G2: v is a live object of this call; the tag is a local copy napi only reads.
     let st = unsafe { sys::napi_check_object_type_tag(env, v, &T::type_tag(), &mut ok) };
     st == sys::Status::napi_ok && ok
 }
@@ -55,14 +55,14 @@ fn receiver<'a, T: TypeTag>(
 ) -> std::result::Result<&'a T, Coded> {
     let refuse = || Coded::arg_type("this", &format!("an instance of {class}"), fast::describe(env, this));
     let mut tagged = false;
-    // SAFETY: A1: `this` is the receiver of the current call; the tag is a local copy. A
+    // SAFETY: G2: `this` is the receiver of the current call; the tag is a local copy. A
     // non-object fails with a status, which reads as "not tagged".
     let st = unsafe { sys::napi_check_object_type_tag(env, this, &T::type_tag(), &mut tagged) };
     if st != sys::Status::napi_ok || !tagged {
         return Err(refuse());
     }
     let mut p = ptr::null_mut();
-    // SAFETY: A1: `this` is an object carrying T's tag (checked above).
+    // SAFETY: G2: `this` is an object carrying T's tag (checked above).
     let st = unsafe { sys::napi_unwrap(env, this, &mut p) };
     if st != sys::Status::napi_ok || p.is_null() {
         return Err(refuse());
@@ -124,7 +124,7 @@ fn define_properties(
     object: sys::napi_value,
     props: &[sys::napi_property_descriptor],
 ) -> sys::napi_status {
-    // SAFETY: A1: `object` is a live object of this env; every descriptor names a 'static C
+    // SAFETY: G2: `object` is a live object of this env; every descriptor names a 'static C
     // string (or one that outlives this call) and a value of this env, and `props` holds
     // `props.len()` descriptors.
     unsafe { sys::napi_define_properties(env, object, props.len(), props.as_ptr()) }
@@ -154,7 +154,7 @@ unsafe extern "C" fn proto_trampoline<C: RawClass, F: BoundFn<N, Target = C::Sta
 ) -> sys::napi_value {
     let mut argc = 0usize;
     let mut this = ptr::null_mut();
-    // SAFETY: E1, A1: installed by `define_methods::<C>` as a prototype method, so N-API calls it with
+    // SAFETY: G1, G2: installed by `define_methods::<C>` as a prototype method, so N-API calls it with
     // its own env and info; no argument is copied (argc 0).
     unsafe { sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), &mut this, ptr::null_mut()) };
     // SAFETY: same env and info; `call_unbound` reads the arguments and gives R4.
@@ -211,7 +211,7 @@ pub(crate) trait IntoJs {
 
 impl<T: ToNapiValue> IntoJs for T {
     fn into_js(self, env: &Env) -> Result<sys::napi_value> {
-        // SAFETY: E1: env is the live env of the current call.
+        // SAFETY: G1: env is the live env of the current call.
         unsafe { T::to_napi_value(env.raw(), self) }
     }
 }
@@ -245,7 +245,7 @@ where
     if fast::type_of(v.value().env, v.raw()) != sys::ValueType::napi_object {
         return None;
     }
-    // SAFETY: A1: v is a live object of this call; the class conversion checks napi's type tag
+    // SAFETY: G2: v is a live object of this call; the class conversion checks napi's type tag
     // and fails cleanly for other objects. (A `&T` cast is refused inside a callback body:
     // napi-rs only registers native borrows during argument conversion, so the instance form is
     // used.)

@@ -47,7 +47,7 @@ pub(crate) fn env_closing() -> bool {
 /// Registers (once per thread) the cleanup hook behind [`env_closing`].
 pub(crate) fn watch_env(env: sys::napi_env) {
     if !HOOK_SET.with(std::cell::Cell::get) {
-        // SAFETY: E1; registers a plain function with a null argument; it only flips a flag.
+        // SAFETY: G1; registers a plain function with a null argument; it only flips a flag.
         unsafe { sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), ptr::null_mut()) };
         HOOK_SET.with(|h| h.set(true));
     }
@@ -128,7 +128,7 @@ unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback
     let mut argv = [ptr::null_mut(); N];
     let mut argc = N;
     let mut data = ptr::null_mut();
-    // SAFETY: E1: called with the env and info N-API passed to the callback; argv has room for N.
+    // SAFETY: G1: called with the env and info N-API passed to the callback; argv has room for N.
     let st =
         unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) };
     if st != sys::Status::napi_ok {
@@ -136,7 +136,7 @@ unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback
     }
     if argc < N {
         let mut undef = ptr::null_mut();
-        // SAFETY: E1: env is the live env of the current call.
+        // SAFETY: G1: env is the live env of the current call.
         unsafe { sys::napi_get_undefined(env, &mut undef) };
         for slot in argv.iter_mut().skip(argc) {
             *slot = undef;
@@ -154,7 +154,7 @@ unsafe fn call<T, const N: usize>(
     info: sys::napi_callback_info,
     body: impl FnOnce(&T, sys::napi_env, &Args<N>) -> Ret,
 ) -> sys::napi_value {
-    // SAFETY: E1: this function's contract (env and info are the ones N-API passed to the
+    // SAFETY: G1: this function's contract (env and info are the ones N-API passed to the
     // callback), forwarded.
     unsafe {
         call_unbound(env, info, |env, args: &Args<N>| {
@@ -175,7 +175,7 @@ pub(super) unsafe fn call_unbound<const N: usize>(
     info: sys::napi_callback_info,
     body: impl FnOnce(sys::napi_env, &Args<N>) -> Ret,
 ) -> sys::napi_value {
-    // SAFETY: E1: this function's contract (env and info are the ones N-API passed to the
+    // SAFETY: G1: this function's contract (env and info are the ones N-API passed to the
     // callback), forwarded.
     let Some(args) = (unsafe { read_args::<N>(env, info) }) else { return ptr::null_mut() };
     let out = catch_unwind(AssertUnwindSafe(|| body(env, &args)));
@@ -185,7 +185,7 @@ pub(super) unsafe fn call_unbound<const N: usize>(
         Err(_) => Coded::new(Code::Internal, "seqloop hit an internal error (a bug); the call had no effect"),
     };
     if let Ok(v) = err.to_raw(env) {
-        // SAFETY: A1: v is an error object made in this env during the current call.
+        // SAFETY: G2: v is an error object made in this env during the current call.
         unsafe { sys::napi_throw(env, v) };
     }
     ptr::null_mut()
@@ -241,7 +241,7 @@ fn bind_with<T: 'static>(
 ) -> napi::Result<sys::napi_value> {
     let data = Rc::into_raw(target.clone()) as *mut c_void;
     let made = create_function(env, name, cb, data).and_then(|f| {
-        // SAFETY: E1, A1: f is the function just created; F1: the finalizer gets back exactly `data`.
+        // SAFETY: G1, G2: f is the function just created; F1: the finalizer gets back exactly `data`.
         let st = unsafe {
             sys::napi_add_finalizer(env, f, data, Some(finalize), ptr::null_mut(), ptr::null_mut())
         };
@@ -284,7 +284,7 @@ pub(crate) fn new_handle<'e, T: 'static>(
     let data = Box::into_raw(Box::new(value));
     HANDLES.with(|h| h.borrow_mut().insert(data as usize, std::any::TypeId::of::<T>()));
     let mut v = ptr::null_mut();
-    // SAFETY: E1; H1: the finalizer gets back exactly `data` with its type.
+    // SAFETY: G1; H1: the finalizer gets back exactly `data` with its type.
     let st = unsafe {
         sys::napi_create_external(env_raw, data.cast(), Some(release_handle::<T>), ptr::null_mut(), &mut v)
     };
@@ -294,7 +294,7 @@ pub(crate) fn new_handle<'e, T: 'static>(
         drop(unsafe { Box::from_raw(data) });
         return Err(napi::Error::from_status(napi::Status::from(st)));
     }
-    // SAFETY: A1: v is the External just created in this env.
+    // SAFETY: G2: v is the External just created in this env.
     Ok(unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env_raw, v) })
 }
 
@@ -306,7 +306,7 @@ pub(crate) fn handle_of<'a, T: 'static>(
     what: &str,
 ) -> Result<&'a T, Coded> {
     let mut p = ptr::null_mut();
-    // SAFETY: A1: v is a live value of this call; a non-External fails cleanly.
+    // SAFETY: G2: v is a live value of this call; a non-External fails cleanly.
     let ok = unsafe { sys::napi_get_value_external(env, v, &mut p) } == sys::Status::napi_ok;
     let registered =
         ok && HANDLES.with(|h| h.borrow().get(&(p as usize)) == Some(&std::any::TypeId::of::<T>()));
@@ -365,7 +365,7 @@ unsafe extern "C" fn handle_trampoline<F: HandleFn<N>, const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    // SAFETY: E1: env and info are the ones N-API passed to this callback; `handle_of` checks the
+    // SAFETY: G1: env and info are the ones N-API passed to this callback; `handle_of` checks the
     // handle (H1–H2) before its pointer is used.
     unsafe {
         call_unbound::<N>(env, info, |env, a| {
@@ -422,7 +422,7 @@ fn create_function(
     data: *mut c_void,
 ) -> Result<sys::napi_value, sys::napi_status> {
     let mut f = ptr::null_mut();
-    // SAFETY: E1; name is NUL-terminated; cb has the N-API callback signature.
+    // SAFETY: G1; name is NUL-terminated; cb has the N-API callback signature.
     let st = unsafe {
         sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(cb), data, &mut f)
     };
@@ -459,7 +459,7 @@ fn functions_object<'e, C: Copy>(
     for &(name, cb) in entries {
         let f = make(raw, name, cb)?;
         let key = name.to_str().map_err(|_| napi::Error::from_status(napi::Status::InvalidArg))?;
-        // SAFETY: A1: f is a function value of this env, created just above.
+        // SAFETY: G2: f is a function value of this env, created just above.
         o.set(key, unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(raw, f) })?;
     }
     Ok(o)
@@ -472,10 +472,10 @@ pub(crate) fn to_number(env: sys::napi_env, n: f64) -> Ret {
     // makes without a double-to-integer check; the same JS value either way (-0 stays a double).
     let small = n as i32;
     let st = if f64::from(small) == n && !(n == 0.0 && n.is_sign_negative()) {
-        // SAFETY: E1: env is the live env of the current call.
+        // SAFETY: G1: env is the live env of the current call.
         unsafe { sys::napi_create_int32(env, small, &mut v) }
     } else {
-        // SAFETY: E1: env is the live env of the current call.
+        // SAFETY: G1: env is the live env of the current call.
         unsafe { sys::napi_create_double(env, n, &mut v) }
     };
     if st == sys::Status::napi_ok {
@@ -488,7 +488,7 @@ pub(crate) fn to_number(env: sys::napi_env, n: f64) -> Ret {
 /// A JS boolean value.
 pub(crate) fn to_bool(env: sys::napi_env, b: bool) -> Ret {
     let mut v = ptr::null_mut();
-    // SAFETY: E1: env is the live env of the current call.
+    // SAFETY: G1: env is the live env of the current call.
     if unsafe { sys::napi_get_boolean(env, b, &mut v) } == sys::Status::napi_ok {
         Ok(v)
     } else {
@@ -505,7 +505,7 @@ pub(crate) use super::value::{
 /// JS `undefined`.
 pub(crate) fn undefined(env: sys::napi_env) -> sys::napi_value {
     let mut v = ptr::null_mut();
-    // SAFETY: E1 (a callback's env); napi_get_undefined cannot fail on a live env.
+    // SAFETY: G1 (a callback's env); napi_get_undefined cannot fail on a live env.
     unsafe { sys::napi_get_undefined(env, &mut v) };
     v
 }
@@ -513,7 +513,7 @@ pub(crate) fn undefined(env: sys::napi_env) -> sys::napi_value {
 /// A raw callback's outcome as a napi-rs method's: the value, or its error thrown.
 pub(crate) fn to_unknown(env: &napi::Env, r: Ret) -> napi::Result<napi::bindgen_prelude::Unknown<'_>> {
     match r {
-        // SAFETY: A1: v was created in this env during the current call (every `Ret` value is).
+        // SAFETY: G2: v was created in this env during the current call (every `Ret` value is).
         Ok(v) => Ok(unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env.raw(), v) }),
         Err(e) => Err(e.throw(env)),
     }
@@ -523,7 +523,7 @@ pub(crate) fn to_unknown(env: &napi::Env, r: Ret) -> napi::Result<napi::bindgen_
 /// `undefined`) was thrown.
 pub(crate) fn take_exception(env: sys::napi_env) -> Option<sys::napi_value> {
     let mut pending = ptr::null_mut();
-    // SAFETY: E1; clearing works whether or not an exception is pending (none gives
+    // SAFETY: G1; clearing works whether or not an exception is pending (none gives
     // `undefined`).
     unsafe { sys::napi_get_and_clear_last_exception(env, &mut pending) };
     (!pending.is_null() && type_of(env, pending) != sys::ValueType::napi_undefined).then_some(pending)
@@ -537,10 +537,10 @@ pub(crate) fn throw_with_cause(
 ) -> napi::Error {
     if let Ok(raw) = err.to_raw(env) {
         if let Some(cause) = cause {
-            // SAFETY: A1: raw and cause are values of this call; the key is a C literal.
+            // SAFETY: G2: raw and cause are values of this call; the key is a C literal.
             unsafe { sys::napi_set_named_property(env, raw, c"cause".as_ptr(), cause) };
         }
-        // SAFETY: A1: raw is an error object made in this call.
+        // SAFETY: G2: raw is an error object made in this call.
         unsafe { sys::napi_throw(env, raw) };
     }
     napi::Error::new(napi::Status::PendingException, "a coded error is pending")
@@ -550,7 +550,7 @@ pub(crate) fn throw_with_cause(
 pub(crate) fn external_ref<T: 'static>(
     v: napi::bindgen_prelude::Unknown<'_>,
 ) -> Option<napi::bindgen_prelude::ExternalRef<T>> {
-    // SAFETY: A1 for v; ExternalRef's conversion checks the External's Rust type id and fails
+    // SAFETY: G2 for v; ExternalRef's conversion checks the External's Rust type id and fails
     // otherwise.
     unsafe { v.cast::<napi::bindgen_prelude::ExternalRef<T>>() }.ok()
 }
@@ -562,7 +562,7 @@ pub(crate) fn named_property(
     key: &CStr,
 ) -> Option<sys::napi_value> {
     let mut v = ptr::null_mut();
-    // SAFETY: E1, A1: obj is a value of this call, key NUL-terminated; a non-object or a
+    // SAFETY: G1, G2: obj is a value of this call, key NUL-terminated; a non-object or a
     // throwing getter fails with a status.
     (unsafe { sys::napi_get_named_property(env, obj, key.as_ptr(), &mut v) } == sys::Status::napi_ok)
         .then_some(v)
@@ -575,7 +575,7 @@ pub(crate) fn set_element(
     index: u32,
     value: sys::napi_value,
 ) -> napi::Result<()> {
-    // SAFETY: E1, A1: both values belong to the current call; setting an element of a
+    // SAFETY: G1, G2: both values belong to the current call; setting an element of a
     // non-object fails cleanly with a status.
     let st = unsafe { sys::napi_set_element(env, array, index, value) };
     if st == sys::Status::napi_ok {
@@ -588,7 +588,7 @@ pub(crate) fn set_element(
 /// JS `null`.
 pub(crate) fn null(env: sys::napi_env) -> Ret {
     let mut v = ptr::null_mut();
-    // SAFETY: E1: env is the live env of the current call.
+    // SAFETY: G1: env is the live env of the current call.
     if unsafe { sys::napi_get_null(env, &mut v) } == sys::Status::napi_ok {
         Ok(v)
     } else {

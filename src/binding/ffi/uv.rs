@@ -11,7 +11,7 @@
 //!   callback, which frees it; `close` is called exactly once (it consumes the `UvTimer`).
 //! - U2: `uv_handle_t.data` (the first field of every libuv handle) carries the caller's
 //!   pointer; this module never dereferences it.
-//! - L1: a function pointer in [`Api`] is libuv's exported function of that name (resolved from
+//! - U5: a function pointer in [`Api`] is libuv's exported function of that name (resolved from
 //!   the node process with `dlsym`), called with the signature libuv 1.x declares in uv.h.
 
 use std::ffi::{c_int, c_void, CStr};
@@ -41,7 +41,7 @@ struct Api {
 }
 
 fn sym(name: &CStr) -> Option<*mut c_void> {
-    // SAFETY: L1: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the symbol tables.
+    // SAFETY: U5: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the symbol tables.
     let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
     (!p.is_null()).then_some(p)
 }
@@ -49,7 +49,7 @@ fn sym(name: &CStr) -> Option<*mut c_void> {
 fn api() -> Option<&'static Api> {
     static API: OnceLock<Option<Api>> = OnceLock::new();
     API.get_or_init(|| {
-        // SAFETY: L1: each symbol is libuv's public function of that name, and the transmuted
+        // SAFETY: U5: each symbol is libuv's public function of that name, and the transmuted
         // signature is the one libuv 1.x declares for it in uv.h.
         unsafe {
             Some(Api {
@@ -132,7 +132,7 @@ fn new_handle(
     init: unsafe extern "C" fn(*mut sys::uv_loop_s, *mut c_void) -> c_int,
 ) -> *mut c_void {
     let Some(api) = api() else { return std::ptr::null_mut() };
-    // SAFETY: L1: uv_handle_size is libuv's (resolved by `api`), a pure query.
+    // SAFETY: U5: uv_handle_size is libuv's (resolved by `api`), a pure query.
     let size = unsafe { (api.handle_size)(kind) };
     // SAFETY: U1: calloc of a non-zero size; zeroed memory is a valid starting state for an init.
     let handle = unsafe { libc::calloc(1, size.max(std::mem::size_of::<*mut c_void>())) };
@@ -205,7 +205,7 @@ impl UvTimer {
     pub(crate) fn new(env: sys::napi_env, data: *mut c_void) -> Option<Self> {
         let api = api()?;
         let mut uv_loop = std::ptr::null_mut();
-        // SAFETY: E1: env is the live env of the current call; out-pointer is a valid local.
+        // SAFETY: G1: env is the live env of the current call; out-pointer is a valid local.
         if unsafe { sys::napi_get_uv_event_loop(env, &mut uv_loop) } != sys::Status::napi_ok
             || uv_loop.is_null()
         {

@@ -1,6 +1,6 @@
 //! Reads and makes of JS values through raw N-API calls: numbers, strings, booleans, typed
 //! arrays, object casts and the property reads the JSON conversion needs. Every function takes
-//! values of the current call (A1 in `ffi/mod.rs`: a raw `napi_value` the binding holds
+//! values of the current call (G2 in `ffi/mod.rs`: a raw `napi_value` the binding holds
 //! belongs to the live env of the current call and to a handle scope that is still open).
 
 use std::ptr;
@@ -15,7 +15,7 @@ use super::super::error::{check, Coded, CodedResult, ErrorClass};
 /// The UTF-8 length of a JS string (0 for anything else).
 pub(crate) fn utf8_len(env: sys::napi_env, v: sys::napi_value) -> usize {
     let mut len = 0usize;
-    // SAFETY: A1: v is a live value of this call; a null buffer asks napi for the length only, and
+    // SAFETY: G2: v is a live value of this call; a null buffer asks napi for the length only, and
     // napi fails cleanly for a non-string.
     unsafe { sys::napi_get_value_string_utf8(env, v, std::ptr::null_mut(), 0, &mut len) };
     len
@@ -32,7 +32,7 @@ pub(crate) fn read_utf8(
     buf.try_reserve_exact(len + 1).map_err(|_| no_memory(name, &format!("a string of {len} bytes")))?;
     buf.resize(len + 1, 0u8);
     let mut written = 0usize;
-    // SAFETY: A1 for v; buf has len + 1 bytes, room for the string and its NUL.
+    // SAFETY: G2 for v; buf has len + 1 bytes, room for the string and its NUL.
     let st =
         unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
     if st != sys::Status::napi_ok {
@@ -46,14 +46,14 @@ pub(crate) fn read_utf8(
 /// Reads a JS number (or `None` for another type).
 pub(crate) fn number(env: sys::napi_env, v: sys::napi_value) -> Option<f64> {
     let mut n = 0f64;
-    // SAFETY: A1: v is a live value; napi_get_value_double fails cleanly for non-numbers.
+    // SAFETY: G2: v is a live value; napi_get_value_double fails cleanly for non-numbers.
     (unsafe { sys::napi_get_value_double(env, v, &mut n) } == sys::Status::napi_ok).then_some(n)
 }
 
 /// The N-API type of `v`.
 pub(crate) fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
     let mut t = 0;
-    // SAFETY: A1: v is a live value of env.
+    // SAFETY: G2: v is a live value of env.
     unsafe { sys::napi_typeof(env, v, &mut t) };
     t
 }
@@ -94,7 +94,7 @@ pub(crate) fn with_string<R>(env: sys::napi_env, v: sys::napi_value, f: impl FnO
     // Short keys (the common case) are read in one call through a stack buffer.
     let mut stack = [0u8; 64];
     let mut len = 0usize;
-    // SAFETY: A1: v is a live value; the buffer holds `stack.len()` bytes including the NUL napi
+    // SAFETY: G2: v is a live value; the buffer holds `stack.len()` bytes including the NUL napi
     // writes; napi fails cleanly for non-strings.
     let st =
         unsafe { sys::napi_get_value_string_utf8(env, v, stack.as_mut_ptr().cast(), stack.len(), &mut len) };
@@ -168,7 +168,7 @@ fn typed_array<E>(
     let mut ty = 0;
     let mut len = 0usize;
     let mut data = ptr::null_mut();
-    // SAFETY: A1: v is a live value of this call (napi_get_typedarray_info checks it is a typed
+    // SAFETY: G2: v is a live value of this call (napi_get_typedarray_info checks it is a typed
     // array first and fails with napi_invalid_arg otherwise); out-pointers are valid locals; we
     // do not need the buffer.
     let st = unsafe {
@@ -217,7 +217,7 @@ pub(crate) fn as_f64(v: &Unknown<'_>) -> Option<f64> {
 /// `v` as a boolean (`None` for another type).
 pub(crate) fn as_bool(v: &Unknown<'_>) -> Option<bool> {
     let mut b = false;
-    // SAFETY: A1: v is a live value of this call; napi fails cleanly for non-booleans.
+    // SAFETY: G2: v is a live value of this call; napi fails cleanly for non-booleans.
     (unsafe { sys::napi_get_value_bool(v.value().env, v.raw(), &mut b) } == sys::Status::napi_ok).then_some(b)
 }
 
@@ -226,7 +226,7 @@ pub(crate) fn as_object<'a>(v: &Unknown<'a>) -> Option<Object<'a>> {
     if type_of(v.value().env, v.raw()) != sys::ValueType::napi_object {
         return None;
     }
-    // SAFETY: A1: v is a live object of this call (type checked just above).
+    // SAFETY: G2: v is a live object of this call (type checked just above).
     unsafe { v.cast::<Object>() }.ok()
 }
 
@@ -235,21 +235,21 @@ pub(crate) fn as_array<'a>(v: &Unknown<'a>) -> Option<Array<'a>> {
     if !is_array(v.value().env, v.raw()) {
         return None;
     }
-    // SAFETY: A1: v is a live array of this call (checked just above).
+    // SAFETY: G2: v is a live array of this call (checked just above).
     unsafe { v.cast::<Array>() }.ok()
 }
 
 /// `Array.isArray(v)`.
 pub(crate) fn is_array(env: sys::napi_env, v: sys::napi_value) -> bool {
     let mut is = false;
-    // SAFETY: A1: v is a live value of this call.
+    // SAFETY: G2: v is a live value of this call.
     (unsafe { sys::napi_is_array(env, v, &mut is) } == sys::Status::napi_ok) && is
 }
 
 /// The length of an array (0 for anything else).
 pub(crate) fn array_length(env: sys::napi_env, v: sys::napi_value) -> u32 {
     let mut len = 0u32;
-    // SAFETY: A1: v is a live value of this call; napi fails cleanly for non-arrays.
+    // SAFETY: G2: v is a live value of this call; napi fails cleanly for non-arrays.
     unsafe { sys::napi_get_array_length(env, v, &mut len) };
     len
 }
@@ -257,7 +257,7 @@ pub(crate) fn array_length(env: sys::napi_env, v: sys::napi_value) -> u32 {
 /// `v[i]` (`None` when the read throws; the exception stays pending).
 pub(crate) fn element(env: sys::napi_env, v: sys::napi_value, i: u32) -> Option<sys::napi_value> {
     let mut e = ptr::null_mut();
-    // SAFETY: A1: v is a live value of this call; a throwing getter or a non-object fails with
+    // SAFETY: G2: v is a live value of this call; a throwing getter or a non-object fails with
     // a status.
     (unsafe { sys::napi_get_element(env, v, i, &mut e) } == sys::Status::napi_ok).then_some(e)
 }
@@ -269,21 +269,21 @@ pub(crate) fn property(
     key: sys::napi_value,
 ) -> Option<sys::napi_value> {
     let mut out = ptr::null_mut();
-    // SAFETY: A1: v and key are live values of this call; a throwing getter fails with a status.
+    // SAFETY: G2: v and key are live values of this call; a throwing getter fails with a status.
     (unsafe { sys::napi_get_property(env, v, key, &mut out) } == sys::Status::napi_ok).then_some(out)
 }
 
 /// `Object.keys(v)`-like: own enumerable string keys, as an array (`None` if they cannot be read).
 pub(crate) fn property_names(env: sys::napi_env, v: sys::napi_value) -> Option<sys::napi_value> {
     let mut keys = ptr::null_mut();
-    // SAFETY: A1: v is a live object of this call.
+    // SAFETY: G2: v is a live object of this call.
     (unsafe { sys::napi_get_property_names(env, v, &mut keys) } == sys::Status::napi_ok).then_some(keys)
 }
 
 /// `Object.getPrototypeOf(v)` (null when it cannot be read).
 pub(crate) fn prototype_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_value {
     let mut proto = ptr::null_mut();
-    // SAFETY: A1: v is a live object of this call.
+    // SAFETY: G2: v is a live object of this call.
     unsafe { sys::napi_get_prototype(env, v, &mut proto) };
     proto
 }
@@ -291,7 +291,7 @@ pub(crate) fn prototype_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_
 /// `a === b`.
 pub(crate) fn strict_equals(env: sys::napi_env, a: sys::napi_value, b: sys::napi_value) -> bool {
     let mut eq = false;
-    // SAFETY: A1: a and b are live values of this call.
+    // SAFETY: G2: a and b are live values of this call.
     unsafe { sys::napi_strict_equals(env, a, b, &mut eq) };
     eq
 }
@@ -299,7 +299,7 @@ pub(crate) fn strict_equals(env: sys::napi_env, a: sys::napi_value, b: sys::napi
 /// This env's `Object.prototype` (null if the global `Object` was replaced by a non-object).
 pub(crate) fn object_prototype(env: sys::napi_env) -> sys::napi_value {
     let mut global = ptr::null_mut();
-    // SAFETY: E1: env is the live env of the current call; the global object always exists.
+    // SAFETY: G1: env is the live env of the current call; the global object always exists.
     unsafe { sys::napi_get_global(env, &mut global) };
     super::fast::named_property(env, global, c"Object")
         .and_then(|ctor| super::fast::named_property(env, ctor, c"prototype"))
@@ -312,7 +312,7 @@ pub(crate) use super::class::unknown;
 /// True while a JS exception is pending in `env`.
 pub(crate) fn exception_pending(env: sys::napi_env) -> bool {
     let mut pending = false;
-    // SAFETY: E1: env is the live env of the current call.
+    // SAFETY: G1: env is the live env of the current call.
     unsafe { sys::napi_is_exception_pending(env, &mut pending) };
     pending
 }
@@ -332,7 +332,7 @@ pub(crate) fn new_error(
         ErrorClass::Range => sys::napi_create_range_error,
     };
     let mut err = ptr::null_mut();
-    // SAFETY: E1: env is the live env of the current call; code and msg are strings of it; the
+    // SAFETY: G1: env is the live env of the current call; code and msg are strings of it; the
     // out-pointer is a valid local.
     check(unsafe { create(env, code, msg, &mut err) })?;
     Ok(err)
@@ -340,6 +340,6 @@ pub(crate) fn new_error(
 
 /// Throws `v` (any value of this env) as the pending exception.
 pub(crate) fn throw(env: sys::napi_env, v: sys::napi_value) {
-    // SAFETY: E1, A1: v is a value of the live env of the current call; napi_throw takes any value.
+    // SAFETY: G1, G2: v is a value of the live env of the current call; napi_throw takes any value.
     unsafe { sys::napi_throw(env, v) };
 }
