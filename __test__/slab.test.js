@@ -189,6 +189,9 @@ test('hugepage status is plain data: spreading, Object.keys and JSON keep its fi
     const copy = NumaSlabPool.fromNodes([0], small({ hugepage: { enabled: false, pageSizeBytes: fields.pageSizeBytes } }))
     copy.setHugepageStatus({ ...status })
     assert.deepEqual([copy.hugepageStatus().totalPages, copy.hugepageStatus().freePages], [fields.totalPages, fields.freePages])
+    const fromInstance = NumaSlabPool.fromNodes([0], small({ hugepage: { enabled: false, pageSizeBytes: fields.pageSizeBytes } }))
+    fromInstance.setHugepageStatus(status)
+    assert.deepEqual({ ...fromInstance.hugepageStatus() }, { ...copy.hugepageStatus() })
   }
 })
 

@@ -32,7 +32,9 @@ pub(crate) fn status_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<core::H
         return Err(Coded::arg_type(name, "a HugepageStatus or status object", args::describe(v)));
     }
     if let Some(s) = instance_of::<HugepageStatus>(v) {
-        return Ok(s.inner.clone());
+        // The fields a status object has (`thpMode` describes the host, not a pool): an
+        // instance and its spread copy set the same status.
+        return Ok(core::HugepageStatus { thp_mode: None, ..s.inner.clone() });
     }
     let Some(obj) = args::options(Some(*v), name)? else {
         return Err(Coded::arg_type(name, "a HugepageStatus or status object", "undefined"));
