@@ -10,8 +10,7 @@ use rustc_hash::FxHashMap;
 use super::super::args;
 use super::super::error::CodedResult;
 use super::super::ffi::fast::env_closing;
-use super::super::ffi::loop_glue::{self as glue, Stash, WeakRef};
-use super::super::ffi::uv::UvTimer;
+use super::super::ffi::loop_glue::{self as glue, RunTimer, Stash, WeakRef};
 use super::Slot;
 use crate::runloop::{self, RunPolicy, Slice, Step};
 use crate::sched::{self, Macrotask, Scheduler};
@@ -59,9 +58,8 @@ pub(super) struct Run {
     pub(super) policy: RunPolicy,
     pub(super) deferred: sys::napi_deferred,
     pub(super) ctx: sys::napi_async_context,
-    pub(super) timer: Option<UvTimer>,
-    /// The `Rc` given to libuv (E3, N5), reclaimed at finish.
-    pub(super) rc: *const LoopInner,
+    /// The run's libuv timer, holding the `Rc` given to libuv (E3, N5) until it closes at finish.
+    pub(super) timer: Option<RunTimer<LoopInner>>,
     pub(super) sleeping: bool,
 }
 
@@ -181,7 +179,7 @@ impl LoopInner {
             if run.sleeping {
                 if let Some(t) = &run.timer {
                     t.set_ref(true);
-                    t.start(glue::on_uv_timer::<LoopInner>, 0);
+                    t.start(0);
                 }
             }
         }

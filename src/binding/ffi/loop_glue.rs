@@ -12,8 +12,8 @@
 //!   once: its owner (a map entry, a `Run`, the `Hooks`) is removed or consumed when it is.
 //! - N4 (no JS on the stack): `make_callback` and `settle_in_scope` run from a libuv callback (the
 //!   driver), so Node drains `process.nextTick` and microtasks when they return (I2).
-//! - N5 (E3): the pointer a run gives libuv is one strong count of the loop's `Rc`, leaked with
-//!   [`leak_rc`] at run start and reclaimed once, by [`reclaim_rc`] when the run finishes.
+//! - N5 (E3): the pointer a run gives libuv is one strong count of the loop's `Rc`, owned by the
+//!   run's [`RunTimer`] from its creation and given back once, when it closes.
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
@@ -346,27 +346,59 @@ pub(crate) fn settle_in_scope(
     }
 }
 
-/// N5: one strong count of the loop for the run's libuv timer.
-pub(crate) fn leak_rc<T: UvDriven>(inner: &Rc<T>) -> *const T {
-    Rc::into_raw(inner.clone())
+/// A run's libuv timer (N5): it owns the strong count of the loop it gives libuv, and the only
+/// callback it arms is [`on_uv_timer::<T>`](on_uv_timer), so the handle's data and the callback
+/// that reads it always agree on `T`.
+pub(crate) struct RunTimer<T: UvDriven> {
+    timer: UvTimer,
+    rc: *const T,
 }
 
-/// N5: gives back the count [`leak_rc`] took (once: the run's pointer is consumed).
-pub(crate) fn reclaim_rc<T: UvDriven>(p: *const T) {
-    if !p.is_null() {
-        // SAFETY: N5: p came from `leak_rc` and is reclaimed once, by its run's finish (or by a
-        // start that never gave it to libuv).
-        unsafe { drop(Rc::from_raw(p)) };
+impl<T: UvDriven> RunTimer<T> {
+    /// A timer on `env`'s loop holding one count of `inner` (`None` without libuv).
+    pub(crate) fn new(env: sys::napi_env, inner: &Rc<T>) -> Option<Self> {
+        let rc = Rc::into_raw(Rc::clone(inner));
+        match UvTimer::new(env, rc as *mut c_void) {
+            Some(timer) => Some(Self { timer, rc }),
+            None => {
+                // SAFETY: N5: libuv never saw `rc`, so the count taken just above is ours.
+                drop(unsafe { Rc::from_raw(rc) });
+                None
+            }
+        }
+    }
+
+    /// (Re)arms the timer to drive the run once after `ms`.
+    pub(crate) fn start(&self, ms: u64) {
+        self.timer.start(on_uv_timer::<T>, ms);
+    }
+
+    /// Drives the run in the idle phase of the next event-loop turn.
+    pub(crate) fn yield_now(&self) {
+        self.timer.yield_now(on_uv_timer::<T>);
+    }
+
+    /// Whether the timer keeps the process alive.
+    pub(crate) fn set_ref(&self, keep_alive: bool) {
+        self.timer.set_ref(keep_alive);
+    }
+
+    /// Closes the handles (no callback runs after this) and gives back the count (once: the
+    /// timer is consumed). The caller holds its own `Rc` of the loop, so the loop outlives this.
+    pub(crate) fn close(self) {
+        self.timer.close();
+        // SAFETY: N5: `rc` came from `Rc::into_raw` in `new` and is given back once, here; the
+        // handles are closed, so libuv no longer calls back with it.
+        drop(unsafe { Rc::from_raw(self.rc) });
     }
 }
 
 /// libuv's callback for a run's timer: drives the run (`driver::drive`) in a handle scope.
-/// `T` must be the type of the pointer given to [`UvTimer::new`] (the driver passes
-/// `on_uv_timer::<LoopInner>` with a `leak_rc::<LoopInner>` pointer).
-pub(crate) unsafe extern "C" fn on_uv_timer<T: UvDriven>(handle: *mut c_void) {
-    // SAFETY: N5: the handle is live (libuv is calling it); its data is the pointer leaked at
-    // run start (a `*const T`, per this callback's contract), still owned by the run, so
-    // bumping the count and re-owning one is sound.
+/// Armed only by [`RunTimer<T>`], whose handle's data is its `*const T`.
+unsafe extern "C" fn on_uv_timer<T: UvDriven>(handle: *mut c_void) {
+    // SAFETY: N5: the handle is live (libuv is calling it); its data is the `*const T` a
+    // `RunTimer<T>` leaked (only it arms this callback), still owned by that timer, so bumping
+    // the count and re-owning one is sound.
     let inner = unsafe {
         let p = UvTimer::data_of(handle) as *const T;
         Rc::increment_strong_count(p);

@@ -28,5 +28,5 @@ pub(crate) mod buffer;
 pub(crate) mod class;
 pub(crate) mod fast;
 pub(crate) mod loop_glue;
-pub(crate) mod uv;
+mod uv;
 pub(crate) mod value;
