@@ -230,7 +230,7 @@ pub struct Scheduler {
     shared: Rc<SchedShared>,
 }
 
-/// A scheduler's state, shared by the JS object and its fast-path functions (fast.rs F1).
+/// A scheduler's state, shared by the JS object and its fast-path functions (`ffi/fast.rs` F1).
 ///
 /// B1: no `RefCell` borrow of `sched` is held while JS runs (arguments are converted and custom
 /// clocks are read before borrowing), so a borrow failure means a reentrant call and becomes

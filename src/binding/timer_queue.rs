@@ -4,7 +4,7 @@
 //! Exact (deadline, seq) order like the `Scheduler`, but no clock, no macrotask objects and no
 //! JSON: a timer is a deadline in, an id out, and firing writes ids into a caller-owned
 //! `Float64Array`. The package's `TimerQueue` (lib/scheduler.js) runs its hot methods through
-//! process-wide raw N-API functions taking a queue handle (`fast.rs`), so one insert or one batch
+//! process-wide raw N-API functions taking a queue handle (`ffi/fast.rs`), so one insert or one batch
 //! of due timers costs one ~50 ns crossing.
 
 use std::cell::{Cell, RefCell};

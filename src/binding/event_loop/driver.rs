@@ -1,7 +1,7 @@
 //! The run driver: starts a run on a libuv timer, then executes the steps the core policy
 //! (`crate::runloop`) decides — entering the JS batch runner or dispatching a hostcall, stream
 //! chunk or event — yields to Node when the time slice is used up, sleeps, and settles the
-//! run's promise. Safe code; its napi calls go through `glue.rs`.
+//! run's promise. Safe code; its napi calls go through `ffi/loop_glue.rs`.
 
 use std::ptr;
 use std::rc::Rc;

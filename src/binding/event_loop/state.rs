@@ -1,5 +1,5 @@
 //! The loop's state: the core scheduler and clock, the JS values it holds, pending hostcalls,
-//! listeners and the active run. Safe code; its napi calls go through `glue.rs`.
+//! listeners and the active run. Safe code; its napi calls go through `ffi/loop_glue.rs`.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
