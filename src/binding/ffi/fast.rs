@@ -3,8 +3,14 @@
 //! napi-rs methods cost ~300 ns per call here (a native-borrow registry, a type-tag check and an
 //! unwrap on every call); a plain N-API callback costs ~40 ns. Hot methods are therefore also
 //! offered as functions created with `napi_create_function`, each carrying a strong `Rc` to the
-//! native object in its `data` pointer. The JS facade (lib/) calls them; the napi-rs methods
-//! stay as the typed, documented surface.
+//! native object in its `data` pointer (the JS classes in lib/ and the raw prototype methods of
+//! `class.rs` route their hot methods through them).
+//!
+//! The rest of the binding writes only the bodies, as safe code: `raw_fn!` / `handle_fn!` (and
+//! `raw_method!` in `binding/raw.rs`) expand to a unit type implementing [`BoundFn`],
+//! [`HandleFn`] or [`UnboundFn`], and this file instantiates the `extern "C"` trampoline for it.
+//! A [`BoundCb<T>`] can only be made from a body written for a `T`, and only [`bind`] /
+//! [`bind_releasing`] install it, with an `Rc<T>` as its data: F1's pairing is checked by types.
 //!
 //! Invariants:
 //! - F1: a bound function's `data` is `Rc::into_raw` of its target, owned by the function and
