@@ -5,6 +5,7 @@
 #     `@ts-expect-error` lines fail the check if they compile).
 #  2. the public .d.ts files name no internal or duplicate forms (docs/api.md, "One form per
 #     operation"): no fastPaths, rawFunctions, handle(), live* statics or __seqloop* members.
+#  3. every unsafe block of the binding is in src/binding/ffi/ (scripts/check-unsafe.sh).
 # cargo fmt --check and cargo clippy run in CI (.ci/run) on their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,5 @@ if grep -nE '^\s*(static\s+)?((fastPaths|rawFunctions|live[A-Z][A-Za-z]*|__seqlo
   exit 1
 fi
 echo "surface: no internal forms in the public .d.ts files"
+
+scripts/check-unsafe.sh
