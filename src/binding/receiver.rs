@@ -22,30 +22,10 @@ use napi_derive::napi;
 use super::args;
 use super::error::{Code, Coded, ThrowExt};
 
-/// True when `v` carries `T`'s type tag.
-#[cfg(not(target_family = "wasm"))]
-fn tagged<T: TypeTag>(env: sys::napi_env, v: sys::napi_value) -> bool {
-    if super::fast::type_of(env, v) != sys::ValueType::napi_object {
-        return false;
-    }
-    let mut ok = false;
-    // SAFETY: v is a live object of this call; the tag is a 'static-like local copy.
-    let st = unsafe { sys::napi_check_object_type_tag(env, v, &T::type_tag(), &mut ok) };
-    st == sys::Status::napi_ok && ok
-}
-
-/// The WebAssembly build has no type tags (napi-rs stamps none there; emnapi's support depends
-/// on the host): the brand is the class napi-rs recorded when it wrapped the instance, which its
-/// `ClassInstance` conversion checks after `napi_unwrap` (a plain object, a Proxy or another
-/// class's instance fails it).
-#[cfg(target_family = "wasm")]
+/// True when `v` carries `T`'s type tag (on the WebAssembly build, which has none: napi-rs's
+/// class record, `ffi/class_wasm.rs`).
 fn tagged<T: TypeTag + 'static>(env: sys::napi_env, v: sys::napi_value) -> bool {
-    if super::fast::type_of(env, v) != sys::ValueType::napi_object {
-        return false;
-    }
-    // SAFETY: v is a live object of this call; the conversion only unwraps and checks the class
-    // record, and the instance it borrows is dropped at once (napi-rs leaks, never frees, it).
-    unsafe { ClassInstance::<T>::from_napi_value(env, v) }.is_ok()
+    super::ffi::class::has_tag::<T>(env, v)
 }
 
 type Check = fn(sys::napi_env, sys::napi_value) -> bool;

@@ -4,6 +4,9 @@
 //! archive binds them there, so an `env` import of the same symbol fails the link with "import
 //! module mismatch"). napi-rs does the same for its own hooks (`napi::napi_add_env_cleanup_hook`,
 //! private to it).
+//!
+//! - S1 (emnapi's signatures): the functions declared here are emnapi's exports of those names,
+//!   with the signatures of Node-API's `node_api.h` and emnapi's `emnapi.h`.
 
 use std::ffi::c_void;
 
@@ -32,7 +35,7 @@ extern "C" {
     ) -> sys::napi_status;
 }
 
-/// The elements of the typed array `v` for `args.rs`'s `TypedOut` on wasm: its type and length,
+/// The elements of the typed array `v` for `value.rs`'s `TypedOut` on wasm: its type and length,
 /// and a pointer to emnapi's copy of them in the module's memory, refreshed from JS by this call;
 /// plus the [`SyncBack`] that writes the copy back to JS.
 ///
@@ -53,7 +56,8 @@ pub(crate) fn typedarray_elements(
     let mut ab = std::ptr::null_mut();
     let mut offset = 0usize;
     let mut sync = SyncBack { env, buffer: std::ptr::null_mut(), bytes: 0 };
-    // SAFETY: v is a live typed array of the current call; out-pointers are valid locals.
+    // SAFETY: G2: v is a live value of the current call (napi_get_typedarray_info fails cleanly
+    // for anything but a typed array); out-pointers are valid locals.
     let st =
         unsafe { sys::napi_get_typedarray_info(env, v, ty, len, std::ptr::null_mut(), &mut ab, &mut offset) };
     *data = std::ptr::null_mut();
@@ -62,13 +66,13 @@ pub(crate) fn typedarray_elements(
     }
     let mut p = std::ptr::null_mut();
     let mut ab_len = 0usize;
-    // SAFETY: ab is the view's own ArrayBuffer (read through its internal slot), a value of the
-    // current call; out-pointers are valid locals.
+    // SAFETY: G2: ab is the view's own ArrayBuffer (read through its internal slot), a value of
+    // the current call; out-pointers are valid locals.
     let st2 = unsafe { sys::napi_get_arraybuffer_info(env, ab, &mut p, &mut ab_len) };
     let end = len.checked_mul(elem_size).and_then(|b| b.checked_add(offset));
     match end {
         Some(end) if st2 == sys::Status::napi_ok && !p.is_null() && end <= ab_len => {
-            // SAFETY: offset + len * elem_size <= ab_len, the size of emnapi's copy at p.
+            // SAFETY: T1: offset + len * elem_size <= ab_len, the size of emnapi's copy at p.
             *data = unsafe { p.cast::<u8>().add(offset) }.cast();
             // From the buffer's start: emnapi applies an offset to the JS side only.
             sync = SyncBack { env, buffer: ab, bytes: end };
@@ -86,7 +90,7 @@ pub(crate) fn typedarray_elements(
 /// through it reach JS only when synced. A `TypedOut` holds one of these, so what a call wrote
 /// (`drainTimers`, `popDue`, `allocateInto`, …) is in the caller's array when the call returns.
 /// The sync runs no user JS, only emnapi's copy; bytes the call did not write go back as they
-/// were read (no JS ran in between, args.rs T1).
+/// were read (no JS ran in between, `value.rs` T1).
 #[derive(Debug)]
 pub(crate) struct SyncBack {
     env: sys::napi_env,
@@ -101,9 +105,9 @@ impl Drop for SyncBack {
             return;
         }
         let mut buffer = self.buffer;
-        // SAFETY: the env is the live env of the callback that made this value (a TypedOut
-        // lives within one callback, args.rs T1), and `buffer` is an ArrayBuffer of its scope
-        // with at least `bytes` bytes. A failure only leaves the JS array unsynced.
+        // SAFETY: S1; G1: the env is the live env of the callback that made this value (a
+        // TypedOut lives within one callback, `value.rs` T1); G2: `buffer` is an ArrayBuffer of
+        // its scope with at least `bytes` bytes. A failure only leaves the JS array unsynced.
         unsafe { emnapi_sync_memory(self.env, false, &mut buffer, 0, self.bytes) };
     }
 }

@@ -1,4 +1,4 @@
-//! The WebAssembly build's stand-in for `uv.rs` (selected in `binding/mod.rs` by target): the
+//! The WebAssembly build's stand-in for `uv.rs` (selected in `ffi/mod.rs` by target): the
 //! same `UvTimer` interface over JS timers, because a module run by emnapi on Node's WASI has
 //! no libuv to resolve. `start` arms a `setTimeout`, `yield_now` a `setImmediate`, `set_ref`
 //! calls the armed timer's `ref()`/`unref()` (and is remembered for the next one), `close`
@@ -12,7 +12,7 @@
 //! a native build (a sleep wakes after Node's own timers due by then; a yield lets Node run a
 //! full turn). The difference: a Node timer callback is not "no JS on the stack", so the wasm
 //! glue drains `process.nextTick` and microtasks itself after each macrotask
-//! (`event_loop/glue_wasm.rs`), as Node's timer list does between its own timers (I2).
+//! (`ffi/loop_glue_wasm.rs`), as Node's timer list does between its own timers (I2).
 //!
 //! Invariants:
 //! - W1: the Guard is owned by its `UvTimer` from `new` to `close`, which clears the armed JS
@@ -65,8 +65,8 @@ fn ok(status: sys::napi_status) -> Option<()> {
 fn global_fn(env: sys::napi_env, name: &CStr) -> Option<(sys::napi_value, sys::napi_value)> {
     let mut global = ptr::null_mut();
     let mut f = ptr::null_mut();
-    // SAFETY: env is the live env of the current call (the timer's owner is a run of this env,
-    // and every caller is an N-API method or timer callback with an open handle scope); the
+    // SAFETY: G1: env is the live env of the current call (the timer's owner is a run of this
+    // env, and every caller is an N-API method or timer callback with an open handle scope); the
     // name is NUL-terminated; out-pointers are valid locals.
     unsafe {
         ok(sys::napi_get_global(env, &mut global))?;
@@ -80,8 +80,8 @@ fn call_method(env: sys::napi_env, recv: sys::napi_value, method: &CStr) {
     let mut f = ptr::null_mut();
     let mut ty = sys::ValueType::napi_undefined;
     let mut out = ptr::null_mut();
-    // SAFETY: env is live (see `global_fn`); recv is a value of the current handle scope; the
-    // call passes no arguments.
+    // SAFETY: G1 (see `global_fn`); G2: recv is a value of the current handle scope; the call
+    // passes no arguments.
     unsafe {
         if sys::napi_get_named_property(env, recv, method.as_ptr(), &mut f) == sys::Status::napi_ok
             && sys::napi_typeof(env, f, &mut ty) == sys::Status::napi_ok
@@ -96,7 +96,8 @@ fn call_method(env: sys::napi_env, recv: sys::napi_value, method: &CStr) {
 unsafe extern "C" fn fired(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     let mut data = ptr::null_mut();
     let mut argc = 0usize;
-    // SAFETY: info is this call's callback info; no arguments are read.
+    // SAFETY: G1: N-API calls this function with its env and this call's callback info; no
+    // arguments are read.
     unsafe { sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data) };
     if data.is_null() {
         return ptr::null_mut();
@@ -126,11 +127,12 @@ fn disarm(g: &mut Guard, clear: bool) {
     if clear {
         let mut timer = ptr::null_mut();
         let clear_fn = if g.immediate { c"clearImmediate" } else { c"clearTimeout" };
-        // SAFETY: env is live (see `global_fn`); the reference is live until deleted below.
+        // SAFETY: G1 (see `global_fn`); W3: the reference is live until deleted below.
         let got = unsafe { sys::napi_get_reference_value(env, g.armed, &mut timer) } == sys::Status::napi_ok;
         if let (true, Some((global, f))) = (got, global_fn(env, clear_fn)) {
             let mut out = ptr::null_mut();
-            // SAFETY: f is the global clear function, called with the timer object.
+            // SAFETY: G1, G2: f is the global clear function, called with the timer object, both
+            // values of the current handle scope.
             unsafe { sys::napi_call_function(env, global, f, 1, &timer, &mut out) };
         }
     }
@@ -149,8 +151,8 @@ fn arm(g: &mut Guard, cb: TimerCb, timeout_ms: Option<u64>) {
     let mut func = ptr::null_mut();
     let mut ms = ptr::null_mut();
     let mut timer = ptr::null_mut();
-    // SAFETY: env is live (see `global_fn`); `func` is the Guard's live strong reference (W3);
-    // argv holds the values just created in the current handle scope.
+    // SAFETY: G1 (see `global_fn`); W3: `func` is the Guard's live strong reference; G2: argv
+    // holds the values just created in the current handle scope.
     unsafe {
         if sys::napi_get_reference_value(env, g.func, &mut func) != sys::Status::napi_ok {
             return;
@@ -191,15 +193,16 @@ impl UvTimer {
         }));
         let name = c"seqloopRunTimer";
         let mut func = ptr::null_mut();
-        // SAFETY: env is the live env of the calling method; the function's data is the Guard,
-        // which outlives every call of it (W1); the name is NUL-terminated.
+        // SAFETY: G1: env is the live env of the calling method; W1: the function's data is the
+        // Guard, which outlives every call of it; the name is NUL-terminated.
         let made = unsafe {
             sys::napi_create_function(env, name.as_ptr(), 15, Some(fired), guard.cast(), &mut func)
                 == sys::Status::napi_ok
                 && sys::napi_create_reference(env, func, 1, &mut (*guard).func) == sys::Status::napi_ok
         };
         if !made {
-            // SAFETY: nothing else saw the Guard.
+            // SAFETY: W1: the Guard came from Box::into_raw above and nothing else saw it (the
+            // function, if made, is unreachable from JS and never called).
             drop(unsafe { Box::from_raw(guard) });
             return None;
         }
@@ -211,7 +214,7 @@ impl UvTimer {
     /// # Safety
     /// `handle` must be the Guard of a live [`UvTimer`] (what `fired` passes).
     pub(crate) unsafe fn data_of(handle: *mut c_void) -> *mut c_void {
-        // SAFETY: per the contract, handle is a live Guard.
+        // SAFETY: W1 and this fn's contract: handle is the live Guard of an open UvTimer.
         unsafe { (*handle.cast::<Guard>()).data }
     }
 
@@ -241,7 +244,7 @@ impl UvTimer {
                 return;
             }
             let mut timer = ptr::null_mut();
-            // SAFETY: the env is live (see `global_fn`); the reference is live (W3).
+            // SAFETY: G1 (see `global_fn`); W3: the reference is live.
             if unsafe { sys::napi_get_reference_value(g.env, g.armed, &mut timer) } == sys::Status::napi_ok {
                 call_method(g.env, timer, if keep_alive { c"ref" } else { c"unref" });
             }

@@ -1,7 +1,7 @@
-//! The WebAssembly build's versions of three `glue.rs` functions (chosen there by target).
+//! The WebAssembly build's versions of three `loop_glue.rs` functions (chosen there by target).
 //! emnapi, which runs the module on Node, implements `napi_async_init` and
 //! `napi_make_callback` only with `@emnapi/node-binding` (not loaded by `@napi-rs/wasm-runtime`)
-//! and has no callback scopes, and the run's timer is a JS timer (`binding/uv_wasm.rs`), not a
+//! and has no callback scopes, and the run's timer is a JS timer (`ffi/uv_wasm.rs`), not a
 //! libuv callback with no JS on the stack. So:
 //! - no async contexts: `async_ctx` gives the null context, which `destroy_ctx` skips. Hostcall
 //!   continuations and listeners then run in the async context of the run's timer, not of the
@@ -13,18 +13,19 @@
 //! - `settle_in_scope` settles and drains the same way, so the run's `await` continuations run
 //!   before the driver goes on.
 //!
-//! Every function here relies on `glue.rs`'s N1 (live env on its JS thread) and N2 (values of an
-//! open handle scope), and N3 for the deferred.
+//! Every function here relies on `loop_glue.rs`'s N1 (live env on its JS thread) and N2 (values
+//! of an open handle scope), and N3 for the deferred; N4 (no JS on the stack) does not hold here,
+//! which is why these functions drain the queues themselves.
 
 use std::ptr;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use super::glue::take_exception;
+use super::loop_glue::take_exception;
 
 /// No async context on wasm (see the module doc).
-pub(super) fn async_ctx(_env: sys::napi_env, _name: &str) -> Result<sys::napi_async_context> {
+pub(crate) fn async_ctx(_env: sys::napi_env, _name: &str) -> Result<sys::napi_async_context> {
     Ok(ptr::null_mut())
 }
 
@@ -57,7 +58,7 @@ fn drain(env: sys::napi_env) -> std::result::Result<(), sys::napi_value> {
 }
 
 /// Calls `func(argv)` with `recv` as `this`, then drains the nextTick and microtask queues (I2).
-pub(super) fn make_callback(
+pub(crate) fn make_callback(
     env: sys::napi_env,
     _ctx: sys::napi_async_context,
     recv: sys::napi_value,
@@ -75,7 +76,7 @@ pub(super) fn make_callback(
 }
 
 /// Settles `deferred`, then drains the queues so its reactions run now (I2).
-pub(super) fn settle_in_scope(
+pub(crate) fn settle_in_scope(
     env: sys::napi_env,
     _ctx: sys::napi_async_context,
     deferred: sys::napi_deferred,
