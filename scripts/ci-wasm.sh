@@ -6,13 +6,15 @@
 #     SEQLOOP_DIST already holds a seqloop-wasm32-wasi tarball;
 #  2. installs both into a fresh consumer project (plus the test tools the tests use: jest,
 #     vitest, mocha, @sinonjs/fake-timers at the repository's versions) and copies __test__ into
-#     the installed package (node_modules/seqloop/__test__), so every `require('..')` and
-#     `require('seqloop/...')` of the tests loads the installed package, unchanged;
+#     the installed package (node_modules/seqloop/__test__, and examples/ for the explore
+#     walkthrough), so every `require('..')` and `require('seqloop/...')` of the tests loads the
+#     installed package, unchanged;
 #  3. under Node 20, 22 and 24, with NAPI_RS_FORCE_WASI=1: checks the binding really is the wasm
-#     one, runs the fake-timer, scheduler, EventLoop (virtual and wall clock), replay and runner
-#     adapter node tests plus the wasm-only checks (__test__/wasm.test.js; the model test at
-#     SEQLOOP_MODEL_OPS=5000 per seed instead of 50000: minutes on wasm); the Jest projects
-#     (Node 20, 22) and the Vitest projects (Node 22, 24) of scripts/ci-runners.sh;
+#     one, runs the fake-timer (diagnostics included), scheduler, EventLoop (virtual and wall
+#     clock), replay, explore and runner adapter node tests plus the wasm-only checks
+#     (__test__/wasm.test.js; the model test at SEQLOOP_MODEL_OPS=5000 per seed instead of
+#     50000: minutes on wasm); the Jest projects (Node 20, 22) and the Vitest projects (Node 22,
+#     24) of scripts/ci-runners.sh;
 #  4. the fallback without NAPI_RS_FORCE_WASI: with no native package installed, `seqloop` loads the
 #     wasm one; with optional dependencies omitted, ERR_NATIVE_BINDING_MISSING names both packages;
 #  5. sinon's own suite against the installed seqloop/fake-timers, where a snapshot of
@@ -63,14 +65,16 @@ if ls "$consumer"/node_modules/seqloop-linux-* >/dev/null 2>&1; then
   echo "ci-wasm: a native platform package was installed" >&2; exit 1
 fi
 cp -R __test__ "$pkg/__test__"
+# The explore tests run the README walkthrough, examples/explore-search.js (not in the package).
+cp -R examples "$pkg/examples"
 mkdir -p "$consumer/runners"
 cp -R __test__/jest "$consumer/runners/jest"
 cp -R __test__/vitest "$consumer/runners/vitest"
 cp -R __test__/fixtures "$consumer/runners/fixtures"
 rm -rf "$consumer/runners/jest/override"
 
-tests=(fake_timers fake_timers_queue scheduler scheduler_model timer_queue event_loop replay replay_event_loop
-  runners observability wasm)
+tests=(fake_timers fake_timers_queue fake_timers_diagnostics scheduler scheduler_model timer_queue event_loop
+  replay replay_event_loop explore runners observability wasm)
 test_files=()
 for t in "${tests[@]}"; do test_files+=("$pkg/__test__/$t.test.js"); done
 
