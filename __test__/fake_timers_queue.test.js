@@ -282,3 +282,29 @@ function busyWorkload (FT, seed, steps) {
 test('random refreshes, immediates, chains and far timers fire as with sinon (same log)', () => {
   assertSameLogs(busyWorkload, [3, 17, 4242, 31337], 1500)
 })
+
+/**
+ * Small ticks between far-off timers (a lane answers "nothing due" from its lower bound of the
+ * native deadlines, without asking the queue): the bound after a pop, after cancels of the
+ * earliest timers, and after inserts below it, each checked by a timer that must fire.
+ */
+function smallTicks (FT, seed, steps) {
+  const rnd = rng(seed)
+  const c = FT.createClock(0, 1e6)
+  const log = []
+  const far = []
+  for (let i = 0; i < 600; i++) far.push(c.setTimeout(() => log.push(`far${i}@${c.now}`), 50 + 10 * (i % 40)))
+  for (let s = 0; s < steps; s++) {
+    const op = rnd(8)
+    if (op === 0 && far.length !== 0) c.clearTimeout(far.splice(rnd(Math.min(far.length, 5)), 1)[0])
+    else if (op === 1) c.setTimeout(() => log.push(`near${s}@${c.now}`), 1 + rnd(3))
+    else if (op === 2) far.push(c.setTimeout(() => log.push(`late${s}@${c.now}`), 20 + rnd(400)))
+    else log.push(`tick ${c.tick(1)} count=${c.countTimers()}`)
+  }
+  log.push(`runAll ${c.runAll()} count=${c.countTimers()}`)
+  return log
+}
+
+test('1 ms ticks between far-off timers fire what is due, after pops, cancels and inserts (same log as sinon)', () => {
+  assertSameLogs(smallTicks, [5, 11, 2024], 1200)
+})

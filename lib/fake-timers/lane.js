@@ -61,6 +61,11 @@ class Lane {
     for (;;) {
       if (this.bi > this.bn) {
         if (this.h === null) return null
+        // `floor` is a lower bound of the native queue's deadlines (every insert lowers it, a pop
+        // sets it to the last deadline popped, which the rest are at or after; a cancel only
+        // removes), so nothing there is due by `limit`: no native call (a `tick(1)` past many
+        // far-off timers then never crosses into the addon, which costs most on the wasm build).
+        if (this.floor > limit) return null
         const n = queuePopDue(this.h, limit, out, this.want)
         if (n === 0) return null
         this.floor = out[0]
