@@ -17,6 +17,12 @@ const kIsInstance = Symbol.for('seqloop.isInstance')
 const installHooks = native.NativeEventLoop.prototype.__seqloopHooks
 delete native.NativeEventLoop.prototype.__seqloopHooks
 
+// The WebAssembly build's run driver arms JS timers (src/binding/ffi/uv_wasm.rs): these, the real
+// ones as the package loads, never a fake clock's installed later (docs/wasm.md).
+if (typeof native.__seqloopWasmTimers === 'function') {
+  native.__seqloopWasmTimers({ setTimeout, clearTimeout, setImmediate, clearImmediate })
+}
+
 // Node's own "run the nextTick queue and the microtasks now" (`runNextTicks` in
 // lib/internal/process/task_queues.js, kept on `process` for compatibility): exactly what Node's
 // timer list calls between two of its timers. Captured once, so later changes to `process`

@@ -91,7 +91,7 @@ function requireNew (Cls, nativeName) {
 
 const exported = { ...native, Scheduler, TimerQueue, EventLoop }
 // Loader internals and napi-rs aliases are not part of the package's API.
-for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget', '__seqloopIsInstance', '__seqloopConstructible', '__seqloopEventLoopRaw', '__seqloopLiveLoops', '__seqloopTimerQueueRaw']) {
+for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget', '__seqloopIsInstance', '__seqloopConstructible', '__seqloopEventLoopRaw', '__seqloopLiveLoops', '__seqloopTimerQueueRaw', '__seqloopWasmTimers']) {
   delete exported[internal]
 }
 for (const [name, value] of Object.entries(exported)) {

@@ -164,6 +164,22 @@ loop_fn!(raw_clear_immediate, 2, |h, env, a| h.inner.clear_immediate(env, a.argv
 loop_fn!(raw_step, 1, |h, env, _a| if h.runner { h.inner.step(env) } else { fast::to_number(env, 0.0) });
 loop_fn!(raw_rearm, 2, |h, env, a| h.inner.rearm_interval(env, a.argv[1]));
 
+/// The WebAssembly build's run driver arms JS timers: `timers` holds the real
+/// `{ setTimeout, clearTimeout, setImmediate, clearImmediate }` as the package loads, used by
+/// every run from then on instead of the globals of the moment (a fake clock installed later must
+/// not capture a run's wake-ups; docs/wasm.md).
+///
+/// Internal (`lib/event-loop.js`; the package entry drops it from its exports).
+#[cfg(target_family = "wasm")]
+#[napi(js_name = "__seqloopWasmTimers", skip_typescript)]
+pub fn wasm_timers(env: &Env, timers: Object) -> Result<()> {
+    if super::super::ffi::set_real_timers(env.raw(), timers.raw()) {
+        Ok(())
+    } else {
+        Err(Error::from_reason("could not keep a reference to the timer functions"))
+    }
+}
+
 /// The timer functions every `EventLoop` shares, without napi-rs's per-call overhead (and,
 /// being one set per process rather than per loop, without per-loop function objects that
 /// would make JS call sites megamorphic): `{ setTimeout(h, fn, ms), setInterval(h, fn, ms),

@@ -13,7 +13,7 @@
 //! The others are local to one file: F1–F3 and H1–H2 (`fast.rs`), R1–R5 (`class.rs`), T1
 //! (`value.rs`), V3 and X1–X2 (`buffer.rs`), N1–N5 (`loop_glue.rs`), U1–U5 (`uv.rs`); on the
 //! WebAssembly build (`cfg(target_family = "wasm")`, docs/wasm.md) also R1w (`class_wasm.rs`),
-//! W1–W3 (`uv_wasm.rs`, which replaces `uv.rs`) and S1 (`wasm_napi.rs`).
+//! W1–W4 (`uv_wasm.rs`, which replaces `uv.rs`) and S1 (`wasm_napi.rs`).
 //!
 //! - `fast.rs`: raw N-API callbacks (bound to an `Rc` target, or process-wide over handles),
 //!   their argument reads and the JS values they return (F1–F3, H1–H2);
@@ -30,7 +30,7 @@
 //! - `class_wasm.rs`: the receiver brand without type tags, napi-rs's class record (R1w);
 //! - `loop_glue_wasm.rs`: `loop_glue.rs`'s async contexts, make_callback and settle_in_scope
 //!   without async contexts, draining nextTicks and microtasks explicitly (N1–N3);
-//! - `uv_wasm.rs`: the run's timer as JS `setTimeout`/`setImmediate` (W1–W3);
+//! - `uv_wasm.rs`: the run's timer as JS `setTimeout`/`setImmediate`, the real ones (W1–W4);
 //! - `wasm_napi.rs`: emnapi's `napi` import module and the typed-array write-back (S1).
 
 pub(crate) mod buffer;
@@ -46,6 +46,8 @@ mod loop_glue_wasm;
 // The WebAssembly build has no libuv: its stand-in arms JS timers (docs/wasm.md).
 #[cfg_attr(target_family = "wasm", path = "uv_wasm.rs")]
 mod uv;
+#[cfg(target_family = "wasm")]
+pub(crate) use uv::set_real_timers;
 pub(crate) mod value;
 // emnapi's `napi` import module and the typed-array write-back (docs/wasm.md).
 #[cfg(target_family = "wasm")]

@@ -22,7 +22,11 @@
 //!   forgets it before the callback runs (the callback may arm the next or close the timer, so
 //!   the trampoline touches the Guard only before calling it).
 //! - W3: every `napi_ref` the Guard holds is deleted exactly once (on clear, or in `close`).
+//! - W4: the timer functions come from the object `lib/event-loop.js` hands over when the
+//!   package loads (`set_real_timers`), held by one strong reference per thread, so a fake
+//!   clock installed later does not capture a run's wake-ups.
 
+use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 use std::ptr;
 
@@ -61,16 +65,48 @@ fn ok(status: sys::napi_status) -> Option<()> {
     (status == sys::Status::napi_ok).then_some(())
 }
 
-/// `globalThis[name]`.
+thread_local! {
+    /// W4: the object `set_real_timers` was last given (a strong reference, deleted only when a
+    /// later call replaces it; else it lives as long as the thread's env), or null.
+    static REAL_TIMERS: Cell<sys::napi_ref> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Keeps `timers` (`{ setTimeout, clearTimeout, setImmediate, clearImmediate }`, the real ones as
+/// the package loads) as the functions every run arms, instead of the globals of the moment: a
+/// fake clock installed later (sinon's, seqloop's) must not capture a run's wake-ups, as it
+/// cannot capture libuv's on a native build. False when no reference could be made.
+pub(crate) fn set_real_timers(env: sys::napi_env, timers: sys::napi_value) -> bool {
+    let mut r = ptr::null_mut();
+    // SAFETY: G1: env is the live env of the calling method; G2: `timers` is an argument of it.
+    if unsafe { sys::napi_create_reference(env, timers, 1, &mut r) } != sys::Status::napi_ok {
+        return false;
+    }
+    let old = REAL_TIMERS.with(|t| t.replace(r));
+    if !old.is_null() {
+        // SAFETY: W4: `old` was made above by an earlier call in this env and is deleted once, here,
+        // after it was replaced.
+        unsafe { sys::napi_delete_reference(env, old) };
+    }
+    true
+}
+
+/// `timers[name]` of [`set_real_timers`], else `globalThis[name]`, with `globalThis` (the `this`
+/// of the call).
 fn global_fn(env: sys::napi_env, name: &CStr) -> Option<(sys::napi_value, sys::napi_value)> {
     let mut global = ptr::null_mut();
+    let mut holder = ptr::null_mut();
     let mut f = ptr::null_mut();
+    let real = REAL_TIMERS.with(Cell::get);
     // SAFETY: G1: env is the live env of the current call (the timer's owner is a run of this
-    // env, and every caller is an N-API method or timer callback with an open handle scope); the
-    // name is NUL-terminated; out-pointers are valid locals.
+    // env, and every caller is an N-API method or timer callback with an open handle scope); W4:
+    // `real` is null or a live reference of this env; the name is NUL-terminated; out-pointers
+    // are valid locals.
     unsafe {
         ok(sys::napi_get_global(env, &mut global))?;
-        ok(sys::napi_get_named_property(env, global, name.as_ptr(), &mut f))?;
+        if real.is_null() || sys::napi_get_reference_value(env, real, &mut holder) != sys::Status::napi_ok {
+            holder = global;
+        }
+        ok(sys::napi_get_named_property(env, holder, name.as_ptr(), &mut f))?;
     }
     Some((global, f))
 }
