@@ -91,7 +91,7 @@ function requireNew (Cls, nativeName) {
 
 const exported = { ...native, Scheduler, TimerQueue, EventLoop }
 // Loader internals and napi-rs aliases are not part of the package's API.
-for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget', '__seqloopIsInstance', '__seqloopConstructible', '__seqloopEventLoopRaw', '__seqloopLiveLoops', '__seqloopTimerQueueRaw']) {
+for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget', '__seqloopIsInstance', '__seqloopConstructible', '__seqloopEventLoopRaw', '__seqloopLiveLoops', '__seqloopTimerQueueRaw', '__seqloopWorkersCreate', '__seqloopWorkersAttach']) {
   delete exported[internal]
 }
 for (const [name, value] of Object.entries(exported)) {
@@ -100,6 +100,9 @@ for (const [name, value] of Object.entries(exported)) {
     exported[name] = requireNew(value, value === EventLoop ? 'NativeEventLoop' : name)
   }
 }
+// ShardedWorkers checks its own receivers (its prototype chain includes EventEmitter's, which
+// must not be wrapped).
+exported.ShardedWorkers = require('./workers.js').ShardedWorkers
 module.exports = exported
 
 // Fake timers (seqloop/fake-timers) are also reachable from the main entry.

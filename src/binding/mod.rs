@@ -16,3 +16,4 @@ mod slab;
 mod timer_queue;
 mod topo;
 mod uv;
+mod workers;
