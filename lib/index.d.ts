@@ -130,6 +130,8 @@ export interface ShardedWorkersShardTelemetry {
   pinned: boolean
   alive: boolean
   sentBack: number
+  /** Slots of this shard's two partitions in use (queued, being handled, retained or allocated). */
+  slotsInUse: number
 }
 
 export interface ShardedWorkersTelemetry {

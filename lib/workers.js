@@ -239,7 +239,7 @@ class ShardedWorkers extends EventEmitter {
       throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "shardId" is out of range. It must be an integer in 0..${this.shardCount - 1}. Received ${shardId}`)
     }
     const s = this.#shards[shardId]
-    if (s && s.alive) throw codedError(Error, 'ERR_INVALID_STATE', `shard ${shardId} is running`)
+    if (s && s.alive) throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `shard ${shardId} is running; restart() takes a shard whose worker exited`)
     if (s) await s.exited
     await this.#spawn(shardId)
   }
@@ -263,6 +263,7 @@ class ShardedWorkers extends EventEmitter {
         pinned: Boolean(this.#shards[i] && this.#shards[i].pinned),
         alive: Boolean(this.#shards[i] && this.#shards[i].alive),
         sentBack: s.upHandled,
+        slotsInUse: s.slotsInUse,
       })),
     }
     Object.defineProperty(t, 'asJson', {
@@ -272,7 +273,7 @@ class ShardedWorkers extends EventEmitter {
         rejected_enqueues: t.rejectedEnqueues,
         shard_bindings: t.shardBindings.map((b) => ({ shard_id: b.shardId, core_id: b.coreId, numa_node: b.numaNode })),
         fallback_reason: t.fallbackReason,
-        shards: t.shards.map((s) => ({ shard_id: s.shardId, handled: s.handled, core_id: s.coreId, numa_node: s.numaNode, memory_node: s.memoryNode, pinned: s.pinned, alive: s.alive })),
+        shards: t.shards.map((s) => ({ shard_id: s.shardId, handled: s.handled, core_id: s.coreId, numa_node: s.numaNode, memory_node: s.memoryNode, pinned: s.pinned, alive: s.alive, slots_in_use: s.slotsInUse })),
       }),
     })
     return t

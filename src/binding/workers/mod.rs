@@ -25,7 +25,7 @@ use super::error::{Code, Coded};
 use super::topo::ReactorPlacementManifest;
 use crate::topo::affinity::AffinityEnforcement;
 use crate::topo::hugepage::HugepageConfig;
-use crate::workers::{Direction, Hub, HubConfig};
+use crate::workers::{Direction, Hub, HubConfig, SlotRef};
 use side::Side;
 use sys::{Env, RawCb, Ret, Value};
 
@@ -86,7 +86,9 @@ method!(m_counters, 0, |s, env, _a| {
                 "depth": h.depth(Direction::Down, i), "maxDepth": max_depth, "rejected": rejected,
                 "handled": handled, "upDepth": h.depth(Direction::Up, i), "upMaxDepth": up_max,
                 "upRejected": up_rejected, "upHandled": up_handled,
-                "numaNode": h.slots().node_of(crate::workers::SlotRef::part_of(i, Direction::Down)).map(|n| n.0),
+                "numaNode": h.slots().node_of(SlotRef::part_of(i, Direction::Down)).map(|n| n.0),
+                "slotsInUse": h.slots().in_use(SlotRef::part_of(i, Direction::Down))
+                    + h.slots().in_use(SlotRef::part_of(i, Direction::Up)),
             })
         })
         .collect();
