@@ -371,7 +371,8 @@ impl Hub {
         }
     }
 
-    /// Marks the hub closed: later sends fail with [`HubError::Closed`].
+    /// Marks the hub closed: later sends from the main thread fail with [`HubError::Closed`]
+    /// (shards may still send back while they drain).
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
     }
@@ -437,7 +438,7 @@ impl Hub {
         slot: SlotRef,
         len: usize,
     ) -> Result<Msg, HubError> {
-        if self.is_closed() {
+        if dir == Direction::Down && self.is_closed() {
             return Err(HubError::Closed);
         }
         if len > self.slots.entry_size() {
@@ -528,7 +529,7 @@ impl Hub {
         items: impl Iterator<Item = (usize, Key, &'b [u8])>,
         mut sent: impl FnMut(&Msg),
     ) -> Result<usize, HubError> {
-        if self.is_closed() {
+        if dir == Direction::Down && self.is_closed() {
             return Err(HubError::Closed);
         }
         let n = self.shards.len();
