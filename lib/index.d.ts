@@ -145,8 +145,12 @@ export interface ShardedWorkersTelemetry {
 }
 
 /** Key-affine shards on pinned worker threads, messages in shared NUMA slab memory (API.md §8). */
-export declare class ShardedWorkers extends import('node:events').EventEmitter {
+export declare class ShardedWorkers {
   private constructor()
+  /** `'error'`: a handler's error (`shardId`, `globalSeq`, `shardSeq`, `key`) or `ERR_WORKER_EXITED`. */
+  on(event: 'error', listener: (err: Error & { code?: string; shardId: number; globalSeq?: number }) => void): this
+  once(event: 'error', listener: (err: Error & { code?: string; shardId: number; globalSeq?: number }) => void): this
+  off(event: 'error', listener: (err: Error) => void): this
   static start(workerFile: string | URL, options?: ShardedWorkersOptions): Promise<ShardedWorkers>
   readonly shardCount: number
   readonly manifest: import('../index').ReactorPlacementManifest

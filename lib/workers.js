@@ -71,7 +71,8 @@ function parseOptions(options) {
   return { shards, topology, manifest, enforcement, record, laneCapacity, entrySizeBytes, slabCapacity, workerData: options.workerData }
 }
 
-class ShardedWorkers extends EventEmitter {
+class ShardedWorkers {
+  #events = new EventEmitter()
   #core
   #options
   #file
@@ -81,12 +82,11 @@ class ShardedWorkers extends EventEmitter {
 
   /** Use `ShardedWorkers.start(workerFile, options)`. */
   constructor(key, core, file, options) {
-    super()
     if (key !== kStart) throw codedError(TypeError, 'ERR_ILLEGAL_CONSTRUCTOR', 'ShardedWorkers cannot be constructed with new; use ShardedWorkers.start()')
     this.#core = core
     this.#file = file
     this.#options = options
-    this.#receiver = new Receiver(core, options.laneCapacity, options.shards, (err, info) => this.emit('error', decorate(err, info)))
+    this.#receiver = new Receiver(core, options.laneCapacity, options.shards, (err, info) => this.#emit( decorate(err, info)))
     Object.defineProperty(this, 'shardCount', { value: options.shards, enumerable: true })
     Object.defineProperty(this, 'manifest', { value: options.manifest, enumerable: true })
   }
@@ -148,7 +148,7 @@ class ShardedWorkers extends EventEmitter {
           Object.assign(state, { pinned: m.pinned, cpu: m.cpu, reason: m.reason })
           resolve()
         } else if (m.type === 'handlerError') {
-          this.emit('error', Object.assign(rebuildError(m.error), { shardId, globalSeq: m.globalSeq, shardSeq: m.shardSeq, key: m.key }))
+          this.#emit( Object.assign(rebuildError(m.error), { shardId, globalSeq: m.globalSeq, shardSeq: m.shardSeq, key: m.key }))
         } else if (m.type === 'closed') {
           if (state.closed) state.closed()
         }
@@ -170,7 +170,7 @@ class ShardedWorkers extends EventEmitter {
         if (this.#closing) return
         const err = this.#core.exitedError(shardId, code, state.error ? `: ${state.error.message}` : '')
         if (state.error) err.cause = state.error
-        this.emit('error', err)
+        this.#emit( err)
       })
     })
   }
@@ -180,6 +180,32 @@ class ShardedWorkers extends EventEmitter {
       if (s && s.alive) await s.worker.terminate()
       if (s) await s.exited
     }))
+  }
+
+  #emit(err) {
+    // Like an EventEmitter: an 'error' without a listener is thrown.
+    this.#events.emit('error', err)
+  }
+
+  /** Listens for `'error'` events (a handler's error, or `ERR_WORKER_EXITED`). */
+  on(event, fn) {
+    core(this)
+    this.#events.on(checkEvent(event), checkListener(fn))
+    return this
+  }
+
+  /** Like `on`, once. */
+  once(event, fn) {
+    core(this)
+    this.#events.once(checkEvent(event), checkListener(fn))
+    return this
+  }
+
+  /** Removes a listener. */
+  off(event, fn) {
+    core(this)
+    this.#events.off(checkEvent(event), checkListener(fn))
+    return this
   }
 
   /** The shard of `key`: FNV-1a 64 of its UTF-8 bytes modulo the shard count. */
@@ -235,6 +261,7 @@ class ShardedWorkers extends EventEmitter {
   async restart(shardId) {
     core(this)
     if (this.#closing) throw codedError(Error, 'ERR_WORKERS_CLOSED', 'the workers are closed')
+    if (typeof shardId !== 'number') throw typeError('shardId', 'of type number', shardId)
     if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.shardCount) {
       throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "shardId" is out of range. It must be an integer in 0..${this.shardCount - 1}. Received ${shardId}`)
     }
@@ -315,6 +342,19 @@ class ShardedWorkers extends EventEmitter {
 }
 
 const kStart = Symbol('ShardedWorkers.start')
+
+function checkEvent(event) {
+  if (event !== 'error') {
+    const got = typeof event === 'string' ? `'${event}'` : typeof event
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The argument 'event' must be 'error' (the only event ShardedWorkers emits). Received ${got}`)
+  }
+  return event
+}
+
+function checkListener(fn) {
+  if (typeof fn !== 'function') throw typeError('listener', 'of type function', fn)
+  return fn
+}
 const core = ShardedWorkers.core
 delete ShardedWorkers.core
 
