@@ -158,7 +158,17 @@ const samples = {
       clock.uninstall()
     }
   },
+  ERR_PENDING_TIMERS: () => {
+    const g = { Date, setTimeout, clearTimeout }
+    const clock = require('seqloop/fake-timers').withGlobal(g).install({ toFake: ['setTimeout'], failOnPending: true })
+    g.setTimeout(() => {}, 10)
+    clock.uninstall()
+  },
   ERR_MISSING_TIMER: () => require('seqloop/fake-timers').withGlobal({ Date, setTimeout, clearTimeout }).install({ toFake: ['setImmediate'] }),
+  ERR_EXPLORE_STALLED: async () => {
+    const r = await require('seqloop/explore').explore(() => new Promise(() => {}), { runs: 1 })
+    throw r.error
+  },
   ERR_UNSUPPORTED_RUNNER: () => require('seqloop/vitest').checkVersion('1.0.0'),
 }
 

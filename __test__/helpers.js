@@ -1,7 +1,7 @@
 'use strict'
 // Helpers shared by the node:test suites. Each is defined here once; suites import what they use.
 const assert = require('node:assert/strict')
-const { prng } = require('./model/scheduler_model.js')
+const { prng } = require('../lib/prng.js')
 
 /**
  * Asserts that `fn()` throws an error with `code`, and, when `Class` is given, that the error is
@@ -64,7 +64,8 @@ async function settleUnderGc (predicate, rounds = 100) {
 }
 
 /**
- * The one seeded PRNG of the test suites (mulberry32, from the scheduler model). `rand(n)` is an
+ * The one seeded PRNG of the test suites (mulberry32: the package's own, lib/prng.js, which
+ * schedule exploration uses too). `rand(n)` is an
  * integer in [0, n); `next()` a float in [0, 1).
  */
 function seeded (seed) {

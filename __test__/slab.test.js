@@ -166,6 +166,35 @@ test('hugepage status: evaluate, detect and the pool rules (HS1–HS4, HJ1, HP-a
   assert.equal(l.hugepage.active, true)
 })
 
+test('hugepage status is plain data: spreading, Object.keys and JSON keep its fields (issue 16)', () => {
+  const pool = NumaSlabPool.fromNodes([0], small({ entrySizeBytes: 1024, hugepage: { enabled: true, pageSizeBytes: 4096 } }))
+  pool.setHugepageStatus({ totalPages: 128, freePages: 64, pageSizeBytes: 4096, active: true })
+  const cases = [
+    [HugepageStatus.evaluate({}, 1024, 512), { totalPages: 1024, freePages: 512, pageSizeBytes: 2097152, active: true, fallbackReason: null, thpMode: null }],
+    [HugepageStatus.evaluate({ enabled: false }, 8, 2), { totalPages: 8, freePages: 2, pageSizeBytes: 2097152, active: false, fallbackReason: 'hugepage_disabled', thpMode: null }],
+    [pool.hugepageStatus(), { totalPages: 128, freePages: 64, pageSizeBytes: 4096, active: true, fallbackReason: null, thpMode: null }],
+  ]
+  const host = HugepageStatus.detect()
+  cases.push([host, { totalPages: host.totalPages, freePages: host.freePages, pageSizeBytes: host.pageSizeBytes, active: host.active, fallbackReason: host.fallbackReason, thpMode: host.thpMode }])
+  for (const [status, fields] of cases) {
+    assert.ok(status instanceof HugepageStatus)
+    assert.deepEqual({ ...status }, fields)
+    assert.deepEqual(Object.keys(status), Object.keys(fields))
+    assert.deepEqual(JSON.parse(JSON.stringify(status)), fields)
+    assert.deepEqual({ ...status, active: false }, { ...fields, active: false })
+    // Read-only: the fields cannot drift from the native value behind asJson().
+    assert.throws(() => { 'use strict'; status.totalPages = 1 }, TypeError)
+    assert.equal(status.asJson().total_pages, fields.totalPages)
+    // A spread copy is accepted wherever a status is.
+    const copy = NumaSlabPool.fromNodes([0], small({ hugepage: { enabled: false, pageSizeBytes: fields.pageSizeBytes } }))
+    copy.setHugepageStatus({ ...status })
+    assert.deepEqual([copy.hugepageStatus().totalPages, copy.hugepageStatus().freePages], [fields.totalPages, fields.freePages])
+    const fromInstance = NumaSlabPool.fromNodes([0], small({ hugepage: { enabled: false, pageSizeBytes: fields.pageSizeBytes } }))
+    fromInstance.setHugepageStatus(status)
+    assert.deepEqual({ ...fromInstance.hugepageStatus() }, { ...copy.hugepageStatus() })
+  }
+})
+
 test('error codes', () => {
   const pool = NumaSlabPool.fromNodes([0], small())
   const { handle } = pool.allocate(0)

@@ -383,6 +383,37 @@ test('drains stop at the first envelope that is not a slot message; order is nev
   assert.equal(mesh.drainSlotsGlobalOrder(100, out), 2)
 })
 
+test('slot messages keep the key they were routed by as their eventId (keys are shared, never mixed up)', () => {
+  const mesh = new ReactorMesh({ shardCount: 3, laneCapacity: 8192 })
+  const keys = []
+  // More distinct keys than the mesh keeps for reuse (4096), long keys (read past the 64-byte
+  // stack buffer), non-ASCII keys and the empty key.
+  for (let i = 0; i < 5000; i++) keys.push(i % 7 === 0 ? `ключ-${i}-${'x'.repeat(i % 100)}` : `k${i % 4500}`)
+  keys.push('', 'k1')
+  const want = []
+  keys.forEach((key, i) => {
+    const shard = mesh.enqueueSlot(key, 0, i, 1)
+    want.push({ shard, key, i })
+  })
+  const batch = new Float64Array([0, 9000, 1, 0, 9001, 1])
+  assert.equal(mesh.enqueueSlots('batch-key', batch, 2), 2)
+  assert.equal(mesh.enqueueSlots(null, batch, 2), 2)
+  const got = mesh.drainGlobalOrder(10000)
+  assert.equal(got.length, keys.length + 4)
+  want.forEach(({ shard, key, i }, n) => {
+    const e = got[n]
+    assert.deepEqual([e.shardId, e.task.eventId, e.task.payload.slotIndex], [shard, key, i], `message ${n}`)
+  })
+  assert.deepEqual(got.slice(-4).map((e) => e.task.eventId), ['batch-key', 'batch-key', '', ''])
+  // One key, one shard, on every mesh of that shard count (FNV-1a of the key, M5).
+  const fresh = new ReactorMesh({ shardCount: 3, laneCapacity: 8 })
+  for (const key of ['k1', `ключ-7-${'x'.repeat(7)}`, '', 'batch-key']) {
+    const a = mesh.enqueueSlot(key, 0, 1, 1)
+    assert.equal(mesh.enqueueSlot(key, 0, 2, 1), a)
+    assert.equal(fresh.enqueueSlot(key, 0, 3, 1), a)
+  }
+})
+
 test('error codes of the slot API', () => {
   const mesh = new ReactorMesh({ shardCount: 2 })
   const pool = NumaSlabPool.fromNodes([0], { slabCapacity: 4, entrySizeBytes: 16, hugepage: OFF })

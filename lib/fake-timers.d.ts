@@ -5,11 +5,15 @@
 /** 'sinon' (the default: behaves as @sinonjs/fake-timers 15) or 'node' (behaves as Node's timers). */
 export type Semantics = 'sinon' | 'node'
 
-/** What `install` can fake (`toFake` / `toNotFake` entries). */
+/**
+ * What `install` can fake (`toFake` / `toNotFake` entries). 'AbortSignal' (seqloop's extension,
+ * faked by default in both modes) puts `AbortSignal.timeout` on the fake clock.
+ */
 export type FakeMethod =
   | 'setTimeout' | 'clearTimeout' | 'setImmediate' | 'clearImmediate' | 'setInterval' | 'clearInterval'
   | 'Date' | 'nextTick' | 'hrtime' | 'requestAnimationFrame' | 'cancelAnimationFrame'
   | 'requestIdleCallback' | 'cancelIdleCallback' | 'performance' | 'queueMicrotask' | 'Intl' | 'Temporal'
+  | 'AbortSignal'
 
 /** A Temporal.Duration, or anything with its `total()`: read as `total({ unit: 'millisecond' })`. */
 export interface TemporalDurationLike { total(options: { unit: 'millisecond'; relativeTo?: unknown }): number }
@@ -58,6 +62,50 @@ export interface FakeTimer {
 
 /** What `setTimeout` etc. return: the handle in Node, the numeric id for number-based globals. */
 export type TimerId = number | FakeTimer
+
+/** The function that created a pending timer, as `clock.pending()` names it. */
+export type PendingKind =
+  | 'setTimeout' | 'setInterval' | 'setImmediate' | 'requestAnimationFrame' | 'requestIdleCallback'
+  | 'AbortSignal.timeout'
+
+/** A pending timer as `clock.pending()` and `ERR_PENDING_TIMERS`'s `.pending` list it. */
+export interface PendingTimer {
+  /** The timer's numeric id (`+handle`). */
+  id: number
+  kind: PendingKind
+  /** Delay after coercion (ms); an interval's period. */
+  delay: number
+  /** Fake epoch time it is due at. */
+  callAt: number
+  /**
+   * Where it was created: the stack frames outside seqloop, one per line (`at fn (file:line:col)`),
+   * or null when the site was not captured (see `InstallConfig.captureSites`).
+   */
+  createdAt: string | null
+}
+
+/** `.timer` of an `ERR_LOOP_LIMIT` error: the timer (or faked microtask) that kept re-arming. */
+export interface LoopLimitTimer {
+  /** Its callback's name ('anonymous' when it has none). */
+  name: string
+  /** Its delay (ms); 0 for a microtask. */
+  delay: number
+  /** Where it was created, as in `PendingTimer.createdAt`. */
+  createdAt: string | null
+}
+
+/** The error `uninstall()` throws with `failOnPending: true` when timers are left. */
+export interface PendingTimersError extends Error {
+  code: 'ERR_PENDING_TIMERS'
+  /** The ref'd timers left, in creation order. */
+  pending: PendingTimer[]
+}
+
+/** The error a run past the loop limit throws. */
+export interface LoopLimitError extends Error {
+  code: 'ERR_LOOP_LIMIT'
+  timer?: LoopLimitTimer
+}
 
 /** The deadline passed to `requestIdleCallback` callbacks. */
 export interface IdleDeadline {
@@ -122,6 +170,8 @@ export interface Clock {
 
   /** Pending timers, immediates, frames, idle callbacks and fake microtasks. */
   countTimers(): number
+  /** The pending timers (not the fake microtasks), in creation order, with where each was created. */
+  pending(): PendingTimer[]
   /** Runs the fake `nextTick`/`queueMicrotask` queue. */
   runMicrotasks(): void
   /**
@@ -152,7 +202,10 @@ export interface Clock {
   setSystemTime(now?: number | Date | { epochMilliseconds: number }): void
   /** Switches how the clock advances by itself. */
   setTickMode(config: TickModeConfig): void
-  /** Restores every faked global exactly; returns the timers still pending. */
+  /**
+   * Restores every faked global exactly; returns the timers still pending. Installed with
+   * `failOnPending: true`, it then throws a `PendingTimersError` when ref'd timers are left.
+   */
   uninstall(): FakeTimer[]
 }
 
@@ -179,11 +232,20 @@ export interface InstallConfig {
   semantics?: Semantics
   /** No longer supported (throws, as sinon 15): use `withGlobal(target).install()`. */
   target?: never
+  /**
+   * `uninstall()` restores the globals, then throws `ERR_PENDING_TIMERS` (a `PendingTimersError`)
+   * when timers other than unref'd ones are left. Implies `captureSites`. Default false.
+   */
+  failOnPending?: boolean
+  /** Keep every timer's creation site (`createdAt`), at ~1 µs a timer. Default false. */
+  captureSites?: boolean
 }
 
 /** Options of `createClock` (third argument) and `withGlobal` (second argument). */
 export interface ClockOptions {
   semantics?: Semantics
+  /** `createClock` only: keep every timer's creation site (see `InstallConfig.captureSites`). */
+  captureSites?: boolean
 }
 
 /** The original (real) timer functions, captured when the module (or `withGlobal`) ran. */
@@ -201,6 +263,8 @@ export interface Timers {
   queueMicrotask?: (callback: () => void) => void
   Intl?: typeof Intl
   Temporal?: unknown
+  /** The real `AbortSignal.timeout` (where the global has one). */
+  AbortSignal?: { timeout(delay: number): AbortSignal }
   [name: string]: unknown
 }
 

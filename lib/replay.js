@@ -64,4 +64,4 @@ function formatDivergence (d, labels = ['expected', 'actual']) {
   ]
 }
 
-module.exports = { TraceInputError, readTrace, replayFile, diffFiles, formatDivergence }
+module.exports = { TraceInputError, readTrace, parsed, replayFile, diffFiles, formatDivergence }

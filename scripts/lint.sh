@@ -5,6 +5,7 @@
 #     `@ts-expect-error` lines fail the check if they compile).
 #  2. the public .d.ts files name no internal or duplicate forms (docs/api.md, "One form per
 #     operation"): no fastPaths, rawFunctions, handle(), live* statics or __seqloop* members.
+#  3. every unsafe block of the binding is in src/binding/ffi/ (scripts/check-unsafe.sh).
 # cargo fmt --check and cargo clippy run in CI (.ci/run) on their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 node node_modules/typescript/bin/tsc -p __test__/types/tsconfig.json
 echo "tsc: the public .d.ts files type-check the usage examples"
 
-public=(index.d.ts lib/index.d.ts lib/fake-timers.d.ts lib/vitest.d.ts lib/jest-environment.d.ts)
+public=(index.d.ts lib/index.d.ts lib/fake-timers.d.ts lib/vitest.d.ts lib/jest-environment.d.ts lib/explore.d.ts)
 # a declaration (method, property or static) whose name is an internal form; `handle` only as a
 # method (`handle: SlabHandle` is a field of the slab's results)
 if grep -nE '^\s*(static\s+)?((fastPaths|rawFunctions|live[A-Z][A-Za-z]*|__seqloop[A-Za-z]*)\s*[(:<?]|handle\s*\()' "${public[@]}"; then
@@ -20,3 +21,5 @@ if grep -nE '^\s*(static\s+)?((fastPaths|rawFunctions|live[A-Z][A-Za-z]*|__seqlo
   exit 1
 fi
 echo "surface: no internal forms in the public .d.ts files"
+
+scripts/check-unsafe.sh

@@ -256,3 +256,21 @@ proptest! {
         prop_assert!(!m.has_pending());
     }
 }
+
+#[test]
+fn an_event_routed_by_a_key_lands_where_that_key_routes_and_keeps_its_own_id() {
+    let mut by_key = mesh(7, 64);
+    let mut routed = mesh(7, 64);
+    for i in 0..50u32 {
+        let key = format!("stream-{i}");
+        let h = SlabHandle { node_id: NodeId(0), slot_index: seqloop::slab::SlotIndex(i), generation: 1 };
+        let a = by_key.enqueue_event_by_key(key.clone(), h).unwrap().shard_id;
+        let hashed = routed.hash_route(&key);
+        let e = routed.enqueue_event_routed(&key, String::new(), h).unwrap();
+        assert_eq!((e.shard_id, e.shard_id), (a, hashed), "{key}");
+        match &e.task {
+            MeshTask::InboundEvent(ev) => assert_eq!((ev.event_id.as_str(), ev.payload), ("", h)),
+            MeshTask::HostcallComplete(_) => panic!("an event was queued"),
+        }
+    }
+}

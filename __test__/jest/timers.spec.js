@@ -24,7 +24,7 @@ function currentClock () {
 }
 
 const runnerTimerCases = require('../fixtures/runner_timer_cases.js')
-const { stopsAtLoopLimit } = runnerTimerCases
+const { stopsAtLoopLimit, extensionCases } = runnerTimerCases
 
 afterEach(() => {
   // Whatever a test faked ran on seqloop (checked after restoring, so a failure does not cascade).
@@ -168,4 +168,8 @@ describe('fakeTimers config', () => {
     jest.useFakeTimers({ now: new Date('2001-02-03T04:05:06Z') })
     expect(Date.now()).toBe(Date.UTC(2001, 1, 3, 4, 5, 6))
   })
+})
+
+describe("seqloop's extensions under Jest", () => {
+  extensionCases({ api: jest, test, expect, currentClock, keepReal: { doNotFake: ['AbortSignal'] } })
 })

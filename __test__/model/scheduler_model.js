@@ -9,18 +9,8 @@
 const assert = require('node:assert/strict')
 const { Scheduler, DeterministicClock, replay } = require('../..')
 
-/** mulberry32: a small, seeded PRNG. */
-function prng (seed) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, range: (n) => Math.floor(next() * n) }
-}
+// The package's one seeded PRNG (mulberry32), shared with schedule exploration.
+const { prng } = require('../../lib/prng.js')
 
 /** The model: timers by id, a FIFO of macrotasks, one seq counter (API.md §1, I1–I5). */
 class Model {

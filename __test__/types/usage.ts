@@ -44,3 +44,24 @@ install({ semantics: 'browser' })
 const nodeTimers = withGlobal(globalThis, { semantics: 'node' })
 const c2 = nodeTimers.createClock(0, 100, { semantics: 'sinon' })
 void semantics; void c2
+// seqloop's extensions: AbortSignal on the fake clock, pending(), failOnPending, the loop-limit timer
+const strict = install({ failOnPending: true, toNotFake: ['AbortSignal'] })
+const leftover = strict.pending().map((p) => `${p.kind} #${p.id} +${p.delay} @${p.callAt} ${p.createdAt ?? '?'}`)
+try {
+  strict.uninstall()
+} catch (err) {
+  const e = err as import('../../lib/fake-timers').PendingTimersError
+  const ids: number[] = e.pending.map((p) => p.id)
+  void ids
+}
+const sites = nodeTimers.createClock(0, 10, { captureSites: true })
+try {
+  sites.runAll()
+} catch (err) {
+  const t = (err as import('../../lib/fake-timers').LoopLimitError).timer
+  if (t) void `${t.name} ${t.delay} ${t.createdAt}`
+}
+install({ toFake: ['AbortSignal'] }).uninstall()
+// @ts-expect-error failOnPending is a boolean
+install({ failOnPending: 'yes' })
+void leftover

@@ -2,7 +2,7 @@
 // `setupFiles: ['seqloop/vitest']` only: this file never imports seqloop/vitest.
 import { createRequire } from 'node:module'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import runnerTimerCases, { stopsAtLoopLimit } from '../fixtures/runner_timer_cases.js'
+import runnerTimerCases, { stopsAtLoopLimit, extensionCases } from '../fixtures/runner_timer_cases.js'
 
 // Node's own require: the seqloop module instance the setup file loaded, so its clock class can be
 // compared by identity. Vitest's bundled sinon clock is a plain object and fails this.
@@ -226,4 +226,8 @@ describe('fakeTimers config', () => {
     vi.useFakeTimers({ now: new Date('2001-02-03T04:05:06Z') })
     expect(Date.now()).toBe(Date.UTC(2001, 1, 3, 4, 5, 6))
   })
+})
+
+describe("seqloop's extensions under Vitest", () => {
+  extensionCases({ api: vi, test, expect, currentClock, keepReal: { toNotFake: ['AbortSignal'] } })
 })

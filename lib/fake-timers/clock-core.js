@@ -53,6 +53,7 @@ const {
 } = require('./common.js')
 const { FakeTimer } = require('./timer.js')
 const { Lane, commitStaged } = require('./lane.js')
+const { keepSite, loopError } = require('./diagnostics.js')
 
 class ClockCore {
   _resetState () {
@@ -87,10 +88,8 @@ class ClockCore {
   _add (type, func, args, delay) {
     const n = this._nextN++
     const t = new FakeTimer(this, type, n, func, args, delay)
-    if (this.isNearInfiniteLimit) {
-      if (this._stacks === null) this._stacks = new WeakMap()
-      this._stacks.set(t, new Error().stack)
-    }
+    // where it is created, only when that is cheap to afford (see diagnostics.js)
+    if (this._sites || this.isNearInfiniteLimit || type === 'Interval') keepSite(this, t)
     this._arm(t, delay)
     return t
   }
@@ -356,22 +355,8 @@ class ClockCore {
     if (!wasNear) this.isNearInfiniteLimit = false
   }
 
-  /** `ERR_LOOP_LIMIT`, naming the timer or job that would have run next and where it was set. */
-  _loopError (next, limit) {
-    const message = `Aborting after running ${limit === undefined ? this.loopLimit : limit} timers, assuming an infinite loop!`
-    const e = codedError(Error, 'ERR_LOOP_LIMIT', message)
-    if (next === undefined) return e
-    const isJob = !(next instanceof FakeTimer)
-    const stack = isJob ? next.stack : this._stacks !== null ? this._stacks.get(next) : undefined
-    if (stack) {
-      const frames = stack.split('\n').slice(1).filter((l) => !l.includes(__dirname))
-      const name = (next.func && next.func.name) || 'anonymous'
-      // an idle callback with a timeout is labelled a Timeout, as sinon types it
-      const label = isJob ? 'Microtask' : next.type === 'IdleCallback' && !next._idleLast ? 'Timeout' : next.type
-      e.stack = `Error: ${message}\n${label} - ${name}\n${frames.join('\n')}`
-    }
-    return e
-  }
+  /** `ERR_LOOP_LIMIT`, naming the timer or job that would have run next (see diagnostics.js). */
+  _loopError (next, limit) { return loopError(this, next, limit) }
 
   /** Pending timers in the order they were created (a refreshed one counts as created then). */
   _pending () {
@@ -418,18 +403,24 @@ class ClockCore {
     const errors = { failed: false, first: undefined }
     let fired = 0
     const bound = this._tickBound
+    let near = false
     try {
       for (;;) {
         const t = this._take(target)
         if (t === null) break
-        if (++fired > bound) {
-          this._untake(t)
-          throw this._loopError(t, bound)
+        if (++fired >= bound) {
+          if (fired > bound) {
+            this._untake(t)
+            throw this._loopError(t, bound)
+          }
+          near = true // the timers this last one creates keep their creation site
+          this.isNearInfiniteLimit = true
         }
         this._fireKeeping(t, errors)
       }
     } finally {
       this._ticking--
+      if (near) this.isNearInfiniteLimit = false
     }
     if (target > this._mono) this._mono = target
     if (errors.failed) throw errors.first

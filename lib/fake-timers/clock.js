@@ -7,18 +7,19 @@ const {
 } = require('./common.js')
 const { ClockCore } = require('./clock-core.js')
 const { makeDate, makeIntl, makeTemporal, durationMs } = require('./globals.js')
+const { pendingList, pendingError, culprit } = require('./diagnostics.js')
 
 const PUBLIC_METHODS = [
   'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
   'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback',
   'nextTick', 'queueMicrotask', 'countTimers', 'runMicrotasks', 'tick', 'tickAsync', 'next',
   'nextAsync', 'runAll', 'runAllAsync', 'runToLast', 'runToLastAsync', 'runToFrame', 'jump',
-  'reset', 'setSystemTime', 'uninstall', 'setTickMode', 'hrtime'
+  'reset', 'setSystemTime', 'uninstall', 'setTickMode', 'hrtime', 'pending'
 ]
 
 /** The fake clock. Every public method is bound, so it can be passed around detached. */
 class Clock extends ClockCore {
-  constructor (env, start, loopLimit, semantics) {
+  constructor (env, start, loopLimit, semantics, captureSites) {
     super()
     this._env = env
     // `semantics: 'node'`: handles as `this`, Node's delay coercion and 1 ms floor (see README)
@@ -33,7 +34,11 @@ class Clock extends ClockCore {
     this.shouldClearNativeTimers = false
     this.isNearInfiniteLimit = false
     this._warnedNative = false
-    this._stacks = null // timer → stack where it was set, kept only near the loop limit
+    this._stacks = null // timer → Error made where it was set (see diagnostics.js for when)
+    this._sites = captureSites === true // keep every timer's creation site
+    this._failOnPending = false // `uninstall` throws ERR_PENDING_TIMERS when timers are left
+    this._signalTimers = null // the timers behind the fake AbortSignal.timeout (a WeakSet)
+    this._rearmed = null // timers created while a run was at its loop limit (a WeakSet)
     this._resetState()
     for (const name of PUBLIC_METHODS) {
       const bound = this[name].bind(this)
@@ -123,7 +128,7 @@ class Clock extends ClockCore {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
         `The "callback" argument must be of type function. Received ${describe(func)}`)
     }
-    this._jobs.push({ func, args, stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
+    this._jobs.push({ func, args, kind: 'nextTick', stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
   }
 
   queueMicrotask (func) {
@@ -131,8 +136,14 @@ class Clock extends ClockCore {
       throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
         `The "callback" argument must be of type function. Received ${describe(func)}`)
     }
-    this._jobs.push({ func, args: NO_ARGS, stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
+    this._jobs.push({ func, args: NO_ARGS, kind: 'queueMicrotask', stack: this.isNearInfiniteLimit ? new Error().stack : undefined })
   }
+
+  /**
+   * The pending timers, in creation order: `{ id, kind, delay, callAt, createdAt }` each, where
+   * `createdAt` is the creation site (stack frames outside seqloop) when it was captured, else null.
+   */
+  pending () { return pendingList(this) }
 
   /** Timers, immediates, frames, idle callbacks and faked microtasks still waiting. */
   countTimers () { return this._byId.size + this._jobs.length }
@@ -241,15 +252,7 @@ class Clock extends ClockCore {
 
   _loopErrorForNext () {
     this.isNearInfiniteLimit = false
-    let next
-    let best = Infinity
-    for (const t of this._pending()) {
-      if (t._at < best || (t._at === best && t._imm)) {
-        best = t._at
-        next = t
-      }
-    }
-    return this._loopError(next)
+    return this._loopError(culprit(this))
   }
 
   runToLast () {
@@ -394,7 +397,10 @@ class Clock extends ClockCore {
     }
   }
 
-  /** Restores every faked global exactly and returns the timers still pending. */
+  /**
+   * Restores every faked global exactly and returns the timers still pending. Installed with
+   * `failOnPending: true`, it then throws ERR_PENDING_TIMERS if any (ref'd) timer is left.
+   */
   uninstall () {
     const pending = this._pending()
     if (this._tickMode.mode !== 'manual') this.setTickMode({ mode: 'manual' })
@@ -406,6 +412,8 @@ class Clock extends ClockCore {
     for (const [listener, signal] of this.abortListenerMap) signal.removeEventListener('abort', listener)
     this.abortListenerMap.clear()
     this.methods = []
+    const leaked = this._failOnPending ? pendingError(this, pending) : null
+    if (leaked !== null) throw leaked
     return pending
   }
 }

@@ -6,6 +6,7 @@ const {
 const { Clock } = require('./clock.js')
 const { fillPerformance } = require('./globals.js')
 const { makePromiseTimers } = require('./promises.js')
+const { hasSignalTimeout, realSignalTimeout, makeSignalTimeout } = require('./diagnostics.js')
 
 const noop = () => undefined
 
@@ -25,6 +26,12 @@ function checkSemantics (semantics, fallback) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `semantics must be 'sinon' or 'node', got ${describe(semantics)}`)
   }
   return semantics
+}
+
+/** A boolean option (`failOnPending`, `captureSites`): true, false or absent. */
+function checkFlag (value, what) {
+  if (value === undefined || value === true || value === false) return value === true
+  throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `${what} must be a boolean, got ${describe(value)}`)
 }
 
 function checkLoopLimit (loopLimit) {
@@ -84,7 +91,9 @@ function withGlobal (globalObject, options) {
     Intl: Boolean(g.Intl) && typeof g.Intl === 'object',
     // where the global has one (Node 26, a polyfill): sinon 15.5 fakes `Temporal.Now`
     Temporal: g.Temporal !== null && typeof g.Temporal === 'object' &&
-      g.Temporal.Now !== undefined && g.Temporal.Instant !== undefined
+      g.Temporal.Now !== undefined && g.Temporal.Instant !== undefined,
+    // seqloop's extension (both semantics): `AbortSignal.timeout` on the fake clock
+    AbortSignal: hasSignalTimeout(g)
   })
   // the originals, by the names `toFake` takes (the first five even when missing, as sinon lists them)
   const timers = {
@@ -99,6 +108,8 @@ function withGlobal (globalObject, options) {
     if (!present[name]) continue
     timers[name] = name === 'hrtime' || name === 'nextTick' ? proc[name] : g[name]
   }
+  // what it fakes is a static method: `timers.AbortSignal.timeout` is the real one
+  if (present.AbortSignal) timers.AbortSignal = realSignalTimeout(g)
 
   const env = {
     global: g,
@@ -121,7 +132,8 @@ function withGlobal (globalObject, options) {
   function createClock (now, loopLimit, clockOptions) {
     checkObject(clockOptions, 'createClock options')
     const semantics = checkSemantics(clockOptions != null ? clockOptions.semantics : undefined, defaultSemantics)
-    return new Clock(env, now, checkLoopLimit(loopLimit), semantics)
+    const captureSites = checkFlag(clockOptions != null ? clockOptions.captureSites : undefined, 'captureSites')
+    return new Clock(env, now, checkLoopLimit(loopLimit), semantics, captureSites)
   }
 
   function install (config) {
@@ -163,7 +175,10 @@ function withGlobal (globalObject, options) {
       throw codedError(ReferenceError, 'ERR_MISSING_TIMER', `non-existent timers and/or objects cannot be faked: '${describe(name)}'`)
     }
 
-    const clock = createClock(config.now, config.loopLimit, { semantics })
+    const failOnPending = checkFlag(config.failOnPending, 'config.failOnPending')
+    const captureSites = checkFlag(config.captureSites, 'config.captureSites') || failOnPending
+    const clock = createClock(config.now, config.loopLimit, { semantics, captureSites })
+    clock._failOnPending = failOnPending
     clock.shouldClearNativeTimers = config.shouldClearNativeTimers === true
     clock.abortListenerMap = new Map()
     clock.methods = methods
@@ -178,6 +193,10 @@ function withGlobal (globalObject, options) {
       }
       if (faking.has(name)) continue
       faking.add(name)
+      if (name === 'AbortSignal') {
+        hijack(saved, g.AbortSignal, 'timeout', faked(clock, makeSignalTimeout(clock, g)))
+        continue
+      }
       const owner = name === 'hrtime' || name === 'nextTick' ? proc : g
       clock[`_${name}`] = owner[name]
       let fake = clock[name]

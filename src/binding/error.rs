@@ -4,9 +4,9 @@
 //! a stable string (the contract); the message may change. Extra numeric properties (e.g.
 //! `shardId`, `depth`, `capacity` on `ERR_REACTOR_BACKPRESSURE`) are set on the same object.
 
-use std::ptr;
-
 use napi::{sys, Env, Status};
+
+use super::ffi::{loop_glue, value};
 
 /// Which JS error constructor to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,46 +236,14 @@ impl Coded {
 
     /// Builds the JS error object.
     pub(crate) fn to_raw(&self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
-        if self.code == Code::Pending {
-            let mut pending = false;
-            // SAFETY: env is live.
-            unsafe { sys::napi_is_exception_pending(env, &mut pending) };
-            if pending {
-                return Err(napi::Error::new(Status::PendingException, self.message.clone()));
-            }
+        if self.code == Code::Pending && value::exception_pending(env) {
+            return Err(napi::Error::new(Status::PendingException, self.message.clone()));
         }
-        let code_str = self.code.as_str();
-        let mut code = ptr::null_mut();
-        let mut msg = ptr::null_mut();
-        let mut err = ptr::null_mut();
-        // SAFETY: `env` is the live env of the current call; the string pointers and lengths come
-        // from Rust `&str`s that outlive the calls, and out-pointers are valid locals.
-        unsafe {
-            check(sys::napi_create_string_utf8(
-                env,
-                code_str.as_ptr().cast(),
-                code_str.len() as isize,
-                &mut code,
-            ))?;
-            check(sys::napi_create_string_utf8(
-                env,
-                self.message.as_ptr().cast(),
-                self.message.len() as isize,
-                &mut msg,
-            ))?;
-            let create = match self.code.class() {
-                ErrorClass::Error => sys::napi_create_error,
-                ErrorClass::Type => sys::napi_create_type_error,
-                ErrorClass::Range => sys::napi_create_range_error,
-            };
-            check(create(env, code, msg, &mut err))?;
-            for (name, value) in &self.props {
-                let mut v = ptr::null_mut();
-                check(sys::napi_create_double(env, *value, &mut v))?;
-                let key = std::ffi::CString::new(*name)
-                    .map_err(|_| napi::Error::from_status(Status::InvalidArg))?;
-                check(sys::napi_set_named_property(env, err, key.as_ptr(), v))?;
-            }
+        let err = value::new_error(env, self.code.class(), self.code.as_str(), &self.message)?;
+        for (name, v) in &self.props {
+            let key =
+                std::ffi::CString::new(*name).map_err(|_| napi::Error::from_status(Status::InvalidArg))?;
+            loop_glue::set_prop(env, err, &key, loop_glue::js_f64(env, *v)?)?;
         }
         Ok(err)
     }
@@ -285,8 +253,7 @@ impl Coded {
     pub(crate) fn throw(self, env: &Env) -> napi::Error {
         match self.to_raw(env.raw()) {
             Ok(err) => {
-                // SAFETY: `err` was just created in this env; napi_throw takes any value.
-                unsafe { sys::napi_throw(env.raw(), err) };
+                value::throw(env.raw(), err);
                 napi::Error::new(Status::PendingException, self.message)
             }
             // The env could not build an error object (it is tearing down): let napi-rs try.

@@ -7,6 +7,8 @@ use napi_derive::napi;
 
 use super::args;
 use super::error::{Code, Coded, CodedResult, ThrowExt};
+use super::ffi::class::instance_of;
+use super::raw::{self, IntoJs};
 use crate::topo::hugepage::{self as core, HugepageFallbackReason};
 
 /// `{ enabled = true, pageSizeBytes = 2097152 }`; `undefined` gives the defaults.
@@ -29,9 +31,10 @@ pub(crate) fn status_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<core::H
     if args::ty(v) != ValueType::Object {
         return Err(Coded::arg_type(name, "a HugepageStatus or status object", args::describe(v)));
     }
-    // SAFETY: an object; the class cast checks napi's type tag and fails cleanly otherwise.
-    if let Ok(s) = unsafe { v.cast::<&HugepageStatus>() } {
-        return Ok(s.inner.clone());
+    if let Some(s) = instance_of::<HugepageStatus>(v) {
+        // The fields a status object has (`thpMode` describes the host, not a pool): an
+        // instance and its spread copy set the same status.
+        return Ok(core::HugepageStatus { thp_mode: None, ..s.inner.clone() });
     }
     let Some(obj) = args::options(Some(*v), name)? else {
         return Err(Coded::arg_type(name, "a HugepageStatus or status object", "undefined"));
@@ -84,23 +87,31 @@ impl HugepageStatus {
     /// (`/sys/kernel/mm/hugepages/hugepages-<N>kB`, else `/proc/meminfo` when its default size
     /// matches) and the transparent-hugepage mode. Never throws for host reasons: an
     /// unreadable host reports `detection_unavailable`.
-    #[napi(factory, ts_args_type = "config?: { enabled?: boolean; pageSizeBytes?: number }")]
-    pub fn detect(env: Env, config: Option<Unknown>) -> Result<Self> {
-        let config = config_from_js(config, "config").or_throw(&env)?;
-        Ok(Self { inner: core::detect(&config) })
+    #[napi(
+        ts_args_type = "config?: { enabled?: boolean; pageSizeBytes?: number }",
+        ts_return_type = "HugepageStatus"
+    )]
+    pub fn detect<'e>(env: &'e Env, config: Option<Unknown>) -> Result<Unknown<'e>> {
+        let config = config_from_js(config, "config").or_throw(env)?;
+        Self::to_js(env, core::detect(&config))
     }
 
     /// The status rule alone: disabled → `hugepage_disabled` (counts kept); total = free = 0 →
     /// `detection_unavailable`; free = 0 → `insufficient_hugepages`; otherwise active.
     #[napi(
-        factory,
-        ts_args_type = "config: { enabled?: boolean; pageSizeBytes?: number } | undefined, totalPages: number, freePages: number"
+        ts_args_type = "config: { enabled?: boolean; pageSizeBytes?: number } | undefined, totalPages: number, freePages: number",
+        ts_return_type = "HugepageStatus"
     )]
-    pub fn evaluate(env: Env, config: Unknown, total_pages: Unknown, free_pages: Unknown) -> Result<Self> {
-        let config = config_from_js(Some(config), "config").or_throw(&env)?;
-        let total = args::u53(&total_pages, "totalPages").or_throw(&env)?;
-        let free = args::u53(&free_pages, "freePages").or_throw(&env)?;
-        Ok(Self { inner: core::evaluate(&config, total, free) })
+    pub fn evaluate<'e>(
+        env: &'e Env,
+        config: Unknown,
+        total_pages: Unknown,
+        free_pages: Unknown,
+    ) -> Result<Unknown<'e>> {
+        let config = config_from_js(Some(config), "config").or_throw(env)?;
+        let total = args::u53(&total_pages, "totalPages").or_throw(env)?;
+        let free = args::u53(&free_pages, "freePages").or_throw(env)?;
+        Self::to_js(env, core::evaluate(&config, total, free))
     }
 
     /// Pages in the explicit pool.
@@ -148,5 +159,24 @@ impl HugepageStatus {
     )]
     pub fn as_json(&self) -> serde_json::Value {
         self.inner.to_json()
+    }
+}
+
+impl HugepageStatus {
+    /// Plain data (issue 16): an instance whose six fields are own enumerable read-only
+    /// properties, so `{ ...status }`, `Object.keys` and `JSON.stringify` see them (they shadow
+    /// the prototype getters of the same names); `asJson()` stays a method and `instanceof`
+    /// still holds.
+    pub(crate) fn to_js(env: &Env, inner: core::HugepageStatus) -> Result<Unknown<'_>> {
+        let s = Self { inner };
+        let fields = [
+            (c"totalPages", s.total_pages().into_js(env)?),
+            (c"freePages", s.free_pages().into_js(env)?),
+            (c"pageSizeBytes", s.page_size_bytes().into_js(env)?),
+            (c"active", s.active().into_js(env)?),
+            (c"fallbackReason", s.fallback_reason().into_js(env)?),
+            (c"thpMode", s.thp_mode().into_js(env)?),
+        ];
+        raw::plain_instance(env, s, &fields)
     }
 }

@@ -20,6 +20,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use rustc_hash::FxHashMap;
+
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
@@ -28,7 +30,7 @@ use serde_json::Value;
 use super::args;
 use super::convert::{outcome_from_js, outcome_to_js_with};
 use super::error::{Code, Coded, CodedResult, ThrowExt};
-use super::fast;
+use super::ffi::fast;
 use super::raw::{self, IntoJs};
 use super::slab::{handle_from_triple, handle_to_js, slot_args, write_triple};
 use super::topo::{
@@ -48,16 +50,22 @@ use crate::topo::{FallbackReason, MAX_SHARDS};
 pub(crate) enum Payload {
     /// A JSON-compatible value, converted at enqueue.
     Json(Box<Value>),
-    /// A slot whose bytes are the message body.
-    Slot(SlabHandle),
+    /// A slot whose bytes are the message body, and the key it was routed by (empty for
+    /// round-robin): the envelope's `eventId`, shared by every message of that key, so keying a
+    /// message allocates nothing (the envelope's own `event_id` stays empty). A thin `Rc` keeps
+    /// the payload at 24 bytes.
+    Slot(SlabHandle, SlotKey),
 }
 
 fn set_payload<'e>(o: &mut Object<'e>, key: &str, p: &Payload) -> Result<()> {
     match p {
         Payload::Json(v) => o.set(key, &**v),
-        Payload::Slot(h) => o.set(key, handle_to_js(h)),
+        Payload::Slot(h, _) => o.set(key, handle_to_js(h)),
     }
 }
+
+/// The shared routing key of slot messages ([`Payload::Slot`]).
+type SlotKey = Rc<String>;
 
 fn json_outcome(o: HostcallOutcome<Value>) -> HostcallOutcome<Payload> {
     match o {
@@ -75,7 +83,7 @@ fn json_outcome(o: HostcallOutcome<Value>) -> HostcallOutcome<Payload> {
 fn slot_of(e: &Envelope<Payload>) -> Option<SlabHandle> {
     match &e.task {
         MeshTask::InboundEvent(ev) => match ev.payload {
-            Payload::Slot(h) => Some(h),
+            Payload::Slot(h, _) => Some(h),
             Payload::Json(_) => None,
         },
         MeshTask::HostcallComplete(_) => None,
@@ -107,7 +115,11 @@ fn envelope_to_js<'e>(env: &'e Env, e: &Envelope<Payload>) -> Result<ReactorEnve
             task.set("outcome", outcome_to_js_with(env, &c.outcome, set_payload)?)?;
         }
         MeshTask::InboundEvent(ev) => {
-            task.set("eventId", ev.event_id.as_str())?;
+            let id = match &ev.payload {
+                Payload::Slot(_, key) => key.as_str(),
+                Payload::Json(_) => ev.event_id.as_str(),
+            };
+            task.set("eventId", id)?;
             set_payload(&mut task, "payload", &ev.payload)?;
         }
     }
@@ -148,7 +160,15 @@ fn busy() -> Coded {
 /// A mesh's state: what its napi-rs methods and its raw methods (`raw.rs`) work on.
 pub(crate) struct MeshState {
     mesh: RefCell<mesh::ReactorMesh<Payload>>,
+    /// The routing keys of slot messages, shared by every message of a key ([`Payload::Slot`]);
+    /// emptied when it reaches [`MAX_KEYS`] (queued messages keep their own `Rc`).
+    keys: RefCell<FxHashMap<Box<str>, SlotKey>>,
+    /// The empty key of round-robin slot messages.
+    no_key: SlotKey,
 }
+
+/// Most distinct slot-message keys [`MeshState`] keeps for reuse.
+const MAX_KEYS: usize = 4096;
 
 impl MeshState {
     fn borrow_mut(&self) -> CodedResult<std::cell::RefMut<'_, mesh::ReactorMesh<Payload>>> {
@@ -159,17 +179,35 @@ impl MeshState {
         self.mesh.try_borrow().map_err(|_| busy())
     }
 
+    fn new(mesh: mesh::ReactorMesh<Payload>) -> Self {
+        Self { mesh: RefCell::new(mesh), keys: RefCell::default(), no_key: SlotKey::default() }
+    }
+
+    /// The shared copy of a slot-message key.
+    fn intern(&self, key: &str) -> CodedResult<SlotKey> {
+        let mut keys = self.keys.try_borrow_mut().map_err(|_| busy())?;
+        if let Some(k) = keys.get(key) {
+            return Ok(Rc::clone(k));
+        }
+        if keys.len() >= MAX_KEYS {
+            keys.clear();
+        }
+        let k = SlotKey::new(key.to_owned());
+        keys.insert(key.into(), Rc::clone(&k));
+        Ok(k)
+    }
+
     /// Queues a slot message: by FNV-1a 64 of `key`, or round-robin without one. The shard, or
     /// the rejection (the handle stays the producer's).
     fn enqueue_slot(
         &self,
-        key: Option<String>,
+        key: Option<SlotKey>,
         h: SlabHandle,
     ) -> CodedResult<std::result::Result<ShardId, MeshError>> {
         let mut m = self.borrow_mut()?;
         let r = match key {
-            Some(k) => m.enqueue_event_by_key(k, Payload::Slot(h)),
-            None => m.enqueue_event(String::new(), Payload::Slot(h)),
+            Some(k) => m.enqueue_event_routed(&Rc::clone(&k), String::new(), Payload::Slot(h, k)),
+            None => m.enqueue_event(String::new(), Payload::Slot(h, Rc::clone(&self.no_key))),
         };
         Ok(r.map(|e| e.shard_id).map_err(|rej| rej.error))
     }
@@ -178,7 +216,7 @@ impl MeshState {
     /// first rejection. Returns how many were queued (the rest stay the producer's).
     fn enqueue_slots(
         &self,
-        key: Option<String>,
+        key: Option<SlotKey>,
         handles: &fast::TypedOut<f64>,
         count: u64,
     ) -> CodedResult<usize> {
@@ -195,8 +233,8 @@ impl MeshState {
         let mut n = 0;
         for h in list {
             let r = match &key {
-                Some(k) => m.enqueue_event_by_key(k.clone(), Payload::Slot(h)),
-                None => m.enqueue_event(String::new(), Payload::Slot(h)),
+                Some(k) => m.enqueue_event_routed(k, String::new(), Payload::Slot(h, Rc::clone(k))),
+                None => m.enqueue_event(String::new(), Payload::Slot(h, Rc::clone(&self.no_key))),
             };
             if r.is_err() {
                 break;
@@ -241,7 +279,7 @@ impl MeshState {
         a: &[sys::napi_value],
         throwing: bool,
     ) -> fast::Ret {
-        let key = key_from_raw(env, a[0])?;
+        let key = self.key_from_raw(env, a[0])?;
         let (h, _) = slot_args(env, a, 1)?;
         let h = h.ok_or_else(|| Coded::out_of_range("nodeId/slotIndex", "<= 4294967295", "a larger id"))?;
         match self.enqueue_slot(key, h)? {
@@ -254,7 +292,7 @@ impl MeshState {
 
     /// `enqueueSlots(key, handles, count)`.
     pub(crate) fn raw_enqueue_slots(&self, env: sys::napi_env, a: &[sys::napi_value]) -> fast::Ret {
-        let key = key_from_raw(env, a[0])?;
+        let key = self.key_from_raw(env, a[0])?;
         let count = fast::u53(env, a[2], "count")?;
         let handles = fast::float64_array(env, a[1], "handles")?;
         fast::to_number(env, self.enqueue_slots(key, &handles, count)? as f64)
@@ -277,13 +315,18 @@ impl MeshState {
     }
 }
 
-/// A routing key: a string, or `null`/`undefined` for round-robin.
-fn key_from_raw(env: sys::napi_env, v: sys::napi_value) -> CodedResult<Option<String>> {
-    match fast::type_of(env, v) {
-        sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(None),
-        _ => fast::string(env, v).map(Some).ok_or_else(|| {
-            Coded::arg_type("key", "of type string, null or undefined", fast::describe(env, v))
-        }),
+impl MeshState {
+    /// A routing key: a string (interned), or `null`/`undefined` for round-robin.
+    fn key_from_raw(&self, env: sys::napi_env, v: sys::napi_value) -> CodedResult<Option<SlotKey>> {
+        // A string (the common case) in one napi call, without a copy of its own; the type only
+        // when it is not one.
+        if let Some(key) = fast::with_string(env, v, |s| self.intern(s)) {
+            return key.map(Some);
+        }
+        match fast::type_of(env, v) {
+            sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(None),
+            _ => Err(Coded::arg_type("key", "of type string, null or undefined", fast::describe(env, v))),
+        }
     }
 }
 
@@ -340,7 +383,7 @@ impl ReactorMesh {
             cfg.topology = snapshot_from_js(Some(v), "config.topology").or_throw(&env)?;
         }
         Ok(Self {
-            state: Rc::new(MeshState { mesh: RefCell::new(mesh::ReactorMesh::new(cfg)) }),
+            state: Rc::new(MeshState::new(mesh::ReactorMesh::new(cfg))),
             bound: std::cell::Cell::new(false),
         })
     }

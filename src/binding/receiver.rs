@@ -24,13 +24,7 @@ use super::error::{Code, Coded, ThrowExt};
 
 /// True when `v` carries `T`'s type tag.
 fn tagged<T: TypeTag>(env: sys::napi_env, v: sys::napi_value) -> bool {
-    if super::fast::type_of(env, v) != sys::ValueType::napi_object {
-        return false;
-    }
-    let mut ok = false;
-    // SAFETY: v is a live object of this call; the tag is a 'static-like local copy.
-    let st = unsafe { sys::napi_check_object_type_tag(env, v, &T::type_tag(), &mut ok) };
-    st == sys::Status::napi_ok && ok
+    super::ffi::class::has_tag::<T>(env, v)
 }
 
 type Check = fn(sys::napi_env, sys::napi_value) -> bool;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::{outcome_from_js, task_to_js};
 use super::error::{Code, Coded, CodedResult, ThrowExt};
-use super::fast;
+use super::ffi::fast;
 use super::replay::{not_recording, trace_to_js, TraceObject};
 use crate::sched::{self, Clock, TimerId};
 
@@ -230,7 +230,7 @@ pub struct Scheduler {
     shared: Rc<SchedShared>,
 }
 
-/// A scheduler's state, shared by the JS object and its fast-path functions (fast.rs F1).
+/// A scheduler's state, shared by the JS object and its fast-path functions (`ffi/fast.rs` F1).
 ///
 /// B1: no `RefCell` borrow of `sched` is held while JS runs (arguments are converted and custom
 /// clocks are read before borrowing), so a borrow failure means a reentrant call and becomes

@@ -4,7 +4,7 @@
 //! Exact (deadline, seq) order like the `Scheduler`, but no clock, no macrotask objects and no
 //! JSON: a timer is a deadline in, an id out, and firing writes ids into a caller-owned
 //! `Float64Array`. The package's `TimerQueue` (lib/scheduler.js) runs its hot methods through
-//! process-wide raw N-API functions taking a queue handle (`fast.rs`), so one insert or one batch
+//! process-wide raw N-API functions taking a queue handle (`ffi/fast.rs`), so one insert or one batch
 //! of due timers costs one ~50 ns crossing.
 
 use std::cell::{Cell, RefCell};
@@ -16,7 +16,7 @@ use napi_derive::napi;
 
 use super::args::MAX_SAFE_INTEGER;
 use super::error::{Code, Coded, CodedResult};
-use super::fast;
+use super::ffi::fast;
 use crate::sched::TimerQueue as CoreQueue;
 
 /// `n` as a timer id: ids are the positive safe integers.
@@ -208,17 +208,18 @@ queue_fn!(raw_size, 1, |s, env, _a| s.size(env));
 
 /// `create()`: a handle to a new, empty queue, with no `TimerQueue` object around it (one
 /// finalizable object instead of two, for code that makes many short-lived queues).
-unsafe extern "C" fn raw_create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: env and info are the ones N-API passed to this callback.
-    unsafe {
-        fast::call_unbound::<0>(env, info, |env, _a| {
-            let env = Env::from_raw(env);
-            fast::new_handle(&env, QueueHandle(Rc::new(QueueState::new())))
-                .map(|v| v.raw())
-                .map_err(|e| Coded::new(Code::Internal, format!("could not create a queue handle: {e}")))
-        })
+struct Create;
+
+impl fast::UnboundFn<0> for Create {
+    fn run(env: sys::napi_env, _args: &fast::Args<0>) -> fast::Ret {
+        let env = Env::from_raw(env);
+        fast::new_handle(&env, QueueHandle(Rc::new(QueueState::new())))
+            .map(|v| v.raw())
+            .map_err(|e| Coded::new(Code::Internal, format!("could not create a queue handle: {e}")))
     }
 }
+
+const RAW_CREATE: fast::UnboundCb = fast::UnboundCb::plain::<Create, 0>();
 
 /// Pending timers in exact (deadline, seq) order, without a clock or callbacks: insert a
 /// deadline, get an id; `popDue` hands back the ids due at the earliest deadline. Ids are
@@ -322,7 +323,7 @@ pub fn timer_queue_raw(env: &Env) -> Result<Object<'_>> {
     fast::unbound_object(
         env,
         &[
-            (c"create", raw_create),
+            (c"create", RAW_CREATE),
             (c"insert", raw_insert),
             (c"insertMany", raw_insert_many),
             (c"cancel", raw_cancel),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::args;
 use super::error::{Code, Coded, CodedResult, ThrowExt};
+use super::ffi::class::instance_of;
 use super::raw;
 use crate::topo::{self, AffinityEnforcement, CoreId, NodeId, ShardId};
 
@@ -78,11 +79,8 @@ pub(crate) fn snapshot_from_js(
     match args::ty(&v) {
         ValueType::Undefined | ValueType::Null => Ok(None),
         ValueType::Object => {
-            // SAFETY: the value is an object; the class conversion checks napi's type tag and
-            // fails cleanly for other objects. (A `&T` cast is refused inside a callback body:
-            // napi-rs only registers native borrows during argument conversion.)
-            let snap = unsafe { v.cast::<ClassInstance<ReactorTopologySnapshot>>() }
-                .map_err(|_| Coded::arg_type(name, "a ReactorTopologySnapshot", "another object"))?;
+            let snap = instance_of::<ReactorTopologySnapshot>(&v)
+                .ok_or_else(|| Coded::arg_type(name, "a ReactorTopologySnapshot", "another object"))?;
             Ok(Some(snap.inner.clone()))
         }
         _ => Err(Coded::arg_type(name, "a ReactorTopologySnapshot", args::describe(&v))),
@@ -93,9 +91,7 @@ fn array<'a>(v: &Unknown<'a>, name: &str, expected: &str) -> CodedResult<Array<'
     if args::ty(v) != ValueType::Object {
         return Err(Coded::arg_type(name, expected, args::describe(v)));
     }
-    // SAFETY: checked to be an object; Array's conversion verifies it is an array.
-    unsafe { v.cast::<Array>() }
-        .map_err(|_| Coded::arg_type(name, expected, "an object that is not an Array"))
+    args::array(v).ok_or_else(|| Coded::arg_type(name, expected, "an object that is not an Array"))
 }
 
 fn element<'a>(arr: &Array<'a>, i: u32, name: &str, expected: &str) -> CodedResult<Unknown<'a>> {
@@ -280,9 +276,8 @@ fn advice_from_js(v: &Unknown<'_>, name: &str) -> CodedResult<topo::ThreadAffini
     if args::ty(v) != ValueType::Object {
         return Err(Coded::arg_type(name, SHAPE, args::describe(v)));
     }
-    // SAFETY: the value is an object; the class conversion checks napi's type tag and fails
-    // cleanly for plain objects, which are parsed below.
-    if let Ok(a) = unsafe { v.cast::<ClassInstance<ThreadAffinityAdvice>>() } {
+    // A genuine instance (napi's type tag checked); plain objects are parsed below.
+    if let Some(a) = instance_of::<ThreadAffinityAdvice>(v) {
         return Ok(a.inner);
     }
     let Some(obj) = args::options(Some(*v), name)? else {
@@ -381,8 +376,7 @@ impl ThreadAffinityAdvice {
             let inst = advice.into_instance(env)?;
             let value = inst.value;
             ThreadAffinityAdvice::define_fields(&inst, env, value)?;
-            // SAFETY: `value` is a live object of this env.
-            arr.set(i as u32, unsafe { Unknown::from_raw_unchecked(env.raw(), value) })?;
+            arr.set(i as u32, raw::unknown(env.raw(), value))?;
         }
         Ok(arr)
     }

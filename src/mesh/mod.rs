@@ -301,6 +301,23 @@ impl<P> ReactorMesh<P> {
         self.enqueue(shard, MeshTask::InboundEvent(InboundEvent { event_id, payload }))
     }
 
+    /// Routes an event by FNV-1a 64 of `route_key` (to the shard
+    /// [`enqueue_event_by_key`](Self::enqueue_event_by_key) would pick for that id) and queues it
+    /// with `event_id`: for a payload that carries its key itself, so the envelope need not own
+    /// a copy (`event_id` may then be empty, which allocates nothing).
+    ///
+    /// # Errors
+    /// [`Rejected`] with [`MeshError::Backpressure`] when that shard's lane is full.
+    pub fn enqueue_event_routed(
+        &mut self,
+        route_key: &str,
+        event_id: String,
+        payload: P,
+    ) -> Result<&Envelope<P>, Rejected<P>> {
+        let shard = route::hash_route(route_key, self.shards.len());
+        self.enqueue(shard, MeshTask::InboundEvent(InboundEvent { event_id, payload }))
+    }
+
     /// The shard [`enqueue_hostcall_complete`](Self::enqueue_hostcall_complete) routes `call_id` to.
     pub fn hash_route(&self, call_id: &str) -> ShardId {
         route::hash_route(call_id, self.shards.len())

@@ -1,6 +1,6 @@
 //! Hostcall completions, stream chunks and events: what the driver runs itself (timers and
 //! immediates go through the JS batch runner), as `crate::runloop::route` decides, and the
-//! `Macrotask` object `runOnce` resolves with. Safe code; its napi calls go through `glue.rs`.
+//! `Macrotask` object `runOnce` resolves with. Safe code; its napi calls go through `ffi/loop_glue.rs`.
 
 use std::ptr;
 use std::rc::Rc;
@@ -8,7 +8,7 @@ use std::rc::Rc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use super::glue;
+use super::super::ffi::loop_glue as glue;
 use super::state::{Held, LoopInner};
 use crate::runloop::{route, Route};
 use crate::sched::{HostcallOutcome, Macrotask, MacrotaskKind};

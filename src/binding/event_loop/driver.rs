@@ -1,7 +1,7 @@
 //! The run driver: starts a run on a libuv timer, then executes the steps the core policy
 //! (`crate::runloop`) decides — entering the JS batch runner or dispatching a hostcall, stream
 //! chunk or event — yields to Node when the time slice is used up, sleeps, and settles the
-//! run's promise. Safe code; its napi calls go through `glue.rs`.
+//! run's promise. Safe code; its napi calls go through `ffi/loop_glue.rs`.
 
 use std::ptr;
 use std::rc::Rc;
@@ -10,9 +10,8 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 
 use super::super::error::{Code, Coded};
-use super::super::uv::UvTimer;
+use super::super::ffi::loop_glue::{self as glue, HandleScope, RunTimer, Stash};
 use super::dispatch::{describe_task, dispatch};
-use super::glue::{self, HandleScope, Stash};
 use super::state::{Held, LoopInner, Run, State};
 use crate::runloop::{RunKind, RunPolicy, Settle, Step};
 use crate::sched::Macrotask;
@@ -37,15 +36,12 @@ pub(super) fn start(inner: &Rc<LoopInner>, js_env: &Env, policy: RunPolicy) -> R
         .run
         .is_some()
         .then(|| Coded::new(Code::LoopReentrant, "a run method is already in progress on this loop"));
-    let rc = glue::leak_rc(inner);
     let timer = match refused {
         Some(_) => None,
-        None => UvTimer::new(env, rc as *mut std::ffi::c_void),
+        None => RunTimer::new(env, inner),
     };
     let Some(timer) = timer else {
         drop(st);
-        // libuv never saw the pointer.
-        glue::reclaim_rc(rc);
         glue::destroy_ctx(env, ctx);
         let err = refused
             .unwrap_or_else(|| Coded::new(Code::LoopUnavailable, "libuv is not available in this process"))
@@ -53,11 +49,11 @@ pub(super) fn start(inner: &Rc<LoopInner>, js_env: &Env, policy: RunPolicy) -> R
         glue::reject_now(env, deferred, err)?;
         return Ok(promise);
     };
-    timer.start(glue::on_uv_timer, 0);
+    timer.start(0);
     if let Some(h) = st.hooks.as_ref() {
         h.table.strengthen(env);
     }
-    st.run = Some(Run { policy, deferred, ctx, timer: Some(timer), rc, sleeping: false });
+    st.run = Some(Run { policy, deferred, ctx, timer: Some(timer), sleeping: false });
     Ok(promise)
 }
 
@@ -89,7 +85,7 @@ pub(super) fn drive(inner: &Rc<LoopInner>) {
                     // slice: a long run never starves the process (virtual order unchanged).
                     if let Some(t) = inner.state.borrow().run.as_ref().and_then(|r| r.timer.as_ref()) {
                         t.set_ref(true);
-                        t.yield_now(glue::on_uv_timer);
+                        t.yield_now();
                     }
                     return;
                 }
@@ -103,7 +99,7 @@ pub(super) fn drive(inner: &Rc<LoopInner>) {
                     t.set_ref(keep_alive);
                     // Waiting only for hostcall completions: don't hold the process open.
                     if keep_alive || ms > 0 {
-                        t.start(glue::on_uv_timer, ms);
+                        t.start(ms);
                     }
                 }
                 return;
@@ -226,5 +222,4 @@ pub(super) fn finish(inner: &Rc<LoopInner>, outcome: std::result::Result<sys::na
     let value = if value.is_null() { glue::undefined(env) } else { value };
     glue::settle_in_scope(env, run.ctx, run.deferred, value, ok);
     glue::destroy_ctx(env, run.ctx);
-    glue::reclaim_rc(run.rc);
 }

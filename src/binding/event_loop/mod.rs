@@ -41,7 +41,8 @@
 //! - `driver.rs`: starting a run, the libuv-driven step loop, the batch runner, settling;
 //! - `dispatch.rs`: hostcall completions, stream chunks, events, `runOnce`'s `Macrotask` object;
 //! - `timers.rs`: the process-wide raw timer functions `lib/event-loop.js` calls;
-//! - `glue.rs`: all the unsafe N-API glue, each block citing the invariant (N1–N5) it relies on.
+//! - `binding/ffi/loop_glue.rs`: all the unsafe N-API glue, each block citing the invariant
+//!   (N1–N5) it relies on.
 
 use std::ptr;
 use std::rc::Rc;
@@ -53,14 +54,13 @@ use napi_derive::napi;
 use super::args::{self, MAX_SAFE_INTEGER};
 use super::convert::outcome_with_raw;
 use super::error::{Code, Coded, CodedResult, ThrowExt};
-use super::fast;
+use super::ffi::fast;
 use super::replay::{not_recording, trace_to_js, TraceObject};
 use crate::runloop::{self, RunKind, RunPolicy};
 use crate::sched::{self, HostcallOutcome, Scheduler};
 
 mod dispatch;
 mod driver;
-mod glue;
 mod state;
 mod timers;
 
@@ -68,7 +68,7 @@ use self::state::{Held, Hooks, Listener, LoopInner, Pending, State};
 use self::timers::Handle;
 
 /// A JS value kept alive by the loop: an index into the stash array.
-type Slot = u32;
+use super::ffi::loop_glue::{self as glue, Slot};
 
 /// A deterministic event loop that holds JS callbacks and runs them itself, one macrotask per
 /// tick (I1) with every microtask and `process.nextTick` drained after each (I2), in seq order

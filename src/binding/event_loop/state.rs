@@ -1,5 +1,5 @@
 //! The loop's state: the core scheduler and clock, the JS values it holds, pending hostcalls,
-//! listeners and the active run. Safe code; its napi calls go through `glue.rs`.
+//! listeners and the active run. Safe code; its napi calls go through `ffi/loop_glue.rs`.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,9 +9,8 @@ use rustc_hash::FxHashMap;
 
 use super::super::args;
 use super::super::error::CodedResult;
-use super::super::fast::env_closing;
-use super::super::uv::UvTimer;
-use super::glue::{self, Stash, WeakRef};
+use super::super::ffi::fast::env_closing;
+use super::super::ffi::loop_glue::{self as glue, RunTimer, Stash, WeakRef};
 use super::Slot;
 use crate::runloop::{self, RunPolicy, Slice, Step};
 use crate::sched::{self, Macrotask, Scheduler};
@@ -59,9 +58,8 @@ pub(super) struct Run {
     pub(super) policy: RunPolicy,
     pub(super) deferred: sys::napi_deferred,
     pub(super) ctx: sys::napi_async_context,
-    pub(super) timer: Option<UvTimer>,
-    /// The `Rc` given to libuv (E3, N5), reclaimed at finish.
-    pub(super) rc: *const LoopInner,
+    /// The run's libuv timer, holding the `Rc` given to libuv (E3, N5) until it closes at finish.
+    pub(super) timer: Option<RunTimer<LoopInner>>,
     pub(super) sleeping: bool,
 }
 
@@ -181,7 +179,7 @@ impl LoopInner {
             if run.sleeping {
                 if let Some(t) = &run.timer {
                     t.set_ref(true);
-                    t.start(glue::on_uv_timer, 0);
+                    t.start(0);
                 }
             }
         }
@@ -204,6 +202,16 @@ impl LoopInner {
     pub(super) fn convert<T>(&self, f: impl FnOnce() -> CodedResult<T>) -> CodedResult<T> {
         self.converting.check()?;
         self.converting.run(f)
+    }
+}
+
+impl glue::UvDriven for LoopInner {
+    fn env(&self) -> sys::napi_env {
+        self.env
+    }
+
+    fn drive(self: &std::rc::Rc<Self>) {
+        super::driver::drive(self);
     }
 }
 

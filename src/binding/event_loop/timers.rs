@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use super::super::args::MAX_SAFE_INTEGER;
 use super::super::error::{Coded, CodedResult};
-use super::super::fast;
+use super::super::ffi::fast;
 use super::state::{Interval, LoopInner, LIVE_LOOPS};
 use crate::runloop::{self, Step};
 use crate::sched::{MacrotaskKind, TimerId};

@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 use super::super::args;
 use super::super::error::{Code, Coded, CodedResult};
-use super::super::fast;
+use super::super::ffi::fast;
 use super::super::raw;
 use crate::slab::{NodeId, SlabHandle, SlotIndex};
 
@@ -103,9 +103,14 @@ pub(crate) fn slot_args(
     a: &[sys::napi_value],
     at: usize,
 ) -> CodedResult<(Option<SlabHandle>, usize)> {
-    if fast::type_of(env, a[at]) == sys::ValueType::napi_object {
-        return Ok((handle_from_js(&raw::unknown(env, a[at]), "handle")?, at + 1));
-    }
+    // Three numbers (the common case) without asking for the first one's type.
+    let node = match fast::number(env, a[at]) {
+        Some(n) => args::check_u53(n, "nodeId")?,
+        None if fast::type_of(env, a[at]) == sys::ValueType::napi_object => {
+            return Ok((handle_from_js(&raw::unknown(env, a[at]), "handle")?, at + 1));
+        }
+        None => fast::u53(env, a[at], "nodeId")?,
+    };
     let part = |k: usize, name| fast::u53(env, a[at + k], name);
-    Ok((handle_from_parts(part(0, "nodeId")?, part(1, "slotIndex")?, part(2, "generation")?), at + 3))
+    Ok((handle_from_parts(node, part(1, "slotIndex")?, part(2, "generation")?), at + 3))
 }

@@ -70,7 +70,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::error::{Coded, CodedResult, ThrowExt};
-use super::fast;
+use super::ffi::fast;
 use super::raw::{self, IntoJs};
 use crate::slab::{self as core, NodeId, NumaBinding, SlabHandle, SlabRegion};
 
@@ -178,8 +178,7 @@ impl NumaSlabPool {
         let mut o = Object::new(env)?;
         o.set("handle", handle_to_js(&a.handle))?;
         o.set("crossNodeReason", a.cross_node_reason.map(|r| r.code()))?;
-        // SAFETY: `buffer` is a live value of this env created just above.
-        o.set("buffer", unsafe { Unknown::from_raw_unchecked(env.raw(), buffer) })?;
+        o.set("buffer", raw::unknown(env.raw(), buffer))?;
         Ok(Some(o))
     }
 
@@ -189,8 +188,7 @@ impl NumaSlabPool {
     pub fn view<'e>(&self, env: &'e Env, handle: Unknown) -> Result<Unknown<'e>> {
         let h = self.live_handle(&handle).or_throw(env)?;
         let v = self.state.view_of(env, &h).or_throw(env)?;
-        // SAFETY: `v` is a live value of this env created just above.
-        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+        Ok(raw::unknown(env.raw(), v))
     }
 
     /// Opt-in raw window (pool created with `regionViews: true`, else throws
@@ -207,8 +205,7 @@ impl NumaSlabPool {
             Some(v) => v,
             None => fast::null(env.raw()).or_throw(env)?,
         };
-        // SAFETY: `v` is a live value of this env.
-        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+        Ok(raw::unknown(env.raw(), v))
     }
 
     /// Bytes per slot.
@@ -254,9 +251,9 @@ impl NumaSlabPool {
     }
 
     /// The current hugepage status.
-    #[napi]
-    pub fn hugepage_status(&self, env: Env) -> Result<HugepageStatus> {
-        Ok(HugepageStatus { inner: self.pool(&env)?.hugepage_status().clone() })
+    #[napi(ts_return_type = "HugepageStatus")]
+    pub fn hugepage_status<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        HugepageStatus::to_js(env, self.pool(env)?.hugepage_status().clone())
     }
 
     /// A telemetry snapshot.

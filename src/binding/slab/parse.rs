@@ -1,15 +1,14 @@
 //! Arguments of the pool's constructors and diagnostics, and the mapping of core slab errors.
 
-use std::ffi::c_void;
-use std::ptr;
-
 use napi::bindgen_prelude::*;
-use napi::{sys, JsValue, ValueType};
+use napi::{JsValue, ValueType};
 
 use super::super::args;
 use super::super::error::{Code, Coded, CodedResult};
+use super::super::ffi::fast;
 use crate::slab::{self as core, NodeId, SlabError};
 
+use super::super::ffi::class::instance_of;
 use super::super::hugepage::config_from_js;
 use super::super::topo::ReactorPlacementManifest;
 use super::handle::node_id;
@@ -57,38 +56,14 @@ pub(crate) fn manifest_from_js(v: &Unknown<'_>) -> CodedResult<Vec<NodeId>> {
     if args::ty(v) != ValueType::Object {
         return Err(Coded::arg_type("manifest", EXPECTED, args::describe(v)));
     }
-    // SAFETY: the value is an object; the class conversion checks napi's type tag and fails
-    // cleanly for other objects. (A `&T` cast is refused inside a callback body: napi-rs only
-    // registers native borrows during argument conversion, so the instance form is used.)
-    let m = unsafe { v.cast::<ClassInstance<ReactorPlacementManifest>>() }
-        .map_err(|_| Coded::arg_type("manifest", EXPECTED, "another object"))?;
+    let m = instance_of::<ReactorPlacementManifest>(v)
+        .ok_or_else(|| Coded::arg_type("manifest", EXPECTED, "another object"))?;
     Ok(core::manifest_nodes(&m.inner))
 }
 
 /// A copy of a `Uint8Array`'s bytes (any `Uint8Array`, including a `Buffer`).
 pub(crate) fn uint8_bytes(env: &Env, v: &Unknown<'_>, name: &str) -> CodedResult<Vec<u8>> {
-    let not = || Coded::arg_type(name, "an instance of Uint8Array", args::describe(v));
-    let raw = v.value().value;
-    let mut is_ta = false;
-    // SAFETY: `raw` is a value of this env (an argument of the current call).
-    if unsafe { sys::napi_is_typedarray(env.raw(), raw, &mut is_ta) } != sys::Status::napi_ok || !is_ta {
-        return Err(not());
-    }
-    let (mut ty, mut len, mut data, mut ab, mut off) =
-        (0, 0usize, ptr::null_mut::<c_void>(), ptr::null_mut(), 0usize);
-    // SAFETY: `raw` is a typed array (checked above); all out-pointers are valid locals.
-    let status = unsafe {
-        sys::napi_get_typedarray_info(env.raw(), raw, &mut ty, &mut len, &mut data, &mut ab, &mut off)
-    };
-    if status != sys::Status::napi_ok || ty != sys::TypedarrayType::uint8_array {
-        return Err(not());
-    }
-    if len == 0 || data.is_null() {
-        return Ok(Vec::new());
-    }
-    // SAFETY: napi reports `len` readable bytes at `data` for this attached typed array, and no
-    // JS runs while we copy.
-    Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }.to_vec())
+    Ok(fast::uint8_array(env.raw(), v.raw(), name)?.to_vec())
 }
 
 /// `nodeIds`: an array of node ids (non-negative integers <= 2^32 - 1).
@@ -97,15 +72,7 @@ pub(crate) fn parse_node_list(v: &Unknown<'_>) -> CodedResult<Vec<NodeId>> {
     if args::ty(v) != ValueType::Object {
         return Err(not_array());
     }
-    let mut is_array = false;
-    // SAFETY: `v` is an object value of the current call.
-    if unsafe { sys::napi_is_array(v.value().env, v.value().value, &mut is_array) } != sys::Status::napi_ok
-        || !is_array
-    {
-        return Err(not_array());
-    }
-    // SAFETY: checked to be an array just above.
-    let arr = unsafe { v.cast::<Array>() }.map_err(|_| not_array())?;
+    let arr = args::array(v).ok_or_else(not_array)?;
     let mut out = Vec::with_capacity(arr.len().min(1024) as usize);
     for i in 0..arr.len() {
         let name = format!("nodeIds[{i}]");

@@ -2,7 +2,6 @@
 //! `binding::slab`) and the bodies of the hot methods that `raw.rs` installs.
 
 use std::cell::RefCell;
-use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -10,8 +9,9 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
+use super::super::args;
 use super::super::error::{Code, Coded, CodedResult};
-use super::super::fast;
+use super::super::ffi::{buffer, fast};
 use crate::slab::{self as core, NodeId, SlabHandle, SlabRegion, SlotIndex};
 
 use super::handle::{handle_from_triple, slot_args, stale, write_triple};
@@ -19,97 +19,35 @@ use super::handle::{handle_from_triple, slot_args, stale, write_triple};
 /// External buffers whose finalizer has not run yet (diagnostics).
 pub(crate) static LIVE_VIEWS: AtomicUsize = AtomicUsize::new(0);
 
-/// The finalize hint of one external buffer (V3).
-struct ViewHint {
-    _region: Arc<SlabRegion>,
-}
+/// Counts one external buffer while it lives (the token of its finalize hint, V3).
+struct LiveView;
 
-/// Called by Node exactly once per external buffer, when V8 releases its backing store.
-pub(crate) unsafe extern "C" fn finalize_view(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: V3: `hint` is the `Box<ViewHint>` leaked in `create_external_view` for this buffer,
-    // and Node calls the finalizer once; dropping it releases that buffer's share of the region.
-    drop(unsafe { Box::from_raw(hint.cast::<ViewHint>()) });
-    LIVE_VIEWS.fetch_sub(1, Ordering::Relaxed);
-}
-
-pub(crate) fn napi_status(status: sys::napi_status, what: &str) -> CodedResult<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else if status == sys::Status::napi_no_external_buffers_allowed {
-        Err(Coded::new(Code::SlabExternalBuffersUnsupported,
-            "this runtime does not allow external ArrayBuffers (V8 sandbox), so slots cannot be shared without copying",
-        ))
-    } else {
-        Err(Coded::new(Code::SlabViewFailed, format!("{what} failed (napi status {status})")))
+impl LiveView {
+    fn new() -> Self {
+        LIVE_VIEWS.fetch_add(1, Ordering::Relaxed);
+        LiveView
     }
 }
 
-/// A new external ArrayBuffer over `len` bytes at `data`, owning one `Arc` of `region` (V3).
-pub(crate) fn create_external_view(
+impl Drop for LiveView {
+    fn drop(&mut self) {
+        LIVE_VIEWS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A new external ArrayBuffer over `region[offset .. offset + len]`, owning one `Arc` of `region`
+/// (V3).
+fn create_external_view(
     env: &Env,
     region: &Arc<SlabRegion>,
-    data: *mut u8,
+    offset: usize,
     len: usize,
 ) -> CodedResult<sys::napi_value> {
-    let hint = Box::into_raw(Box::new(ViewHint { _region: Arc::clone(region) }));
-    let mut ab = ptr::null_mut();
-    // SAFETY: `data .. data + len` is a live slot inside `region` (the caller located it through
-    // the core, P2/P3), and the hint keeps the region mapped until `finalize_view` runs (V3).
-    let status = unsafe {
-        sys::napi_create_external_arraybuffer(
-            env.raw(),
-            data.cast(),
-            len,
-            Some(finalize_view),
-            hint.cast(),
-            &mut ab,
-        )
-    };
-    if status == sys::Status::napi_ok {
-        LIVE_VIEWS.fetch_add(1, Ordering::Relaxed);
-        return Ok(ab);
-    }
-    if status == sys::Status::napi_no_external_buffers_allowed {
-        // Refused before any finalizer was registered: the hint is still ours.
-        // SAFETY: `hint` came from Box::into_raw above and Node did not take it.
-        drop(unsafe { Box::from_raw(hint) });
-    }
-    // Any other failure may or may not have registered the finalizer; leaking the hint (and so
-    // keeping the region mapped) is the safe choice.
-    napi_status(status, "napi_create_external_arraybuffer")?;
-    Ok(ab)
-}
-
-/// A `Uint8Array` over the whole of `ab`.
-pub(crate) fn uint8_view(env: &Env, ab: sys::napi_value, len: usize) -> CodedResult<sys::napi_value> {
-    let mut out = ptr::null_mut();
-    // SAFETY: `ab` is a live ArrayBuffer value of this env of exactly `len` bytes.
-    let status = unsafe {
-        sys::napi_create_typedarray(env.raw(), sys::TypedarrayType::uint8_array, len, ab, 0, &mut out)
-    };
-    napi_status(status, "napi_create_typedarray")?;
-    Ok(out)
-}
-
-/// The buffer a reference points to and whether it is detached; `None` if it is gone.
-pub(crate) fn buffer_state(env: &Env, r: sys::napi_ref) -> Option<(sys::napi_value, bool)> {
-    let mut v = ptr::null_mut();
-    // SAFETY: `r` is a reference this module created in this env and has not deleted.
-    let ok = unsafe { sys::napi_get_reference_value(env.raw(), r, &mut v) } == sys::Status::napi_ok;
-    if !ok || v.is_null() {
-        return None;
-    }
-    let mut detached = false;
-    // SAFETY: `v` is a live ArrayBuffer value of this env.
-    let ok =
-        unsafe { sys::napi_is_detached_arraybuffer(env.raw(), v, &mut detached) } == sys::Status::napi_ok;
-    ok.then_some((v, detached))
+    buffer::external_view(env.raw(), region, offset, len, LiveView::new())
 }
 
 pub(crate) fn delete_ref(env: &Env, r: sys::napi_ref) {
-    // SAFETY: `r` was created by this module in this env and is deleted once (taken out of the
-    // table before this call).
-    unsafe { sys::napi_delete_reference(env.raw(), r) };
+    buffer::delete_reference(env.raw(), r);
 }
 
 pub(crate) fn busy() -> Coded {
@@ -137,16 +75,10 @@ impl fast::EnvRelease for PoolState {
         let mut regions = self.region_views.borrow_mut();
         for r in views.iter_mut().flatten().chain(regions.iter_mut()) {
             if !r.is_null() {
-                delete_raw_ref(env, std::mem::replace(r, ptr::null_mut()));
+                buffer::delete_reference(env, std::mem::replace(r, ptr::null_mut()));
             }
         }
     }
-}
-
-pub(crate) fn delete_raw_ref(env: sys::napi_env, r: sys::napi_ref) {
-    // SAFETY: `r` was created by this module in this env and is deleted once (taken out of its
-    // table before this call).
-    unsafe { sys::napi_delete_reference(env, r) };
 }
 
 impl PoolState {
@@ -173,7 +105,7 @@ impl PoolState {
             let loc = pool.locate(h).ok_or_else(|| stale(Some(h)))?;
             (loc, Arc::clone(pool.region(loc.node_index).ok_or_else(|| stale(Some(h)))?))
         };
-        let data = region.range(loc.offset, loc.len).ok_or_else(|| stale(Some(h)))?;
+        region.range(loc.offset, loc.len).ok_or_else(|| stale(Some(h)))?;
         let mut views = self.views.try_borrow_mut().map_err(|_| busy())?;
         let node_views = views.get_mut(loc.node_index).ok_or_else(|| stale(Some(h)))?;
         let slot = loc.slot.0 as usize;
@@ -187,20 +119,17 @@ impl PoolState {
         }
         let cell = &mut node_views[slot];
         if !cell.is_null() {
-            match buffer_state(env, *cell) {
-                Some((ab, false)) => return uint8_view(env, ab, loc.len),
+            match buffer::buffer_state(env.raw(), *cell) {
+                Some((ab, false)) => return buffer::uint8_view(env.raw(), ab, loc.len),
                 Some((_, true)) => self.mark_moved(loc.node_index, loc.slot)?,
                 None => {}
             }
             delete_ref(env, std::mem::replace(cell, ptr::null_mut()));
         }
-        let ab = create_external_view(env, &region, data.as_ptr(), loc.len)?;
-        let mut r = ptr::null_mut();
-        // SAFETY: `ab` is a live value of this env; refcount 1 keeps it until the free (V1, V2b).
-        let status = unsafe { sys::napi_create_reference(env.raw(), ab, 1, &mut r) };
-        napi_status(status, "napi_create_reference")?;
-        *cell = r;
-        uint8_view(env, ab, loc.len)
+        let ab = create_external_view(env, &region, loc.offset, loc.len)?;
+        // Refcount 1 keeps the buffer until the free (V1, V2b).
+        *cell = buffer::create_reference(env.raw(), ab, 1)?;
+        buffer::uint8_view(env.raw(), ab, loc.len)
     }
 
     /// Notes that a live allocation's buffer was detached by someone else (V2b).
@@ -218,14 +147,12 @@ impl PoolState {
         if cell.is_null() {
             return Ok(());
         }
-        let state = buffer_state(env, *cell);
+        let state = buffer::buffer_state(env.raw(), *cell);
         if matches!(state, Some((_, true))) {
             self.mark_moved(node_index, slot)?;
         }
         if let Some((ab, false)) = state {
-            // SAFETY: `ab` is a live, attached external ArrayBuffer of this env.
-            let status = unsafe { sys::napi_detach_arraybuffer(env.raw(), ab) };
-            if status != sys::Status::napi_ok {
+            if let Err(status) = buffer::detach(env.raw(), ab) {
                 return Err(Coded::new(
                     Code::SlabDetachFailed,
                     format!(
@@ -273,15 +200,8 @@ impl PoolState {
         let pool = self.pool.try_borrow().map_err(|_| busy())?;
         let Some(loc) = pool.locate(h) else { return Ok(None) };
         let Some(region) = pool.region(loc.node_index) else { return Ok(None) };
-        let Some(slot) = region.range(loc.offset, loc.len) else { return Ok(None) };
-        let n = loc.len.min(js.len);
-        let (src, dst) = if into_js { (slot.as_ptr(), js.as_ptr()) } else { (js.as_ptr(), slot.as_ptr()) };
-        // SAFETY: P2/P3: `slot .. slot + len` is a live slot inside a mapped region; T1: the JS
-        // array holds `js.len` bytes for this call; n is at most both. The two may overlap (the
-        // array can be a view of the same region), so this is a memmove, and no Rust reference
-        // to either side is formed. No JS runs during the copy.
-        unsafe { ptr::copy(src, dst, n) };
-        Ok(Some(n))
+        // P2/P3: a live handle's slot lies in its node's region.
+        Ok(buffer::copy_slot(region, loc.offset, loc.len, js, into_js))
     }
 
     /// Frees every triple of `handles[0 .. 3 * count]`; returns how many were freed.
@@ -317,23 +237,16 @@ impl PoolState {
         let mut cells = self.region_views.try_borrow_mut().map_err(|_| busy())?;
         let cell = &mut cells[i];
         if !cell.is_null() {
-            let mut v = ptr::null_mut();
-            // SAFETY: `*cell` is a reference this module created in this env and has not deleted.
-            let ok =
-                unsafe { sys::napi_get_reference_value(env.raw(), *cell, &mut v) } == sys::Status::napi_ok;
-            if ok && !v.is_null() {
+            if let Some(v) = buffer::reference_value(env.raw(), *cell) {
                 return Ok(Some(v));
             }
             delete_ref(env, std::mem::replace(cell, ptr::null_mut()));
         }
         let len = region.len();
-        let ab = create_external_view(env, &region, region.as_ptr(), len)?;
-        let view = uint8_view(env, ab, len)?;
-        let mut r = ptr::null_mut();
-        // SAFETY: `view` is a live value of this env; refcount 0 makes the reference weak.
-        let status = unsafe { sys::napi_create_reference(env.raw(), view, 0, &mut r) };
-        napi_status(status, "napi_create_reference")?;
-        *cell = r;
+        let ab = create_external_view(env, &region, 0, len)?;
+        let view = buffer::uint8_view(env.raw(), ab, len)?;
+        // Refcount 0: a weak reference.
+        *cell = buffer::create_reference(env.raw(), view, 0)?;
         Ok(Some(view))
     }
 }
@@ -352,10 +265,10 @@ impl PoolState {
         let node = fast::u53(env, a[0], "preferredNode")?;
         let node =
             u32::try_from(node).map_err(|_| Coded::out_of_range("preferredNode", "<= 4294967295", node))?;
-        let at = if fast::type_of(env, a[2]) == sys::ValueType::napi_undefined {
-            0
-        } else {
-            fast::u53(env, a[2], "at")?
+        let at = match fast::number(env, a[2]) {
+            Some(n) => args::check_u53(n, "at")?,
+            None if fast::type_of(env, a[2]) == sys::ValueType::napi_undefined => 0,
+            None => fast::u53(env, a[2], "at")?,
         };
         let out = fast::float64_array(env, a[1], "out")?;
         let at = usize::try_from(at).unwrap_or(usize::MAX);

@@ -11,6 +11,8 @@
 //!   callback, which frees it; `close` is called exactly once (it consumes the `UvTimer`).
 //! - U2: `uv_handle_t.data` (the first field of every libuv handle) carries the caller's
 //!   pointer; this module never dereferences it.
+//! - U5: a function pointer in [`Api`] is libuv's exported function of that name (resolved from
+//!   the node process with `dlsym`), called with the signature libuv 1.x declares in uv.h.
 
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
@@ -39,7 +41,7 @@ struct Api {
 }
 
 fn sym(name: &CStr) -> Option<*mut c_void> {
-    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the symbol tables.
+    // SAFETY: U5: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the symbol tables.
     let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
     (!p.is_null()).then_some(p)
 }
@@ -47,7 +49,7 @@ fn sym(name: &CStr) -> Option<*mut c_void> {
 fn api() -> Option<&'static Api> {
     static API: OnceLock<Option<Api>> = OnceLock::new();
     API.get_or_init(|| {
-        // SAFETY: each symbol is libuv's public function of that name, and the transmuted
+        // SAFETY: U5: each symbol is libuv's public function of that name, and the transmuted
         // signature is the one libuv 1.x declares for it in uv.h.
         unsafe {
             Some(Api {
@@ -130,16 +132,16 @@ fn new_handle(
     init: unsafe extern "C" fn(*mut sys::uv_loop_s, *mut c_void) -> c_int,
 ) -> *mut c_void {
     let Some(api) = api() else { return std::ptr::null_mut() };
-    // SAFETY: uv_handle_size is a pure query.
+    // SAFETY: U5: uv_handle_size is libuv's (resolved by `api`), a pure query.
     let size = unsafe { (api.handle_size)(kind) };
-    // SAFETY: calloc of a non-zero size; zeroed memory is a valid starting state for an init.
+    // SAFETY: U1: calloc of a non-zero size; zeroed memory is a valid starting state for an init.
     let handle = unsafe { libc::calloc(1, size.max(std::mem::size_of::<*mut c_void>())) };
     if handle.is_null() {
         return handle;
     }
-    // SAFETY: handle is a fresh allocation of the handle type's size on the loop's thread.
+    // SAFETY: U1: handle is a fresh allocation of the handle type's size, on the loop's thread.
     if unsafe { init(uv_loop, handle) } != 0 {
-        // SAFETY: never handed to libuv successfully, so we still own it.
+        // SAFETY: U1: never handed to libuv successfully, so we still own it.
         unsafe { libc::free(handle) };
         return std::ptr::null_mut();
     }
@@ -157,7 +159,7 @@ unsafe extern "C" fn on_teardown(hook: sys::napi_async_cleanup_hook_handle, data
     g.hook = hook;
     g.closing = 2;
     let api = api().expect("a UvTimer exists only where libuv was found");
-    // SAFETY: both handles are initialised and not closed; from now on their data fields are
+    // SAFETY: U1, U3: both handles are initialised and not closed; from now on their data fields are
     // the Guard (no callback can run after the stops), read by the close callback.
     unsafe {
         (api.timer_stop)(g.handle);
@@ -170,7 +172,7 @@ unsafe extern "C" fn on_teardown(hook: sys::napi_async_cleanup_hook_handle, data
 }
 
 unsafe extern "C" fn closed_at_teardown(handle: *mut c_void) {
-    // SAFETY: `on_teardown` stored the Guard in the handle's data field before closing it; the
+    // SAFETY: U3: `on_teardown` stored the Guard in the handle's data field before closing it; the
     // Guard stays owned by its `UvTimer` (freed by `close`, or with the loop state if that is
     // never dropped).
     let g = unsafe { &mut *(*(handle as *mut *mut Guard)) };
@@ -203,7 +205,7 @@ impl UvTimer {
     pub(crate) fn new(env: sys::napi_env, data: *mut c_void) -> Option<Self> {
         let api = api()?;
         let mut uv_loop = std::ptr::null_mut();
-        // SAFETY: env is the live env of the current call; out-pointer is a valid local.
+        // SAFETY: G1: env is the live env of the current call; out-pointer is a valid local.
         if unsafe { sys::napi_get_uv_event_loop(env, &mut uv_loop) } != sys::Status::napi_ok
             || uv_loop.is_null()
         {
@@ -215,7 +217,7 @@ impl UvTimer {
         }
         let idle = new_handle(uv_loop, UV_IDLE, api.idle_init);
         if idle.is_null() {
-            // SAFETY: the timer is initialised and closed once, here.
+            // SAFETY: U1: the timer is initialised and closed once, here.
             unsafe { (api.close)(handle, Some(free_handle)) };
             return None;
         }
@@ -236,7 +238,7 @@ impl UvTimer {
         // SAFETY: env is live; the Guard outlives the hook (U3: removed before it is freed).
         let st = unsafe { sys::napi_add_async_cleanup_hook(env, Some(on_teardown), guard.cast(), &mut hook) };
         if st != sys::Status::napi_ok {
-            // SAFETY: no hook owns the Guard; the handles are initialised and closed once, here.
+            // SAFETY: U1, U3: no hook owns the Guard; the handles are initialised and closed once, here.
             unsafe {
                 drop(Box::from_raw(guard));
                 (api.close)(handle, Some(free_handle));
@@ -244,7 +246,7 @@ impl UvTimer {
             }
             return None;
         }
-        // SAFETY: guard is live and only this thread touches it.
+        // SAFETY: U3: the Guard is live (freed only by `close`) and only this thread touches it.
         unsafe { (*guard).hook = hook };
         Some(Self { guard })
     }
@@ -262,7 +264,8 @@ impl UvTimer {
     /// # Safety
     /// `handle` must be a handle created by [`UvTimer::new`] that has not been closed.
     pub(crate) unsafe fn data_of(handle: *mut c_void) -> *mut c_void {
-        // SAFETY: per the contract, handle points to a live uv handle whose first field is data.
+        // SAFETY: U2 and this fn's contract: handle points to a live uv handle whose first field is
+        // data.
         unsafe { *(handle as *mut *mut c_void) }
     }
 
@@ -316,11 +319,11 @@ impl UvTimer {
         // SAFETY: (U3) the Guard is owned by this UvTimer, consumed here.
         let guard = unsafe { Box::from_raw(self.guard) };
         let Some((handle, idle)) = open else { return };
-        // SAFETY: not closed yet, so the hook has not run: removing it now means it never will.
+        // SAFETY: U3: not closed yet, so the hook has not run: removing it now means it never will.
         // The hook handle came from napi_add_async_cleanup_hook and is removed once.
         unsafe { sys::napi_remove_async_cleanup_hook(guard.hook) };
         if let Some(api) = api() {
-            // SAFETY: the handles are initialised; close is called once because `self` is consumed.
+            // SAFETY: U1: the handles are initialised; close is called once because `self` is consumed.
             unsafe {
                 (api.timer_stop)(handle);
                 (api.idle_stop)(idle);

@@ -1,6 +1,6 @@
-//! The EventLoop's unsafe N-API glue, all of it (libuv's is in `binding/uv.rs`): the value
+//! The EventLoop's unsafe N-API glue, all of it (libuv's is in `sys/uv.rs`): the value
 //! stash, promises and deferreds, async contexts, callback and handle scopes, the runner table's
-//! reference and the `Rc` the run's libuv timer owns. Everything else in `event_loop/` is safe
+//! reference and the `Rc` the run's libuv timer owns. Everything in `binding/event_loop/` is safe
 //! code over these functions.
 //!
 //! Every function here relies on one of these invariants (named in its `// SAFETY:` comment):
@@ -12,8 +12,8 @@
 //!   once: its owner (a map entry, a `Run`, the `Hooks`) is removed or consumed when it is.
 //! - N4 (no JS on the stack): `make_callback` and `settle_in_scope` run from a libuv callback (the
 //!   driver), so Node drains `process.nextTick` and microtasks when they return (I2).
-//! - N5 (E3): the pointer a run gives libuv is one strong count of the loop's `Rc`, leaked with
-//!   [`leak_rc`] at run start and reclaimed once, by [`reclaim_rc`] when the run finishes.
+//! - N5 (E3): the pointer a run gives libuv is one strong count of the loop's `Rc`, owned by the
+//!   run's [`RunTimer`] from its creation and given back once, when it closes.
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
@@ -23,21 +23,30 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 
 use super::super::error::check;
-use super::super::fast::env_closing;
-use super::super::uv::UvTimer;
-use super::state::LoopInner;
-use super::Slot;
+use super::fast::env_closing;
+use super::uv::UvTimer;
+
+/// A slot of the [`Stash`].
+pub(crate) type Slot = u32;
+
+/// What a run's libuv timer drives (N5): the loop state behind the leaked `Rc`.
+pub(crate) trait UvDriven: 'static {
+    /// The loop's env.
+    fn env(&self) -> sys::napi_env;
+    /// Runs the active run's next steps (called in a fresh handle scope).
+    fn drive(self: &Rc<Self>);
+}
 
 /// JS values held by the loop, stored in one JS array so primitives can be kept too
 /// (`napi_create_reference` only takes objects on older Node-API versions).
-pub(super) struct Stash {
+pub(crate) struct Stash {
     array: sys::napi_ref,
     free: Vec<Slot>,
     len: Slot,
 }
 
 impl Stash {
-    pub(super) fn new(env: sys::napi_env) -> Result<Self> {
+    pub(crate) fn new(env: sys::napi_env) -> Result<Self> {
         let mut arr = ptr::null_mut();
         let mut r = ptr::null_mut();
         // SAFETY: N1; out-pointers are valid locals.
@@ -48,14 +57,14 @@ impl Stash {
         Ok(Self { array: r, free: Vec::new(), len: 0 })
     }
 
-    pub(super) fn array(&self, env: sys::napi_env) -> Result<sys::napi_value> {
+    pub(crate) fn array(&self, env: sys::napi_env) -> Result<sys::napi_value> {
         let mut arr = ptr::null_mut();
         // SAFETY: N1; the reference is strong and owned by this stash until `release` (N3).
         check(unsafe { sys::napi_get_reference_value(env, self.array, &mut arr) })?;
         Ok(arr)
     }
 
-    pub(super) fn put(&mut self, env: sys::napi_env, value: sys::napi_value) -> Result<Slot> {
+    pub(crate) fn put(&mut self, env: sys::napi_env, value: sys::napi_value) -> Result<Slot> {
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
@@ -69,13 +78,13 @@ impl Stash {
         Ok(slot)
     }
 
-    pub(super) fn get(&self, env: sys::napi_env, slot: Slot) -> Result<sys::napi_value> {
+    pub(crate) fn get(&self, env: sys::napi_env, slot: Slot) -> Result<sys::napi_value> {
         let arr = self.array(env)?;
         Self::get_at(env, arr, slot)
     }
 
     /// `get` with the array already fetched (one reference lookup for several slots).
-    pub(super) fn get_at(env: sys::napi_env, arr: sys::napi_value, slot: Slot) -> Result<sys::napi_value> {
+    pub(crate) fn get_at(env: sys::napi_env, arr: sys::napi_value, slot: Slot) -> Result<sys::napi_value> {
         let mut v = ptr::null_mut();
         // SAFETY: N1, N2: arr is a live JS array; reading any index is defined.
         check(unsafe { sys::napi_get_element(env, arr, slot, &mut v) })?;
@@ -83,13 +92,13 @@ impl Stash {
     }
 
     /// Reads the value and frees the slot.
-    pub(super) fn take(&mut self, env: sys::napi_env, slot: Slot) -> Result<sys::napi_value> {
+    pub(crate) fn take(&mut self, env: sys::napi_env, slot: Slot) -> Result<sys::napi_value> {
         let v = self.get(env, slot)?;
         self.clear(env, slot);
         Ok(v)
     }
 
-    pub(super) fn clear(&mut self, env: sys::napi_env, slot: Slot) {
+    pub(crate) fn clear(&mut self, env: sys::napi_env, slot: Slot) {
         if let Ok(arr) = self.array(env) {
             let undef = undefined(env);
             // SAFETY: N1, N2: writing undefined releases the JS value for GC.
@@ -98,7 +107,7 @@ impl Stash {
         self.free.push(slot);
     }
 
-    pub(super) fn release(&mut self, env: sys::napi_env) {
+    pub(crate) fn release(&mut self, env: sys::napi_env) {
         if !self.array.is_null() {
             // SAFETY: N1, N3: the reference was created by `new` and is deleted once (nulled after).
             unsafe { sys::napi_delete_reference(env, self.array) };
@@ -109,10 +118,10 @@ impl Stash {
 
 /// A weak reference to an object (the runner's callback table), made strong while a run is
 /// active (like the `Rc` of E3: a strong one for the loop's whole life would be a cycle).
-pub(super) struct WeakRef(sys::napi_ref);
+pub(crate) struct WeakRef(sys::napi_ref);
 
 impl WeakRef {
-    pub(super) fn new(env: sys::napi_env, object: sys::napi_value) -> Result<Self> {
+    pub(crate) fn new(env: sys::napi_env, object: sys::napi_value) -> Result<Self> {
         let mut r = ptr::null_mut();
         // SAFETY: N1, N2: object is an object of this env; a weak (count 0) reference.
         check(unsafe { sys::napi_create_reference(env, object, 0, &mut r) })?;
@@ -120,7 +129,7 @@ impl WeakRef {
     }
 
     /// The object, or None once collected.
-    pub(super) fn get(&self, env: sys::napi_env) -> Option<sys::napi_value> {
+    pub(crate) fn get(&self, env: sys::napi_env) -> Option<sys::napi_value> {
         let mut v = ptr::null_mut();
         // SAFETY: N1; the reference is live until `delete` (N3); a collected target reads as null.
         let ok = unsafe { sys::napi_get_reference_value(env, self.0, &mut v) } == sys::Status::napi_ok;
@@ -128,31 +137,31 @@ impl WeakRef {
     }
 
     /// Strong while a run is active.
-    pub(super) fn strengthen(&self, env: sys::napi_env) {
+    pub(crate) fn strengthen(&self, env: sys::napi_env) {
         // SAFETY: N1; the reference is live until `delete` (N3).
         unsafe { sys::napi_reference_ref(env, self.0, ptr::null_mut()) };
     }
 
     /// Weak again when the run is over.
-    pub(super) fn weaken(&self, env: sys::napi_env) {
+    pub(crate) fn weaken(&self, env: sys::napi_env) {
         // SAFETY: N1; the reference is live until `delete` (N3).
         unsafe { sys::napi_reference_unref(env, self.0, ptr::null_mut()) };
     }
 
-    pub(super) fn delete(self, env: sys::napi_env) {
+    pub(crate) fn delete(self, env: sys::napi_env) {
         // SAFETY: N1, N3: consumed here, so deleted once.
         unsafe { sys::napi_delete_reference(env, self.0) };
     }
 }
 
 /// A nested handle scope, closed on drop.
-pub(super) struct HandleScope {
+pub(crate) struct HandleScope {
     env: sys::napi_env,
     scope: sys::napi_handle_scope,
 }
 
 impl HandleScope {
-    pub(super) fn open(env: sys::napi_env) -> Option<Self> {
+    pub(crate) fn open(env: sys::napi_env) -> Option<Self> {
         let mut scope = ptr::null_mut();
         // SAFETY: N1; closed once, by Drop.
         let ok = unsafe { sys::napi_open_handle_scope(env, &mut scope) } == sys::Status::napi_ok;
@@ -168,7 +177,7 @@ impl Drop for HandleScope {
     }
 }
 
-pub(super) fn async_ctx(env: sys::napi_env, name: &str) -> Result<sys::napi_async_context> {
+pub(crate) fn async_ctx(env: sys::napi_env, name: &str) -> Result<sys::napi_async_context> {
     let mut n = ptr::null_mut();
     let mut ctx = ptr::null_mut();
     // SAFETY: N1; a null resource makes Node create the resource object; the name is a fresh
@@ -180,7 +189,7 @@ pub(super) fn async_ctx(env: sys::napi_env, name: &str) -> Result<sys::napi_asyn
     Ok(ctx)
 }
 
-pub(super) fn destroy_ctx(env: sys::napi_env, ctx: sys::napi_async_context) {
+pub(crate) fn destroy_ctx(env: sys::napi_env, ctx: sys::napi_async_context) {
     if !env_closing() && !ctx.is_null() {
         // SAFETY: N1, N3: ctx came from napi_async_init on this env; destroyed once.
         unsafe { sys::napi_async_destroy(env, ctx) };
@@ -188,7 +197,7 @@ pub(super) fn destroy_ctx(env: sys::napi_env, ctx: sys::napi_async_context) {
 }
 
 /// A fresh promise and its deferred.
-pub(super) fn create_promise(env: sys::napi_env) -> Result<(sys::napi_deferred, sys::napi_value)> {
+pub(crate) fn create_promise(env: sys::napi_env) -> Result<(sys::napi_deferred, sys::napi_value)> {
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
     // SAFETY: N1; out-pointers are valid locals.
@@ -197,7 +206,7 @@ pub(super) fn create_promise(env: sys::napi_env) -> Result<(sys::napi_deferred, 
 }
 
 /// Rejects a fresh deferred with `err` right away (a refused call).
-pub(super) fn reject_now(
+pub(crate) fn reject_now(
     env: sys::napi_env,
     deferred: sys::napi_deferred,
     err: sys::napi_value,
@@ -208,14 +217,14 @@ pub(super) fn reject_now(
 
 /// Settles a deferred whose promise is never handed out (a call refused after creating it), so
 /// its handle is freed; resolved, so it never shows up as an unhandled rejection.
-pub(super) fn release_deferred(env: sys::napi_env, deferred: sys::napi_deferred) {
+pub(crate) fn release_deferred(env: sys::napi_env, deferred: sys::napi_deferred) {
     let u = undefined(env);
     // SAFETY: N1, N3: the deferred is settled once, here, and never used again.
     unsafe { sys::napi_resolve_deferred(env, deferred, u) };
 }
 
 /// A raw value of this env as napi-rs's `Unknown` (a method's return value).
-pub(super) fn unknown(env: &Env, v: sys::napi_value) -> Unknown<'_> {
+pub(crate) fn unknown(env: &Env, v: sys::napi_value) -> Unknown<'_> {
     // SAFETY: N2: v is a value of this env in the method call's scope.
     unsafe { Unknown::from_raw_unchecked(env.raw(), v) }
 }
@@ -228,28 +237,28 @@ fn take_exception(env: sys::napi_env) -> sys::napi_value {
     e
 }
 
-pub(super) fn undefined(env: sys::napi_env) -> sys::napi_value {
+pub(crate) fn undefined(env: sys::napi_env) -> sys::napi_value {
     let mut u = ptr::null_mut();
     // SAFETY: N1.
     unsafe { sys::napi_get_undefined(env, &mut u) };
     u
 }
 
-pub(super) fn null(env: sys::napi_env) -> sys::napi_value {
+pub(crate) fn null(env: sys::napi_env) -> sys::napi_value {
     let mut n = ptr::null_mut();
     // SAFETY: N1.
     unsafe { sys::napi_get_null(env, &mut n) };
     n
 }
 
-pub(super) fn new_object(env: sys::napi_env) -> Result<sys::napi_value> {
+pub(crate) fn new_object(env: sys::napi_env) -> Result<sys::napi_value> {
     let mut o = ptr::null_mut();
     // SAFETY: N1; out-pointer is a valid local.
     check(unsafe { sys::napi_create_object(env, &mut o) })?;
     Ok(o)
 }
 
-pub(super) fn set_prop(
+pub(crate) fn set_prop(
     env: sys::napi_env,
     obj: sys::napi_value,
     key: &CStr,
@@ -259,28 +268,28 @@ pub(super) fn set_prop(
     check(unsafe { sys::napi_set_named_property(env, obj, key.as_ptr(), v) })
 }
 
-pub(super) fn js_f64(env: sys::napi_env, n: f64) -> Result<sys::napi_value> {
+pub(crate) fn js_f64(env: sys::napi_env, n: f64) -> Result<sys::napi_value> {
     let mut v = ptr::null_mut();
     // SAFETY: N1.
     check(unsafe { sys::napi_create_double(env, n, &mut v) })?;
     Ok(v)
 }
 
-pub(super) fn js_str(env: sys::napi_env, s: &str) -> Result<sys::napi_value> {
+pub(crate) fn js_str(env: sys::napi_env, s: &str) -> Result<sys::napi_value> {
     let mut v = ptr::null_mut();
     // SAFETY: N1; the pointer/length pair comes from a &str.
     check(unsafe { sys::napi_create_string_utf8(env, s.as_ptr().cast(), s.len() as isize, &mut v) })?;
     Ok(v)
 }
 
-pub(super) fn js_bool(env: sys::napi_env, b: bool) -> Result<sys::napi_value> {
+pub(crate) fn js_bool(env: sys::napi_env, b: bool) -> Result<sys::napi_value> {
     let mut v = ptr::null_mut();
     // SAFETY: N1.
     check(unsafe { sys::napi_get_boolean(env, b, &mut v) })?;
     Ok(v)
 }
 
-pub(super) fn error_value(env: sys::napi_env, code: &str, message: &str) -> sys::napi_value {
+pub(crate) fn error_value(env: sys::napi_env, code: &str, message: &str) -> sys::napi_value {
     let mut err = ptr::null_mut();
     if let (Ok(c), Ok(m)) = (js_str(env, code), js_str(env, message)) {
         // SAFETY: N1, N2: c and m are strings of this env.
@@ -291,7 +300,7 @@ pub(super) fn error_value(env: sys::napi_env, code: &str, message: &str) -> sys:
 
 /// Calls `func(argv)` with `recv` as `this` as a top-level callback in `ctx`, with no JS on
 /// the stack: Node drains `process.nextTick` callbacks and microtasks when it returns (I2).
-pub(super) fn make_callback(
+pub(crate) fn make_callback(
     env: sys::napi_env,
     ctx: sys::napi_async_context,
     recv: sys::napi_value,
@@ -312,7 +321,7 @@ pub(super) fn make_callback(
 
 /// Settles `deferred` inside a callback scope of `ctx`, so promise reactions (and `await`
 /// continuations) run before the scope closes (I2).
-pub(super) fn settle_in_scope(
+pub(crate) fn settle_in_scope(
     env: sys::napi_env,
     ctx: sys::napi_async_context,
     deferred: sys::napi_deferred,
@@ -337,32 +346,67 @@ pub(super) fn settle_in_scope(
     }
 }
 
-/// N5: one strong count of the loop for the run's libuv timer.
-pub(super) fn leak_rc(inner: &Rc<LoopInner>) -> *const LoopInner {
-    Rc::into_raw(inner.clone())
+/// A run's libuv timer (N5): it owns the strong count of the loop it gives libuv, and the only
+/// callback it arms is [`on_uv_timer::<T>`](on_uv_timer), so the handle's data and the callback
+/// that reads it always agree on `T`.
+pub(crate) struct RunTimer<T: UvDriven> {
+    timer: UvTimer,
+    rc: *const T,
 }
 
-/// N5: gives back the count [`leak_rc`] took (once: the run's pointer is consumed).
-pub(super) fn reclaim_rc(p: *const LoopInner) {
-    if !p.is_null() {
-        // SAFETY: N5: p came from `leak_rc` and is reclaimed once, by its run's finish (or by a
-        // start that never gave it to libuv).
-        unsafe { drop(Rc::from_raw(p)) };
+impl<T: UvDriven> RunTimer<T> {
+    /// A timer on `env`'s loop holding one count of `inner` (`None` without libuv).
+    pub(crate) fn new(env: sys::napi_env, inner: &Rc<T>) -> Option<Self> {
+        let rc = Rc::into_raw(Rc::clone(inner));
+        match UvTimer::new(env, rc as *mut c_void) {
+            Some(timer) => Some(Self { timer, rc }),
+            None => {
+                // SAFETY: N5: libuv never saw `rc`, so the count taken just above is ours.
+                drop(unsafe { Rc::from_raw(rc) });
+                None
+            }
+        }
+    }
+
+    /// (Re)arms the timer to drive the run once after `ms`.
+    pub(crate) fn start(&self, ms: u64) {
+        self.timer.start(on_uv_timer::<T>, ms);
+    }
+
+    /// Drives the run in the idle phase of the next event-loop turn.
+    pub(crate) fn yield_now(&self) {
+        self.timer.yield_now(on_uv_timer::<T>);
+    }
+
+    /// Whether the timer keeps the process alive.
+    pub(crate) fn set_ref(&self, keep_alive: bool) {
+        self.timer.set_ref(keep_alive);
+    }
+
+    /// Closes the handles (no callback runs after this) and gives back the count (once: the
+    /// timer is consumed). The caller holds its own `Rc` of the loop, so the loop outlives this.
+    pub(crate) fn close(self) {
+        self.timer.close();
+        // SAFETY: N5: `rc` came from `Rc::into_raw` in `new` and is given back once, here; the
+        // handles are closed, so libuv no longer calls back with it.
+        drop(unsafe { Rc::from_raw(self.rc) });
     }
 }
 
 /// libuv's callback for a run's timer: drives the run (`driver::drive`) in a handle scope.
-pub(super) unsafe extern "C" fn on_uv_timer(handle: *mut c_void) {
-    // SAFETY: N5: the handle is live (libuv is calling it); its data is the pointer leaked at
-    // run start, still owned by the run, so bumping the count and re-owning one is sound.
+/// Armed only by [`RunTimer<T>`], whose handle's data is its `*const T`.
+unsafe extern "C" fn on_uv_timer<T: UvDriven>(handle: *mut c_void) {
+    // SAFETY: N5: the handle is live (libuv is calling it); its data is the `*const T` a
+    // `RunTimer<T>` leaked (only it arms this callback), still owned by that timer, so bumping
+    // the count and re-owning one is sound.
     let inner = unsafe {
-        let p = UvTimer::data_of(handle) as *const LoopInner;
+        let p = UvTimer::data_of(handle) as *const T;
         Rc::increment_strong_count(p);
         Rc::from_raw(p)
     };
     if env_closing() {
         return;
     }
-    let Some(_scope) = HandleScope::open(inner.env) else { return };
-    super::driver::drive(&inner);
+    let Some(_scope) = HandleScope::open(inner.env()) else { return };
+    T::drive(&inner);
 }

@@ -3,8 +3,14 @@
 //! napi-rs methods cost ~300 ns per call here (a native-borrow registry, a type-tag check and an
 //! unwrap on every call); a plain N-API callback costs ~40 ns. Hot methods are therefore also
 //! offered as functions created with `napi_create_function`, each carrying a strong `Rc` to the
-//! native object in its `data` pointer. The JS facade (lib/) calls them; the napi-rs methods
-//! stay as the typed, documented surface.
+//! native object in its `data` pointer (the JS classes in lib/ and the raw prototype methods of
+//! `class.rs` route their hot methods through them).
+//!
+//! The rest of the binding writes only the bodies, as safe code: `raw_fn!` / `handle_fn!` (and
+//! `raw_method!` in `binding/raw.rs`) expand to a unit type implementing [`BoundFn`],
+//! [`HandleFn`] or [`UnboundFn`], and this file instantiates the `extern "C"` trampoline for it.
+//! A [`BoundCb<T>`] can only be made from a body written for a `T`, and only [`bind`] /
+//! [`bind_releasing`] install it, with an `Rc<T>` as its data: F1's pairing is checked by types.
 //!
 //! Invariants:
 //! - F1: a bound function's `data` is `Rc::into_raw` of its target, owned by the function and
@@ -26,7 +32,7 @@ use std::rc::Rc;
 
 use napi::sys;
 
-use super::error::{Code, Coded};
+use super::super::error::{Code, Coded};
 
 thread_local! {
     /// Set by the env cleanup hook of this thread's env: from then on, Drop code must not call
@@ -47,25 +53,70 @@ pub(crate) fn env_closing() -> bool {
 /// Registers (once per thread) the cleanup hook behind [`env_closing`].
 pub(crate) fn watch_env(env: sys::napi_env) {
     if !HOOK_SET.with(std::cell::Cell::get) {
-        // SAFETY: registers a plain function with a null argument; it only flips a flag.
+        // SAFETY: G1; registers a plain function with a null argument; it only flips a flag.
         unsafe { sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), ptr::null_mut()) };
         HOOK_SET.with(|h| h.set(true));
     }
 }
 
-/// Defines `unsafe extern "C" fn $name`, a raw N-API callback whose `data` is an `Rc<$target>`
-/// (installed through [`bound_object`] with [`bind`] or [`bind_releasing`]), running `$body`
-/// through [`call`] with the first `$n` arguments.
+/// The body of a raw N-API callback bound to an `Rc<Self::Target>` (F1), taking the first `N`
+/// arguments. [`BoundCb::of`] turns it into a callback only [`bind`] / [`bind_releasing`] can
+/// install, with a target of that type: the pairing F1 relies on is checked by the compiler.
+pub(crate) trait BoundFn<const N: usize> {
+    type Target: 'static;
+    fn run(target: &Self::Target, env: sys::napi_env, args: &Args<N>) -> Ret;
+}
+
+/// A raw callback for functions bound to an `Rc<T>` (F1): made only by [`BoundCb::of`].
+pub(crate) struct BoundCb<T> {
+    cb: RawCb,
+    _target: std::marker::PhantomData<fn(&T)>,
+}
+
+impl<T> Clone for BoundCb<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for BoundCb<T> {}
+
+impl<T: 'static> BoundCb<T> {
+    /// The callback running `F::run` on the function's target.
+    pub(crate) const fn of<F: BoundFn<N, Target = T>, const N: usize>() -> Self {
+        Self { cb: bound_trampoline::<F, N>, _target: std::marker::PhantomData }
+    }
+}
+
+unsafe extern "C" fn bound_trampoline<F: BoundFn<N>, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: F1: this callback is only reachable through a `BoundCb<F::Target>`, which only
+    // `bind_with` installs, with `Rc::into_raw` of an `Rc<F::Target>` as the function's data;
+    // env and info are the ones N-API passed to this call.
+    unsafe { call::<F::Target, N>(env, info, F::run) }
+}
+
+/// Defines `const $name: BoundCb<$target>`, a raw N-API callback whose `data` is an
+/// `Rc<$target>` (installed through [`bound_object`] with [`bind`] or [`bind_releasing`]),
+/// running `$body` with the first `$n` arguments. Expands to safe code only.
 macro_rules! raw_fn {
     ($name:ident: $target:ty, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(
-            env: napi::sys::napi_env,
-            info: napi::sys::napi_callback_info,
-        ) -> napi::sys::napi_value {
-            // SAFETY: (F1) `$name` is only installed by a `fastPaths()` that binds it to an
-            // `Rc<$target>`, so `call` finds that target in the callback's data.
-            unsafe { $crate::binding::fast::call::<$target, $n>(env, info, |$s, $env, $a| $body) }
-        }
+        #[allow(non_upper_case_globals)]
+        const $name: $crate::binding::ffi::fast::BoundCb<$target> = {
+            struct F;
+            impl $crate::binding::ffi::fast::BoundFn<$n> for F {
+                type Target = $target;
+                fn run(
+                    $s: &$target,
+                    $env: napi::sys::napi_env,
+                    $a: &$crate::binding::ffi::fast::Args<$n>,
+                ) -> $crate::binding::ffi::fast::Ret {
+                    $body
+                }
+            }
+            $crate::binding::ffi::fast::BoundCb::of::<F, $n>()
+        };
     };
 }
 pub(crate) use raw_fn;
@@ -83,7 +134,7 @@ unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback
     let mut argv = [ptr::null_mut(); N];
     let mut argc = N;
     let mut data = ptr::null_mut();
-    // SAFETY: called with the env and info N-API passed to the callback; argv has room for N.
+    // SAFETY: G1: called with the env and info N-API passed to the callback; argv has room for N.
     let st =
         unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) };
     if st != sys::Status::napi_ok {
@@ -91,7 +142,7 @@ unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback
     }
     if argc < N {
         let mut undef = ptr::null_mut();
-        // SAFETY: env is live.
+        // SAFETY: G1: env is the live env of the current call.
         unsafe { sys::napi_get_undefined(env, &mut undef) };
         for slot in argv.iter_mut().skip(argc) {
             *slot = undef;
@@ -104,12 +155,13 @@ unsafe fn read_args<const N: usize>(env: sys::napi_env, info: sys::napi_callback
 ///
 /// # Safety
 /// `info` must come from a function created by [`bind`] with the same `T`.
-pub(crate) unsafe fn call<T, const N: usize>(
+unsafe fn call<T, const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
     body: impl FnOnce(&T, sys::napi_env, &Args<N>) -> Ret,
 ) -> sys::napi_value {
-    // SAFETY: forwarded contract.
+    // SAFETY: G1: this function's contract (env and info are the ones N-API passed to the
+    // callback), forwarded.
     unsafe {
         call_unbound(env, info, |env, args: &Args<N>| {
             // SAFETY: (F1) data is the Rc pointer of a live T, kept alive by this function object.
@@ -124,12 +176,13 @@ pub(crate) unsafe fn call<T, const N: usize>(
 ///
 /// # Safety
 /// `env` and `info` must be the ones N-API passed to the callback.
-pub(crate) unsafe fn call_unbound<const N: usize>(
+pub(super) unsafe fn call_unbound<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
     body: impl FnOnce(sys::napi_env, &Args<N>) -> Ret,
 ) -> sys::napi_value {
-    // SAFETY: forwarded contract.
+    // SAFETY: G1: this function's contract (env and info are the ones N-API passed to the
+    // callback), forwarded.
     let Some(args) = (unsafe { read_args::<N>(env, info) }) else { return ptr::null_mut() };
     let out = catch_unwind(AssertUnwindSafe(|| body(env, &args)));
     let err = match out {
@@ -138,7 +191,7 @@ pub(crate) unsafe fn call_unbound<const N: usize>(
         Err(_) => Coded::new(Code::Internal, "seqloop hit an internal error (a bug); the call had no effect"),
     };
     if let Ok(v) = err.to_raw(env) {
-        // SAFETY: v is an error object of this env.
+        // SAFETY: G2: v is an error object made in this env during the current call.
         unsafe { sys::napi_throw(env, v) };
     }
     ptr::null_mut()
@@ -169,9 +222,9 @@ pub(crate) fn bind<T: 'static>(
     env: sys::napi_env,
     name: &CStr,
     target: &Rc<T>,
-    cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+    cb: BoundCb<T>,
 ) -> napi::Result<sys::napi_value> {
-    bind_with(env, name, target, cb, release::<T>)
+    bind_with(env, name, target, cb.cb, release::<T>)
 }
 
 /// [`bind`] for a target with env resources: the function that drops the last `Rc` calls
@@ -180,9 +233,9 @@ pub(crate) fn bind_releasing<T: EnvRelease + 'static>(
     env: sys::napi_env,
     name: &CStr,
     target: &Rc<T>,
-    cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+    cb: BoundCb<T>,
 ) -> napi::Result<sys::napi_value> {
-    bind_with(env, name, target, cb, release_env::<T>)
+    bind_with(env, name, target, cb.cb, release_env::<T>)
 }
 
 fn bind_with<T: 'static>(
@@ -194,7 +247,7 @@ fn bind_with<T: 'static>(
 ) -> napi::Result<sys::napi_value> {
     let data = Rc::into_raw(target.clone()) as *mut c_void;
     let made = create_function(env, name, cb, data).and_then(|f| {
-        // SAFETY: f is the function just created; the finalizer gets back exactly `data`.
+        // SAFETY: G1, G2: f is the function just created; F1: the finalizer gets back exactly `data`.
         let st = unsafe {
             sys::napi_add_finalizer(env, f, data, Some(finalize), ptr::null_mut(), ptr::null_mut())
         };
@@ -205,7 +258,7 @@ fn bind_with<T: 'static>(
         }
     });
     made.map_err(|st| {
-        // SAFETY: no finalizer owns `data`, so the count taken above is ours to give back.
+        // SAFETY: F1: no finalizer owns `data`, so the count taken above is ours to give back.
         drop(unsafe { Rc::from_raw(data as *const T) });
         napi::Error::from_status(napi::Status::from(st))
     })
@@ -237,17 +290,17 @@ pub(crate) fn new_handle<'e, T: 'static>(
     let data = Box::into_raw(Box::new(value));
     HANDLES.with(|h| h.borrow_mut().insert(data as usize, std::any::TypeId::of::<T>()));
     let mut v = ptr::null_mut();
-    // SAFETY: env is live; the finalizer gets back exactly `data` with its type.
+    // SAFETY: G1; H1: the finalizer gets back exactly `data` with its type.
     let st = unsafe {
         sys::napi_create_external(env_raw, data.cast(), Some(release_handle::<T>), ptr::null_mut(), &mut v)
     };
     if st != sys::Status::napi_ok {
         HANDLES.with(|h| h.borrow_mut().remove(&(data as usize)));
-        // SAFETY: no External owns `data`, so it is ours to free.
+        // SAFETY: H1: no External owns `data`, so it is ours to free.
         drop(unsafe { Box::from_raw(data) });
         return Err(napi::Error::from_status(napi::Status::from(st)));
     }
-    // SAFETY: v is the External just created in this env.
+    // SAFETY: G2: v is the External just created in this env.
     Ok(unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env_raw, v) })
 }
 
@@ -259,7 +312,7 @@ pub(crate) fn handle_of<'a, T: 'static>(
     what: &str,
 ) -> Result<&'a T, Coded> {
     let mut p = ptr::null_mut();
-    // SAFETY: v is a live value of this call; a non-External fails cleanly.
+    // SAFETY: G2: v is a live value of this call; a non-External fails cleanly.
     let ok = unsafe { sys::napi_get_value_external(env, v, &mut p) } == sys::Status::napi_ok;
     let registered =
         ok && HANDLES.with(|h| h.borrow().get(&(p as usize)) == Some(&std::any::TypeId::of::<T>()));
@@ -270,23 +323,85 @@ pub(crate) fn handle_of<'a, T: 'static>(
     Ok(unsafe { &*(p as *const T) })
 }
 
-/// Defines `unsafe extern "C" fn $name`, a process-wide raw N-API callback whose first argument
-/// is a handle to a `$target` (see [`new_handle`]), running `$body` with the first `$n`
-/// arguments (the handle included).
+/// The body of a process-wide raw N-API callback (no bound data), taking the first `N`
+/// arguments; [`UnboundCb::plain`] makes its callback.
+pub(crate) trait UnboundFn<const N: usize> {
+    fn run(env: sys::napi_env, args: &Args<N>) -> Ret;
+}
+
+/// The body of a process-wide raw N-API callback whose first argument is a handle to a
+/// `Self::Target` (see [`new_handle`]), refused with a TypeError naming `WHAT` when it is not
+/// one; [`UnboundCb::handle`] makes its callback.
+pub(crate) trait HandleFn<const N: usize> {
+    type Target: 'static;
+    const WHAT: &'static str;
+    fn run(handle: &Self::Target, env: sys::napi_env, args: &Args<N>) -> Ret;
+}
+
+/// A process-wide raw callback (no bound data), for [`unbound`] / [`unbound_object`].
+#[derive(Clone, Copy)]
+pub(crate) struct UnboundCb(RawCb);
+
+impl UnboundCb {
+    /// The callback running `F::run`.
+    pub(crate) const fn plain<F: UnboundFn<N>, const N: usize>() -> Self {
+        Self(unbound_trampoline::<F, N>)
+    }
+
+    /// The callback checking its first argument is a `F::Target` handle, then running `F::run`.
+    pub(crate) const fn handle<F: HandleFn<N>, const N: usize>() -> Self {
+        Self(handle_trampoline::<F, N>)
+    }
+
+    /// The raw callback (for [`super::class`]'s prototype methods).
+    pub(super) const fn from_raw(cb: RawCb) -> Self {
+        Self(cb)
+    }
+}
+
+unsafe extern "C" fn unbound_trampoline<F: UnboundFn<N>, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: env and info are the ones N-API passed to this callback (F2 in `call_unbound`).
+    unsafe { call_unbound::<N>(env, info, F::run) }
+}
+
+unsafe extern "C" fn handle_trampoline<F: HandleFn<N>, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: G1: env and info are the ones N-API passed to this callback; `handle_of` checks the
+    // handle (H1–H2) before its pointer is used.
+    unsafe {
+        call_unbound::<N>(env, info, |env, a| {
+            let h = handle_of::<F::Target>(env, a.argv[0], F::WHAT)?;
+            F::run(h, env, a)
+        })
+    }
+}
+
+/// Defines `const $name: UnboundCb`, a process-wide raw N-API callback whose first argument is
+/// a handle to a `$target` (see [`new_handle`]), running `$body` with the first `$n` arguments
+/// (the handle included). Expands to safe code only.
 macro_rules! handle_fn {
     ($name:ident: $target:ty, $what:literal, $n:literal, |$h:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(
-            env: napi::sys::napi_env,
-            info: napi::sys::napi_callback_info,
-        ) -> napi::sys::napi_value {
-            // SAFETY: env and info are the ones N-API passed to this callback.
-            unsafe {
-                $crate::binding::fast::call_unbound::<$n>(env, info, |$env, $a| {
-                    let $h = $crate::binding::fast::handle_of::<$target>($env, $a.argv[0], $what)?;
+        #[allow(non_upper_case_globals)]
+        const $name: $crate::binding::ffi::fast::UnboundCb = {
+            struct F;
+            impl $crate::binding::ffi::fast::HandleFn<$n> for F {
+                type Target = $target;
+                const WHAT: &'static str = $what;
+                fn run(
+                    $h: &$target,
+                    $env: napi::sys::napi_env,
+                    $a: &$crate::binding::ffi::fast::Args<$n>,
+                ) -> $crate::binding::ffi::fast::Ret {
                     $body
-                })
+                }
             }
-        }
+            $crate::binding::ffi::fast::UnboundCb::handle::<F, $n>()
+        };
     };
 }
 pub(crate) use handle_fn;
@@ -294,14 +409,14 @@ pub(crate) use handle_fn;
 /// `{ name: function, … }` of process-wide raw functions (no bound data).
 pub(crate) fn unbound_object<'e>(
     env: &'e napi::Env,
-    entries: &[(&CStr, RawCb)],
+    entries: &[(&CStr, UnboundCb)],
 ) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
     functions_object(env, entries, unbound)
 }
 
 /// Creates a JS function `name` that calls `cb` with no bound data (see [`call_unbound`]).
-pub(crate) fn unbound(env: sys::napi_env, name: &CStr, cb: RawCb) -> napi::Result<sys::napi_value> {
-    create_function(env, name, cb, ptr::null_mut())
+pub(crate) fn unbound(env: sys::napi_env, name: &CStr, cb: UnboundCb) -> napi::Result<sys::napi_value> {
+    create_function(env, name, cb.0, ptr::null_mut())
         .map_err(|st| napi::Error::from_status(napi::Status::from(st)))
 }
 
@@ -313,7 +428,7 @@ fn create_function(
     data: *mut c_void,
 ) -> Result<sys::napi_value, sys::napi_status> {
     let mut f = ptr::null_mut();
-    // SAFETY: env is live; name is NUL-terminated; cb has the N-API callback signature.
+    // SAFETY: G1; name is NUL-terminated; cb has the N-API callback signature.
     let st = unsafe {
         sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(cb), data, &mut f)
     };
@@ -325,32 +440,32 @@ fn create_function(
 }
 
 /// The signature of a raw N-API callback.
-pub(crate) type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+pub(super) type RawCb = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 /// `{ name: function, … }` where each function is `cb` bound to `target` by `bind_fn` ([`bind`]
 /// or [`bind_releasing`]) and named by its C string: what every `fastPaths()` returns.
 pub(crate) fn bound_object<'e, T: 'static>(
     env: &'e napi::Env,
     target: &Rc<T>,
-    bind_fn: fn(sys::napi_env, &CStr, &Rc<T>, RawCb) -> napi::Result<sys::napi_value>,
-    entries: &[(&CStr, RawCb)],
+    bind_fn: fn(sys::napi_env, &CStr, &Rc<T>, BoundCb<T>) -> napi::Result<sys::napi_value>,
+    entries: &[(&CStr, BoundCb<T>)],
 ) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
     functions_object(env, entries, |raw, name, cb| bind_fn(raw, name, target, cb))
 }
 
 /// `{ name: make(name, cb), … }` for each entry: the one loop behind [`bound_object`] and
 /// [`unbound_object`].
-fn functions_object<'e>(
+fn functions_object<'e, C: Copy>(
     env: &'e napi::Env,
-    entries: &[(&CStr, RawCb)],
-    mut make: impl FnMut(sys::napi_env, &CStr, RawCb) -> napi::Result<sys::napi_value>,
+    entries: &[(&CStr, C)],
+    mut make: impl FnMut(sys::napi_env, &CStr, C) -> napi::Result<sys::napi_value>,
 ) -> napi::Result<napi::bindgen_prelude::Object<'e>> {
     let raw = env.raw();
     let mut o = napi::bindgen_prelude::Object::new(env)?;
     for &(name, cb) in entries {
         let f = make(raw, name, cb)?;
         let key = name.to_str().map_err(|_| napi::Error::from_status(napi::Status::InvalidArg))?;
-        // SAFETY: f is a function value of this env, created just above.
+        // SAFETY: G2: f is a function value of this env, created just above.
         o.set(key, unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(raw, f) })?;
     }
     Ok(o)
@@ -359,8 +474,17 @@ fn functions_object<'e>(
 /// A JS number value.
 pub(crate) fn to_number(env: sys::napi_env, n: f64) -> Ret {
     let mut v = ptr::null_mut();
-    // SAFETY: env is live.
-    if unsafe { sys::napi_create_double(env, n, &mut v) } == sys::Status::napi_ok {
+    // A small integer (counts, offsets, shard ids: the common results) as an int32, which V8
+    // makes without a double-to-integer check; the same JS value either way (-0 stays a double).
+    let small = n as i32;
+    let st = if f64::from(small) == n && !(n == 0.0 && n.is_sign_negative()) {
+        // SAFETY: G1: env is the live env of the current call.
+        unsafe { sys::napi_create_int32(env, small, &mut v) }
+    } else {
+        // SAFETY: G1: env is the live env of the current call.
+        unsafe { sys::napi_create_double(env, n, &mut v) }
+    };
+    if st == sys::Status::napi_ok {
         Ok(v)
     } else {
         Err(Coded::new(Code::Internal, "could not create a number"))
@@ -370,7 +494,7 @@ pub(crate) fn to_number(env: sys::napi_env, n: f64) -> Ret {
 /// A JS boolean value.
 pub(crate) fn to_bool(env: sys::napi_env, b: bool) -> Ret {
     let mut v = ptr::null_mut();
-    // SAFETY: env is live.
+    // SAFETY: G1: env is the live env of the current call.
     if unsafe { sys::napi_get_boolean(env, b, &mut v) } == sys::Status::napi_ok {
         Ok(v)
     } else {
@@ -378,16 +502,16 @@ pub(crate) fn to_bool(env: sys::napi_env, b: bool) -> Ret {
     }
 }
 
-/// Argument reads live in `args::raw` (argument conversion exists once); re-exported here for
+/// Argument reads live in `value.rs` (argument conversion exists once); re-exported here for
 /// the raw callbacks.
-pub(crate) use super::args::raw::{
-    describe, float64_array, number, string, type_of, u53, uint8_array, TypedOut,
+pub(crate) use super::value::{
+    describe, float64_array, number, string, type_of, u53, uint8_array, with_string, TypedOut,
 };
 
 /// JS `undefined`.
 pub(crate) fn undefined(env: sys::napi_env) -> sys::napi_value {
     let mut v = ptr::null_mut();
-    // SAFETY: env is live (a callback's env); napi_get_undefined cannot fail on a live env.
+    // SAFETY: G1 (a callback's env); napi_get_undefined cannot fail on a live env.
     unsafe { sys::napi_get_undefined(env, &mut v) };
     v
 }
@@ -395,7 +519,7 @@ pub(crate) fn undefined(env: sys::napi_env) -> sys::napi_value {
 /// A raw callback's outcome as a napi-rs method's: the value, or its error thrown.
 pub(crate) fn to_unknown(env: &napi::Env, r: Ret) -> napi::Result<napi::bindgen_prelude::Unknown<'_>> {
     match r {
-        // SAFETY: v was created in this env during the current call (every `Ret` value is).
+        // SAFETY: G2: v was created in this env during the current call (every `Ret` value is).
         Ok(v) => Ok(unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env.raw(), v) }),
         Err(e) => Err(e.throw(env)),
     }
@@ -405,7 +529,7 @@ pub(crate) fn to_unknown(env: &napi::Env, r: Ret) -> napi::Result<napi::bindgen_
 /// `undefined`) was thrown.
 pub(crate) fn take_exception(env: sys::napi_env) -> Option<sys::napi_value> {
     let mut pending = ptr::null_mut();
-    // SAFETY: env is live; clearing works whether or not an exception is pending (none gives
+    // SAFETY: G1; clearing works whether or not an exception is pending (none gives
     // `undefined`).
     unsafe { sys::napi_get_and_clear_last_exception(env, &mut pending) };
     (!pending.is_null() && type_of(env, pending) != sys::ValueType::napi_undefined).then_some(pending)
@@ -419,10 +543,10 @@ pub(crate) fn throw_with_cause(
 ) -> napi::Error {
     if let Ok(raw) = err.to_raw(env) {
         if let Some(cause) = cause {
-            // SAFETY: raw and cause are values of this env; the key is a C literal.
+            // SAFETY: G2: raw and cause are values of this call; the key is a C literal.
             unsafe { sys::napi_set_named_property(env, raw, c"cause".as_ptr(), cause) };
         }
-        // SAFETY: raw is an error object of this env.
+        // SAFETY: G2: raw is an error object made in this call.
         unsafe { sys::napi_throw(env, raw) };
     }
     napi::Error::new(napi::Status::PendingException, "a coded error is pending")
@@ -432,7 +556,8 @@ pub(crate) fn throw_with_cause(
 pub(crate) fn external_ref<T: 'static>(
     v: napi::bindgen_prelude::Unknown<'_>,
 ) -> Option<napi::bindgen_prelude::ExternalRef<T>> {
-    // SAFETY: ExternalRef's conversion checks the External's Rust type id and fails otherwise.
+    // SAFETY: G2 for v; ExternalRef's conversion checks the External's Rust type id and fails
+    // otherwise.
     unsafe { v.cast::<napi::bindgen_prelude::ExternalRef<T>>() }.ok()
 }
 
@@ -443,7 +568,7 @@ pub(crate) fn named_property(
     key: &CStr,
 ) -> Option<sys::napi_value> {
     let mut v = ptr::null_mut();
-    // SAFETY: env is live, obj a value of this call, key NUL-terminated; a non-object or a
+    // SAFETY: G1, G2: obj is a value of this call, key NUL-terminated; a non-object or a
     // throwing getter fails with a status.
     (unsafe { sys::napi_get_named_property(env, obj, key.as_ptr(), &mut v) } == sys::Status::napi_ok)
         .then_some(v)
@@ -456,7 +581,7 @@ pub(crate) fn set_element(
     index: u32,
     value: sys::napi_value,
 ) -> napi::Result<()> {
-    // SAFETY: env is live and both values belong to the current call; setting an element of a
+    // SAFETY: G1, G2: both values belong to the current call; setting an element of a
     // non-object fails cleanly with a status.
     let st = unsafe { sys::napi_set_element(env, array, index, value) };
     if st == sys::Status::napi_ok {
@@ -469,7 +594,7 @@ pub(crate) fn set_element(
 /// JS `null`.
 pub(crate) fn null(env: sys::napi_env) -> Ret {
     let mut v = ptr::null_mut();
-    // SAFETY: env is live.
+    // SAFETY: G1: env is the live env of the current call.
     if unsafe { sys::napi_get_null(env, &mut v) } == sys::Status::napi_ok {
         Ok(v)
     } else {
