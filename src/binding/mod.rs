@@ -21,5 +21,4 @@ mod scheduler;
 mod slab;
 mod timer_queue;
 mod topo;
-#[allow(unsafe_code, reason = "merge step: the next commits move this unsafe into ffi/")]
 mod workers;

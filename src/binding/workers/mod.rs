@@ -8,8 +8,8 @@
 //! thread's [`Side`]: the hot ones (send, sendBatch, take, release, …) cost one N-API call each.
 //! Cold results (telemetry, traces, pinning) are JSON strings the JS layer parses.
 
+mod env;
 mod side;
-mod sys;
 
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -22,24 +22,28 @@ use napi_derive::napi;
 use serde_json::json;
 
 use super::error::{Code, Coded};
+use super::ffi::fast::{self, BoundCb};
+use super::ffi::value;
 use super::topo::ReactorPlacementManifest;
 use crate::topo::affinity::AffinityEnforcement;
 use crate::topo::hugepage::HugepageConfig;
 use crate::workers::{Direction, Hub, HubConfig, SlotRef};
+use env::{Env, Value};
 use side::Side;
-use sys::{Env, RawCb, Ret, Value};
 
 /// Hubs by id, so worker threads can attach (weak: the main side owns the hub).
 static HUBS: Mutex<Option<HashMap<u64, Weak<Hub>>>> = Mutex::new(None);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A raw method of a [`Side`] (`fast::raw_fn!`, so its callback can only be bound to a
+/// `Side`), with the env wrapped and the first `$n` arguments as an array.
 macro_rules! method {
     ($name:ident, $n:literal, |$s:ident, $env:ident, $a:ident| $body:expr) => {
-        unsafe extern "C" fn $name(env: napi::sys::napi_env, info: napi::sys::napi_callback_info) -> Value {
-            // SAFETY: env and info are the ones N-API passed; every function of the method
-            // table is made by `sys::object` with a `Side`.
-            unsafe { sys::call::<Side, $n>(env, info, |$s, $env, $a| $body) }
-        }
+        fast::raw_fn!($name: Side, $n, |$s, raw_env, args| {
+            let $env = Env(raw_env);
+            let $a = &args.argv;
+            $body
+        });
     };
 }
 
@@ -108,23 +112,18 @@ method!(m_trace, 1, |s, env, a| {
 method!(m_exited_error, 3, |s, env, a| {
     let shard = shard_arg(&s.hub, env, a[0])?;
     let code = env.to_f64(a[1]).unwrap_or(f64::NAN);
-    let mut why = Vec::new();
-    env.read_string(a[2], &mut why);
-    let err = Coded::new(
-        Code::WorkerExited,
-        format!("the worker of shard {shard} exited (code {code}){}", String::from_utf8_lossy(&why)),
-    )
-    .with_prop("shardId", shard as f64)
-    .with_prop("exitCode", code);
+    let why = env.string_of(a[2]).unwrap_or_default();
+    let err =
+        Coded::new(Code::WorkerExited, format!("the worker of shard {shard} exited (code {code}){why}"))
+            .with_prop("shardId", shard as f64)
+            .with_prop("exitCode", code);
     err.to_raw(env.0).map_err(|_| Coded::new(Code::Internal, "could not make an error"))
 });
 method!(m_pin, 1, |s, env, a| {
-    let mut code = Vec::new();
-    env.read_string(a[0], &mut code);
-    let enforcement =
-        std::str::from_utf8(&code).ok().and_then(AffinityEnforcement::from_code).ok_or_else(|| {
-            Coded::new(Code::InvalidArgValue, "enforcement must be 'strict', 'advisory' or 'disabled'")
-        })?;
+    let code = env.string_of(a[0]).unwrap_or_default();
+    let enforcement = AffinityEnforcement::from_code(&code).ok_or_else(|| {
+        Coded::new(Code::InvalidArgValue, "enforcement must be 'strict', 'advisory' or 'disabled'")
+    })?;
     let p = s.hub.pin_current_thread(s.shard.unwrap_or(0), enforcement);
     env.string(&json!({ "pinned": p.pinned, "cpu": p.cpu, "reason": p.reason }).to_string())
 });
@@ -138,7 +137,7 @@ fn shard_arg(hub: &Hub, env: Env, v: Value) -> std::result::Result<usize, Coded>
 }
 
 /// Methods of every side.
-const COMMON: &[(&CStr, RawCb)] = &[
+const COMMON: &[(&CStr, BoundCb<Side>)] = &[
     (c"shardFor", m_shard_for),
     (c"allocate", m_allocate),
     (c"send", m_send),
@@ -153,7 +152,7 @@ const COMMON: &[(&CStr, RawCb)] = &[
     (c"unlisten", m_unlisten),
 ];
 /// Methods of the main side only.
-const MAIN: &[(&CStr, RawCb)] = &[
+const MAIN: &[(&CStr, BoundCb<Side>)] = &[
     (c"close", m_close),
     (c"reclaim", m_reclaim),
     (c"undelivered", m_undelivered),
@@ -162,12 +161,11 @@ const MAIN: &[(&CStr, RawCb)] = &[
     (c"exitedError", m_exited_error),
 ];
 /// Methods of a shard side only.
-const SHARD: &[(&CStr, RawCb)] = &[(c"pin", m_pin)];
+const SHARD: &[(&CStr, BoundCb<Side>)] = &[(c"pin", m_pin)];
 
-fn side_object(env: Env, side: Side, extra: &[(&CStr, RawCb)]) -> Ret {
-    let side = Rc::new(side);
-    let methods: Vec<(&CStr, RawCb)> = COMMON.iter().chain(extra).copied().collect();
-    sys::object(env, &side, &methods)
+fn side_object<'e>(env: &'e napi::Env, side: Side, extra: &[(&CStr, BoundCb<Side>)]) -> Result<Object<'e>> {
+    let methods: Vec<(&CStr, BoundCb<Side>)> = COMMON.iter().chain(extra).copied().collect();
+    fast::bound_object(env, &Rc::new(side), fast::bind, &methods)
 }
 
 fn throw(env: &napi::Env, e: Coded) -> napi::Error {
@@ -204,11 +202,9 @@ fn create<'e>(
         map.retain(|_, w| w.strong_count() > 0);
         map.insert(id, Arc::downgrade(&hub));
     }
-    let e = Env(env.raw());
-    let obj = side_object(e, Side::new(hub, None), MAIN).map_err(|c| throw(env, c))?;
-    e.set(obj, c"id", e.number(id as f64).map_err(|c| throw(env, c))?).map_err(|c| throw(env, c))?;
-    // SAFETY: obj is a live object of this env, made above.
-    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
+    let mut obj = side_object(env, Side::new(hub, None), MAIN)?;
+    obj.set("id", id as f64)?;
+    Ok(value::unknown(env.raw(), obj.raw()))
 }
 
 /// `attach(hubId, shardId)`: the methods of shard `shardId`'s side of a live hub.
@@ -223,10 +219,8 @@ fn attach(env: &napi::Env, id: f64, shard: u32) -> Result<Unknown<'_>> {
     if shard as usize >= hub.shard_count() {
         return Err(throw(env, Coded::out_of_range("shardId", "a shard of these workers", shard)));
     }
-    let e = Env(env.raw());
-    let obj = side_object(e, Side::new(hub, Some(shard as usize)), SHARD).map_err(|c| throw(env, c))?;
-    // SAFETY: obj is a live object of this env, made above.
-    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
+    let obj = side_object(env, Side::new(hub, Some(shard as usize)), SHARD)?;
+    Ok(value::unknown(env.raw(), obj.raw()))
 }
 
 /// Internal (lib/workers.js and lib/worker.js; lib/index.js removes it from the exports).

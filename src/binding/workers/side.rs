@@ -2,14 +2,14 @@
 //! up, receives down), with the JS views it handed out.
 //!
 //! View rules (API.md §8, docs/workers.md "Ownership"):
-//! - V1: `allocate` makes one view of the slot and remembers a weak reference to its buffer;
+//! - WV1: `allocate` makes one view of the slot and remembers a weak reference to its buffer;
 //!   a successful send detaches it (the slot now belongs to the receiver). A view collected
 //!   while its slot is still unsent frees the slot.
-//! - V2: a received batch is one window over its run of consecutive slots; a received message
+//! - WV2: a received batch is one window over its run of consecutive slots; a received message
 //!   (`onMessage`) is one view of its slot. Both are detached by `release` when the handler
 //!   returns, before the slots are freed, unless the message was retained; a retained view is
 //!   detached by `free`.
-//! - V3: a slot is never freed while a view of it is attached on this thread, and a freed slot is
+//! - WV3: a slot is never freed while a view of it is attached on this thread, and a freed slot is
 //!   never reachable through a view (detach always precedes free).
 
 use std::cell::RefCell;
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use napi::sys;
 
 use super::super::error::{Code, Coded};
-use super::sys::{Env, Ref, Ret, Scratch, Tsfn, Value};
+use super::env::{Env, Ref, Ret, Scratch, Tsfn, Value};
 use crate::topo::NodeId;
 use crate::workers::{Direction, Hub, HubError, Key, Msg, Owner, SlotRef};
 
@@ -52,7 +52,6 @@ pub(crate) struct Side {
     io: RefCell<Option<Io>>,
     current: RefCell<Option<Current>>,
     tsfn: RefCell<Option<Tsfn>>,
-    key: RefCell<Vec<u8>>,
 }
 
 pub(crate) fn hub_error(e: HubError) -> Coded {
@@ -108,7 +107,6 @@ impl Side {
             io: RefCell::new(None),
             current: RefCell::new(None),
             tsfn: RefCell::new(None),
-            key: RefCell::new(Vec::new()),
         }
     }
 
@@ -140,37 +138,15 @@ impl Side {
     /// Reads the key argument into the side's buffer and returns its shard (the side's own
     /// shard for a shard thread: everything goes up to main).
     fn key_arg(&self, env: Env, v: Value) -> Result<(usize, Key), Coded> {
-        let mut buf = self.key.borrow_mut();
-        if !env.read_string(v, &mut buf) {
-            return Err(arg_type(env, "key", "of type string", v));
-        }
-        let key =
-            std::str::from_utf8(&buf).map_err(|_| Coded::new(Code::InvalidArgValue, "key is not UTF-8"))?;
-        let shard = self.shard.unwrap_or_else(|| self.hub.shard_for(key));
-        Ok((shard, Key::new(key)))
+        env.with_string(v, |key| (self.shard.unwrap_or_else(|| self.hub.shard_for(key)), Key::new(key)))
+            .ok_or_else(|| arg_type(env, "key", "of type string", v))
     }
 
     pub(crate) fn shard_for(&self, env: Env, key: Value) -> Ret {
-        let mut buf = self.key.borrow_mut();
-        if !env.read_string(key, &mut buf) {
-            return Err(arg_type(env, "key", "of type string", key));
-        }
-        let key =
-            std::str::from_utf8(&buf).map_err(|_| Coded::new(Code::InvalidArgValue, "key is not UTF-8"))?;
-        env.number(self.hub.shard_for(key) as f64)
-    }
-
-    fn slot_memory(&self, slot: &SlotRef, count: usize) -> Result<*mut u8, Coded> {
-        let entry = self.hub.slots().entry_size();
-        let (region, offset) = self
-            .hub
-            .slots()
-            .place(slot.part, slot.index)
-            .ok_or_else(|| Coded::new(Code::Internal, "slot out of range"))?;
-        region
-            .range(offset, entry * count)
-            .map(|p| p.as_ptr())
-            .ok_or_else(|| Coded::new(Code::Internal, "slot range out of region"))
+        let shard = env
+            .with_string(key, |k| self.hub.shard_for(k))
+            .ok_or_else(|| arg_type(env, "key", "of type string", key))?;
+        env.number(shard as f64)
     }
 
     fn handle(&self, env: Env, slot: &SlotRef) -> Ret {
@@ -189,10 +165,8 @@ impl Side {
             Some(s) => s,
             None => self.key_arg(env, key)?.0,
         };
-        let Some(slot) = self.hub.allocate(self.send_dir(), shard) else { return Ok(env.null()) };
-        let made = self
-            .slot_memory(&slot, 1)
-            .and_then(|p| env.view(&self.hub, p, self.hub.slots().entry_size(), Some((slot, self.me()))));
+        let Some(slot) = self.hub.allocate(self.send_dir(), shard) else { return env.null() };
+        let made = env.view(&self.hub, &slot, self.hub.slots().entry_size(), Some(self.me()));
         let (ta, ab) = match made {
             Ok(v) => v,
             Err(e) => {
@@ -261,7 +235,7 @@ impl Side {
         };
         match self.hub.send(self.send_dir(), shard, key, slot, len) {
             Ok(_) => {
-                // V1: the slot is the receiver's now; this thread's view goes.
+                // WV1: the slot is the receiver's now; this thread's view goes.
                 if let Some(r) = self.views.borrow_mut().remove(&slot) {
                     env.detach(r);
                 }
@@ -275,7 +249,7 @@ impl Side {
     /// `sendBytes(key, bytes)`.
     pub(crate) fn send_bytes(&self, env: Env, key: Value, bytes: Value) -> Ret {
         let (shard, key) = self.key_arg(env, key)?;
-        let Some((p, len)) = env.bytes(bytes) else {
+        let Some(body) = env.bytes(bytes) else {
             return Err(arg_type(
                 env,
                 "bytes",
@@ -283,10 +257,8 @@ impl Side {
                 bytes,
             ));
         };
-        // SAFETY: `p .. p + len` are the bytes of a live JS buffer of this call; no JS runs
-        // until the copy below is done (N4), so it cannot be detached or resized meanwhile.
-        let body = unsafe { std::slice::from_raw_parts(p, len) };
-        self.hub.send_bytes(self.send_dir(), shard, key, body).map_err(hub_error)?;
+        // T1: no JS runs between reading the bytes and the copy into the slot.
+        body.with_slice(|b| self.hub.send_bytes(self.send_dir(), shard, key, b)).map_err(hub_error)?;
         Ok(env.undefined())
     }
 
@@ -295,7 +267,7 @@ impl Side {
         let Some(count) = env.array_len(keys) else {
             return Err(arg_type(env, "keys", "an instance of Array", keys));
         };
-        let Some((p, total)) = env.bytes(bytes) else {
+        let Some(total) = env.bytes(bytes).map(|b| b.len) else {
             return Err(arg_type(
                 env,
                 "bytes",
@@ -312,7 +284,7 @@ impl Side {
                 sum.map_or_else(|| "an overflowing sum".to_owned(), |s| s.to_string()),
             ));
         }
-        // Read every key first (no JS runs after this: the bytes stay put, N4).
+        // Read every key (a key's getter may run JS; the bytes are read again below).
         let mut items = Vec::with_capacity(count as usize);
         for i in 0..count {
             let v = env.index(keys, i).unwrap_or_else(|| env.undefined());
@@ -321,16 +293,20 @@ impl Side {
                 .map_err(|_| arg_type(env, &format!("keys[{i}]"), "of type string", v))?;
             items.push((shard, key));
         }
-        // SAFETY: `p .. p + total` are the bytes of a live JS buffer of this call; no JS runs
-        // until `send_batch` returns (N4).
-        let all = unsafe { std::slice::from_raw_parts(p, total) };
-        let mut at = 0usize;
-        let iter = items.into_iter().zip(lens.iter()).map(|((shard, key), len)| {
-            let body = &all[at..at + *len as usize];
-            at += *len as usize;
-            (shard, key, body)
+        // T1: the bytes are read again after the last key read (a getter may have run), and no JS
+        // runs until `send_batch` returns.
+        let bad_bytes = || Coded::new(Code::InvalidArgValue, "bytes changed while the keys were read");
+        let all = env.bytes(bytes).filter(|b| b.len == total).ok_or_else(bad_bytes)?;
+        let sent = all.with_slice(|all| {
+            let mut at = 0usize;
+            let iter = items.into_iter().zip(lens.iter()).map(|((shard, key), len)| {
+                let body = &all[at..at + *len as usize];
+                at += *len as usize;
+                (shard, key, body)
+            });
+            self.hub.send_batch(self.send_dir(), iter, |_| {})
         });
-        match self.hub.send_batch(self.send_dir(), iter, |_| {}) {
+        match sent {
             Ok(n) => env.number(n as f64),
             Err(HubError::Backpressure { .. }) => env.number(0.0),
             Err(e) => Err(hub_error(e)),
@@ -349,25 +325,14 @@ impl Side {
             }
             Ok(n as u32)
         };
-        if let Some((ty, data, len)) = env.typed(v) {
+        if let Some((len, values)) = env.typed_numbers(v, count) {
             if len < count {
                 return Err(Coded::out_of_range("lengths.length", &format!(">= keys.length ({count})"), len));
             }
-            let mut out = Vec::with_capacity(count);
-            for i in 0..count {
-                // SAFETY: i < len elements of the array's own type (matched below); no JS runs.
-                let n = unsafe {
-                    match ty {
-                        sys::TypedarrayType::uint32_array => f64::from(*data.cast::<u32>().add(i)),
-                        sys::TypedarrayType::int32_array => f64::from(*data.cast::<i32>().add(i)),
-                        sys::TypedarrayType::uint16_array => f64::from(*data.cast::<u16>().add(i)),
-                        sys::TypedarrayType::float64_array => *data.cast::<f64>().add(i),
-                        _ => return Err(arg_type(env, "lengths", "an Array or a Uint32Array", v)),
-                    }
-                };
-                out.push(check(i, n)?);
-            }
-            return Ok(out);
+            let Some(values) = values else {
+                return Err(arg_type(env, "lengths", "an Array or a Uint32Array", v));
+            };
+            return values.into_iter().enumerate().map(|(i, n)| check(i, n)).collect();
         }
         let Some(len) = env.array_len(v) else {
             return Err(arg_type(env, "lengths", "an Array or a Uint32Array", v));
@@ -390,11 +355,11 @@ impl Side {
     pub(crate) fn setup(&self, env: Env, a: &[Value; 6]) -> Ret {
         let io = Io {
             io: env.reference(a[0], 1)?,
-            offsets: Scratch::new(env, a[1], sys::TypedarrayType::uint32_array)?,
-            lengths: Scratch::new(env, a[2], sys::TypedarrayType::uint32_array)?,
-            global_seqs: Scratch::new(env, a[3], sys::TypedarrayType::float64_array)?,
-            shard_seqs: Scratch::new(env, a[4], sys::TypedarrayType::float64_array)?,
-            slot: Scratch::new(env, a[5], sys::TypedarrayType::float64_array)?,
+            offsets: env.scratch(a[1])?,
+            lengths: env.scratch(a[2])?,
+            global_seqs: env.scratch(a[3])?,
+            shard_seqs: env.scratch(a[4])?,
+            slot: env.scratch(a[5])?,
         };
         *self.io.borrow_mut() = Some(io);
         Ok(env.undefined())
@@ -439,8 +404,8 @@ impl Side {
             env.set_index(arr, i as u32, env.string(k.as_str())?)?;
         }
         let len = if single { first_len as usize } else { count * entry };
-        let owned = single.then_some((first, self.me()));
-        let (ta, ab) = env.view(&self.hub, self.slot_memory(&first, count)?, len, owned)?;
+        let owned = single.then_some(self.me());
+        let (ta, ab) = env.view(&self.hub, &first, len, owned)?;
         let io_arr = env.deref(&io.io).ok_or_else(|| Coded::new(Code::Internal, "io array collected"))?;
         env.set_index(io_arr, 0, arr)?;
         env.set_index(io_arr, 1, ta)?;
@@ -453,7 +418,7 @@ impl Side {
         env.number(count as f64)
     }
 
-    /// `release(retain)`: the handler of the current run returned. Detaches its window (V2)
+    /// `release(retain)`: the handler of the current run returned. Detaches its window (WV2)
     /// and frees its slots, or, for a single retained message, keeps slot and view until `free`.
     pub(crate) fn release(&self, env: Env, retain: Value) -> Ret {
         let Some(cur) = self.current.borrow_mut().take() else { return Ok(env.undefined()) };
@@ -473,7 +438,7 @@ impl Side {
     }
 
     /// `free(handle)`: frees a retained received slot, or an allocated slot that was never sent,
-    /// detaching this thread's view of it first (V3). False for anything else (a shard only
+    /// detaching this thread's view of it first (WV3). False for anything else (a shard only
     /// frees slots of its own partitions).
     pub(crate) fn free(&self, env: Env, handle: Value) -> Ret {
         let Ok(slot) = self.slot_arg(env, handle) else { return env.boolean(false) };
@@ -492,7 +457,7 @@ impl Side {
         if env.type_of(func) != sys::ValueType::napi_function {
             return Err(arg_type(env, "fn", "of type function", func));
         }
-        let t = Tsfn::new(env, func, self.shard.is_some())?;
+        let t = env.tsfn(func, self.shard.is_some())?;
         let shards: Vec<usize> = match self.shard {
             Some(s) => vec![s],
             None => (0..self.hub.shard_count()).collect(),
