@@ -111,6 +111,11 @@ class ShardedWorkers {
     return workers
   }
 
+  /** The receiver brand lib/index.js and the receiver tests use: an instance made by `start`. */
+  static [Symbol.for('seqloop.isInstance')](o) {
+    return typeof o === 'object' && o !== null && #core in o
+  }
+
   static core(self) {
     if (self === null || typeof self !== 'object' || !(#core in self)) {
       throw codedError(TypeError, 'ERR_INVALID_THIS', 'Value of "this" must be of type ShardedWorkers')
@@ -257,9 +262,16 @@ class ShardedWorkers {
     return core(this).undelivered(shardId)
   }
 
-  /** Starts a new worker for a shard whose worker exited; its lane's waiting messages go to it. */
-  async restart(shardId) {
+  /**
+   * Starts a new worker for a shard whose worker exited; its lane's waiting messages go to it.
+   * A wrong `this` throws at once (ERR_INVALID_THIS); every other error rejects.
+   */
+  restart(shardId) {
     core(this)
+    return this.#restart(shardId)
+  }
+
+  async #restart(shardId) {
     if (this.#closing) throw codedError(Error, 'ERR_WORKERS_CLOSED', 'the workers are closed')
     if (typeof shardId !== 'number') throw typeError('shardId', 'of type number', shardId)
     if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.shardCount) {
