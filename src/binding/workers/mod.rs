@@ -172,9 +172,12 @@ fn throw(env: &napi::Env, e: Coded) -> napi::Error {
     e.throw(env)
 }
 
-/// `create(manifest, laneCapacity, slabCapacity, entrySize, record, hugepages)`: a new hub
-/// and the main side's methods (plus `id`).
-fn create<'e>(
+/// Internal (lib/workers.js; lib/index.js removes it from the exports): `create(manifest,
+/// laneCapacity, slabCapacity, entrySize, record, hugepages)`, a new hub and the main side's
+/// methods (plus `id`).
+#[napi(js_name = "__seqloopWorkersCreate", skip_typescript)]
+#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
+pub fn workers_create<'e>(
     env: &'e napi::Env,
     manifest: &ReactorPlacementManifest,
     lane_capacity: u32,
@@ -207,8 +210,11 @@ fn create<'e>(
     Ok(value::unknown(env.raw(), obj.raw()))
 }
 
-/// `attach(hubId, shardId)`: the methods of shard `shardId`'s side of a live hub.
-fn attach(env: &napi::Env, id: f64, shard: u32) -> Result<Unknown<'_>> {
+/// Internal (lib/worker.js): `attach(hubId, shardId)`, the methods of shard `shardId`'s side of
+/// a live hub, for that shard's worker thread (see the module doc).
+#[napi(js_name = "__seqloopWorkersAttach", skip_typescript)]
+#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
+pub fn workers_attach(env: &napi::Env, id: f64, shard: u32) -> Result<Unknown<'_>> {
     let hub = HUBS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -221,26 +227,4 @@ fn attach(env: &napi::Env, id: f64, shard: u32) -> Result<Unknown<'_>> {
     }
     let obj = side_object(env, Side::new(hub, Some(shard as usize)), SHARD)?;
     Ok(value::unknown(env.raw(), obj.raw()))
-}
-
-/// Internal (lib/workers.js and lib/worker.js; lib/index.js removes it from the exports).
-#[napi(js_name = "__seqloopWorkersCreate", skip_typescript)]
-#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
-pub fn workers_create<'e>(
-    env: &'e napi::Env,
-    manifest: &ReactorPlacementManifest,
-    lane_capacity: u32,
-    slab_capacity: u32,
-    entry_size: u32,
-    record: bool,
-    hugepages: bool,
-) -> Result<Unknown<'e>> {
-    create(env, manifest, lane_capacity, slab_capacity, entry_size, record, hugepages)
-}
-
-/// Internal: a worker thread's side of a hub (see the module doc).
-#[napi(js_name = "__seqloopWorkersAttach", skip_typescript)]
-#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
-pub fn workers_attach(env: &napi::Env, hub_id: f64, shard_id: u32) -> Result<Unknown<'_>> {
-    attach(env, hub_id, shard_id)
 }
