@@ -11,7 +11,7 @@
 //!   `napi_value` is stored across calls; values kept longer are napi references).
 //!
 //! The others are local to one file: F1–F3 and H1–H2 (`fast.rs`), R1–R5 (`class.rs`), T1
-//! (`value.rs`), V3 and X1–X2 (`buffer.rs`), N1–N5 (`loop_glue.rs`), U1–U5 (`uv.rs`), W1–W3
+//! (`value.rs`), V3 and X1–X2 (`buffer.rs`), N1–N5 (`loop_glue.rs`), U1–U5 (`uv.rs`), K1–K3
 //! (`workers.rs`).
 //!
 //! - `fast.rs`: raw N-API callbacks (bound to an `Rc` target, or process-wide over handles),
@@ -26,7 +26,7 @@
 //! - `value.rs`: reads of JS values (numbers, strings, typed arrays, any buffer's bytes, casts,
 //!   properties) (G2, T1);
 //! - `workers.rs`: ShardedWorkers' scratch arrays written across calls and the threadsafe
-//!   function that wakes a parked consumer from another thread (W1–W3).
+//!   function that wakes a parked consumer from another thread (K1–K3).
 
 pub(crate) mod buffer;
 pub(crate) mod class;

@@ -3,15 +3,15 @@
 //! another thread. Its raw methods are `fast::raw_fn!` callbacks, its slot views
 //! `buffer::external_view`s, its references `buffer`'s and its value reads `value`'s.
 //!
-//! - W1 (pinned scratch): a [`Scratch`] array is one of lib/receive.js's internal typed arrays
+//! - K1 (pinned scratch): a [`Scratch`] array is one of lib/receive.js's internal typed arrays
 //!   (never handed to user code, never detached, transferred or resized), of the element type
 //!   the [`ScratchElement`] impl names (checked when registered), kept alive by a strong
 //!   reference that is never deleted; so its data pointer stays valid for `len` elements, and
 //!   only its env's thread writes it (a `Scratch` is neither `Send` nor `Sync`).
-//! - W2 (wake-up lifetime): a threadsafe function is called or released only under its cell's
+//! - K2 (wake-up lifetime): a threadsafe function is called or released only under its cell's
 //!   mutex and only while the cell holds it; its finalizer empties the cell under that mutex
 //!   before N-API frees it, and release takes it out of the cell, so it is released once.
-//! - W3 (threads): of everything here, only [`Tsfn`] crosses threads, and only through
+//! - K3 (threads): of everything here, only [`Tsfn`] crosses threads, and only through
 //!   N-API's threadsafe-function calls, which any thread may make.
 
 use std::ffi::c_void;
@@ -24,7 +24,7 @@ use napi::sys;
 use super::super::error::{Code, Coded};
 use super::buffer;
 
-/// An element type of a [`Scratch`] array, with its typed array type (W1).
+/// An element type of a [`Scratch`] array, with its typed array type (K1).
 pub(crate) trait ScratchElement: Copy {
     const TYPE: sys::napi_typedarray_type;
 }
@@ -37,11 +37,11 @@ impl ScratchElement for f64 {
     const TYPE: sys::napi_typedarray_type = sys::TypedarrayType::float64_array;
 }
 
-/// An internal typed array registered once and written on later calls (W1).
+/// An internal typed array registered once and written on later calls (K1).
 pub(crate) struct Scratch<T> {
     data: *mut T,
     len: usize,
-    /// Not Send/Sync (W1: only its env's thread writes it).
+    /// Not Send/Sync (K1: only its env's thread writes it).
     _thread: PhantomData<*mut T>,
 }
 
@@ -70,7 +70,7 @@ impl<T: ScratchElement> Scratch<T> {
         if st != sys::Status::napi_ok || ty != T::TYPE {
             return Err(Coded::new(Code::Internal, "scratch array of the wrong type"));
         }
-        // W1: the strong reference is never deleted, so the array (and its data) stays alive.
+        // K1: the strong reference is never deleted, so the array (and its data) stays alive.
         buffer::create_reference(env, v, 1)?;
         let len = if data.is_null() { 0 } else { len };
         Ok(Self { data: data.cast(), len, _thread: PhantomData })
@@ -83,29 +83,29 @@ impl<T: ScratchElement> Scratch<T> {
     /// Writes element `i` (ignored past the end).
     pub(crate) fn write(&self, i: usize, v: T) {
         if i < self.len {
-            // SAFETY: W1: `data` points to `len` live elements of `T` that only this thread
+            // SAFETY: K1: `data` points to `len` live elements of `T` that only this thread
             // touches, and i < len.
             unsafe { self.data.add(i).write(v) };
         }
     }
 }
 
-/// A threadsafe-function pointer (W2).
+/// A threadsafe-function pointer (K2).
 struct TsfnPtr(sys::napi_threadsafe_function);
 
-// SAFETY: W3: N-API's threadsafe-function calls (call, release) may be made from any thread; the
-// pointer is only used under its cell's mutex (W2).
+// SAFETY: K3: N-API's threadsafe-function calls (call, release) may be made from any thread; the
+// pointer is only used under its cell's mutex (K2).
 unsafe impl Send for TsfnPtr {}
 
 /// The wake-up of a parked consumer: a threadsafe function calling a JS function with no
-/// arguments on its env's thread (W2, W3).
+/// arguments on its env's thread (K2, K3).
 #[derive(Clone)]
 pub(crate) struct Tsfn {
     cell: Arc<Mutex<Option<TsfnPtr>>>,
 }
 
 unsafe extern "C" fn tsfn_finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    // SAFETY: W2: data is the `Arc` cell pointer handed over in `Tsfn::new`, given back once
+    // SAFETY: K2: data is the `Arc` cell pointer handed over in `Tsfn::new`, given back once
     // here (N-API calls a threadsafe function's finalizer once).
     let cell = unsafe { Arc::from_raw(data as *const Mutex<Option<TsfnPtr>>) };
     *cell.lock().unwrap_or_else(PoisonError::into_inner) = None;
@@ -121,7 +121,7 @@ impl Tsfn {
         let data = Arc::into_raw(Arc::clone(&cell)) as *mut c_void;
         let mut t = ptr::null_mut();
         // SAFETY: G1, G2: func is a function of this call's env; no queue limit (producers only
-        // call it on an idle transition); one initial thread; W2: the finalizer gets back
+        // call it on an idle transition); one initial thread; K2: the finalizer gets back
         // `data`. A null call_js_cb makes N-API call `func` with no arguments.
         let st = unsafe {
             sys::napi_create_threadsafe_function(
@@ -139,23 +139,23 @@ impl Tsfn {
             )
         };
         if st != sys::Status::napi_ok {
-            // SAFETY: W2: creation failed, so no finalizer owns the count taken above.
+            // SAFETY: K2: creation failed, so no finalizer owns the count taken above.
             drop(unsafe { Arc::from_raw(data as *const Mutex<Option<TsfnPtr>>) });
             return Err(Coded::new(Code::Internal, format!("could not create a wake-up (status {st})")));
         }
         if !keep_alive {
-            // SAFETY: G1: t was made on this env's thread just now and is not released yet (W2).
+            // SAFETY: G1: t was made on this env's thread just now and is not released yet (K2).
             unsafe { sys::napi_unref_threadsafe_function(env, t) };
         }
         *cell.lock().unwrap_or_else(PoisonError::into_inner) = Some(TsfnPtr(t));
         Ok(Self { cell })
     }
 
-    /// Queues a call (from any thread); a no-op once released or finalized (W2).
+    /// Queues a call (from any thread); a no-op once released or finalized (K2).
     pub(crate) fn call(&self) {
         if let Some(p) = &*self.cell.lock().unwrap_or_else(PoisonError::into_inner) {
-            // SAFETY: W2: the function is alive while the cell holds it (we hold the mutex);
-            // W3: any thread may call it; nonblocking never waits.
+            // SAFETY: K2: the function is alive while the cell holds it (we hold the mutex);
+            // K3: any thread may call it; nonblocking never waits.
             unsafe {
                 sys::napi_call_threadsafe_function(
                     p.0,
@@ -169,8 +169,8 @@ impl Tsfn {
     /// Releases it (from any thread): no later call reaches JS, and its env may exit.
     pub(crate) fn release(&self) {
         if let Some(p) = self.cell.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            // SAFETY: W2: still alive (the cell held it) and released once (taken out of the
-            // cell); W3: any thread may release it.
+            // SAFETY: K2: still alive (the cell held it) and released once (taken out of the
+            // cell); K3: any thread may release it.
             unsafe {
                 sys::napi_release_threadsafe_function(p.0, sys::ThreadsafeFunctionReleaseMode::release)
             };

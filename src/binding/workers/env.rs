@@ -177,7 +177,7 @@ impl Env {
         buffer::uint8_copy(self.0, bytes)
     }
 
-    /// A registered scratch array (see `ffi::workers`, W1).
+    /// A registered scratch array (see `ffi::workers`, K1).
     pub(crate) fn scratch<T: super::super::ffi::workers::ScratchElement>(
         self,
         v: Value,
@@ -185,7 +185,7 @@ impl Env {
         Scratch::new(self.0, v)
     }
 
-    /// A wake-up calling `func` on this thread (see `ffi::workers`, W2).
+    /// A wake-up calling `func` on this thread (see `ffi::workers`, K2).
     pub(crate) fn tsfn(self, func: Value, keep_alive: bool) -> Result<Tsfn, Coded> {
         Tsfn::new(self.0, func, keep_alive)
     }
