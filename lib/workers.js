@@ -97,6 +97,10 @@ class ShardedWorkers {
    * when one fails to start).
    */
   static async start(workerFile, options) {
+    if (typeof native.__seqloopWorkersCreate !== 'function') {
+      throw codedError(Error, 'ERR_NATIVE_PLATFORM_UNSUPPORTED', `ShardedWorkers is not available in this build of seqloop (${process.platform}-${process.arch}, ` +
+        'e.g. the WebAssembly one: no pinned worker threads or shared slot mappings); use a native build (linux x64 or arm64, glibc)')
+    }
     const file = resolveFile(workerFile)
     const opts = parseOptions(options)
     const core = native.__seqloopWorkersCreate(opts.manifest, opts.laneCapacity, opts.slabCapacity, opts.entrySizeBytes, opts.record, true)

@@ -74,8 +74,16 @@ pub(crate) enum Code {
     /// `ERR_INTERNAL`: a bug in seqloop (the call had no effect).
     Internal,
     /// `ERR_WORKERS_CLOSED`: a send to `ShardedWorkers` after `close()`.
+    #[cfg_attr(
+        target_family = "wasm",
+        allow(dead_code, reason = "ShardedWorkers is not built for WebAssembly")
+    )]
     WorkersClosed,
     /// `ERR_WORKER_EXITED`: a shard's worker thread exited (emitted as an `'error'` event).
+    #[cfg_attr(
+        target_family = "wasm",
+        allow(dead_code, reason = "ShardedWorkers is not built for WebAssembly")
+    )]
     WorkerExited,
     /// Not a code: marks an error JS already has pending (thrown by a callback seqloop called),
     /// so the original exception propagates unchanged.

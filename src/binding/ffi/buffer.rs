@@ -170,6 +170,7 @@ pub(crate) fn copy_slot(
 }
 
 /// A new `Uint8Array` (over a fresh, non-external ArrayBuffer) holding a copy of `bytes`.
+#[cfg(not(target_family = "wasm"))]
 pub(crate) fn uint8_copy(env: sys::napi_env, bytes: &[u8]) -> CodedResult<sys::napi_value> {
     let mut data = ptr::null_mut();
     let mut ab = ptr::null_mut();

@@ -34,4 +34,5 @@ pub(crate) mod fast;
 pub(crate) mod loop_glue;
 mod uv;
 pub(crate) mod value;
+#[cfg(not(target_family = "wasm"))]
 pub(crate) mod workers;

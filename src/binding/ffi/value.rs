@@ -346,6 +346,7 @@ pub(crate) fn throw(env: sys::napi_env, v: sys::napi_value) {
 
 /// The bytes of a TypedArray (any element type), DataView or ArrayBuffer argument, under T1
 /// (`None` for any other value; a detached buffer has no bytes).
+#[cfg(not(target_family = "wasm"))]
 pub(crate) fn buffer_bytes(env: sys::napi_env, v: sys::napi_value) -> Option<TypedOut<u8>> {
     let mut is = false;
     let mut data = ptr::null_mut();
@@ -380,6 +381,7 @@ pub(crate) fn buffer_bytes(env: sys::napi_env, v: sys::napi_value) -> Option<Typ
 }
 
 /// The width in bytes of one element of a typed array type.
+#[cfg(not(target_family = "wasm"))]
 fn element_size(ty: sys::napi_typedarray_type) -> usize {
     match ty {
         sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
@@ -393,6 +395,7 @@ fn element_size(ty: sys::napi_typedarray_type) -> usize {
     }
 }
 
+#[cfg(not(target_family = "wasm"))]
 impl TypedOut<u8> {
     /// `f` of the bytes as a slice (T1: `f` must not run JS; the slice does not outlive it).
     pub(crate) fn with_slice<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
@@ -408,6 +411,7 @@ impl TypedOut<u8> {
 /// A typed array argument's length and, when its elements are `Uint32`, `Int32`, `Uint16` or
 /// `Float64`, its first `min(length, max)` elements as numbers (`None` inside for another
 /// element type); `None` when `v` is not a typed array.
+#[cfg(not(target_family = "wasm"))]
 pub(crate) fn typed_numbers(
     env: sys::napi_env,
     v: sys::napi_value,
@@ -444,6 +448,7 @@ pub(crate) fn typed_numbers(
 }
 
 /// `Boolean(v)`: the truthiness of any value of this call (false if it cannot be read).
+#[cfg(not(target_family = "wasm"))]
 pub(crate) fn truthy(env: sys::napi_env, v: sys::napi_value) -> bool {
     let mut b = ptr::null_mut();
     let mut out = false;
@@ -457,6 +462,7 @@ pub(crate) fn truthy(env: sys::napi_env, v: sys::napi_value) -> bool {
 }
 
 /// A new array of length `len` (holes until set).
+#[cfg(not(target_family = "wasm"))]
 pub(crate) fn new_array(env: sys::napi_env, len: usize) -> napi::Result<sys::napi_value> {
     let mut v = ptr::null_mut();
     // SAFETY: G1: env is the live env of the current call; the out-pointer is a valid local.
