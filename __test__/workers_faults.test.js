@@ -149,9 +149,10 @@ async function recordedRun() {
   const parts = keys.map((k, i) => Buffer.from(`${k}:${i}`))
   assert.equal(workers.sendBatch(keys, Buffer.concat(parts), parts.map((p) => p.length)), 500)
   await all
-  const traces = { producer: workers.trace(), shards: [workers.trace(0), workers.trace(1)] }
+  // A shard records a message once its handler returns, which can be after its echo arrived
+  // here: read the traces after close(), which waits for every handler.
   await workers.close()
-  return traces
+  return { producer: workers.trace(), shards: [workers.trace(0), workers.trace(1)] }
 }
 
 test('record: one trace per shard plus the producer\'s; replay reproduces each; equal runs have equal digests', async () => {
