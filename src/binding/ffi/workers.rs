@@ -4,7 +4,8 @@
 //! `buffer::external_view`s, its references `buffer`'s and its value reads `value`'s.
 //!
 //! - K1 (pinned scratch): a [`Scratch`] array is one of lib/receive.js's internal typed arrays
-//!   (never handed to user code, never detached, transferred or resized), of the element type
+//!   (never handed to user code: the side objects live in lib's private fields and the package's
+//!   `exports` do not reach lib/native.js; never detached, transferred or resized), of the element type
 //!   the [`ScratchElement`] impl names (checked when registered), kept alive by a strong
 //!   reference that is never deleted; so its data pointer stays valid for `len` elements, and
 //!   only its env's thread writes it (a `Scratch` is neither `Send` nor `Sync`).
