@@ -68,13 +68,13 @@ function guard (fn, className, isInstance) {
  * instances only come from factories (`NumaSlabPool.create`, …) refuse `new` with Node's
  * ERR_ILLEGAL_CONSTRUCTOR.
  */
-function requireNew (Cls, nativeName) {
+function requireNew (Cls, constructible) {
   const handler = {
     apply () {
       throw codedTypeError('ERR_CONSTRUCT_CALL_REQUIRED', `Class constructor ${Cls.name} cannot be invoked without 'new'`)
     },
   }
-  if (!nativeConstructible(nativeName)) {
+  if (!constructible) {
     // The static factories construct through this proxy too (napi-rs flags those calls
     // natively), so only a construction that napi-rs refuses becomes the coded error.
     handler.construct = (target, args, newTarget) => {
@@ -91,15 +91,18 @@ function requireNew (Cls, nativeName) {
 
 const exported = { ...native, Scheduler, TimerQueue, EventLoop }
 // Loader internals and napi-rs aliases are not part of the package's API.
-for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget', '__seqloopIsInstance', '__seqloopConstructible', '__seqloopEventLoopRaw', '__seqloopLiveLoops', '__seqloopTimerQueueRaw', '__seqloopWasmTimers']) {
+for (const internal of ['NativeEventLoop', 'JsTimerQueue', '__napiBindingTarget', '__seqloopIsInstance', '__seqloopConstructible', '__seqloopEventLoopRaw', '__seqloopLiveLoops', '__seqloopTimerQueueRaw', '__seqloopWasmTimers', '__seqloopWorkersCreate', '__seqloopWorkersAttach']) {
   delete exported[internal]
 }
 for (const [name, value] of Object.entries(exported)) {
   if (typeof value === 'function' && /^[A-Z]/.test(name)) {
     guardReceivers(value)
-    exported[name] = requireNew(value, value === EventLoop ? 'NativeEventLoop' : name)
+    exported[name] = requireNew(value, nativeConstructible(value === EventLoop ? 'NativeEventLoop' : name))
   }
 }
+// ShardedWorkers checks its own receivers (its brand is its static [kIsInstance]); instances only
+// come from ShardedWorkers.start (its constructor throws ERR_ILLEGAL_CONSTRUCTOR).
+exported.ShardedWorkers = requireNew(require('./workers.js').ShardedWorkers, false)
 module.exports = exported
 
 // Fake timers (seqloop/fake-timers) are also reachable from the main entry.

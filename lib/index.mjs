@@ -19,6 +19,7 @@ export const {
   bindCurrentThread,
   ReactorMesh,
   ReactorMeshTelemetry,
+  ShardedWorkers,
   install,
   withGlobal,
   replay,

@@ -8,6 +8,9 @@
 //! - [`topo`]: topology snapshots (hwloc), the pure shard placement planner, thread affinity;
 //!   `topo::hugepage` reads hugepage pools and the THP mode (H1–H4).
 //! - [`mesh`]: `ReactorMesh`, sharded bounded lanes with FNV/round-robin routing and a global order.
+//! - [`workers`]: the mesh across threads: per-shard SPSC lanes (rtrb) both ways, shared slot
+//!   partitions with ownership moving with each message, park/wake signals (W1–W4, P1–P4); not
+//!   built for WebAssembly (no worker threads to pin, no shared mappings).
 //! - `binding`: the only napi code — argument conversion, error codes and the JS classes.
 
 pub mod mesh;
@@ -16,5 +19,7 @@ pub mod runloop;
 pub mod sched;
 pub mod slab;
 pub mod topo;
+#[cfg(not(target_family = "wasm"))]
+pub mod workers;
 
 mod binding;

@@ -72,7 +72,7 @@ async function runCase (c) {
   let fn
   let self
   if (e.kind === 'dmethod' || e.kind === 'dgetter') {
-    const owner = e.derived ? DERIVED[e.derived](m, mods[1][1]) : fx(e.target)[e.key]()
+    const owner = e.derived ? DERIVED[e.derived](m, mods[1][1]) : (await fx(e.target))[e.key]()
     ctx.target = e.derived ? owner : undefined
     if (e.kind === 'dgetter') { void owner[e.dkey]; return { o: 'ok' } }
     fn = owner[e.dkey]
@@ -83,7 +83,7 @@ async function runCase (c) {
     let d
     while (proto && !(d = Object.getOwnPropertyDescriptor(proto, e.key))) proto = Object.getPrototypeOf(proto)
     fn = e.kind === 'getter' ? d.get : d.value
-    self = c.r !== undefined ? RECEIVERS[c.r][1](e, mods) : fx(e.target)
+    self = c.r !== undefined ? RECEIVERS[c.r][1](e, mods) : await fx(e.target)
     ctx.target = self
   } else if (e.kind === 'static') {
     fn = cls(e, mods)[e.key]

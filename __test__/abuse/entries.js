@@ -79,7 +79,9 @@ function filler (type, fx) {
   if (/^boolean/.test(t)) return false
   if (/^Float64Array/.test(t)) return new Float64Array(12)
   if (/^Uint8Array/.test(t)) return new Uint8Array(16)
-  if (/^SlabHandle/.test(t)) return { nodeId: 0, slotIndex: 0, generation: 1 }
+  if (/^SlabHandle|^WorkerSlot/.test(t)) return { nodeId: 0, slotIndex: 0, generation: 1 }
+  if (/^ArrayBufferView/.test(t)) return new Uint8Array(16)
+  if (/^ArrayLike/.test(t)) return [1]
   if (/^ReactorTopologySnapshot/.test(t)) return fx('ReactorTopologySnapshot')
   if (/^ReactorPlacementManifest/.test(t)) return fx('ReactorPlacementManifest')
   if (/^ThreadAffinityAdvice/.test(t)) return fx('ThreadAffinityAdvice')
@@ -116,6 +118,20 @@ const FIXTURES = {
     return mesh
   },
   ReactorMeshTelemetry: (m) => new m.ReactorMesh({ shardCount: 2, laneCapacity: 4 }).telemetry(),
+  // One running instance per child process (starting workers per case would take minutes),
+  // replaced when a case closed it. A promise: the child awaits fixtures.
+  ShardedWorkers: (m) => sharedWorkers(m),
+}
+
+let workers = null
+async function sharedWorkers (m) {
+  if (workers) {
+    const w = await workers
+    if (w.telemetry().shards.every((s) => s.alive)) return w
+  }
+  workers = m.ShardedWorkers.start(path.join(__dirname, '..', 'fixtures', 'workers', 'echo.js'), { shards: 2, slabCapacity: 64, laneCapacity: 16, enforcement: 'advisory' })
+    .then((w) => w.on('error', () => {}))
+  return workers
 }
 
 /**

@@ -73,6 +73,18 @@ pub(crate) enum Code {
     SlabViewFailed,
     /// `ERR_INTERNAL`: a bug in seqloop (the call had no effect).
     Internal,
+    /// `ERR_WORKERS_CLOSED`: a send to `ShardedWorkers` after `close()`.
+    #[cfg_attr(
+        target_family = "wasm",
+        allow(dead_code, reason = "ShardedWorkers is not built for WebAssembly")
+    )]
+    WorkersClosed,
+    /// `ERR_WORKER_EXITED`: a shard's worker thread exited (emitted as an `'error'` event).
+    #[cfg_attr(
+        target_family = "wasm",
+        allow(dead_code, reason = "ShardedWorkers is not built for WebAssembly")
+    )]
+    WorkerExited,
     /// Not a code: marks an error JS already has pending (thrown by a callback seqloop called),
     /// so the original exception propagates unchanged.
     Pending,
@@ -108,6 +120,8 @@ impl Code {
         Code::SlabRegionViewsDisabled,
         Code::SlabViewFailed,
         Code::Internal,
+        Code::WorkersClosed,
+        Code::WorkerExited,
     ];
 
     /// The `code` string JS sees.
@@ -139,6 +153,8 @@ impl Code {
             Code::SlabRegionViewsDisabled => "ERR_SLAB_REGION_VIEWS_DISABLED",
             Code::SlabViewFailed => "ERR_SLAB_VIEW_FAILED",
             Code::Internal => "ERR_INTERNAL",
+            Code::WorkersClosed => "ERR_WORKERS_CLOSED",
+            Code::WorkerExited => "ERR_WORKER_EXITED",
             Code::Pending => "ERR_PENDING",
         }
     }
@@ -171,6 +187,8 @@ impl Code {
             | Code::SlabRegionViewsDisabled
             | Code::SlabViewFailed
             | Code::Internal
+            | Code::WorkersClosed
+            | Code::WorkerExited
             | Code::Pending => ErrorClass::Error,
         }
     }

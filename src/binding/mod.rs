@@ -21,3 +21,5 @@ mod scheduler;
 mod slab;
 mod timer_queue;
 mod topo;
+#[cfg(not(target_family = "wasm"))]
+mod workers;

@@ -181,3 +181,19 @@ pub(crate) fn copy_slot(
     unsafe { ptr::copy(src, dst, n) };
     Some(n)
 }
+
+/// A new `Uint8Array` (over a fresh, non-external ArrayBuffer) holding a copy of `bytes`.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn uint8_copy(env: sys::napi_env, bytes: &[u8]) -> CodedResult<sys::napi_value> {
+    let mut data = ptr::null_mut();
+    let mut ab = ptr::null_mut();
+    // SAFETY: G1: env is the live env of the current call; out-pointers are valid locals.
+    let status = unsafe { sys::napi_create_arraybuffer(env, bytes.len(), &mut data, &mut ab) };
+    napi_status(status, "napi_create_arraybuffer")?;
+    if !bytes.is_empty() {
+        // SAFETY: napi_create_arraybuffer succeeded, so `data` points to `bytes.len()` fresh
+        // bytes that nothing else references yet; `bytes` is a Rust slice, so they cannot overlap.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), data.cast::<u8>(), bytes.len()) };
+    }
+    uint8_view(env, ab, bytes.len())
+}

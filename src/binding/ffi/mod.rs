@@ -11,9 +11,9 @@
 //!   `napi_value` is stored across calls; values kept longer are napi references).
 //!
 //! The others are local to one file: F1–F3 and H1–H2 (`fast.rs`), R1–R5 (`class.rs`), T1
-//! (`value.rs`), V3 and X1–X2 (`buffer.rs`), N1–N5 (`loop_glue.rs`), U1–U5 (`uv.rs`); on the
-//! WebAssembly build (`cfg(target_family = "wasm")`, docs/wasm.md) also R1w (`class_wasm.rs`),
-//! W1–W4 (`uv_wasm.rs`, which replaces `uv.rs`) and S1 (`wasm_napi.rs`).
+//! (`value.rs`), V3 and X1–X2 (`buffer.rs`), N1–N5 (`loop_glue.rs`), U1–U5 (`uv.rs`), K1–K3
+//! (`workers.rs`); on the WebAssembly build (`cfg(target_family = "wasm")`, docs/wasm.md) also
+//! R1w (`class_wasm.rs`), J1–J4 (`uv_wasm.rs`, which replaces `uv.rs`) and S1 (`wasm_napi.rs`).
 //!
 //! - `fast.rs`: raw N-API callbacks (bound to an `Rc` target, or process-wide over handles),
 //!   their argument reads and the JS values they return (F1–F3, H1–H2);
@@ -24,13 +24,16 @@
 //! - `loop_glue.rs`: the EventLoop's stash, references, scopes, promises and async contexts
 //!   (N1–N5);
 //! - `uv.rs`: the libuv timer and idle handles of an EventLoop run (U1–U5);
-//! - `value.rs`: reads of JS values (numbers, strings, typed arrays, casts, properties) (G2, T1).
+//! - `value.rs`: reads of JS values (numbers, strings, typed arrays, any buffer's bytes, casts,
+//!   properties) (G2, T1);
+//! - `workers.rs`: ShardedWorkers' scratch arrays written across calls and the threadsafe
+//!   function that wakes a parked consumer from another thread (K1–K3).
 //!
 //! WebAssembly only:
 //! - `class_wasm.rs`: the receiver brand without type tags, napi-rs's class record (R1w);
 //! - `loop_glue_wasm.rs`: `loop_glue.rs`'s async contexts, make_callback and settle_in_scope
 //!   without async contexts, draining nextTicks and microtasks explicitly (N1–N3);
-//! - `uv_wasm.rs`: the run's timer as JS `setTimeout`/`setImmediate`, the real ones (W1–W4);
+//! - `uv_wasm.rs`: the run's timer as JS `setTimeout`/`setImmediate`, the real ones (J1–J4);
 //! - `wasm_napi.rs`: emnapi's `napi` import module and the typed-array write-back (S1).
 
 pub(crate) mod buffer;
@@ -52,3 +55,5 @@ pub(crate) mod value;
 // emnapi's `napi` import module and the typed-array write-back (docs/wasm.md).
 #[cfg(target_family = "wasm")]
 mod wasm_napi;
+#[cfg(not(target_family = "wasm"))]
+pub(crate) mod workers;

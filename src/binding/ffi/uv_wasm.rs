@@ -15,14 +15,14 @@
 //! (`ffi/loop_glue_wasm.rs`), as Node's timer list does between its own timers (I2).
 //!
 //! Invariants:
-//! - W1: the Guard is owned by its `UvTimer` from `new` to `close`, which clears the armed JS
+//! - J1: the Guard is owned by its `UvTimer` from `new` to `close`, which clears the armed JS
 //!   timer before freeing it, so the N-API function (whose data is the Guard) can never run on
 //!   a freed Guard.
-//! - W2: at most one JS timer is armed per `UvTimer`: arming clears the previous one, and firing
+//! - J2: at most one JS timer is armed per `UvTimer`: arming clears the previous one, and firing
 //!   forgets it before the callback runs (the callback may arm the next or close the timer, so
 //!   the trampoline touches the Guard only before calling it).
-//! - W3: every `napi_ref` the Guard holds is deleted exactly once (on clear, or in `close`).
-//! - W4: the timer functions come from the object `lib/event-loop.js` hands over when the
+//! - J3: every `napi_ref` the Guard holds is deleted exactly once (on clear, or in `close`).
+//! - J4: the timer functions come from the object `lib/event-loop.js` hands over when the
 //!   package loads (`set_real_timers`), held by one strong reference per thread, so a fake
 //!   clock installed later does not capture a run's wake-ups.
 
@@ -49,9 +49,9 @@ struct Guard {
     env: sys::napi_env,
     /// The caller's pointer (the driver's leaked `Rc`), returned by `data_of`.
     data: *mut c_void,
-    /// The N-API function the JS timers call (a strong reference, W3).
+    /// The N-API function the JS timers call (a strong reference, J3).
     func: sys::napi_ref,
-    /// The armed `Timeout` or `Immediate` object, null when none (W2).
+    /// The armed `Timeout` or `Immediate` object, null when none (J2).
     armed: sys::napi_ref,
     /// Whether `armed` is an `Immediate` (cleared with `clearImmediate`).
     immediate: bool,
@@ -66,7 +66,7 @@ fn ok(status: sys::napi_status) -> Option<()> {
 }
 
 thread_local! {
-    /// W4: the object `set_real_timers` was last given (a strong reference, deleted only when a
+    /// J4: the object `set_real_timers` was last given (a strong reference, deleted only when a
     /// later call replaces it; else it lives as long as the thread's env), or null.
     static REAL_TIMERS: Cell<sys::napi_ref> = const { Cell::new(ptr::null_mut()) };
 }
@@ -83,7 +83,7 @@ pub(crate) fn set_real_timers(env: sys::napi_env, timers: sys::napi_value) -> bo
     }
     let old = REAL_TIMERS.with(|t| t.replace(r));
     if !old.is_null() {
-        // SAFETY: W4: `old` was made above by an earlier call in this env and is deleted once, here,
+        // SAFETY: J4: `old` was made above by an earlier call in this env and is deleted once, here,
         // after it was replaced.
         unsafe { sys::napi_delete_reference(env, old) };
     }
@@ -98,7 +98,7 @@ fn global_fn(env: sys::napi_env, name: &CStr) -> Option<(sys::napi_value, sys::n
     let mut f = ptr::null_mut();
     let real = REAL_TIMERS.with(Cell::get);
     // SAFETY: G1: env is the live env of the current call (the timer's owner is a run of this
-    // env, and every caller is an N-API method or timer callback with an open handle scope); W4:
+    // env, and every caller is an N-API method or timer callback with an open handle scope); J4:
     // `real` is null or a live reference of this env; the name is NUL-terminated; out-pointers
     // are valid locals.
     unsafe {
@@ -139,7 +139,7 @@ unsafe extern "C" fn fired(env: sys::napi_env, info: sys::napi_callback_info) ->
         return ptr::null_mut();
     }
     let guard = data.cast::<Guard>();
-    // SAFETY: W1: a JS timer runs only while its Guard lives (close clears it first); W2: this
+    // SAFETY: J1: a JS timer runs only while its Guard lives (close clears it first); J2: this
     // is the armed timer, forgotten here before the callback runs.
     let cb = unsafe {
         let g = &mut *guard;
@@ -148,13 +148,13 @@ unsafe extern "C" fn fired(env: sys::napi_env, info: sys::napi_callback_info) ->
     };
     if let Some(cb) = cb {
         // SAFETY: the callback expects the handle `data_of` reads, which the Guard is; the Guard
-        // is not touched after this call (it may close the timer, W2).
+        // is not touched after this call (it may close the timer, J2).
         unsafe { cb(guard.cast()) };
     }
     ptr::null_mut()
 }
 
-/// Forgets the armed timer (W2, W3), clearing it first when `clear` (it has not fired).
+/// Forgets the armed timer (J2, J3), clearing it first when `clear` (it has not fired).
 fn disarm(g: &mut Guard, clear: bool) {
     if g.armed.is_null() {
         return;
@@ -163,7 +163,7 @@ fn disarm(g: &mut Guard, clear: bool) {
     if clear {
         let mut timer = ptr::null_mut();
         let clear_fn = if g.immediate { c"clearImmediate" } else { c"clearTimeout" };
-        // SAFETY: G1 (see `global_fn`); W3: the reference is live until deleted below.
+        // SAFETY: G1 (see `global_fn`); J3: the reference is live until deleted below.
         let got = unsafe { sys::napi_get_reference_value(env, g.armed, &mut timer) } == sys::Status::napi_ok;
         if let (true, Some((global, f))) = (got, global_fn(env, clear_fn)) {
             let mut out = ptr::null_mut();
@@ -172,12 +172,12 @@ fn disarm(g: &mut Guard, clear: bool) {
             unsafe { sys::napi_call_function(env, global, f, 1, &timer, &mut out) };
         }
     }
-    // SAFETY: W3: the reference is deleted once, then nulled.
+    // SAFETY: J3: the reference is deleted once, then nulled.
     unsafe { sys::napi_delete_reference(env, g.armed) };
     g.armed = ptr::null_mut();
 }
 
-/// Arms `setTimeout(func, ms)` (or `setImmediate(func)`) to run `cb` (W2).
+/// Arms `setTimeout(func, ms)` (or `setImmediate(func)`) to run `cb` (J2).
 fn arm(g: &mut Guard, cb: TimerCb, timeout_ms: Option<u64>) {
     disarm(g, true);
     g.cb = Some(cb);
@@ -187,7 +187,7 @@ fn arm(g: &mut Guard, cb: TimerCb, timeout_ms: Option<u64>) {
     let mut func = ptr::null_mut();
     let mut ms = ptr::null_mut();
     let mut timer = ptr::null_mut();
-    // SAFETY: G1 (see `global_fn`); W3: `func` is the Guard's live strong reference; G2: argv
+    // SAFETY: G1 (see `global_fn`); J3: `func` is the Guard's live strong reference; G2: argv
     // holds the values just created in the current handle scope.
     unsafe {
         if sys::napi_get_reference_value(env, g.func, &mut func) != sys::Status::napi_ok {
@@ -229,7 +229,7 @@ impl UvTimer {
         }));
         let name = c"seqloopRunTimer";
         let mut func = ptr::null_mut();
-        // SAFETY: G1: env is the live env of the calling method; W1: the function's data is the
+        // SAFETY: G1: env is the live env of the calling method; J1: the function's data is the
         // Guard, which outlives every call of it; the name is NUL-terminated.
         let made = unsafe {
             sys::napi_create_function(env, name.as_ptr(), 15, Some(fired), guard.cast(), &mut func)
@@ -237,7 +237,7 @@ impl UvTimer {
                 && sys::napi_create_reference(env, func, 1, &mut (*guard).func) == sys::Status::napi_ok
         };
         if !made {
-            // SAFETY: W1: the Guard came from Box::into_raw above and nothing else saw it (the
+            // SAFETY: J1: the Guard came from Box::into_raw above and nothing else saw it (the
             // function, if made, is unreachable from JS and never called).
             drop(unsafe { Box::from_raw(guard) });
             return None;
@@ -250,12 +250,12 @@ impl UvTimer {
     /// # Safety
     /// `handle` must be the Guard of a live [`UvTimer`] (what `fired` passes).
     pub(crate) unsafe fn data_of(handle: *mut c_void) -> *mut c_void {
-        // SAFETY: W1 and this fn's contract: handle is the live Guard of an open UvTimer.
+        // SAFETY: J1 and this fn's contract: handle is the live Guard of an open UvTimer.
         unsafe { (*handle.cast::<Guard>()).data }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Guard) -> R) -> R {
-        // SAFETY: W1: the Guard lives until `close` consumes self. Single-threaded (the env's
+        // SAFETY: J1: the Guard lives until `close` consumes self. Single-threaded (the env's
         // JS thread), and `f` calls no JS that could reach this timer (only setTimeout,
         // setImmediate, their clear functions and ref/unref), so the borrow is unique.
         f(unsafe { &mut *self.guard })
@@ -280,22 +280,22 @@ impl UvTimer {
                 return;
             }
             let mut timer = ptr::null_mut();
-            // SAFETY: G1 (see `global_fn`); W3: the reference is live.
+            // SAFETY: G1 (see `global_fn`); J3: the reference is live.
             if unsafe { sys::napi_get_reference_value(g.env, g.armed, &mut timer) } == sys::Status::napi_ok {
                 call_method(g.env, timer, if keep_alive { c"ref" } else { c"unref" });
             }
         });
     }
 
-    /// Clears the armed timer and frees the Guard (W1).
+    /// Clears the armed timer and frees the Guard (J1).
     pub(crate) fn close(self) {
-        // SAFETY: W1: the Guard is owned by this UvTimer, consumed here.
+        // SAFETY: J1: the Guard is owned by this UvTimer, consumed here.
         let mut guard = unsafe { Box::from_raw(self.guard) };
         if super::fast::env_closing() {
             return;
         }
         disarm(&mut guard, true);
-        // SAFETY: W3: the function's reference is deleted once, here.
+        // SAFETY: J3: the function's reference is deleted once, here.
         unsafe { sys::napi_delete_reference(guard.env, guard.func) };
     }
 }

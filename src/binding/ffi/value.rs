@@ -355,3 +355,129 @@ pub(crate) fn throw(env: sys::napi_env, v: sys::napi_value) {
     // SAFETY: G1, G2: v is a value of the live env of the current call; napi_throw takes any value.
     unsafe { sys::napi_throw(env, v) };
 }
+
+/// The bytes of a TypedArray (any element type), DataView or ArrayBuffer argument, under T1
+/// (`None` for any other value; a detached buffer has no bytes).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn buffer_bytes(env: sys::napi_env, v: sys::napi_value) -> Option<TypedOut<u8>> {
+    let mut is = false;
+    let mut data = ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: G2: v is a live value of this call; each `is_*` query accepts any value, and each
+    // info call is made only for its own kind of value; out-pointers are valid locals or null
+    // (outputs not needed).
+    let ok = unsafe {
+        if sys::napi_is_typedarray(env, v, &mut is) == sys::Status::napi_ok && is {
+            let (mut ty, mut count) = (0, 0usize);
+            let st = sys::napi_get_typedarray_info(
+                env,
+                v,
+                &mut ty,
+                &mut count,
+                &mut data,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            );
+            len = count * element_size(ty);
+            st == sys::Status::napi_ok
+        } else if sys::napi_is_dataview(env, v, &mut is) == sys::Status::napi_ok && is {
+            sys::napi_get_dataview_info(env, v, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+                == sys::Status::napi_ok
+        } else if sys::napi_is_arraybuffer(env, v, &mut is) == sys::Status::napi_ok && is {
+            sys::napi_get_arraybuffer_info(env, v, &mut data, &mut len) == sys::Status::napi_ok
+        } else {
+            false
+        }
+    };
+    ok.then(|| TypedOut { data: data.cast::<u8>(), len: if data.is_null() { 0 } else { len } })
+}
+
+/// The width in bytes of one element of a typed array type.
+#[cfg(not(target_family = "wasm"))]
+fn element_size(ty: sys::napi_typedarray_type) -> usize {
+    match ty {
+        sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
+        sys::TypedarrayType::int32_array
+        | sys::TypedarrayType::uint32_array
+        | sys::TypedarrayType::float32_array => 4,
+        sys::TypedarrayType::float64_array
+        | sys::TypedarrayType::bigint64_array
+        | sys::TypedarrayType::biguint64_array => 8,
+        _ => 1,
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl TypedOut<u8> {
+    /// `f` of the bytes as a slice (T1: `f` must not run JS; the slice does not outlive it).
+    pub(crate) fn with_slice<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        if self.len == 0 {
+            return f(&[]);
+        }
+        // SAFETY: T1: `data` points to `len` readable bytes for this call and no JS runs while
+        // `f` holds the slice (the caller's contract, above); the slice ends with `f`.
+        f(unsafe { std::slice::from_raw_parts(self.data, self.len) })
+    }
+}
+
+/// A typed array argument's length and, when its elements are `Uint32`, `Int32`, `Uint16` or
+/// `Float64`, its first `min(length, max)` elements as numbers (`None` inside for another
+/// element type); `None` when `v` is not a typed array.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn typed_numbers(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    max: usize,
+) -> Option<(usize, Option<Vec<f64>>)> {
+    let mut is = false;
+    // SAFETY: G2: v is a live value of this call; any value may be asked.
+    if unsafe { sys::napi_is_typedarray(env, v, &mut is) } != sys::Status::napi_ok || !is {
+        return None;
+    }
+    let (mut ty, mut len, mut data) = (0, 0usize, ptr::null_mut());
+    // SAFETY: G2: v is a typed array of this call; out-pointers are valid locals or null.
+    let st = unsafe {
+        sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+    };
+    if st != sys::Status::napi_ok {
+        return None;
+    }
+    let len = if data.is_null() { 0 } else { len };
+    fn read<E: Copy>(data: *mut std::ffi::c_void, n: usize, to: impl Fn(E) -> f64) -> Vec<f64> {
+        let t = TypedOut { data: data.cast::<E>(), len: n };
+        (0..n).map(|i| to(t.read(i))).collect()
+    }
+    // T1: the elements are read here, with no JS run since the info call; n <= len.
+    let n = len.min(max);
+    let values = match ty {
+        sys::TypedarrayType::uint32_array => Some(read::<u32>(data, n, f64::from)),
+        sys::TypedarrayType::int32_array => Some(read::<i32>(data, n, f64::from)),
+        sys::TypedarrayType::uint16_array => Some(read::<u16>(data, n, f64::from)),
+        sys::TypedarrayType::float64_array => Some(read::<f64>(data, n, |x| x)),
+        _ => None,
+    };
+    Some((len, values))
+}
+
+/// `Boolean(v)`: the truthiness of any value of this call (false if it cannot be read).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn truthy(env: sys::napi_env, v: sys::napi_value) -> bool {
+    let mut b = ptr::null_mut();
+    let mut out = false;
+    // SAFETY: G2: v is a live value of this call; coercion to boolean runs no JS; out-pointers
+    // are valid locals, and `b` is only read after a successful coercion.
+    let ok = unsafe {
+        sys::napi_coerce_to_bool(env, v, &mut b) == sys::Status::napi_ok
+            && sys::napi_get_value_bool(env, b, &mut out) == sys::Status::napi_ok
+    };
+    ok && out
+}
+
+/// A new array of length `len` (holes until set).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn new_array(env: sys::napi_env, len: usize) -> napi::Result<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    // SAFETY: G1: env is the live env of the current call; the out-pointer is a valid local.
+    check(unsafe { sys::napi_create_array_with_length(env, len, &mut v) })?;
+    Ok(v)
+}
