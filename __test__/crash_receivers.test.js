@@ -85,7 +85,7 @@ test('a Proxy of a genuine instance is not a receiver; a genuine instance\'s own
 test('new on a factory-only class throws ERR_ILLEGAL_CONSTRUCTOR; its factories still work', () => {
   const factoryOnly = classes.filter(([name]) => !native.__seqloopConstructible(name === 'EventLoop' ? 'NativeEventLoop' : name))
   assert.deepEqual(factoryOnly.map(([n]) => n).sort(), ['HugepageStatus', 'NumaSlabPool', 'NumaSlabTelemetry',
-    'ReactorMeshTelemetry', 'ReactorPlacementManifest', 'ReactorTopologySnapshot'])
+    'ReactorMeshTelemetry', 'ReactorPlacementManifest', 'ReactorTopologySnapshot', 'ShardedWorkers'])
   for (const [name, C] of factoryOnly) {
     for (const args of [[], [1], [{}]]) {
       assert.throws(() => new C(...args), { code: 'ERR_ILLEGAL_CONSTRUCTOR', name: 'TypeError' }, name)

@@ -342,3 +342,10 @@ test('bad input: coded TypeError/RangeError, nothing sent', async () => {
   assert.throws(() => workers.sendBytes('k', Buffer.alloc(1)), { code: 'ERR_WORKERS_CLOSED' })
   await assert.rejects(workers.restart(0), { code: 'ERR_WORKERS_CLOSED' })
 })
+
+test('the README counter service example runs and counts per key', () => {
+  const { execFileSync } = require('node:child_process')
+  const out = execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'counter.js')], { encoding: 'utf8', timeout: 20000 })
+  assert.match(out, /sent 6;/)
+  assert.match(out, /handled: 6, undelivered: 0, totals: \{ alice: 3, bob: 4, carol: 5 \}/)
+})

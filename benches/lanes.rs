@@ -9,7 +9,7 @@
 //!   copied into the ring and out of it).
 //! - `hub lane`: `Hub::send_batch` (allocates slots, copies the bodies in, pushes descriptors),
 //!   `Hub::take` + `Hub::complete` (reads the bodies in place, frees the slots): what
-//!   `sendBatch`/`onBatch` do below N-API. The consumer spins here (criterion measures the ring,
+//!   `sendBatch`/`onBatch` do below N-API. Idle sides yield the thread (criterion measures the ring,
 //!   not the wake-up); the JS consumers park instead.
 
 use std::hint::black_box;
@@ -36,7 +36,7 @@ fn rtrb_alone(iters: u64) -> Duration {
         while got < total {
             let n = rx.slots().min(BATCH);
             if n == 0 {
-                std::hint::spin_loop();
+                thread::yield_now();
                 continue;
             }
             if let Ok(chunk) = rx.read_chunk(n) {
@@ -56,7 +56,7 @@ fn rtrb_alone(iters: u64) -> Duration {
     while sent < total {
         let n = tx.slots().min(BATCH).min((total - sent) as usize);
         if n == 0 {
-            std::hint::spin_loop();
+            thread::yield_now();
             continue;
         }
         if let Ok(chunk) = tx.write_chunk_uninit(n) {
@@ -103,7 +103,7 @@ fn hub_lane(iters: u64) -> Duration {
                         got += n as u64;
                         handled.store(got, Ordering::Relaxed);
                     }
-                    None => std::hint::spin_loop(),
+                    None => thread::yield_now(),
                 }
             }
             black_box(sum)
@@ -118,7 +118,7 @@ fn hub_lane(iters: u64) -> Duration {
         let items = (0..n).map(|i| (0usize, key.clone(), &body[i * SIZE..(i + 1) * SIZE]));
         match hub.send_batch(Direction::Down, items, |_| {}) {
             Ok(k) => sent += k as u64,
-            Err(_) => std::hint::spin_loop(),
+            Err(_) => thread::yield_now(),
         }
     }
     consumer.join().unwrap();

@@ -102,7 +102,7 @@ for (const [name, value] of Object.entries(exported)) {
 }
 // ShardedWorkers checks its own receivers (its prototype chain includes EventEmitter's, which
 // must not be wrapped).
-exported.ShardedWorkers = require('./workers.js').ShardedWorkers
+exported.ShardedWorkers = requireNew(require('./workers.js').ShardedWorkers, 'ShardedWorkers')
 module.exports = exported
 
 // Fake timers (seqloop/fake-timers) are also reachable from the main entry.

@@ -258,8 +258,12 @@ class ShardedWorkers {
   }
 
   /** Starts a new worker for a shard whose worker exited; its lane's waiting messages go to it. */
-  async restart(shardId) {
+  restart(shardId) {
     core(this)
+    return this.#restart(shardId)
+  }
+
+  async #restart(shardId) {
     if (this.#closing) throw codedError(Error, 'ERR_WORKERS_CLOSED', 'the workers are closed')
     if (typeof shardId !== 'number') throw typeError('shardId', 'of type number', shardId)
     if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.shardCount) {

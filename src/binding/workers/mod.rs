@@ -174,9 +174,31 @@ fn throw(env: &napi::Env, e: Coded) -> napi::Error {
     e.throw(env)
 }
 
-/// `create(manifest, laneCapacity, slabCapacity, entrySize, record, hugepages)`: a new hub
-/// and the main side's methods (plus `id`).
-fn create<'e>(
+/// The JS object of a new side (plus `id` on the main side).
+fn side_value<'e>(
+    env: &'e napi::Env,
+    side: Side,
+    extra: &[(&CStr, RawCb)],
+    id: Option<u64>,
+) -> Result<Unknown<'e>> {
+    let e = Env(env.raw());
+    let made = side_object(e, side, extra).and_then(|obj| {
+        if let Some(id) = id {
+            e.set(obj, c"id", e.number(id as f64)?)?;
+        }
+        Ok(obj)
+    });
+    let obj = made.map_err(|c| throw(env, c))?;
+    // SAFETY: obj is a live object of this env, made above.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
+}
+
+/// Internal (lib/workers.js; lib/index.js removes it from the exports): `create(manifest,
+/// laneCapacity, slabCapacity, entrySize, record, hugepages)` makes a hub, registers it and
+/// returns the main side's methods plus `id`.
+#[napi(js_name = "__seqloopWorkersCreate", skip_typescript)]
+#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
+pub fn workers_create<'e>(
     env: &'e napi::Env,
     manifest: &ReactorPlacementManifest,
     lane_capacity: u32,
@@ -204,49 +226,23 @@ fn create<'e>(
         map.retain(|_, w| w.strong_count() > 0);
         map.insert(id, Arc::downgrade(&hub));
     }
-    let e = Env(env.raw());
-    let obj = side_object(e, Side::new(hub, None), MAIN).map_err(|c| throw(env, c))?;
-    e.set(obj, c"id", e.number(id as f64).map_err(|c| throw(env, c))?).map_err(|c| throw(env, c))?;
-    // SAFETY: obj is a live object of this env, made above.
-    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
+    side_value(env, Side::new(hub, None), MAIN, Some(id))
 }
 
-/// `attach(hubId, shardId)`: the methods of shard `shardId`'s side of a live hub.
-fn attach(env: &napi::Env, id: f64, shard: u32) -> Result<Unknown<'_>> {
+/// Internal (lib/worker-boot.js): `attach(hubId, shardId)`, the methods of shard `shardId`'s
+/// side of a live hub.
+#[napi(js_name = "__seqloopWorkersAttach", skip_typescript)]
+#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
+pub fn workers_attach(env: &napi::Env, hub_id: f64, shard_id: u32) -> Result<Unknown<'_>> {
     let hub = HUBS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .as_ref()
-        .and_then(|m| m.get(&(id as u64)))
+        .and_then(|m| m.get(&(hub_id as u64)))
         .and_then(Weak::upgrade)
         .ok_or_else(|| throw(env, Coded::new(Code::WorkersClosed, "these workers are gone")))?;
-    if shard as usize >= hub.shard_count() {
-        return Err(throw(env, Coded::out_of_range("shardId", "a shard of these workers", shard)));
+    if shard_id as usize >= hub.shard_count() {
+        return Err(throw(env, Coded::out_of_range("shardId", "a shard of these workers", shard_id)));
     }
-    let e = Env(env.raw());
-    let obj = side_object(e, Side::new(hub, Some(shard as usize)), SHARD).map_err(|c| throw(env, c))?;
-    // SAFETY: obj is a live object of this env, made above.
-    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
-}
-
-/// Internal (lib/workers.js and lib/worker.js; lib/index.js removes it from the exports).
-#[napi(js_name = "__seqloopWorkersCreate", skip_typescript)]
-#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
-pub fn workers_create<'e>(
-    env: &'e napi::Env,
-    manifest: &ReactorPlacementManifest,
-    lane_capacity: u32,
-    slab_capacity: u32,
-    entry_size: u32,
-    record: bool,
-    hugepages: bool,
-) -> Result<Unknown<'e>> {
-    create(env, manifest, lane_capacity, slab_capacity, entry_size, record, hugepages)
-}
-
-/// Internal: a worker thread's side of a hub (see the module doc).
-#[napi(js_name = "__seqloopWorkersAttach", skip_typescript)]
-#[cfg_attr(test, allow(dead_code, reason = "napi registers exported functions only outside cfg(test)"))]
-pub fn workers_attach(env: &napi::Env, hub_id: f64, shard_id: u32) -> Result<Unknown<'_>> {
-    attach(env, hub_id, shard_id)
+    side_value(env, Side::new(hub, Some(shard_id as usize)), SHARD, None)
 }
