@@ -220,6 +220,14 @@ impl Env {
         (st == sys::Status::napi_ok).then_some(n)
     }
 
+    /// `a === b`.
+    pub(crate) fn strict_equals(self, a: Value, b: Value) -> bool {
+        let mut eq = false;
+        // SAFETY: both are live values of this call; the out-pointer is a valid local.
+        unsafe { sys::napi_strict_equals(self.0, a, b, &mut eq) };
+        eq
+    }
+
     pub(crate) fn type_of(self, v: Value) -> sys::napi_valuetype {
         let mut t = sys::ValueType::napi_undefined;
         // SAFETY: any value has a type.
