@@ -538,7 +538,6 @@ impl Hub {
         }
         let n = self.shards.len();
         let mut txs: Vec<Option<MutexGuard<'_, Producer<Msg>>>> = (0..n).map(|_| None).collect();
-        let mut parts: Vec<Option<slots::PartGuard<'_>>> = (0..n).map(|_| None).collect();
         // Free room per lane, read from the consumer's index only when the cached count runs
         // out (each read is a cache miss on the consumer's line).
         let mut room = vec![0usize; n];
@@ -559,24 +558,23 @@ impl Hub {
                     break;
                 }
             }
+            // The partition is locked per message, not per batch: the consumer frees slots of
+            // the same partition meanwhile and must not wait for the whole batch.
             let part = SlotRef::part_of(shard, dir);
-            if parts[shard].is_none() {
-                parts[shard] = self.slots.lock(part);
-            }
-            let Some(g) = parts[shard].as_mut() else { break };
+            let Some(mut g) = self.slots.lock(part) else { break };
             let Some(slot) = g.allocate(part, from) else {
                 result = Err(self.backpressure(dir, shard, tx));
                 break;
             };
-            self.slots.write(g, &slot, from, body);
+            self.slots.write(&g, &slot, from, body);
             g.transfer(&slot, from, to);
+            drop(g);
             let fnv = self.config.record.then(|| fnv1a64(body));
             let msg = self.push(dir, shard, tx, key, slot, body.len() as u32, fnv);
             room[shard] -= 1;
             sent(&msg);
             count += 1;
         }
-        drop(parts);
         for (shard, tx) in txs.into_iter().enumerate() {
             if let Some(tx) = tx {
                 drop(tx);

@@ -117,23 +117,25 @@ fn per_key_order_across_threads_without_lost_wakeups() {
             let mut got = 0u64;
             loop {
                 match h.take(Direction::Down, shard, 8, |msgs| {
-                    for m in msgs {
+                    for (i, m) in msgs.iter().enumerate() {
                         let v = u64::from_le_bytes(
                             h.slots().read(&m.slot, Owner::Shard, 8).unwrap().try_into().unwrap(),
                         );
                         if v == u64::MAX {
-                            return None;
+                            return (i, true);
                         }
                         let prev = last.insert(m.key.as_str().to_owned(), v);
                         assert!(prev.is_none_or(|p| p < v), "W3: order of {:?}", m.key);
                     }
-                    Some(msgs.len())
+                    (msgs.len(), false)
                 }) {
-                    Some(Some(n)) => {
+                    Some((n, end)) => {
                         got += n as u64;
                         h.complete(Direction::Down, shard, n, |_| false);
+                        if end {
+                            return got;
+                        }
                     }
-                    Some(None) => return got,
                     None => {
                         let mut ready = pair.0.lock().unwrap();
                         while !*ready {
