@@ -342,3 +342,21 @@ test('bad input: coded TypeError/RangeError, nothing sent', async () => {
   assert.throws(() => workers.sendBytes('k', Buffer.alloc(1)), { code: 'ERR_WORKERS_CLOSED' })
   await assert.rejects(workers.restart(0), { code: 'ERR_WORKERS_CLOSED' })
 })
+
+test('the README counter service example runs and counts per key', () => {
+  const { execFileSync } = require('node:child_process')
+  const out = execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'counter.js')], { encoding: 'utf8', timeout: 20000 })
+  assert.match(out, /sent 6;/)
+  assert.match(out, /handled: 6, undelivered: 0, totals: \{ alice: 3, bob: 4, carol: 5 \}/)
+})
+
+test('an ES module worker file imports { shard } from seqloop/worker', async () => {
+  const workers = await ShardedWorkers.start(path.join(__dirname, 'fixtures', 'workers', 'esm.mjs'), { shards: 1 })
+  try {
+    const got = new Promise((resolve) => workers.onMessage((key, view) => resolve([key, Buffer.from(view).toString()])))
+    workers.sendBytes('hi', Buffer.from('there'))
+    assert.deepEqual(await got, ['hi:0', 'there'])
+  } finally {
+    await workers.close()
+  }
+})

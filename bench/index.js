@@ -3,7 +3,7 @@
 // only the named ones). To add a suite, create bench/<name>.js exporting `async function run()`
 // that prints its own table, and add <name> to SUITES.
 
-const SUITES = ['scheduler', 'event_loop', 'fake_timers', 'slab_mesh', 'explore'];
+const SUITES = ['scheduler', 'event_loop', 'fake_timers', 'slab_mesh', 'explore', 'workers'];
 
 async function main() {
   const wanted = process.argv.slice(2);

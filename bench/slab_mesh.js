@@ -34,23 +34,9 @@ const KEYS = Array.from({ length: SHARDS }, (_, i) => `stream-${i}`)
 const TEMPLATE = new Uint8Array(SIZE)
 for (let b = 0; b < SIZE; b++) TEMPLATE[b] = (b * 131 + 7) & 0xff
 
-/**
- * FNV-1a over the `WORDS` 32-bit words of a message at word index `at` of `w`, as four
- * interleaved lanes (words k, k+1, k+2, k+3) folded at the end: every payload byte is read and
- * any change or reordering of words changes the result, but the four multiply chains run in
- * parallel, so the read costs ~40 ns instead of the ~130 ns of one serial chain.
- */
-function checksum (w, at) {
-  let a = 0x811c9dc5
-  let b = 0x01000193
-  let c = 0x050c5d1f
-  let d = 0x2f5a0c03
-  for (let k = at, end = at + WORDS; k < end; k += 4) {
-    a = Math.imul(a ^ w[k], 0x01000193)
-    b = Math.imul(b ^ w[k + 1], 0x01000193)
-    c = Math.imul(c ^ w[k + 2], 0x01000193)
-    d = Math.imul(d ^ w[k + 3], 0x01000193)
-  }
+// FNV-1a over a message's 128 words as four interleaved lanes (every byte is read): the same
+// function bench/workers.js uses.
+const { checksum } = require('./workers/checksum.js')
   return (Math.imul(Math.imul(Math.imul(a ^ b, 0x01000193) ^ c, 0x01000193) ^ d, 0x01000193)) >>> 0
 }
 

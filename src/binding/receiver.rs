@@ -47,6 +47,9 @@ const CLASSES: &[(&str, Check, bool)] = &[
     ("ReactorTopologySnapshot", tagged::<super::topo::ReactorTopologySnapshot>, false),
     ("ReactorPlacementManifest", tagged::<super::topo::ReactorPlacementManifest>, false),
     ("ThreadAffinityAdvice", tagged::<super::topo::ThreadAffinityAdvice>, true),
+    // A JS class (lib/workers.js) that checks its own receivers with a private field: no value
+    // carries a native brand for it; instances come from `ShardedWorkers.start`.
+    ("ShardedWorkers", |_, _| false, false),
 ];
 
 fn class_entry(name: &str) -> Option<&'static (&'static str, Check, bool)> {

@@ -490,8 +490,12 @@ impl Hub {
         if self.config.record && dir == Direction::Down {
             self.record(&self.sent, shard, &msg, Some(fnv.unwrap_or(0)), Owner::Shard);
         }
-        let depth = tx.buffer().capacity() - tx.slots() + 1;
-        lane.max_depth.fetch_max(depth, Ordering::Relaxed);
+        // `cached_slots` never reads the consumer's index: an upper bound of the room, so this is
+        // a lower bound of the depth (exact whenever the lane was last seen full).
+        let depth = tx.buffer().capacity() - tx.cached_slots() + 1;
+        if depth > lane.max_depth.load(Ordering::Relaxed) {
+            lane.max_depth.fetch_max(depth, Ordering::Relaxed);
+        }
         // Cannot fail: the caller checked `slots() > 0` under the producer lock, and only the
         // consumer (which frees room) touches the ring meanwhile.
         let _ = tx.push(msg.clone());
@@ -534,7 +538,9 @@ impl Hub {
         }
         let n = self.shards.len();
         let mut txs: Vec<Option<MutexGuard<'_, Producer<Msg>>>> = (0..n).map(|_| None).collect();
-        let mut parts: Vec<Option<slots::PartGuard<'_>>> = (0..n).map(|_| None).collect();
+        // Free room per lane, read from the consumer's index only when the cached count runs
+        // out (each read is a cache miss on the consumer's line).
+        let mut room = vec![0usize; n];
         let (from, to) = Self::ends(dir);
         let mut count = 0;
         let mut result = Ok(0);
@@ -545,27 +551,30 @@ impl Hub {
             }
             let lane = self.lane(dir, shard);
             let tx = txs[shard].get_or_insert_with(|| lock(&lane.tx));
-            if tx.slots() == 0 {
-                result = Err(self.backpressure(dir, shard, tx));
-                break;
+            if room[shard] == 0 {
+                room[shard] = tx.slots();
+                if room[shard] == 0 {
+                    result = Err(self.backpressure(dir, shard, tx));
+                    break;
+                }
             }
+            // The partition is locked per message, not per batch: the consumer frees slots of
+            // the same partition meanwhile and must not wait for the whole batch.
             let part = SlotRef::part_of(shard, dir);
-            if parts[shard].is_none() {
-                parts[shard] = self.slots.lock(part);
-            }
-            let Some(g) = parts[shard].as_mut() else { break };
+            let Some(mut g) = self.slots.lock(part) else { break };
             let Some(slot) = g.allocate(part, from) else {
                 result = Err(self.backpressure(dir, shard, tx));
                 break;
             };
-            self.slots.write(g, &slot, from, body);
+            self.slots.write(&g, &slot, from, body);
             g.transfer(&slot, from, to);
+            drop(g);
             let fnv = self.config.record.then(|| fnv1a64(body));
             let msg = self.push(dir, shard, tx, key, slot, body.len() as u32, fnv);
+            room[shard] -= 1;
             sent(&msg);
             count += 1;
         }
-        drop(parts);
         for (shard, tx) in txs.into_iter().enumerate() {
             if let Some(tx) = tx {
                 drop(tx);

@@ -139,7 +139,11 @@ impl SlotPool {
             let bytes = slots
                 .checked_mul(entry_size)
                 .ok_or(SlabError::FootprintOverflow { capacity: slots, entry_size })?;
-            regions.push(Arc::new(SlabRegion::map(*node, bytes, hugepages, &mut host)?));
+            let region = SlabRegion::map(*node, bytes, hugepages, &mut host)?;
+            // SAFETY: the region was just mapped; no reference to its bytes exists and no other
+            // thread can reach it yet. Faulting it in now keeps page faults out of the sends.
+            unsafe { region.prefault() };
+            regions.push(Arc::new(region));
             for (i, s) in shards.iter().enumerate() {
                 for d in 0..2 {
                     let table = Table {

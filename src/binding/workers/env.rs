@@ -100,6 +100,11 @@ impl Env {
         value::number(self.0, v)
     }
 
+    /// `a === b`.
+    pub(crate) fn strict_equals(self, a: Value, b: Value) -> bool {
+        value::strict_equals(self.0, a, b)
+    }
+
     /// A value's truthiness (for internal flags).
     pub(crate) fn truthy(self, v: Value) -> bool {
         value::truthy(self.0, v)
