@@ -263,7 +263,18 @@ impl Side {
     }
 
     /// `sendBatch(keys, bytes, lengths)`: how many were sent, in order.
-    pub(crate) fn send_batch(&self, env: Env, keys: Value, bytes: Value, lengths: Value) -> Ret {
+    /// `plan`: `[distinct, which, pre]` from lib/send-keys.js: the distinct values of `keys` in
+    /// first-seen order and each message's index among them, read in JS where an element read
+    /// costs nanoseconds, not an N-API call (undefined: read `keys` here), and the bytes' length
+    /// before those reads.
+    pub(crate) fn send_batch(
+        &self,
+        env: Env,
+        keys: Value,
+        bytes: Value,
+        lengths: Value,
+        plan: [Value; 3],
+    ) -> Ret {
         let Some(count) = env.array_len(keys) else {
             return Err(arg_type(env, "keys", "an instance of Array", keys));
         };
@@ -275,6 +286,12 @@ impl Side {
                 bytes,
             ));
         };
+        // T1: with a plan, the keys were read in JS before this call; `plan[2]` is the bytes'
+        // length before those reads.
+        let bad_bytes = || Coded::new(Code::InvalidArgValue, "bytes changed while the keys were read");
+        if env.to_f64(plan[2]).is_some_and(|pre| pre >= 0.0 && pre != total as f64) {
+            return Err(bad_bytes());
+        }
         let lens = self.lengths_arg(env, lengths, count as usize)?;
         let sum = lens.iter().try_fold(0usize, |a, l| a.checked_add(*l as usize));
         if sum.is_none_or(|s| s > total) {
@@ -284,9 +301,33 @@ impl Side {
                 sum.map_or_else(|| "an overflowing sum".to_owned(), |s| s.to_string()),
             ));
         }
-        // Read every key (a key's getter may run JS; the bytes are read again below).
-        // The last two distinct key values are remembered: a key that is the same JS string as
-        // one of them (a strict-equality check, ~15 ns) skips the UTF-8 read and the routing.
+        let items = match self.planned_keys(env, count, [plan[0], plan[1]])? {
+            Some(items) => items,
+            None => self.read_keys(env, keys, count)?,
+        };
+        // T1: the bytes are read again after the last key read (a getter may have run), and no JS
+        // runs until `send_batch` returns.
+        let all = env.bytes(bytes).filter(|b| b.len == total).ok_or_else(bad_bytes)?;
+        let sent = all.with_slice(|all| {
+            let mut at = 0usize;
+            let iter = items.into_iter().zip(lens.iter()).map(|((shard, key), len)| {
+                let body = &all[at..at + *len as usize];
+                at += *len as usize;
+                (shard, key, body)
+            });
+            self.hub.send_batch(self.send_dir(), iter, |_| {})
+        });
+        match sent {
+            Ok(n) => env.number(n as f64),
+            Err(HubError::Backpressure { .. }) => env.number(0.0),
+            Err(e) => Err(hub_error(e)),
+        }
+    }
+
+    /// Every key of a batch, read here (a key's getter may run JS; the bytes are read again
+    /// after). The last two distinct key values are remembered: a key that is the same JS string
+    /// as one of them (a strict-equality check) skips the UTF-8 read and the routing.
+    fn read_keys(&self, env: Env, keys: Value, count: u32) -> Result<Vec<(usize, Key)>, Coded> {
         let mut items: Vec<(usize, Key)> = Vec::with_capacity(count as usize);
         let mut recent: [Option<(Value, usize)>; 2] = [None, None];
         for i in 0..count {
@@ -305,24 +346,34 @@ impl Side {
             };
             items.push(item);
         }
-        // T1: the bytes are read again after the last key read (a getter may have run), and no JS
-        // runs until `send_batch` returns.
-        let bad_bytes = || Coded::new(Code::InvalidArgValue, "bytes changed while the keys were read");
-        let all = env.bytes(bytes).filter(|b| b.len == total).ok_or_else(bad_bytes)?;
-        let sent = all.with_slice(|all| {
-            let mut at = 0usize;
-            let iter = items.into_iter().zip(lens.iter()).map(|((shard, key), len)| {
-                let body = &all[at..at + *len as usize];
-                at += *len as usize;
-                (shard, key, body)
-            });
-            self.hub.send_batch(self.send_dir(), iter, |_| {})
-        });
-        match sent {
-            Ok(n) => env.number(n as f64),
-            Err(HubError::Backpressure { .. }) => env.number(0.0),
-            Err(e) => Err(hub_error(e)),
+        Ok(items)
+    }
+
+    /// The keys of a batch from its JS plan (see `send_batch`): each distinct value is read and
+    /// routed once. `None` without a plan.
+    fn planned_keys(
+        &self,
+        env: Env,
+        count: u32,
+        [distinct, which]: [Value; 2],
+    ) -> Result<Option<Vec<(usize, Key)>>, Coded> {
+        let Some(n) = env.array_len(distinct) else { return Ok(None) };
+        let bad = || Coded::new(Code::Internal, "sendBatch: inconsistent key plan");
+        let Some((len, Some(which))) = env.typed_numbers(which, count as usize) else { return Err(bad()) };
+        if len < count as usize || which.iter().any(|d| *d >= f64::from(n)) {
+            return Err(bad());
         }
+        let mut routed: Vec<(usize, Key)> = Vec::with_capacity(n as usize);
+        for d in 0..n {
+            let v = env.index(distinct, d).unwrap_or_else(|| env.undefined());
+            let item = self.key_arg(env, v).map_err(|_| {
+                // The first message with this key names it, as a read of `keys` would.
+                let i = which.iter().position(|w| *w == f64::from(d)).unwrap_or(0);
+                arg_type(env, &format!("keys[{i}]"), "of type string", v)
+            })?;
+            routed.push(item);
+        }
+        Ok(Some(which.iter().map(|d| routed[*d as usize].clone()).collect()))
     }
 
     fn lengths_arg(&self, env: Env, v: Value, count: usize) -> Result<Vec<u32>, Coded> {
