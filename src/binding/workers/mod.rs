@@ -53,7 +53,7 @@ method!(m_send, 3, |s, env, a| s.send(env, a[0], a[1], a[2], true));
 method!(m_try_send, 3, |s, env, a| s.send(env, a[0], a[1], a[2], false));
 method!(m_send_bytes, 2, |s, env, a| s.send_bytes(env, a[0], a[1]));
 method!(m_send_batch, 6, |s, env, a| s.send_batch(env, a[0], a[1], a[2], [a[3], a[4], a[5]]));
-method!(m_setup, 6, |s, env, a| s.setup(env, a));
+method!(m_setup, 7, |s, env, a| s.setup(env, a));
 method!(m_take, 2, |s, env, a| s.take(env, a[0], a[1]));
 method!(m_release, 1, |s, env, a| s.release(env, a[0]));
 method!(m_free, 1, |s, env, a| s.free(env, a[0]));

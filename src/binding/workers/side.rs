@@ -25,8 +25,11 @@ use crate::workers::{Direction, Hub, HubError, Key, Msg, Owner, SlotRef};
 
 /// The receive-side scratch arrays (registered once by `setup`).
 pub(crate) struct Io {
-    /// `[keys, bytes]` of the current batch.
+    /// `[distinct keys, bytes]` of the current batch.
     io: Ref,
+    /// Each message's index in the distinct keys (lib/receive.js builds `keys` from them: one
+    /// JS element store per message instead of an N-API call).
+    key_index: Scratch<u32>,
     offsets: Scratch<u32>,
     lengths: Scratch<u32>,
     global_seqs: Scratch<f64>,
@@ -414,8 +417,9 @@ impl Side {
             .collect()
     }
 
-    /// `setup(io, offsets, lengths, globalSeqs, shardSeqs, slot)`: the receive scratch arrays.
-    pub(crate) fn setup(&self, env: Env, a: &[Value; 6]) -> Ret {
+    /// `setup(io, offsets, lengths, globalSeqs, shardSeqs, slot, keyIndex)`: the receive scratch
+    /// arrays.
+    pub(crate) fn setup(&self, env: Env, a: &[Value; 7]) -> Ret {
         let io = Io {
             io: env.reference(a[0], 1)?,
             offsets: env.scratch(a[1])?,
@@ -423,6 +427,7 @@ impl Side {
             global_seqs: env.scratch(a[3])?,
             shard_seqs: env.scratch(a[4])?,
             slot: env.scratch(a[5])?,
+            key_index: env.scratch(a[6])?,
         };
         *self.io.borrow_mut() = Some(io);
         Ok(env.undefined())
@@ -462,16 +467,27 @@ impl Side {
             (msgs.len(), msgs[0].slot, msgs[0].len, msgs.iter().map(|m| m.key.clone()).collect())
         });
         let Some((count, first, first_len, keys)) = got else { return env.number(0.0) };
-        let arr = env.array(count)?;
-        // A key equal to the previous one reuses its JS string (runs of one key are common).
-        let mut prev: Option<(&Key, Value)> = None;
+        // The distinct keys of the run (a key equal to one of the last two distinct ones reuses
+        // its JS string: runs and alternations of a few keys are common) and each message's index.
+        let mut distinct: Vec<usize> = Vec::new();
+        let mut recent: [Option<(usize, u32)>; 2] = [None, None];
         for (i, k) in keys.iter().enumerate() {
-            let v = match prev {
-                Some((pk, pv)) if pk == k => pv,
-                _ => env.string(k.as_str())?,
+            let hit = recent.iter().flatten().find(|(p, _)| keys[*p] == *k).map(|(_, d)| *d);
+            let d = match hit {
+                Some(d) => d,
+                None => {
+                    let d = distinct.len() as u32;
+                    distinct.push(i);
+                    recent[1] = recent[0];
+                    recent[0] = Some((i, d));
+                    d
+                }
             };
-            prev = Some((k, v));
-            env.set_index(arr, i as u32, v)?;
+            io.key_index.write(i, d);
+        }
+        let arr = env.array(distinct.len())?;
+        for (j, d) in distinct.iter().enumerate() {
+            env.set_index(arr, j as u32, env.string(keys[*d].as_str())?)?;
         }
         let len = if single { first_len as usize } else { count * entry };
         let owned = single.then_some(self.me());
