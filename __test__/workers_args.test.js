@@ -70,3 +70,39 @@ test('sendBytes and sendBatch read every buffer and lengths shape; bad shapes an
     await workers.close()
   }
 })
+
+test('sendBatch keys: repeats, alternations and many distinct keys route like send; a bad key is named by its first index', async () => {
+  const workers = await ShardedWorkers.start(ECHO, { shards: 2, entrySizeBytes: 16 })
+  try {
+    const got = []
+    let notify = null
+    workers.onMessage((key, view, meta) => {
+      got.push([key, Buffer.from(view).toString('latin1'), meta.shardId])
+      if (notify) notify()
+    })
+    const keys = ['a', 'b', 'a', 'b', 'c', 'c', 'a', 'd', 'e', 'f', 'a', 'e']
+    const body = Buffer.from(keys.map((_, i) => String.fromCharCode(65 + i)).join(''))
+    assert.equal(workers.sendBatch(keys, body, new Uint32Array(keys.length).fill(1)), keys.length)
+    await new Promise((resolve) => {
+      notify = () => { if (got.length >= keys.length) resolve() }
+      notify()
+    })
+    const bodyOf = new Map()
+    for (const [key, b, shardId] of got) {
+      assert.equal(shardId, workers.shardFor(key), key)
+      bodyOf.set(key, (bodyOf.get(key) || '') + b)
+    }
+    for (const k of new Set(keys)) {
+      const want = keys.map((x, i) => (x === k ? String.fromCharCode(65 + i) : '')).join('')
+      assert.equal(bodyOf.get(k), want, k)
+    }
+    for (const [bad, at] of [[['a', 'b', 'a', 7, 'a', 7], 3], [['a', 'a', 'b', 'b', 'c', null], 5], [[undefined, 'a'], 0]]) {
+      assert.throws(() => workers.sendBatch(bad, Buffer.alloc(bad.length), new Uint32Array(bad.length).fill(1)), {
+        code: 'ERR_INVALID_ARG_TYPE',
+        message: new RegExp(`"keys\\[${at}\\]"`),
+      })
+    }
+  } finally {
+    await workers.close()
+  }
+})

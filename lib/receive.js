@@ -32,6 +32,7 @@ class Receiver {
   #globalSeqs
   #shardSeqs
   #slot = new Float64Array(3)
+  #keyIndex
   #report
   #scheduled = false
   #shardId
@@ -52,7 +53,8 @@ class Receiver {
     this.#lengths = new Uint32Array(capacity)
     this.#globalSeqs = new Float64Array(capacity)
     this.#shardSeqs = new Float64Array(capacity)
-    core.setup(this.#io, this.#offsets, this.#lengths, this.#globalSeqs, this.#shardSeqs, this.#slot)
+    this.#keyIndex = new Uint32Array(capacity)
+    core.setup(this.#io, this.#offsets, this.#lengths, this.#globalSeqs, this.#shardSeqs, this.#slot, this.#keyIndex)
   }
 
   onMessage(fn) {
@@ -106,9 +108,14 @@ class Receiver {
 
   #deliverBatch(lane, count) {
     const shardId = this.#shardId === null ? lane : this.#shardId
+    // The native side hands the run's distinct keys and each message's index among them.
+    const distinct = this.#io[0]
+    const index = this.#keyIndex
+    const keys = new Array(count)
+    for (let i = 0; i < count; i++) keys[i] = distinct[index[i]]
     const batch = {
       count,
-      keys: this.#io[0],
+      keys,
       bytes: this.#io[1],
       offsets: this.#offsets.slice(0, count),
       lengths: this.#lengths.slice(0, count),

@@ -8,6 +8,7 @@ const { pathToFileURL } = require('node:url')
 
 const native = require('./native.js')
 const { Receiver, codedError } = require('./receive.js')
+const sendKeys = require('./send-keys.js')
 const workerModule = require('./worker.js')
 
 const boot = workerData.__seqloopShard
@@ -80,7 +81,7 @@ class Shard {
 
   /** Sends message i = the next `lengths[i]` bytes of `bytes`; returns how many were sent. */
   sendBatch(keys, bytes, lengths) {
-    return core.sendBatch(keys, bytes, lengths)
+    return sendKeys.sendBatch(core, keys, bytes, lengths)
   }
 }
 

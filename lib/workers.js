@@ -11,6 +11,7 @@ const { Worker, MessageChannel } = require('node:worker_threads')
 
 const native = require('./native.js')
 const { Receiver, codedError } = require('./receive.js')
+const sendKeys = require('./send-keys.js')
 
 const BOOT = path.join(__dirname, 'worker-boot.js')
 const ENFORCEMENTS = ['strict', 'advisory', 'disabled']
@@ -244,7 +245,7 @@ class ShardedWorkers {
 
   /** Sends message i = the next `lengths[i]` bytes of `bytes` to `keys[i]`'s shard; returns how many were sent. */
   sendBatch(keys, bytes, lengths) {
-    return core(this).sendBatch(keys, bytes, lengths)
+    return sendKeys.sendBatch(core(this), keys, bytes, lengths)
   }
 
   /** Receives what shards send back, one message at a time. */

@@ -25,8 +25,11 @@ use crate::workers::{Direction, Hub, HubError, Key, Msg, Owner, SlotRef};
 
 /// The receive-side scratch arrays (registered once by `setup`).
 pub(crate) struct Io {
-    /// `[keys, bytes]` of the current batch.
+    /// `[distinct keys, bytes]` of the current batch.
     io: Ref,
+    /// Each message's index in the distinct keys (lib/receive.js builds `keys` from them: one
+    /// JS element store per message instead of an N-API call).
+    key_index: Scratch<u32>,
     offsets: Scratch<u32>,
     lengths: Scratch<u32>,
     global_seqs: Scratch<f64>,
@@ -263,7 +266,18 @@ impl Side {
     }
 
     /// `sendBatch(keys, bytes, lengths)`: how many were sent, in order.
-    pub(crate) fn send_batch(&self, env: Env, keys: Value, bytes: Value, lengths: Value) -> Ret {
+    /// `plan`: `[distinct, which, pre]` from lib/send-keys.js: the distinct values of `keys` in
+    /// first-seen order and each message's index among them, read in JS where an element read
+    /// costs nanoseconds, not an N-API call (undefined: read `keys` here), and the bytes' length
+    /// before those reads.
+    pub(crate) fn send_batch(
+        &self,
+        env: Env,
+        keys: Value,
+        bytes: Value,
+        lengths: Value,
+        plan: [Value; 3],
+    ) -> Ret {
         let Some(count) = env.array_len(keys) else {
             return Err(arg_type(env, "keys", "an instance of Array", keys));
         };
@@ -275,6 +289,12 @@ impl Side {
                 bytes,
             ));
         };
+        // T1: with a plan, the keys were read in JS before this call; `plan[2]` is the bytes'
+        // length before those reads.
+        let bad_bytes = || Coded::new(Code::InvalidArgValue, "bytes changed while the keys were read");
+        if env.to_f64(plan[2]).is_some_and(|pre| pre >= 0.0 && pre != total as f64) {
+            return Err(bad_bytes());
+        }
         let lens = self.lengths_arg(env, lengths, count as usize)?;
         let sum = lens.iter().try_fold(0usize, |a, l| a.checked_add(*l as usize));
         if sum.is_none_or(|s| s > total) {
@@ -284,9 +304,33 @@ impl Side {
                 sum.map_or_else(|| "an overflowing sum".to_owned(), |s| s.to_string()),
             ));
         }
-        // Read every key (a key's getter may run JS; the bytes are read again below).
-        // The last two distinct key values are remembered: a key that is the same JS string as
-        // one of them (a strict-equality check, ~15 ns) skips the UTF-8 read and the routing.
+        let items = match self.planned_keys(env, count, [plan[0], plan[1]])? {
+            Some(items) => items,
+            None => self.read_keys(env, keys, count)?,
+        };
+        // T1: the bytes are read again after the last key read (a getter may have run), and no JS
+        // runs until `send_batch` returns.
+        let all = env.bytes(bytes).filter(|b| b.len == total).ok_or_else(bad_bytes)?;
+        let sent = all.with_slice(|all| {
+            let mut at = 0usize;
+            let iter = items.into_iter().zip(lens.iter()).map(|((shard, key), len)| {
+                let body = &all[at..at + *len as usize];
+                at += *len as usize;
+                (shard, key, body)
+            });
+            self.hub.send_batch(self.send_dir(), iter, |_| {})
+        });
+        match sent {
+            Ok(n) => env.number(n as f64),
+            Err(HubError::Backpressure { .. }) => env.number(0.0),
+            Err(e) => Err(hub_error(e)),
+        }
+    }
+
+    /// Every key of a batch, read here (a key's getter may run JS; the bytes are read again
+    /// after). The last two distinct key values are remembered: a key that is the same JS string
+    /// as one of them (a strict-equality check) skips the UTF-8 read and the routing.
+    fn read_keys(&self, env: Env, keys: Value, count: u32) -> Result<Vec<(usize, Key)>, Coded> {
         let mut items: Vec<(usize, Key)> = Vec::with_capacity(count as usize);
         let mut recent: [Option<(Value, usize)>; 2] = [None, None];
         for i in 0..count {
@@ -305,24 +349,34 @@ impl Side {
             };
             items.push(item);
         }
-        // T1: the bytes are read again after the last key read (a getter may have run), and no JS
-        // runs until `send_batch` returns.
-        let bad_bytes = || Coded::new(Code::InvalidArgValue, "bytes changed while the keys were read");
-        let all = env.bytes(bytes).filter(|b| b.len == total).ok_or_else(bad_bytes)?;
-        let sent = all.with_slice(|all| {
-            let mut at = 0usize;
-            let iter = items.into_iter().zip(lens.iter()).map(|((shard, key), len)| {
-                let body = &all[at..at + *len as usize];
-                at += *len as usize;
-                (shard, key, body)
-            });
-            self.hub.send_batch(self.send_dir(), iter, |_| {})
-        });
-        match sent {
-            Ok(n) => env.number(n as f64),
-            Err(HubError::Backpressure { .. }) => env.number(0.0),
-            Err(e) => Err(hub_error(e)),
+        Ok(items)
+    }
+
+    /// The keys of a batch from its JS plan (see `send_batch`): each distinct value is read and
+    /// routed once. `None` without a plan.
+    fn planned_keys(
+        &self,
+        env: Env,
+        count: u32,
+        [distinct, which]: [Value; 2],
+    ) -> Result<Option<Vec<(usize, Key)>>, Coded> {
+        let Some(n) = env.array_len(distinct) else { return Ok(None) };
+        let bad = || Coded::new(Code::Internal, "sendBatch: inconsistent key plan");
+        let Some((len, Some(which))) = env.typed_numbers(which, count as usize) else { return Err(bad()) };
+        if len < count as usize || which.iter().any(|d| *d >= f64::from(n)) {
+            return Err(bad());
         }
+        let mut routed: Vec<(usize, Key)> = Vec::with_capacity(n as usize);
+        for d in 0..n {
+            let v = env.index(distinct, d).unwrap_or_else(|| env.undefined());
+            let item = self.key_arg(env, v).map_err(|_| {
+                // The first message with this key names it, as a read of `keys` would.
+                let i = which.iter().position(|w| *w == f64::from(d)).unwrap_or(0);
+                arg_type(env, &format!("keys[{i}]"), "of type string", v)
+            })?;
+            routed.push(item);
+        }
+        Ok(Some(which.iter().map(|d| routed[*d as usize].clone()).collect()))
     }
 
     fn lengths_arg(&self, env: Env, v: Value, count: usize) -> Result<Vec<u32>, Coded> {
@@ -363,8 +417,9 @@ impl Side {
             .collect()
     }
 
-    /// `setup(io, offsets, lengths, globalSeqs, shardSeqs, slot)`: the receive scratch arrays.
-    pub(crate) fn setup(&self, env: Env, a: &[Value; 6]) -> Ret {
+    /// `setup(io, offsets, lengths, globalSeqs, shardSeqs, slot, keyIndex)`: the receive scratch
+    /// arrays.
+    pub(crate) fn setup(&self, env: Env, a: &[Value; 7]) -> Ret {
         let io = Io {
             io: env.reference(a[0], 1)?,
             offsets: env.scratch(a[1])?,
@@ -372,6 +427,7 @@ impl Side {
             global_seqs: env.scratch(a[3])?,
             shard_seqs: env.scratch(a[4])?,
             slot: env.scratch(a[5])?,
+            key_index: env.scratch(a[6])?,
         };
         *self.io.borrow_mut() = Some(io);
         Ok(env.undefined())
@@ -411,16 +467,27 @@ impl Side {
             (msgs.len(), msgs[0].slot, msgs[0].len, msgs.iter().map(|m| m.key.clone()).collect())
         });
         let Some((count, first, first_len, keys)) = got else { return env.number(0.0) };
-        let arr = env.array(count)?;
-        // A key equal to the previous one reuses its JS string (runs of one key are common).
-        let mut prev: Option<(&Key, Value)> = None;
+        // The distinct keys of the run (a key equal to one of the last two distinct ones reuses
+        // its JS string: runs and alternations of a few keys are common) and each message's index.
+        let mut distinct: Vec<usize> = Vec::new();
+        let mut recent: [Option<(usize, u32)>; 2] = [None, None];
         for (i, k) in keys.iter().enumerate() {
-            let v = match prev {
-                Some((pk, pv)) if pk == k => pv,
-                _ => env.string(k.as_str())?,
+            let hit = recent.iter().flatten().find(|(p, _)| keys[*p] == *k).map(|(_, d)| *d);
+            let d = match hit {
+                Some(d) => d,
+                None => {
+                    let d = distinct.len() as u32;
+                    distinct.push(i);
+                    recent[1] = recent[0];
+                    recent[0] = Some((i, d));
+                    d
+                }
             };
-            prev = Some((k, v));
-            env.set_index(arr, i as u32, v)?;
+            io.key_index.write(i, d);
+        }
+        let arr = env.array(distinct.len())?;
+        for (j, d) in distinct.iter().enumerate() {
+            env.set_index(arr, j as u32, env.string(keys[*d].as_str())?)?;
         }
         let len = if single { first_len as usize } else { count * entry };
         let owned = single.then_some(self.me());
