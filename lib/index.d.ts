@@ -77,11 +77,15 @@ export interface WorkerSlot {
 }
 
 /** What a message handler gets besides key and view. */
-export interface WorkerMessageMeta {
+export interface MessageMeta {
   shardId: number
   globalSeq: number
   shardSeq: number
   handle: SlotHandleLike
+}
+
+/** In a worker: a message handler's meta can also keep its slot. */
+export interface WorkerMessageMeta extends MessageMeta {
   /** Keeps the slot (and the view) past the handler; free it with `shard.free(meta)`. */
   retain(): void
 }
@@ -160,7 +164,7 @@ export declare class ShardedWorkers {
   trySend(key: string, slot: WorkerSlot | SlotHandleLike, length?: number): boolean
   sendBytes(key: string, bytes: ArrayBufferView | ArrayBuffer): void
   sendBatch(keys: string[], bytes: ArrayBufferView | ArrayBuffer, lengths: ArrayLike<number>): number
-  onMessage(fn: (key: string, view: Uint8Array, meta: WorkerMessageMeta) => void): this
+  onMessage(fn: (key: string, view: Uint8Array, meta: MessageMeta) => void): this
   onBatch(fn: (batch: WorkerBatch) => void): this
   undelivered(shardId: number): Array<{ key: string; bytes: Uint8Array; globalSeq: number }>
   restart(shardId: number): Promise<void>

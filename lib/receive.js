@@ -143,9 +143,13 @@ class Receiver {
       globalSeq: this.#globalSeqs[0],
       shardSeq: this.#shardSeqs[0],
       handle,
-      retain() {
+    }
+    // A shard may keep a slot past its handler (then shard.free(meta)); the main thread has no
+    // free, so its messages are always freed when the handler returns (API.md §8).
+    if (this.#shardId !== null) {
+      meta.retain = () => {
         retained = true
-      },
+      }
     }
     try {
       this.#fn(key, view, meta)

@@ -49,12 +49,23 @@ function planKeys(keys, lengths) {
   return plan
 }
 
+// True while a planned sendBatch runs: a getter on a key or a length may call sendBatch again
+// (on any ShardedWorkers of this thread), and that nested call must not overwrite the shared
+// plan the outer call is still using; it lets the native side read its keys instead.
+let busy = false
+
 /** `core.sendBatch` with its key plan. */
 function sendBatch(core, keys, bytes, lengths) {
   // A key's getter may detach or resize `bytes`: the native side compares this length.
   const pre = ArrayBuffer.isView(bytes) || bytes instanceof ArrayBuffer ? bytes.byteLength : -1
-  const [d, w] = planKeys(keys, lengths)
-  return core.sendBatch(keys, bytes, lengths, d, w, pre)
+  if (busy) return core.sendBatch(keys, bytes, lengths, undefined, undefined, pre)
+  busy = true
+  try {
+    const [d, w] = planKeys(keys, lengths)
+    return core.sendBatch(keys, bytes, lengths, d, w, pre)
+  } finally {
+    busy = false
+  }
 }
 
 module.exports = { sendBatch }

@@ -394,6 +394,23 @@ impl Hub {
         self.slots.lock(slot.part).is_some_and(|mut g| g.free(slot, owner))
     }
 
+    /// What a collected view's finalizer frees: like [`Hub::free`], except a slot whose message
+    /// is still taken (its handler has not been completed) stays: that message belongs to the
+    /// lane until `complete` or `reclaim` (a worker torn down mid-handler finalizes its views
+    /// before `reclaim` hands the message back with its body).
+    pub fn free_collected(&self, slot: &SlotRef, owner: Owner) -> bool {
+        let shard = (slot.part / 2) as usize;
+        if shard >= self.shards.len() {
+            return false;
+        }
+        let dir = if slot.part % 2 == 0 { Direction::Down } else { Direction::Up };
+        let taken = lock(&self.lane(dir, shard).taken);
+        if taken.iter().any(|m| m.slot == *slot) {
+            return false;
+        }
+        self.free(slot, owner)
+    }
+
     /// Whether `slot` is live and owned by `owner`.
     pub fn owns(&self, slot: &SlotRef, owner: Owner) -> bool {
         self.slots.lock(slot.part).is_some_and(|g| g.owns(slot, owner))

@@ -37,7 +37,7 @@ struct FreeOnCollect {
 
 impl Drop for FreeOnCollect {
     fn drop(&mut self) {
-        self.hub.free(&self.slot, self.owner);
+        self.hub.free_collected(&self.slot, self.owner);
     }
 }
 

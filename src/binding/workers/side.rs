@@ -508,7 +508,9 @@ impl Side {
     /// and frees its slots, or, for a single retained message, keeps slot and view until `free`.
     pub(crate) fn release(&self, env: Env, retain: Value) -> Ret {
         let Some(cur) = self.current.borrow_mut().take() else { return Ok(env.undefined()) };
-        let retain = env.truthy(retain) && cur.count == 1;
+        // Only a shard keeps a received slot past its handler (API.md §8: `meta.retain()` then
+        // `shard.free(meta)`); the main thread has no `free`, so its slots always go back.
+        let retain = self.shard.is_some() && env.truthy(retain) && cur.count == 1;
         if let Some(v) = cur.view {
             match (retain, cur.slot) {
                 (true, Some(slot)) => {
@@ -531,9 +533,12 @@ impl Side {
         if self.shard.is_some_and(|s| (slot.part / 2) as usize != s) || !self.hub.owns(&slot, self.me()) {
             return env.boolean(false);
         }
-        if let Some(r) = self.views.borrow_mut().remove(&slot) {
-            env.detach(r);
-        }
+        // Only what this thread holds through `views` (a retained received slot, an allocated
+        // one never sent) may be freed: a slot the shard owns because it is still in its lane,
+        // taken, or in the run being handled is not this call's to free (WV3, P1), and freeing
+        // it would let the other side reuse memory a live view still shows.
+        let Some(r) = self.views.borrow_mut().remove(&slot) else { return env.boolean(false) };
+        env.detach(r);
         env.boolean(self.hub.free(&slot, self.me()))
     }
 
